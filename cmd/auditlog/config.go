@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// settings collects the configuration flags of a subcommand. Flags are
+// applied after the environment and the .env file are read, so a flag wins
+// over an environment variable, which wins over the .env file.
+type settings struct {
+	envFile string
+	dev     bool
+	apply   []func(*config.Config) error
+	cfg     config.Config
+}
+
+// newFlagSet returns a FlagSet for a subcommand, with the flags that every
+// database subcommand shares.
+func newFlagSet(e *env, name, synopsis string) (*flag.FlagSet, *settings) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	st := &settings{}
+	fs.StringVar(&st.envFile, "env-file", ".env", "read settings from this dotenv `file` when it exists")
+	st.stringFlag(fs, "database-url", "database `URL` (env DATABASE_URL; default sqlite:///audit_logs.db)",
+		func(c *config.Config, v string) error { c.DatabaseURL = v; return nil })
+	st.stringFlag(fs, "log-level", "log `level`: debug, info, warn or error (env LOG_LEVEL; default info)",
+		func(c *config.Config, v string) error { c.LogLevel = v; return nil })
+	fs.BoolVar(&st.dev, "dev", false, "development mode (env AUDITLOG_ENV=development): SECRET_KEY may be unset")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: auditlog %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs, st
+}
+
+// stringFlag registers a flag whose value is applied to the configuration
+// after the environment has been read.
+func (st *settings) stringFlag(fs *flag.FlagSet, name, usage string, set func(*config.Config, string) error) {
+	fs.Func(name, usage, func(v string) error {
+		st.apply = append(st.apply, func(c *config.Config) error { return set(c, v) })
+		return nil
+	})
+}
+
+// intFlag is stringFlag for a whole number.
+func (st *settings) intFlag(fs *flag.FlagSet, name, usage string, set func(*config.Config, int)) {
+	fs.Func(name, usage, func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("want a whole number")
+		}
+		st.apply = append(st.apply, func(c *config.Config) error { set(c, n); return nil })
+		return nil
+	})
+}
+
+// parse parses args and builds the configuration: defaults, then the .env
+// file, then the environment, then the flags. It returns flag.ErrHelp when
+// args asked for help (the usage has then been printed).
+func (st *settings) parse(e *env, fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "auditlog %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	fileLookup, err := config.Environment(st.envFile)
+	if err != nil {
+		return err
+	}
+	lookup := func(name string) (string, bool) {
+		if v, ok := e.lookupEnv(name); ok {
+			return v, true
+		}
+		return fileLookup(name)
+	}
+	if st.cfg, err = config.FromEnv(lookup); err != nil {
+		return err
+	}
+	for _, apply := range st.apply {
+		if err := apply(&st.cfg); err != nil {
+			return err
+		}
+	}
+	if st.dev {
+		st.cfg.Env = config.Development
+	}
+	return st.cfg.Validate()
+}
+
+// secretKey returns the configured secret key or, in development, a random
+// one, with a warning that sessions will not outlive the process.
+func secretKey(cfg config.Config, log *slog.Logger) []byte {
+	if cfg.SecretKey != "" {
+		return []byte(cfg.SecretKey)
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	log.Warn("SECRET_KEY is not set; using a random key for this run, so sessions end when the process stops (development only)")
+	return []byte(hex.EncodeToString(b))
+}
+
+func newLogger(e *env, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by Config.Validate
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens the database and applies pending migrations.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", db.Describe(), err)
+	}
+	for _, name := range applied {
+		log.Info("applied migration", "name", name)
+	}
+	return db, nil
+}

@@ -1,0 +1,109 @@
+// Command auditlog is the audit-log service: one binary that serves the API,
+// applies schema migrations and loads sample data. Run "auditlog help" for
+// the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var u usageError
+		if !errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, "auditlog:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// usageError is an error already reported with usage text.
+type usageError struct{ error }
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// env is what every subcommand gets from its caller.
+type env struct {
+	lookupEnv func(string) (string, bool)
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP API (migrates the schema first)", runServe},
+		{"migrate", "apply pending schema migrations and exit", runMigrate},
+		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
+		{"help", "show help for auditlog or one of its commands", runHelp},
+	}
+}
+
+// run is the whole program: it parses args, runs one subcommand and returns
+// its error. Tests call it directly.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
+	e := &env{lookupEnv: lookupEnv, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		usage(stderr)
+		return usageError{errors.New("no command")}
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	fmt.Fprintf(stderr, "auditlog: unknown command %q\n\n", name)
+	usage(stderr)
+	return usageError{fmt.Errorf("unknown command %q", name)}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `auditlog records who did what in each merchant account, and serves that
+audit trail over a JSON API.
+
+Usage:
+
+	auditlog <command> [flags]
+
+Commands:
+
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "\t%-8s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "auditlog <command> -h" for a command's flags. Settings come from flags,
+then environment variables, then a .env file in the working directory.
+`)
+}
+
+func runHelp(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		usage(e.stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] && c.name != "help" {
+			return c.run(ctx, &env{lookupEnv: e.lookupEnv, stdout: e.stdout, stderr: e.stdout}, []string{"-h"})
+		}
+	}
+	return fmt.Errorf("help: unknown command %q", args[0])
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/server"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// HTTP server limits. Requests are small JSON documents, so generous
+// read and write timeouts still cut off slow-loris clients quickly.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 10 * time.Second
+	sessionSweepEvery = 10 * time.Minute
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs, st := newFlagSet(e, "serve", "Serve the JSON API on http://HOST:PORT (default 127.0.0.1:5000).\nThe schema is migrated first.")
+	st.stringFlag(fs, "host", "`address` to listen on (env HOST; default 127.0.0.1)",
+		func(c *config.Config, v string) error { c.Host = v; return nil })
+	st.intFlag(fs, "port", "`port` to listen on, 0 for any free port (env PORT; default 5000)",
+		func(c *config.Config, n int) { c.Port = n })
+	st.stringFlag(fs, "trusted-proxies", "comma-separated `addresses` or CIDR prefixes whose X-Forwarded-For is believed (env TRUSTED_PROXIES)",
+		func(c *config.Config, v string) error {
+			ps, err := config.ParsePrefixes(v)
+			c.TrustedProxies = ps
+			return err
+		})
+	withSample := fs.Bool("sample", false, "load the sample data before serving, unless present")
+	fs.BoolFunc("demo", "shorthand for --dev --sample: try the service with the seed's sample data", func(string) error {
+		st.dev, *withSample = true, true
+		return nil
+	})
+	if err := st.parse(e, fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg := st.cfg
+	log := newLogger(e, cfg.LogLevel)
+
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	hasher := password.NewHasher(password.OWASP)
+	if *withSample {
+		if err := loadSample(ctx, e, db, hasher); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: server.New(server.Deps{
+			Store: db, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go sweepSessions(ctx, db, cfg, log)
+
+	log.Info("auditlog serving", "url", "http://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
+	fmt.Fprintf(e.stdout, "auditlog listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweepSessions deletes expired sessions now and then, until ctx ends.
+func sweepSessions(ctx context.Context, db *sqlstore.DB, cfg config.Config, log *slog.Logger) {
+	t := time.NewTicker(sessionSweepEvery)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if n, err := db.DeleteExpiredSessions(ctx, now, now.Add(-cfg.SessionIdle)); err != nil && ctx.Err() == nil {
+			log.Warn("could not delete expired sessions", "err", err)
+		} else if n > 0 {
+			log.Info("deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,25 @@
+package audit
+
+import "time"
+
+// Account is a tenant: one merchant and everything recorded about it.
+type Account struct {
+	ID        int64
+	Name      string
+	Domain    string // unique across the service, normalized to lower case
+	CreatedAt time.Time
+}
+
+// Normalize trims and lower-cases the fields that are compared for uniqueness.
+func (a *Account) Normalize() {
+	a.Domain = NormalizeDomain(a.Domain)
+}
+
+// Validate checks a new account's fields, naming the first field at fault.
+// The field names are those of the account-creation request.
+func (a *Account) Validate() error {
+	if err := ValidateText("name", a.Name, MaxAccountNameLen, true); err != nil {
+		return err
+	}
+	return ValidateDomain("domain", a.Domain)
+}

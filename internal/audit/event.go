@@ -1,0 +1,89 @@
+package audit
+
+import "time"
+
+// Actions the service records about itself. Platform services may record any
+// other action name that matches the documented pattern.
+const (
+	ActionUserLogin      = "user_login"
+	ActionLoginFailed    = "login_failed"
+	ActionUserLogout     = "user_logout"
+	ActionAccountCreated = "account_created"
+	ActionUserCreated    = "user_created"
+)
+
+// Resource types the service records about itself.
+const (
+	ResourceUser    = "user"
+	ResourceAccount = "account"
+)
+
+// Event is one entry of an account's audit log.
+type Event struct {
+	ID           int64
+	AccountID    int64
+	Seq          int64 // 1-based position in the account's log, gapless
+	UserID       int64 // acting user; 0 when the actor is not a user of the account
+	Action       string
+	ResourceType string
+	ResourceID   string
+	Details      string
+	IPAddress    string
+	UserAgent    string
+	CreatedAt    time.Time // when the service recorded the event, UTC, microseconds
+
+	// User is the acting user as it is now, filled in by reads; nil when
+	// UserID is 0.
+	User *User
+}
+
+// EventFilter selects events of one account. Zero fields do not filter.
+// Start and End are inclusive.
+type EventFilter struct {
+	UserID       int64
+	Action       string
+	ResourceType string
+	Start        time.Time
+	End          time.Time
+}
+
+// PageRequest asks for one page of a list, numbered from 1.
+type PageRequest struct {
+	Page    int
+	PerPage int
+}
+
+// Offset returns the number of rows before the page.
+func (p PageRequest) Offset() int { return (p.Page - 1) * p.PerPage }
+
+// Pagination describes one page of a list, as the seed's API reports it.
+type Pagination struct {
+	Page    int
+	PerPage int
+	Total   int64
+	Pages   int64
+	HasNext bool
+	HasPrev bool
+}
+
+// NewPagination computes the page arithmetic for total rows.
+func NewPagination(p PageRequest, total int64) Pagination {
+	pages := int64(0)
+	if total > 0 {
+		pages = (total + int64(p.PerPage) - 1) / int64(p.PerPage)
+	}
+	return Pagination{
+		Page:    p.Page,
+		PerPage: p.PerPage,
+		Total:   total,
+		Pages:   pages,
+		HasNext: int64(p.Page) < pages,
+		HasPrev: p.Page > 1,
+	}
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events     []*Event
+	Pagination Pagination
+}

@@ -1,0 +1,194 @@
+// Package config holds the service's configuration: a plain value built from
+// defaults, then the environment (including a .env file), then command-line
+// flags, and passed down to whatever needs it. Nothing here is global.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	Env            string         // development or production
+	SecretKey      string         // keys session-token hashes; required in production
+	DatabaseURL    string         // see sqlstore.ParseURL
+	Host           string         // address to listen on
+	Port           int            // port to listen on
+	TrustedProxies []netip.Prefix // X-Forwarded-For is believed only from these
+	SessionIdle    time.Duration  // a session unused this long ends
+	SessionMaxAge  time.Duration  // a session ends this long after sign-in, used or not
+	CookieSecure   bool           // mark the session cookie Secure (behind TLS)
+	LogLevel       string         // debug, info, warn or error
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Env:           Production,
+		DatabaseURL:   "sqlite:///audit_logs.db",
+		Host:          "127.0.0.1",
+		Port:          5000,
+		SessionIdle:   2 * time.Hour,
+		SessionMaxAge: 24 * time.Hour,
+		LogLevel:      "info",
+	}
+}
+
+// LookupFunc looks up one setting by name, like os.LookupEnv.
+type LookupFunc func(name string) (string, bool)
+
+// Environment returns a LookupFunc that reads the process environment first
+// and then, for names the environment lacks, the dotenv file at path (when it
+// exists). Real environment variables win, so a deployment can override a
+// checked-in .env.
+func Environment(path string) (LookupFunc, error) {
+	file := map[string]string{}
+	if path != "" {
+		m, err := godotenv.Read(path)
+		switch {
+		case err == nil:
+			file = m
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		v, ok := file[name]
+		return v, ok
+	}, nil
+}
+
+// FromEnv returns Default() overlaid with the settings found by lookup. The
+// names are those of the seed (SECRET_KEY, DATABASE_URL, PORT, HOST, and
+// FLASK_ENV as a fallback for AUDITLOG_ENV) plus the service's own.
+func FromEnv(lookup LookupFunc) (Config, error) {
+	c := Default()
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	var errs []error
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := lookup(name); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: want a positive duration such as 30m or 12h", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("FLASK_ENV", &c.Env)
+	str("AUDITLOG_ENV", &c.Env)
+	if v, ok := lookup("SECRET_KEY"); ok {
+		c.SecretKey = v
+	}
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("HOST", &c.Host)
+	if v, ok := lookup("PORT"); ok && v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PORT=%q: want a number", v))
+		}
+		c.Port = p
+	}
+	if v, ok := lookup("TRUSTED_PROXIES"); ok {
+		ps, err := ParsePrefixes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = ps
+	}
+	dur("SESSION_IDLE_TIMEOUT", &c.SessionIdle)
+	dur("SESSION_MAX_AGE", &c.SessionMaxAge)
+	if v, ok := lookup("COOKIE_SECURE"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("COOKIE_SECURE=%q: want true or false", v))
+		}
+		c.CookieSecure = b
+	}
+	str("LOG_LEVEL", &c.LogLevel)
+	return c, errors.Join(errs...)
+}
+
+// ParsePrefixes parses a comma-separated list of IP addresses and CIDR
+// prefixes, such as "10.0.0.0/8, 127.0.0.1".
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			ps = append(ps, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+		}
+		ps = append(ps, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return ps, nil
+}
+
+// Dev reports whether the service runs in development mode.
+func (c Config) Dev() bool { return c.Env == Development }
+
+// Addr returns the host:port to listen on.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// MinSecretKeyLen is the shortest SECRET_KEY accepted in production.
+const MinSecretKeyLen = 32
+
+// Validate checks the configuration. In production SECRET_KEY must be set
+// and long; in development a missing one is the caller's to generate.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Env {
+	case Development, Production:
+	default:
+		errs = append(errs, fmt.Errorf("AUDITLOG_ENV=%q: want development or production", c.Env))
+	}
+	if !c.Dev() {
+		switch {
+		case c.SecretKey == "":
+			errs = append(errs, errors.New("SECRET_KEY is not set: set it to a random string of at least 32 characters (for example the output of `openssl rand -hex 32`), or run in development with AUDITLOG_ENV=development or --dev"))
+		case len(c.SecretKey) < MinSecretKeyLen:
+			errs = append(errs, fmt.Errorf("SECRET_KEY is %d characters long: use at least %d random characters in production", len(c.SecretKey), MinSecretKeyLen))
+		}
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT=%d: want 0 to 65535", c.Port))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.SessionIdle > c.SessionMaxAge {
+		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_AGE (%s)", c.SessionIdle, c.SessionMaxAge))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// statuses maps each application error code to its HTTP status. It is the
+// only place that does; an error without a code is a 500.
+var statuses = map[string]int{
+	audit.EINVALID:      http.StatusBadRequest,
+	audit.EUNAUTHORIZED: http.StatusUnauthorized,
+	audit.EFORBIDDEN:    http.StatusForbidden,
+	audit.ENOTFOUND:     http.StatusNotFound,
+	audit.ENOTALLOWED:   http.StatusMethodNotAllowed,
+	audit.ECONFLICT:     http.StatusConflict,
+	audit.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	audit.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	audit.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	audit.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// Errors the handlers share.
+var (
+	errUnauthorized     = audit.Errorf(audit.EUNAUTHORIZED, "Authentication required.")
+	errBadCredentials   = audit.Errorf(audit.EUNAUTHORIZED, "Invalid email or password.")
+	errForbidden        = audit.Errorf(audit.EFORBIDDEN, "Your role does not allow this action.")
+	errRouteNotFound    = audit.Errorf(audit.ENOTFOUND, "No such endpoint.")
+	errMethodNotAllowed = audit.Errorf(audit.ENOTALLOWED, "Method not allowed for this endpoint.")
+)
+
+// ErrorResponse is the JSON body of every error response.
+type ErrorResponse struct {
+	Error string `json:"error"`           // a message for people
+	Code  string `json:"code"`            // a stable machine-readable code
+	Field string `json:"field,omitempty"` // the request field at fault, if any
+}
+
+// writeError writes err as a JSON error response. Errors without an
+// application code are logged with their full text and answered with a
+// generic 500, so internal details never reach the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := audit.ErrorCode(err)
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away; there is nobody to answer.
+		return
+	}
+	status := statuses[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Cookie realm="auditlog"`)
+	}
+	writeJSON(w, status, ErrorResponse{Error: audit.ErrorMessage(err), Code: code, Field: audit.ErrorField(err)})
+}
+
+var (
+	errCrossOrigin = audit.Errorf(audit.EFORBIDDEN, "Cross-origin request refused.")
+	errPanic       = &audit.Error{Code: audit.EINTERNAL, Message: "Internal error."}
+)

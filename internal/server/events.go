@@ -1,0 +1,105 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// Paging defaults and limits of GET /api/audit-logs, as the seed documents.
+const (
+	defaultPerPage = 50
+	maxPerPage     = 100
+)
+
+// parseEventQuery reads the seed's query parameters: page, per_page (capped
+// at maxPerPage), user_id, action, resource_type, start_date and end_date
+// (ISO 8601 date or date-time, both inclusive). Unknown parameters are
+// ignored; a bad value is a 400 naming the parameter.
+func parseEventQuery(q url.Values) (audit.EventFilter, audit.PageRequest, error) {
+	var f audit.EventFilter
+	p := audit.PageRequest{Page: 1, PerPage: defaultPerPage}
+	var err error
+	if v := q.Get("page"); v != "" {
+		if p.Page, err = positiveInt("page", v, 1<<30); err != nil {
+			return f, p, err
+		}
+	}
+	if v := q.Get("per_page"); v != "" {
+		if p.PerPage, err = positiveInt("per_page", v, 1<<30); err != nil {
+			return f, p, err
+		}
+		p.PerPage = min(p.PerPage, maxPerPage)
+	}
+	if v := q.Get("user_id"); v != "" {
+		id, err := positiveInt("user_id", v, 1<<62)
+		if err != nil {
+			return f, p, err
+		}
+		f.UserID = int64(id)
+	}
+	f.Action, f.ResourceType = q.Get("action"), q.Get("resource_type")
+	if err := audit.ValidateText("action", f.Action, audit.MaxFilterLen, false); err != nil {
+		return f, p, err
+	}
+	if err := audit.ValidateText("resource_type", f.ResourceType, audit.MaxFilterLen, false); err != nil {
+		return f, p, err
+	}
+	if f.Start, err = timeParam(q, "start_date", false); err != nil {
+		return f, p, err
+	}
+	if f.End, err = timeParam(q, "end_date", true); err != nil {
+		return f, p, err
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && f.Start.After(f.End) {
+		return f, p, audit.FieldError("start_date", "start_date must not be after end_date.")
+	}
+	return f, p, nil
+}
+
+func positiveInt(name, v string, limit int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > limit {
+		return 0, audit.FieldError(name, "%s must be a positive whole number.", name)
+	}
+	return n, nil
+}
+
+// timeParam parses an optional date or date-time parameter. Stored times
+// have microsecond precision, so a lower bound is rounded up and an upper
+// bound down to the microsecond.
+func timeParam(q url.Values, name string, end bool) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := audit.ParseTimeBound(v, end)
+	if err != nil || t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}, audit.FieldError(name, "%s must be an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z).", name)
+	}
+	if tr := t.Truncate(time.Microsecond); !end && tr.Before(t) {
+		return tr.Add(time.Microsecond), nil
+	} else {
+		return tr, nil
+	}
+}
+
+// listEvents returns one page of the caller's account's events, newest first.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	f, p, err := parseEventQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	page, err := s.store.Events(r.Context(), principalFrom(r.Context()).User.AccountID, f, p)
+	if err != nil {
+		return err
+	}
+	out := make([]EventJSON, len(page.Events))
+	for i, e := range page.Events {
+		out[i] = eventJSON(e)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"audit_logs": out, "pagination": paginationJSON(page.Pagination)})
+}

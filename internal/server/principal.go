@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// sessionCookie is the cookie that carries the session token, as the seed's
+// clients expect.
+const sessionCookie = "session"
+
+// touchEvery limits how often a session's last-use time is written: a busy
+// client then costs one write a minute, not one per request.
+const touchEvery = time.Minute
+
+// principal is the signed-in caller of a request.
+type principal struct {
+	User    *audit.User
+	Session *audit.Session
+}
+
+type principalKey struct{}
+
+// principalFrom returns the caller that authenticate put in ctx.
+func principalFrom(ctx context.Context) *principal {
+	p, _ := ctx.Value(principalKey{}).(*principal)
+	return p
+}
+
+// authenticate finds the session named by the request's cookie and returns
+// the request with the caller in its context. It fails with 401 when the
+// cookie is missing or unknown, the session has expired (idle or absolute),
+// or the user has been deactivated.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return r, errUnauthorized
+	}
+	ctx := r.Context()
+	hash := s.tokenHash(c.Value)
+	sess, user, err := s.store.SessionUser(ctx, hash)
+	switch {
+	case errors.Is(err, audit.ErrNotFound):
+		s.clearCookie(w)
+		return r, errUnauthorized
+	case err != nil:
+		return r, err
+	}
+	now := s.now().UTC()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle || !user.IsActive {
+		s.clearCookie(w)
+		return r, errUnauthorized
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		if err := s.store.TouchSession(ctx, hash, now); err != nil {
+			s.log.WarnContext(ctx, "could not record session use", "err", err)
+		}
+	}
+	return r.WithContext(context.WithValue(ctx, principalKey{}, &principal{User: user, Session: sess})), nil
+}
+
+// newToken returns a fresh session token: 256 random bits, base64url.
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand documents it)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     "/",
+		MaxAge:   int(s.cfg.SessionMaxAge / time.Second),
+		HttpOnly: true,
+		Secure:   s.cfg.CookieSecure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   s.cfg.CookieSecure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// The JSON shapes of the API. Field names and nesting follow the seed; fields
+// the seed does not show are additions, never renames.
+
+// timeFormat renders times as RFC 3339 in UTC with microseconds.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// UserJSON is a user as the API shows it. It never carries the password hash.
+type UserJSON struct {
+	ID        int64      `json:"id"`
+	Email     string     `json:"email"`
+	FirstName string     `json:"first_name"`
+	LastName  string     `json:"last_name"`
+	Role      audit.Role `json:"role"`
+	AccountID int64      `json:"account_id"`
+	IsActive  bool       `json:"is_active"`
+	CreatedAt string     `json:"created_at"`
+}
+
+func userJSON(u *audit.User) UserJSON {
+	return UserJSON{
+		ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Role: u.Role,
+		AccountID: u.AccountID, IsActive: u.IsActive, CreatedAt: formatTime(u.CreatedAt),
+	}
+}
+
+// EventUserJSON is the acting user nested in an audit-log entry.
+type EventUserJSON struct {
+	ID        int64      `json:"id"`
+	Email     string     `json:"email"`
+	FirstName string     `json:"first_name"`
+	LastName  string     `json:"last_name"`
+	Role      audit.Role `json:"role"`
+}
+
+// AccountJSON is an account as the API shows it.
+type AccountJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Domain    string `json:"domain"`
+	CreatedAt string `json:"created_at"`
+}
+
+func accountJSON(a *audit.Account) AccountJSON {
+	return AccountJSON{ID: a.ID, Name: a.Name, Domain: a.Domain, CreatedAt: formatTime(a.CreatedAt)}
+}
+
+// EventJSON is an audit-log entry. Optional text that was not recorded is
+// null, as in the seed.
+type EventJSON struct {
+	ID           int64          `json:"id"`
+	Seq          int64          `json:"seq"`
+	UserID       *int64         `json:"user_id"`
+	User         *EventUserJSON `json:"user"`
+	Action       string         `json:"action"`
+	ResourceType *string        `json:"resource_type"`
+	ResourceID   *string        `json:"resource_id"`
+	Details      *string        `json:"details"`
+	IPAddress    *string        `json:"ip_address"`
+	UserAgent    *string        `json:"user_agent"`
+	CreatedAt    string         `json:"created_at"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func eventJSON(e *audit.Event) EventJSON {
+	j := EventJSON{
+		ID: e.ID, Seq: e.Seq, Action: e.Action,
+		ResourceType: optional(e.ResourceType), ResourceID: optional(e.ResourceID), Details: optional(e.Details),
+		IPAddress: optional(e.IPAddress), UserAgent: optional(e.UserAgent), CreatedAt: formatTime(e.CreatedAt),
+	}
+	if e.UserID != 0 {
+		id := e.UserID
+		j.UserID = &id
+	}
+	if u := e.User; u != nil {
+		j.User = &EventUserJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Role: u.Role}
+	}
+	return j
+}
+
+// PaginationJSON is the seed's pagination object.
+type PaginationJSON struct {
+	Page    int   `json:"page"`
+	PerPage int   `json:"per_page"`
+	Total   int64 `json:"total"`
+	Pages   int64 `json:"pages"`
+	HasNext bool  `json:"has_next"`
+	HasPrev bool  `json:"has_prev"`
+}
+
+func paginationJSON(p audit.Pagination) PaginationJSON {
+	return PaginationJSON{Page: p.Page, PerPage: p.PerPage, Total: p.Total, Pages: p.Pages, HasNext: p.HasNext, HasPrev: p.HasPrev}
+}

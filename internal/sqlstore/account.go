@@ -1,0 +1,49 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// CreateAccount inserts a new account and its empty event log, and sets a.ID
+// and a.CreatedAt. It returns a conflict error naming the domain field when
+// the domain is taken.
+func (tx *Tx) CreateAccount(ctx context.Context, a *audit.Account) error {
+	a.CreatedAt = tx.now
+	id, err := tx.insert(ctx, `INSERT INTO accounts (name, domain, created_at) VALUES (?, ?, ?)`,
+		a.Name, a.Domain, tx.db.t(a.CreatedAt))
+	if err != nil {
+		err = tx.db.wrap(err, "insert account")
+		if errors.Is(err, errUnique) {
+			return &audit.Error{Code: audit.ECONFLICT, Field: "domain", Message: "An account with this domain already exists."}
+		}
+		return err
+	}
+	a.ID = id
+	_, err = tx.exec(ctx, `INSERT INTO log_heads (account_id, size) VALUES (?, 0)`, a.ID)
+	return tx.db.wrap(err, "insert log head")
+}
+
+// AccountByDomain returns the account with the given (normalized) domain.
+func (tx *Tx) AccountByDomain(ctx context.Context, domain string) (*audit.Account, error) {
+	a := &audit.Account{}
+	err := tx.queryRow(ctx, `SELECT id, name, domain, created_at FROM accounts WHERE domain = ?`, domain).
+		Scan(&a.ID, &a.Name, &a.Domain, timeValue{&a.CreatedAt})
+	if err != nil {
+		return nil, tx.db.wrap(err, "select account by domain")
+	}
+	return a, nil
+}
+
+// Account returns the account with the given ID.
+func (db *DB) Account(ctx context.Context, id int64) (*audit.Account, error) {
+	a := &audit.Account{}
+	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT id, name, domain, created_at FROM accounts WHERE id = ?`), id).
+		Scan(&a.ID, &a.Name, &a.Domain, timeValue{&a.CreatedAt})
+	if err != nil {
+		return nil, db.wrap(err, "select account")
+	}
+	return a, nil
+}

@@ -1,0 +1,199 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	source  Source
+	dialect *dialect
+	// write runs transactions that change data; read runs queries. For SQLite
+	// write is a single connection (SQLite allows one writer at a time) and
+	// read a pool; for the server engines both are the same pool.
+	write *sql.DB
+	read  *sql.DB
+
+	// Now returns the current time; tests may replace it. Stored times are
+	// truncated to microseconds, the precision every engine keeps.
+	Now func() time.Time
+
+	// OnCommit, when set, is called after each committed transaction that
+	// appended events, with those events in log order. It must not block.
+	OnCommit func(events []*audit.Event)
+}
+
+// Open connects to the database named by a DATABASE_URL (see ParseURL) and
+// checks that it answers. It does not apply migrations: call Migrate.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	src, err := ParseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{source: src, Now: time.Now}
+	switch src.Engine {
+	case SQLite:
+		err = db.openSQLite()
+	default:
+		err = fmt.Errorf("engine %s is not supported", src.Engine)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
+	}
+	return db, nil
+}
+
+func (db *DB) openSQLite() error {
+	db.dialect = sqliteDialect
+	path := db.source.DSN
+	if path != ":memory:" {
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return fmt.Errorf("create directory for %s: %w", db.source.Safe, err)
+			}
+		}
+	}
+	// WAL lets readers run beside the writer; synchronous=FULL makes each
+	// commit durable before it is acknowledged; busy_timeout waits for locks
+	// instead of failing; foreign keys are off in SQLite unless asked for.
+	pragmas := url.Values{"_pragma": {
+		"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
+	}}
+	writeDSN := "file:" + path + "?" + pragmas.Encode() + "&_txlock=immediate"
+	readDSN := "file:" + path + "?" + pragmas.Encode() + "&_pragma=query_only(ON)"
+	var err error
+	if db.write, err = sql.Open("sqlite", writeDSN); err != nil {
+		return err
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetConnMaxIdleTime(0)
+	if path == ":memory:" {
+		// A memory database exists per connection: share the one.
+		db.read = db.write
+		return nil
+	}
+	if db.read, err = sql.Open("sqlite", readDSN); err != nil {
+		db.write.Close()
+		return err
+	}
+	db.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	return nil
+}
+
+// Engine reports which engine the store runs on.
+func (db *DB) Engine() Engine { return db.source.Engine }
+
+// Describe returns a description of the database that is safe to log.
+func (db *DB) Describe() string { return db.source.Safe }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return err
+	}
+	return db.read.PingContext(ctx)
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// now returns the current time in UTC, truncated to microseconds.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// Tx is a write transaction. Its methods must be called from one goroutine.
+type Tx struct {
+	db       *DB
+	tx       *sql.Tx
+	now      time.Time // fixed for the whole transaction
+	appended []*audit.Event
+}
+
+// maxAttempts bounds how often Update runs a transaction that failed with a
+// transient error (deadlock, lock timeout, serialization failure).
+const maxAttempts = 3
+
+// Update runs fn in a write transaction and commits it if fn returns nil.
+// When the transaction fails with a transient error it is rolled back and fn
+// runs again, up to maxAttempts times in all, so fn must have no effects
+// outside the transaction. After the commit, OnCommit sees the appended events.
+func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		var tx *Tx
+		tx, err = db.update(ctx, fn)
+		if err == nil {
+			if db.OnCommit != nil && len(tx.appended) > 0 {
+				db.OnCommit(tx.appended)
+			}
+			return nil
+		}
+		if !errors.Is(err, errTransient) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	if errors.Is(err, errTransient) {
+		return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message, Err: err}
+	}
+	return err
+}
+
+func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
+	sqltx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, db.wrap(err, "begin")
+	}
+	defer sqltx.Rollback()
+	tx := &Tx{db: db, tx: sqltx, now: db.now()}
+	if err := fn(tx); err != nil {
+		return nil, err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return nil, db.wrap(err, "commit")
+	}
+	return tx, nil
+}
+
+// Now returns the transaction's timestamp: the current time when it began.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(query), args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(query), args...)
+}
+
+// insert runs an INSERT and returns the new row's generated id.
+func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := tx.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// t converts a time to a query argument for the engine.
+func (db *DB) t(t time.Time) any { return db.dialect.timeArg(t) }

@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds what differs between engines. Keep it narrow: add a member
+// only when an engine forces a difference.
+type dialect struct {
+	engine Engine
+	// rebind rewrites a query written with ? placeholders for the engine.
+	rebind func(query string) string
+	// forUpdate is appended to a SELECT that must lock the rows it reads.
+	// SQLite needs none: its write transactions start IMMEDIATE.
+	forUpdate string
+	// timeArg converts a time for use as a query argument.
+	timeArg func(t time.Time) any
+	// classify maps a driver error to errUnique, errTransient or itself.
+	classify func(err error) error
+}
+
+// timeLayout is how SQLite stores times: UTC, fixed width, so that text order
+// is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+var sqliteDialect = &dialect{
+	engine:    SQLite,
+	rebind:    func(q string) string { return q },
+	forUpdate: "",
+	timeArg:   func(t time.Time) any { return t.UTC().Format(timeLayout) },
+	classify: func(err error) error {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return err
+		}
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", errUnique, err)
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", errTransient, err)
+		}
+		return err
+	},
+}
+
+// timeValue scans a time stored by any engine: a time.Time, or text in
+// timeLayout or RFC 3339.
+type timeValue struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (v timeValue) Scan(src any) error {
+	switch s := src.(type) {
+	case time.Time:
+		*v.t = s.UTC()
+		return nil
+	case string:
+		return v.parse(s)
+	case []byte:
+		return v.parse(string(s))
+	case nil:
+		*v.t = time.Time{}
+		return nil
+	}
+	return fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+}
+
+func (v timeValue) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.Parse("2006-01-02 15:04:05.999999999", s)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: bad stored time %q: %w", s, err)
+	}
+	*v.t = t.UTC()
+	return nil
+}

@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// userColumns are the columns scanned by scanUser, prefixed by alias "u".
+const userColumns = `u.id, u.account_id, u.email, u.password_hash, u.first_name, u.last_name, u.role, u.is_active, u.created_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(s scanner) (*audit.User, error) {
+	u := &audit.User{}
+	err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Role, &u.IsActive, timeValue{&u.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// CreateUser inserts a user into u.AccountID and sets u.ID and u.CreatedAt.
+// emailField names the request field reported when the email is taken.
+func (tx *Tx) CreateUser(ctx context.Context, u *audit.User, emailField string) error {
+	u.CreatedAt = tx.now
+	id, err := tx.insert(ctx, `INSERT INTO users (account_id, email, password_hash, first_name, last_name, role, is_active, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.AccountID, u.Email, u.PasswordHash, u.FirstName, u.LastName, string(u.Role), u.IsActive, tx.db.t(u.CreatedAt))
+	if err != nil {
+		err = tx.db.wrap(err, "insert user")
+		if errors.Is(err, errUnique) {
+			return &audit.Error{Code: audit.ECONFLICT, Field: emailField, Message: "A user with this email already exists."}
+		}
+		return err
+	}
+	u.ID = id
+	return nil
+}
+
+// UserByEmail returns the user with the given (normalized) email, in any
+// account: emails are unique across the service and sign-in names no account.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*audit.User, error) {
+	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.email = ?`), email)
+	u, err := scanUser(row)
+	return u, db.wrap(err, "select user by email")
+}
+
+// User returns the user with the given ID in the given account.
+func (db *DB) User(ctx context.Context, accountID, id int64) (*audit.User, error) {
+	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id = ?`), accountID, id)
+	u, err := scanUser(row)
+	return u, db.wrap(err, "select user")
+}
+
+// Users returns every user of the account in ID order.
+func (db *DB) Users(ctx context.Context, accountID int64) ([]*audit.User, error) {
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.account_id = ? ORDER BY u.id`), accountID)
+	if err != nil {
+		return nil, db.wrap(err, "select users")
+	}
+	defer rows.Close()
+	users := []*audit.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, db.wrap(err, "scan user")
+		}
+		users = append(users, u)
+	}
+	return users, db.wrap(rows.Err(), "select users")
+}
