@@ -1,0 +1,174 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+)
+
+func TestCreateAccount(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		c := e.client()
+		// The seed's own example, verbatim.
+		r := c.do("POST", "/api/accounts", `{
+			"name": "My Store",
+			"domain": "mystore.com",
+			"owner_email": "owner@mystore.com",
+			"owner_password": "password123",
+			"owner_first_name": "John",
+			"owner_last_name": "Owner"
+		}`).want(t, http.StatusCreated)
+		acct, user := r.obj("account"), r.obj("user")
+		if acct["name"] != "My Store" || acct["domain"] != "mystore.com" || acct["id"] == nil || acct["created_at"] == nil {
+			t.Errorf("account %v", acct)
+		}
+		if user["email"] != "owner@mystore.com" || user["role"] != "owner" || user["account_id"] != acct["id"] {
+			t.Errorf("owner %v", user)
+		}
+		if c.hc.Jar.Cookies(mustURL(e.ts.URL)) != nil {
+			t.Error("creating an account signed the caller in")
+		}
+		c.login("owner@mystore.com", "password123")
+		got := actions(c.do("GET", "/api/audit-logs", nil).want(t, 200))
+		if want := "user_login,user_created,account_created"; strings.Join(got, ",") != want {
+			t.Errorf("events %v; want %s", got, want)
+		}
+	})
+}
+
+func TestCreateAccountErrors(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		e.newTenant("taken")
+		valid := func(change func(m map[string]any)) map[string]any {
+			m := map[string]any{
+				"name": "Shop", "domain": "shop.example.com", "owner_email": "o@shop.example.com",
+				"owner_password": "long-enough", "owner_first_name": "A", "owner_last_name": "B",
+			}
+			change(m)
+			return m
+		}
+		tests := []struct {
+			name   string
+			body   any
+			status int
+			code   string
+			field  string
+		}{
+			{"duplicate domain", valid(func(m map[string]any) { m["domain"] = "TAKEN.example.com" }), 409, "conflict", "domain"},
+			{"duplicate owner email", valid(func(m map[string]any) { m["owner_email"] = "owner@taken.example.com" }), 409, "conflict", "owner_email"},
+			{"missing name", valid(func(m map[string]any) { delete(m, "name") }), 400, "invalid", "name"},
+			{"blank name", valid(func(m map[string]any) { m["name"] = "   " }), 400, "invalid", "name"},
+			{"missing domain", valid(func(m map[string]any) { delete(m, "domain") }), 400, "invalid", "domain"},
+			{"bad domain", valid(func(m map[string]any) { m["domain"] = "not a domain" }), 400, "invalid", "domain"},
+			{"one-label domain", valid(func(m map[string]any) { m["domain"] = "localhost" }), 400, "invalid", "domain"},
+			{"bad email", valid(func(m map[string]any) { m["owner_email"] = "nope" }), 400, "invalid", "owner_email"},
+			{"email with name", valid(func(m map[string]any) { m["owner_email"] = "Bob <b@x.com>" }), 400, "invalid", "owner_email"},
+			{"short password", valid(func(m map[string]any) { m["owner_password"] = "short" }), 400, "invalid", "owner_password"},
+			{"missing password", valid(func(m map[string]any) { delete(m, "owner_password") }), 400, "invalid", "owner_password"},
+			{"name wrong type", valid(func(m map[string]any) { m["name"] = 42 }), 400, "invalid", "name"},
+			{"100 KB field", valid(func(m map[string]any) { m["owner_first_name"] = strings.Repeat("x", 100<<10) }), 413, "too_large", ""},
+			{"long first name", valid(func(m map[string]any) { m["owner_first_name"] = strings.Repeat("x", 101) }), 400, "invalid", "owner_first_name"},
+			{"control character", valid(func(m map[string]any) { m["owner_last_name"] = "a\x00b" }), 400, "invalid", "owner_last_name"},
+			{"wrong content type", "name=x", 415, "unsupported", ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				hdr := []string{}
+				if tt.status == 415 {
+					hdr = []string{"Content-Type", "application/x-www-form-urlencoded"}
+				}
+				e.client().do("POST", "/api/accounts", tt.body, hdr...).wantError(t, tt.status, tt.code, tt.field)
+			})
+		}
+		// Nothing was written by any failed request: one account, and its
+		// log holds only its creation events and the owner's sign-in.
+		size, err := db.LogSize(t.Context(), 1)
+		if err != nil || size != 3 {
+			t.Errorf("log size of the one account = %d, %v; want 3", size, err)
+		}
+		if _, err := db.Account(t.Context(), 2); err != audit.ErrNotFound {
+			t.Errorf("a failed request created account 2 (err %v)", err)
+		}
+	})
+}
+
+func TestGetAccount(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		a, b := e.newTenant("alpha"), e.newTenant("beta")
+		r := a.owner.do("GET", fmt.Sprintf("/api/accounts/%d", a.accountID), nil).want(t, 200)
+		if r.body["domain"] != "alpha.example.com" || num(r.body, "id") != a.accountID {
+			t.Errorf("account %s", r.raw)
+		}
+		// Another account, a missing one and a malformed ID look the same.
+		for _, path := range []string{
+			fmt.Sprintf("/api/accounts/%d", b.accountID), "/api/accounts/999999", "/api/accounts/abc", "/api/accounts/-1",
+		} {
+			a.owner.do("GET", path, nil).wantError(t, 404, "not_found", "")
+		}
+		e.client().do("GET", fmt.Sprintf("/api/accounts/%d", a.accountID), nil).wantError(t, 401, "unauthorized", "")
+	})
+}
+
+// TestRoleTable checks every row of the seed's role table for every role.
+func TestRoleTable(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		tn := e.newTenant("acme")
+		clients := map[audit.Role]*client{audit.RoleOwner: tn.owner}
+		for _, role := range []audit.Role{audit.RoleAdmin, audit.RoleAnalyst, audit.RoleContentCreator} {
+			clients[role], _ = e.addUser(tn, role)
+		}
+		n := 0
+		endpoints := []struct {
+			name    string
+			method  string
+			path    string
+			body    func() any
+			allowed map[audit.Role]bool
+			ok      int
+		}{
+			{"view audit logs", "GET", "/api/audit-logs", nil, map[audit.Role]bool{"owner": true, "admin": true}, 200},
+			{"create users", "POST", "/api/users", func() any {
+				n++
+				return map[string]string{"email": fmt.Sprintf("new%d@acme.example.com", n), "password": "password-1", "role": "analyst"}
+			}, map[audit.Role]bool{"owner": true, "admin": true}, 201},
+			{"view users", "GET", "/api/users", nil, map[audit.Role]bool{"owner": true, "admin": true}, 200},
+			{"view account", "GET", fmt.Sprintf("/api/accounts/%d", tn.accountID), nil, map[audit.Role]bool{"owner": true, "admin": true, "analyst": true, "content_creator": true}, 200},
+		}
+		for _, ep := range endpoints {
+			for _, role := range audit.Roles {
+				t.Run(ep.name+"/"+string(role), func(t *testing.T) {
+					var body any
+					if ep.body != nil {
+						body = ep.body()
+					}
+					r := clients[role].do(ep.method, ep.path, body)
+					if ep.allowed[role] {
+						r.want(t, ep.ok)
+					} else {
+						r.wantError(t, 403, "forbidden", "")
+					}
+				})
+			}
+			t.Run(ep.name+"/anonymous", func(t *testing.T) {
+				var body any
+				if ep.body != nil {
+					body = ep.body()
+				}
+				r := e.client().do(ep.method, ep.path, body)
+				r.wantError(t, 401, "unauthorized", "")
+				if r.header.Get("Location") != "" {
+					t.Error("401 carries a redirect")
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,239 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// testParams are cheap argon2id parameters: the server tests exercise the
+// flows, not the cost (internal/password tests the OWASP parameters).
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testEnv is a running server over a real database.
+type testEnv struct {
+	t   *testing.T
+	db  *sqlstore.DB
+	srv *Server
+	ts  *httptest.Server
+}
+
+func newTestEnv(t *testing.T, db *sqlstore.DB) *testEnv {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Env = config.Development
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	srv := New(Deps{Store: db, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return &testEnv{t: t, db: db, srv: srv, ts: ts}
+}
+
+// client is one API client with its own cookie jar.
+type client struct {
+	env *testEnv
+	hc  *http.Client
+}
+
+func (e *testEnv) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{env: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+// response is a decoded response.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (c *client) do(method, path string, body any, hdr ...string) *response {
+	c.env.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			c.env.t.Fatal(err)
+		}
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, c.env.ts.URL+path, r)
+	if err != nil {
+		c.env.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// Errorf, not Fatal: do may run inside a subtest of env.t.
+		c.env.t.Errorf("%s %s: %v", method, path, err)
+		return &response{status: -1, header: http.Header{}}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := &response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			c.env.t.Errorf("%s %s: response is not a JSON object: %v\n%s", method, path, err, raw)
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			c.env.t.Errorf("%s %s: Content-Type %q; want application/json", method, path, resp.Header.Get("Content-Type"))
+		}
+	}
+	if bytes.Contains(raw, []byte("argon2")) || bytes.Contains(raw, []byte("password_hash")) {
+		c.env.t.Errorf("%s %s: response leaks a password hash: %s", method, path, raw)
+	}
+	return out
+}
+
+// want fails the test unless the response has the given status.
+func (r *response) want(t *testing.T, status int) *response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d; want %d; body %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+// wantError fails the test unless r is an error response with the status,
+// code and (when not empty) field.
+func (r *response) wantError(t *testing.T, status int, code, field string) {
+	t.Helper()
+	r.want(t, status)
+	if r.body["code"] != code || r.body["error"] == "" || r.body["error"] == nil {
+		t.Errorf("error body %s; want code %q and a message", r.raw, code)
+	}
+	if field != "" && r.body["field"] != field {
+		t.Errorf("error field %v; want %q (body %s)", r.body["field"], field, r.raw)
+	}
+}
+
+// obj returns the nested object at key.
+func (r *response) obj(key string) map[string]any {
+	m, _ := r.body[key].(map[string]any)
+	return m
+}
+
+// list returns the array at key.
+func (r *response) list(key string) []any {
+	l, _ := r.body[key].([]any)
+	return l
+}
+
+// num returns m[key] as an int64.
+func num(m map[string]any, key string) int64 {
+	f, _ := m[key].(float64)
+	return int64(f)
+}
+
+// tenant is an account created through the API, with its owner signed in.
+type tenant struct {
+	accountID int64
+	ownerID   int64
+	domain    string
+	owner     *client
+}
+
+// newTenant creates an account through POST /api/accounts and signs its
+// owner in.
+func (e *testEnv) newTenant(name string) *tenant {
+	e.t.Helper()
+	c := e.client()
+	domain := name + ".example.com"
+	r := c.do("POST", "/api/accounts", map[string]string{
+		"name": name + " Store", "domain": domain, "owner_email": "owner@" + domain,
+		"owner_password": "owner-password", "owner_first_name": "Olga", "owner_last_name": name,
+	}).want(e.t, http.StatusCreated)
+	c.login("owner@"+domain, "owner-password")
+	return &tenant{accountID: num(r.obj("account"), "id"), ownerID: num(r.obj("user"), "id"), domain: domain, owner: c}
+}
+
+// addUser creates a user with the role through the tenant's owner and
+// returns a client signed in as that user, and the user's ID.
+func (e *testEnv) addUser(tn *tenant, role audit.Role) (*client, int64) {
+	e.t.Helper()
+	email := string(role) + "@" + tn.domain
+	r := tn.owner.do("POST", "/api/users", map[string]string{
+		"email": email, "password": "user-password", "first_name": "U", "last_name": string(role), "role": string(role),
+	}).want(e.t, http.StatusCreated)
+	c := e.client()
+	c.login(email, "user-password")
+	return c, num(r.obj("user"), "id")
+}
+
+func (c *client) login(email, pw string) *response {
+	c.env.t.Helper()
+	return c.do("POST", "/api/auth/login", map[string]string{"email": email, "password": pw}).want(c.env.t, http.StatusOK)
+}
+
+// appendEvents writes events straight through the store's write path.
+func (e *testEnv) appendEvents(evs ...*audit.Event) {
+	e.t.Helper()
+	ctx := context.Background()
+	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// events lists the tenant's events with the given query, as its owner.
+func (tn *tenant) events(t *testing.T, query string) *response {
+	t.Helper()
+	return tn.owner.do("GET", "/api/audit-logs?"+query, nil).want(t, http.StatusOK)
+}
+
+// actions returns the action of each listed event, in order.
+func actions(r *response) []string {
+	var out []string
+	for _, e := range r.list("audit_logs") {
+		out = append(out, e.(map[string]any)["action"].(string))
+	}
+	return out
+}
+
+// setNow fixes the server's clock.
+func (e *testEnv) setNow(t time.Time) { e.srv.now = func() time.Time { return t } }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range ss {
+		p, err := config.ParsePrefixes(s)
+		if err != nil {
+			panic(err)
+		}
+		ps = append(ps, p...)
+	}
+	return ps
+}
