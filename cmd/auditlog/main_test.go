@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envMap returns a lookupEnv over m.
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestHelp(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, args := range [][]string{{"help"}, {"--help"}} {
+		var out bytes.Buffer
+		if err := run(t.Context(), args, envMap(nil), &out, &out); err != nil {
+			t.Fatalf("run %v: %v", args, err)
+		}
+		for _, cmd := range []string{"serve", "migrate", "init-db"} {
+			if !strings.Contains(out.String(), cmd) {
+				t.Errorf("run %v does not mention %s:\n%s", args, cmd, out.String())
+			}
+		}
+	}
+	for _, cmd := range []string{"serve", "migrate", "init-db"} {
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{cmd, "-h"}, envMap(nil), &out, &out); err != nil {
+			t.Errorf("%s -h: %v", cmd, err)
+		}
+		if !strings.Contains(out.String(), "-database-url") {
+			t.Errorf("%s -h does not list its flags:\n%s", cmd, out.String())
+		}
+		out.Reset()
+		if err := run(t.Context(), []string{"help", cmd}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "Usage: auditlog "+cmd) {
+			t.Errorf("help %s = %v:\n%s", cmd, err, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"frobnicate"}, envMap(nil), &out, &out); err == nil || !strings.Contains(out.String(), "unknown command") {
+		t.Errorf("unknown command: err %v, output %q", err, out.String())
+	}
+}
+
+func TestSecretKeyRequiredInProduction(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"serve", "--port", "0"}, envMap(nil), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "SECRET_KEY is not set") {
+		t.Fatalf("serve without SECRET_KEY: %v; want a clear SECRET_KEY error", err)
+	}
+	err = run(t.Context(), []string{"serve", "--port", "0"}, envMap(map[string]string{"SECRET_KEY": "short"}), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Fatalf("serve with a short SECRET_KEY: %v; want a length error", err)
+	}
+}
+
+func TestInitDBSample(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	env := envMap(map[string]string{"AUDITLOG_ENV": "development"})
+	for i, want := range []string{"loaded sample data", "sample data already present"} {
+		var out bytes.Buffer
+		if err := run(t.Context(), []string{"init-db", "--sample"}, env, &out, io.Discard); err != nil {
+			t.Fatalf("init-db --sample (run %d): %v", i+1, err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("run %d output %q; want %q", i+1, out.String(), want)
+		}
+	}
+	// The seed's default URL is relative to the working directory.
+	if _, err := os.Stat(filepath.Join(dir, "audit_logs.db")); err != nil {
+		t.Errorf("default database file: %v", err)
+	}
+}
+
+// TestServe runs the service as a user would: settings from a .env file,
+// flags over them, the sample data, then the seed's login over HTTP.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	dotenv := "SECRET_KEY=a-test-secret-key-that-is-long-enough\nDATABASE_URL=sqlite:///from-dotenv.db\nPORT=1\n"
+	if err := os.WriteFile(".env", []byte(dotenv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--port", "0", "--sample"}, envMap(nil), pw, io.Discard)
+		pw.Close()
+	}()
+	addr := waitListening(t, pr)
+
+	resp, err := http.Post("http://"+addr+"/api/auth/login", "application/json",
+		strings.NewReader(`{"email": "owner@sample-store.com", "password": "owner123"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Message string `json:"message"`
+		User    struct {
+			Role string `json:"role"`
+		} `json:"user"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || body.Message != "Login successful" || body.User.Role != "owner" {
+		t.Errorf("login: %d %+v", resp.StatusCode, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "from-dotenv.db")); err != nil {
+		t.Errorf("DATABASE_URL from .env not used: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+}
+
+// waitListening reads serve's output until it names its address.
+func waitListening(t *testing.T, r io.Reader) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "auditlog listening on http://"); ok {
+				found <- addr
+				io.Copy(io.Discard, r)
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case addr, ok := <-found:
+		if !ok {
+			t.Fatal("serve ended without listening")
+		}
+		return addr
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start listening")
+	}
+	return ""
+}
