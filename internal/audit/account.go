@@ -1,6 +1,9 @@
 package audit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Account is a tenant: one merchant and everything recorded about it.
 type Account struct {
@@ -10,8 +13,10 @@ type Account struct {
 	CreatedAt time.Time
 }
 
-// Normalize trims and lower-cases the fields that are compared for uniqueness.
+// Normalize trims the name, and trims and lower-cases the domain, which is
+// compared for uniqueness.
 func (a *Account) Normalize() {
+	a.Name = strings.TrimSpace(a.Name)
 	a.Domain = NormalizeDomain(a.Domain)
 }
 

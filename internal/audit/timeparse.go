@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -9,7 +10,10 @@ import (
 // Forms without a zone are taken as UTC.
 var dateTimeLayouts = []string{
 	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
 	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04Z0700",
 	"2006-01-02T15:04",
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",
@@ -26,6 +30,8 @@ func ParseTimeBound(s string, end bool) (time.Time, error) {
 		}
 		return t.UTC(), nil
 	}
+	// ISO 8601 allows lower-case designators; Go's layouts want upper case.
+	s = strings.ToUpper(s)
 	for _, layout := range dateTimeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil

@@ -1,6 +1,9 @@
 package audit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // User is a person who signs in to one account with one role.
 type User struct {
@@ -15,8 +18,12 @@ type User struct {
 	CreatedAt    time.Time
 }
 
-// Normalize trims and lower-cases the email address.
-func (u *User) Normalize() { u.Email = NormalizeEmail(u.Email) }
+// Normalize trims the names, and trims and lower-cases the email address.
+func (u *User) Normalize() {
+	u.Email = NormalizeEmail(u.Email)
+	u.FirstName = strings.TrimSpace(u.FirstName)
+	u.LastName = strings.TrimSpace(u.LastName)
+}
 
 // Validate checks a new user's fields (not the password, which is validated
 // before hashing). prefix is prepended to field names in errors, so that the

@@ -31,6 +31,17 @@ func TestCreateAccount(t *testing.T) {
 		if user["email"] != "owner@mystore.com" || user["role"] != "owner" || user["account_id"] != acct["id"] {
 			t.Errorf("owner %v", user)
 		}
+		// Names are trimmed; a long non-ASCII email that was accepted can sign in.
+		long := strings.Repeat("é", 150) + "@example.com"
+		r = c.do("POST", "/api/accounts", map[string]string{
+			"name": "  Spacey  ", "domain": "spacey.example.com", "owner_email": long, "owner_password": "password123",
+			"owner_first_name": " Ann ", "owner_last_name": " Lee ",
+		}).want(t, http.StatusCreated)
+		if r.obj("account")["name"] != "Spacey" || r.obj("user")["first_name"] != "Ann" || r.obj("user")["last_name"] != "Lee" {
+			t.Errorf("names not trimmed: %s", r.raw)
+		}
+		e.client().login(long, "password123")
+
 		if c.hc.Jar.Cookies(mustURL(e.ts.URL)) != nil {
 			t.Error("creating an account signed the caller in")
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -29,7 +30,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return audit.FieldError("email", "email is required.")
 	case req.Password == "":
 		return audit.FieldError("password", "password is required.")
-	case len(email) > audit.MaxEmailLen:
+	case utf8.RuneCountInString(email) > audit.MaxEmailLen:
 		return audit.FieldError("email", "email must be at most %d characters.", audit.MaxEmailLen)
 	case len(req.Password) > audit.MaxPasswordBytes:
 		return audit.FieldError("password", "password must be at most %d bytes.", audit.MaxPasswordBytes)

@@ -160,6 +160,16 @@ func TestSessionExpiry(t *testing.T) {
 		e.setNow(start.Add(maxAge + time.Second))
 		tn.owner.do("GET", "/api/auth/me", nil).wantError(t, 401, "unauthorized", "")
 
+		// With a short idle timeout, a session used every second never idles out.
+		e.srv.cfg.SessionIdle = 3 * time.Second
+		busy := e.client()
+		busy.login("owner@acme.example.com", "owner-password")
+		for i := range 10 {
+			e.setNow(time.Now().Add(time.Duration(i) * time.Second))
+			busy.do("GET", "/api/auth/me", nil).want(t, 200)
+		}
+		e.srv.cfg.SessionIdle = idle
+
 		// Left idle, it ends after the idle timeout.
 		e.setNow(time.Now())
 		c := e.client()

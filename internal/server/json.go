@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -84,5 +83,5 @@ func safeDecodeMessage(err error) string {
 	if strings.HasPrefix(msg, "json: ") {
 		return strings.TrimPrefix(msg, "json: ")
 	}
-	return fmt.Sprintf("%s", "malformed body")
+	return "malformed body"
 }

@@ -16,8 +16,14 @@ import (
 const sessionCookie = "session"
 
 // touchEvery limits how often a session's last-use time is written: a busy
-// client then costs one write a minute, not one per request.
+// client then costs one write a minute, not one per request. For idle
+// timeouts under ten minutes the interval shrinks to a tenth of the timeout,
+// so a session in use never idles out, and one left alone ends at most a
+// tenth of its idle timeout early.
 const touchEvery = time.Minute
+
+// touchInterval returns how stale a session's recorded last use may get.
+func touchInterval(idle time.Duration) time.Duration { return min(touchEvery, idle/10) }
 
 // principal is the signed-in caller of a request.
 type principal struct {
@@ -57,7 +63,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 		s.clearCookie(w)
 		return r, errUnauthorized
 	}
-	if now.Sub(sess.LastSeenAt) >= touchEvery {
+	if now.Sub(sess.LastSeenAt) >= touchInterval(s.cfg.SessionIdle) {
 		if err := s.store.TouchSession(ctx, hash, now); err != nil {
 			s.log.WarnContext(ctx, "could not record session use", "err", err)
 		}

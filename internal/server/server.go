@@ -2,8 +2,8 @@
 // checks, request decoding and the JSON responses of the seed's contract.
 //
 // Handlers are methods of Server with the signature
-// func(w http.ResponseWriter, r *http.Request) error; one adapter (handle)
-// writes every error, so the mapping from domain errors to HTTP statuses lives
+// func(w http.ResponseWriter, r *http.Request) error; one adapter (public,
+// which signedIn and can build on) writes every error, so the mapping from domain errors to HTTP statuses lives
 // in one place (errors.go) and internal error text never reaches a client.
 // Every route, with the permission it needs, is listed in routes.go.
 package server
