@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -45,6 +48,10 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	switch src.Engine {
 	case SQLite:
 		err = db.openSQLite()
+	case Postgres:
+		err = db.openPostgres()
+	case MySQL:
+		err = db.openMySQL()
 	default:
 		err = fmt.Errorf("engine %s is not supported", src.Engine)
 	}
@@ -93,6 +100,62 @@ func (db *DB) openSQLite() error {
 	}
 	db.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	return nil
+}
+
+// connectTimeout bounds how long opening one connection to a server may take.
+const connectTimeout = 10 * time.Second
+
+// openPostgres opens a pool through pgx's database/sql adapter. The adapter
+// keeps pgx underneath: a bulk path can reach the *pgx.Conn through
+// sql.Conn.Raw and (*stdlib.Conn).Conn() to use COPY.
+func (db *DB) openPostgres() error {
+	db.dialect = postgresDialect
+	cfg, err := pgx.ParseConfig(db.source.DSN)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.source.Safe, err)
+	}
+	// Sessions run in UTC, so any time the server renders as text is UTC.
+	cfg.RuntimeParams["timezone"] = "UTC"
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "auditlog"
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	db.write = stdlib.OpenDB(*cfg)
+	db.read = db.write
+	setServerPool(db.write)
+	return nil
+}
+
+// openMySQL opens a pool through go-sql-driver/mysql; the DSN already holds
+// the session settings that ParseURL added.
+func (db *DB) openMySQL() error {
+	db.dialect = mysqlDialect
+	cfg, err := mysql.ParseDSN(db.source.DSN)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.source.Safe, err)
+	}
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", db.source.Safe, err)
+	}
+	db.write = sql.OpenDB(connector)
+	db.read = db.write
+	setServerPool(db.write)
+	return nil
+}
+
+// setServerPool sizes the pool of a server engine. Writes to one account
+// queue on its log head whatever the pool size, so a few connections per
+// core serve the rest; many processes may share one server, whose
+// connection limit (PostgreSQL's default is 100) they must stay under.
+func setServerPool(pool *sql.DB) {
+	n := max(8, 4*runtime.GOMAXPROCS(0))
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	pool.SetConnMaxLifetime(time.Hour)
 }
 
 // Engine reports which engine the store runs on.
@@ -160,7 +223,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
-	sqltx, err := db.write.BeginTx(ctx, nil)
+	sqltx, err := db.write.BeginTx(ctx, db.dialect.writeTx)
 	if err != nil {
 		return nil, db.wrap(err, "begin")
 	}
@@ -188,6 +251,11 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 
 // insert runs an INSERT and returns the new row's generated id.
 func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
+	if r := tx.db.dialect.returningID; r != "" {
+		var id int64
+		err := tx.queryRow(ctx, query+r, args...).Scan(&id)
+		return id, err
+	}
 	res, err := tx.exec(ctx, query, args...)
 	if err != nil {
 		return 0, err

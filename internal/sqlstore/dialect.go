@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -18,10 +20,21 @@ type dialect struct {
 	// forUpdate is appended to a SELECT that must lock the rows it reads.
 	// SQLite needs none: its write transactions start IMMEDIATE.
 	forUpdate string
+	// returningID, when set, is appended to an INSERT to make it return the
+	// new row's id, for drivers without LastInsertId (pgx).
+	returningID string
 	// timeArg converts a time for use as a query argument.
 	timeArg func(t time.Time) any
-	// classify maps a driver error to errUnique, errTransient or itself.
+	// classify marks a driver error, by its code, with errUnique,
+	// errForeignKey, errTransient or errUnavailable, or returns it as it is.
 	classify func(err error) error
+	// readTx and writeTx are the options of read transactions (one
+	// snapshot, so a count and a page agree) and write transactions.
+	readTx, writeTx *sql.TxOptions
+	// lockMigrations, when set, takes a lock on conn that keeps other
+	// processes from migrating the same database until unlock is called.
+	// SQLite needs none: its write transactions exclude each other.
+	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 }
 
 // timeLayout is how SQLite stores times: UTC, fixed width, so that text order
@@ -32,7 +45,7 @@ var sqliteDialect = &dialect{
 	engine:    SQLite,
 	rebind:    func(q string) string { return q },
 	forUpdate: "",
-	timeArg:   func(t time.Time) any { return t.UTC().Format(timeLayout) },
+	timeArg:   func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
 	classify: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {
@@ -41,6 +54,8 @@ var sqliteDialect = &dialect{
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", errUnique, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %w", errForeignKey, err)
 		}
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:

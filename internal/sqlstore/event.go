@@ -95,7 +95,7 @@ func (db *DB) where(accountID int64, f audit.EventFilter) (string, []any) {
 // newest first (ties broken by seq, newest first), with the page arithmetic.
 // The count and the page are read in one transaction, so they agree.
 func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.source.Engine != SQLite})
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
 	if err != nil {
 		return nil, db.wrap(err, "begin read")
 	}

@@ -57,12 +57,35 @@ func Migrations(engine Engine) ([]Migration, error) {
 }
 
 // Migrate applies every migration not yet recorded and returns the names of
-// those it applied. It is safe to run at every start.
+// those it applied. It is safe to run at every start, and from several
+// processes at once: on PostgreSQL and MySQL it holds a database-wide lock
+// (pg_advisory_lock, GET_LOCK) while it works. On PostgreSQL and SQLite each
+// migration commits or rolls back whole; MySQL commits every DDL statement
+// on its own, so a migration that fails there part-way must be finished by
+// hand.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	ms, err := Migrations(db.source.Engine)
 	if err != nil {
 		return nil, err
 	}
+	if lock := db.dialect.lockMigrations; lock != nil {
+		// Two processes starting at once take turns: the second finds the
+		// first one's migrations recorded. The lock lives on one connection,
+		// held aside from the pool until the loop is done.
+		conn, err := db.write.Conn(ctx)
+		if err != nil {
+			return nil, db.wrap(err, "connect to migrate")
+		}
+		defer conn.Close()
+		unlock, err := lock(ctx, conn)
+		if err != nil {
+			return nil, db.wrap(err, "lock migrations")
+		}
+		defer unlock()
+	}
+	// applied_at is text in RFC 3339 form on every engine: the table must
+	// exist before any engine-specific migration runs, and nothing queries
+	// it by time.
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		name       VARCHAR(255) NOT NULL,

@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// migrationLockKey is the pg_advisory_lock key that Migrate holds on
+// PostgreSQL. Advisory locks are scoped to the current database, so one key
+// serves every database on a server.
+const migrationLockKey int64 = 0x6175_6469_746c_6f67 // "auditlog"
+
+var postgresDialect = &dialect{
+	engine:      Postgres,
+	rebind:      rebindDollar,
+	forUpdate:   " FOR UPDATE",
+	returningID: " RETURNING id",
+	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
+	classify:    classifyPostgres,
+	readTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	writeTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+			return nil, err
+		}
+		return func() {
+			// Closing the connection would release the lock too; unlock
+			// explicitly so the connection can go back to the pool.
+			conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+		}, nil
+	},
+}
+
+// rebindDollar rewrites ? placeholders as $1, $2, … outside quoted text.
+func rebindDollar(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// classifyPostgres classifies a pgx error by its SQLSTATE code
+// (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+func classifyPostgres(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", errUnique, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %w", errForeignKey, err)
+		case "40001", "40P01", "55P03": // serialization_failure, deadlock_detected, lock_not_available
+			return fmt.Errorf("%w: %w", errTransient, err)
+		case "53300", "57P01", "57P02", "57P03", "57014", "25006":
+			// too_many_connections, admin_shutdown, crash_shutdown,
+			// cannot_connect_now, query_canceled (statement_timeout),
+			// read_only_sql_transaction (connected to a standby)
+			return fmt.Errorf("%w: %w", errUnavailable, err)
+		}
+		if strings.HasPrefix(pe.Code, "08") { // connection_exception
+			return fmt.Errorf("%w: %w", errUnavailable, err)
+		}
+		return err
+	}
+	if pgconn.SafeToRetry(err) {
+		// Nothing reached the server, so the transaction did not commit.
+		return fmt.Errorf("%w: %w", errTransient, err)
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return classifyConnError(err)
+}
