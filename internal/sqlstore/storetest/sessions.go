@@ -1,0 +1,103 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// newSession stores a session for u that expires at expires.
+func newSession(t testing.TB, db *sqlstore.DB, u *audit.User, hash string, expires time.Time) *audit.Session {
+	t.Helper()
+	s := &audit.Session{TokenHash: hash, UserID: u.ID, AccountID: u.AccountID, ExpiresAt: expires, IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0 (storetest) ünïcode ✓"}
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateSession(ctx, s) })
+	return s
+}
+
+func testSessions(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	now := fixedClock(db, time.Date(2024, 3, 4, 5, 6, 7, 890123456, time.UTC))
+	a := newAccount(t, db, "a.example.com")
+	b := newAccount(t, db, "b.example.com")
+	u := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
+	hash := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	s := newSession(t, db, u, hash, now.Add(24*time.Hour))
+	if !sameTime(s.CreatedAt, now) || !sameTime(s.LastSeenAt, now) {
+		t.Errorf("CreateSession set CreatedAt %v, LastSeenAt %v; want %v", s.CreatedAt, s.LastSeenAt, now)
+	}
+
+	gotS, gotU, err := db.SessionUser(ctx, hash)
+	if err != nil {
+		t.Fatalf("SessionUser: %v", err)
+	}
+	if gotS.TokenHash != hash || gotS.UserID != u.ID || gotS.AccountID != a.ID || gotS.IPAddress != s.IPAddress || gotS.UserAgent != s.UserAgent ||
+		!sameTime(gotS.CreatedAt, now) || !sameTime(gotS.LastSeenAt, now) || !sameTime(gotS.ExpiresAt, s.ExpiresAt) {
+		t.Errorf("SessionUser session = %+v; want %+v", gotS, s)
+	}
+	if !sameUser(gotU, u) {
+		t.Errorf("SessionUser user = %+v; want %+v", gotU, u)
+	}
+
+	seen := now.Add(90 * time.Minute)
+	if err := db.TouchSession(ctx, hash, seen); err != nil {
+		t.Fatalf("TouchSession: %v", err)
+	}
+	if gotS, _, err := db.SessionUser(ctx, hash); err != nil || !sameTime(gotS.LastSeenAt, seen) || !sameTime(gotS.CreatedAt, now) {
+		t.Errorf("after TouchSession: session %+v, %v; want LastSeenAt %v", gotS, err, seen)
+	}
+
+	_, _, err = db.SessionUser(ctx, "unknown")
+	wantNotFound(t, "SessionUser(unknown)", err)
+
+	// A session row that pairs a user with another account names no one.
+	cross := &audit.Session{TokenHash: "cross", UserID: u.ID, AccountID: b.ID, ExpiresAt: now.Add(time.Hour)}
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateSession(ctx, cross) })
+	_, _, err = db.SessionUser(ctx, "cross")
+	wantNotFound(t, "SessionUser(user of another account)", err)
+
+	orphan := &audit.Session{TokenHash: "orphan", UserID: u.ID + 1000, AccountID: a.ID, ExpiresAt: now.Add(time.Hour)}
+	err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateSession(ctx, orphan) })
+	wantNotFound(t, "CreateSession(unknown user)", err)
+
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteSession(ctx, hash) })
+	_, _, err = db.SessionUser(ctx, hash)
+	wantNotFound(t, "SessionUser after DeleteSession", err)
+	// Deleting a session that is gone is not an error.
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteSession(ctx, hash) })
+}
+
+func testDeleteExpiredSessions(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	t0 := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+	a := newAccount(t, db, "a.example.com")
+	u := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
+
+	fixedClock(db, t0)
+	newSession(t, db, u, "expired", t0.Add(time.Hour)) // past its absolute expiry
+	newSession(t, db, u, "idle", t0.Add(10*time.Hour)) // unused since t0
+	newSession(t, db, u, "used", t0.Add(10*time.Hour)) // used recently
+	fixedClock(db, t0.Add(2*time.Hour))
+	newSession(t, db, u, "fresh", t0.Add(12*time.Hour)) // signed in recently
+	if err := db.TouchSession(ctx, "used", t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Both bounds are inclusive: "expired" expires exactly at now.
+	now, idleCutoff := t0.Add(time.Hour), t0.Add(90*time.Minute)
+	n, err := db.DeleteExpiredSessions(ctx, now, idleCutoff)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want 2", n, err)
+	}
+	for hash, want := range map[string]bool{"expired": false, "idle": false, "used": true, "fresh": true} {
+		_, _, err := db.SessionUser(ctx, hash)
+		if got := err == nil; got != want {
+			t.Errorf("session %q present = %v (err %v); want %v", hash, got, err, want)
+		}
+	}
+	if n, err := db.DeleteExpiredSessions(ctx, now, idleCutoff); err != nil || n != 0 {
+		t.Errorf("second DeleteExpiredSessions = %d, %v; want 0", n, err)
+	}
+}
