@@ -1,0 +1,136 @@
+package merkle
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// LeafVersion is the version of the leaf encoding that Encode writes.
+const LeafVersion = 1
+
+// SaltSize is the size of the per-event salt of the personal-data commitment.
+const SaltSize = 32
+
+// Hash is a SHA-256 hash: a leaf hash, a tree node or a root.
+type Hash = tlog.Hash
+
+// Personal is the personal data of an event. It enters the leaf only as a
+// commitment, so that erasing it (deleting the cleartext and the salt)
+// leaves every proof valid.
+type Personal struct {
+	ActorEmail string
+	ActorName  string
+	IPAddress  string
+	UserAgent  string
+	Details    string
+}
+
+// Commit returns the commitment to p under salt: HMAC-SHA-256 keyed by the
+// salt over the version byte and the five fields, each length-prefixed.
+func (p Personal) Commit(salt []byte) Hash {
+	m := hmac.New(sha256.New, salt)
+	buf := []byte{LeafVersion}
+	for _, s := range []string{p.ActorEmail, p.ActorName, p.IPAddress, p.UserAgent, p.Details} {
+		buf = appendString(buf, s)
+	}
+	m.Write(buf)
+	var h Hash
+	m.Sum(h[:0])
+	return h
+}
+
+// Leaf is what an event contributes to its account's log.
+type Leaf struct {
+	AccountID    int64
+	Seq          int64     // 1-based; the leaf's index in the tree is Seq-1
+	CreatedAt    time.Time // encoded as Unix microseconds
+	UserID       int64     // 0 when no user of the account acted
+	Action       string
+	ResourceType string
+	ResourceID   string
+	Commitment   Hash // Personal.Commit(salt)
+}
+
+// Encode returns the canonical encoding of version 1 of the leaf:
+//
+//	u8  version (1)
+//	u64 account_id
+//	u64 seq
+//	i64 created_at, Unix microseconds
+//	u64 user_id
+//	str action
+//	str resource_type
+//	str resource_id
+//	[32] personal-data commitment
+//
+// Integers are big-endian; str is a u32 big-endian byte length and the
+// UTF-8 bytes.
+func (l *Leaf) Encode() []byte {
+	buf := make([]byte, 0, 1+8*4+4*3+len(l.Action)+len(l.ResourceType)+len(l.ResourceID)+32)
+	buf = append(buf, LeafVersion)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(l.AccountID))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(l.Seq))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(l.CreatedAt.UnixMicro()))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(l.UserID))
+	buf = appendString(buf, l.Action)
+	buf = appendString(buf, l.ResourceType)
+	buf = appendString(buf, l.ResourceID)
+	return append(buf, l.Commitment[:]...)
+}
+
+// Hash returns the leaf's RFC 6962 hash: SHA-256(0x00 || Encode()).
+func (l *Leaf) Hash() Hash { return tlog.RecordHash(l.Encode()) }
+
+// ErrLeafEncoding is returned by DecodeLeaf for bytes that are not a leaf.
+var ErrLeafEncoding = errors.New("merkle: malformed leaf encoding")
+
+// DecodeLeaf parses the canonical encoding of a leaf. It accepts exactly the
+// bytes that Encode produces and nothing else.
+func DecodeLeaf(b []byte) (*Leaf, error) {
+	if len(b) < 1 || b[0] != LeafVersion {
+		return nil, fmt.Errorf("%w: unknown version", ErrLeafEncoding)
+	}
+	b = b[1:]
+	var l Leaf
+	var ok bool
+	var u [4]uint64
+	for i := range u {
+		if len(b) < 8 {
+			return nil, fmt.Errorf("%w: truncated", ErrLeafEncoding)
+		}
+		u[i], b = binary.BigEndian.Uint64(b), b[8:]
+	}
+	l.AccountID, l.Seq, l.CreatedAt, l.UserID = int64(u[0]), int64(u[1]), time.UnixMicro(int64(u[2])).UTC(), int64(u[3])
+	for _, dst := range []*string{&l.Action, &l.ResourceType, &l.ResourceID} {
+		if *dst, b, ok = readString(b); !ok {
+			return nil, fmt.Errorf("%w: truncated string", ErrLeafEncoding)
+		}
+	}
+	if len(b) != len(l.Commitment) {
+		return nil, fmt.Errorf("%w: %d trailing bytes; want a 32-byte commitment", ErrLeafEncoding, len(b))
+	}
+	copy(l.Commitment[:], b)
+	return &l, nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(s)))
+	return append(buf, s...)
+}
+
+func readString(b []byte) (string, []byte, bool) {
+	if len(b) < 4 {
+		return "", nil, false
+	}
+	n := binary.BigEndian.Uint32(b)
+	if uint64(len(b)-4) < uint64(n) {
+		return "", nil, false
+	}
+	return string(b[4 : 4+n]), b[4+n:], true
+}

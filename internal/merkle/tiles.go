@@ -1,0 +1,166 @@
+package merkle
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// TileHeight is the height of the stored tiles: each tile holds up to
+// 2^TileHeight = 16 hashes (512 bytes) of one tree level that is a multiple
+// of TileHeight. Hashes of the levels in between are recomputed from the
+// tile below. Small tiles keep the rewrite of the growing right-edge tile
+// cheap on every append, and stay inline in every engine's row storage.
+const TileHeight = 4
+
+// TileKey names a stored tile: its tile level (tree level / TileHeight) and
+// its index within that level.
+type TileKey struct {
+	Level int
+	Index int64
+}
+
+// TileLoader reads stored tiles. It returns the data of the tiles it has;
+// a tile that was never written is simply absent from the result.
+type TileLoader func(keys []TileKey) (map[TileKey][]byte, error)
+
+// ErrMissingHash means a hash needed for a computation is not stored: the
+// stored tree is shorter than the caller believes, or was damaged.
+var ErrMissingHash = errors.New("merkle: hash not stored")
+
+// Tiles is the part of one account's tree that a computation touches,
+// loaded on demand and cached. It implements tlog.HashReader, so tlog can
+// compute roots and proofs over it, and it appends leaves, remembering which
+// tiles changed so the caller can store them. A Tiles is used by one
+// goroutine at a time, for one transaction or one request.
+type Tiles struct {
+	load  TileLoader
+	tiles map[TileKey][]byte
+	dirty map[TileKey]bool
+}
+
+// NewTiles returns an empty Tiles that reads stored tiles through load.
+func NewTiles(load TileLoader) *Tiles {
+	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}}
+}
+
+func tileOf(index int64) (tlog.Tile, TileKey) {
+	t := tlog.TileForIndex(TileHeight, index)
+	return t, TileKey{Level: t.L, Index: t.N}
+}
+
+// ensure loads the tiles among keys that are not cached yet.
+func (s *Tiles) ensure(keys []TileKey) error {
+	var missing []TileKey
+	seen := map[TileKey]bool{}
+	for _, k := range keys {
+		if _, ok := s.tiles[k]; !ok && !seen[k] {
+			seen[k] = true
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	got, err := s.load(missing)
+	if err != nil {
+		return err
+	}
+	for _, k := range missing {
+		data := got[k]
+		if len(data)%tlog.HashSize != 0 || len(data) > tlog.HashSize<<TileHeight {
+			return fmt.Errorf("merkle: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(data), 1<<TileHeight)
+		}
+		s.tiles[k] = append([]byte(nil), data...) // own the bytes: they grow on append
+	}
+	return nil
+}
+
+// ReadHashes implements tlog.HashReader over the stored tiles.
+func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	keys := make([]TileKey, len(indexes))
+	for i, idx := range indexes {
+		_, keys[i] = tileOf(idx)
+	}
+	if err := s.ensure(keys); err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		t, k := tileOf(idx)
+		data := s.tiles[k]
+		if len(data) < t.W*tlog.HashSize {
+			level, n := tlog.SplitStoredHashIndex(idx)
+			return nil, fmt.Errorf("%w: level %d node %d (tile %d/%d holds %d of the %d hashes needed)",
+				ErrMissingHash, level, n, k.Level, k.Index, len(data)/tlog.HashSize, t.W)
+		}
+		h, err := tlog.HashFromTile(t, data, idx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// Append adds leaf as record n, which must be the tree's current size.
+func (s *Tiles) Append(n int64, leaf Hash) error {
+	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, s)
+	if err != nil {
+		return err
+	}
+	first := tlog.StoredHashIndex(0, n)
+	for i, h := range hashes {
+		level, m := tlog.SplitStoredHashIndex(first + int64(i))
+		if level%TileHeight != 0 {
+			continue // recomputed from the tile below when needed
+		}
+		k := TileKey{Level: level / TileHeight, Index: m >> TileHeight}
+		if err := s.ensure([]TileKey{k}); err != nil {
+			return err
+		}
+		data := s.tiles[k]
+		if want := (m & (1<<TileHeight - 1)) * tlog.HashSize; int64(len(data)) != want {
+			return fmt.Errorf("merkle: appending record %d: tile %d/%d holds %d bytes; want %d (stored tree and size disagree)",
+				n, k.Level, k.Index, len(data), want)
+		}
+		s.tiles[k] = append(data, h[:]...)
+		s.dirty[k] = true
+	}
+	return nil
+}
+
+// Root returns the root hash of the tree of the given size.
+func (s *Tiles) Root(size int64) (Hash, error) {
+	if size == 0 {
+		return EmptyRoot, nil
+	}
+	return tlog.TreeHash(size, s)
+}
+
+// Changed returns the tiles that Append changed, with their full data.
+func (s *Tiles) Changed() map[TileKey][]byte {
+	out := make(map[TileKey][]byte, len(s.dirty))
+	for k := range s.dirty {
+		out[k] = s.tiles[k]
+	}
+	return out
+}
+
+// InclusionProof proves that record index (0-based) is in the tree of size.
+func (s *Tiles) InclusionProof(size, index int64) ([]Hash, error) {
+	if index < 0 || index >= size {
+		return nil, fmt.Errorf("merkle: index %d is outside a tree of size %d", index, size)
+	}
+	return tlog.ProveRecord(size, index, s)
+}
+
+// ConsistencyProof proves that the tree of size from is a prefix of the tree
+// of size to.
+func (s *Tiles) ConsistencyProof(from, to int64) ([]Hash, error) {
+	if from < 1 || from > to {
+		return nil, fmt.Errorf("merkle: no consistency proof from size %d to size %d", from, to)
+	}
+	return tlog.ProveTree(to, from, s)
+}
