@@ -32,6 +32,20 @@ type Event struct {
 	UserAgent    string
 	CreatedAt    time.Time // when the service recorded the event, UTC, microseconds
 
+	// ActorEmail and ActorName record who acted as they were when the event
+	// was written; User (below) shows the user as they are now.
+	ActorEmail string
+	ActorName  string
+
+	// Salt keys the commitment to the event's personal data (actor email and
+	// name, IP address, user agent, details) in its leaf of the account's
+	// verifiable log. Commitment is that commitment, and LeafHash the hash of
+	// the leaf. The write path sets all three. After erasure of the personal
+	// data, Salt is nil and Commitment keeps the leaf verifiable.
+	Salt       []byte
+	Commitment [32]byte
+	LeafHash   [32]byte
+
 	// User is the acting user as it is now, filled in by reads; nil when
 	// UserID is 0.
 	User *User

@@ -1,0 +1,85 @@
+package export
+
+import (
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
+)
+
+// Format names this version of the export format; it is the header's
+// "format" value.
+const Format = "auditlog-export/1"
+
+// Line types.
+const (
+	TypeHeader = "header"
+	TypeEvent  = "event"
+	TypeEnd    = "end"
+)
+
+// Header is the first line of an export.
+type Header struct {
+	Type       string            `json:"type"` // "header"
+	Format     string            `json:"format"`
+	AccountID  int64             `json:"account_id"`
+	Origin     string            `json:"origin"`
+	TreeSize   int64             `json:"tree_size"`
+	RootHash   merkle.Hash       `json:"root_hash"`
+	Checkpoint string            `json:"checkpoint"` // the signed note
+	Complete   bool              `json:"complete"`   // every event 1..tree_size follows, in order
+	Filter     map[string]string `json:"filter,omitempty"`
+	ExportedAt string            `json:"exported_at"`
+}
+
+// Event is one event line.
+type Event struct {
+	Type         string        `json:"type"` // "event"
+	ID           int64         `json:"id"`
+	Seq          int64         `json:"seq"`
+	CreatedAt    string        `json:"created_at"` // RFC 3339, UTC, microseconds
+	UserID       int64         `json:"user_id"`
+	Action       string        `json:"action"`
+	ResourceType string        `json:"resource_type"`
+	ResourceID   string        `json:"resource_id"`
+	ActorEmail   string        `json:"actor_email"`
+	ActorName    string        `json:"actor_name"`
+	IPAddress    string        `json:"ip_address"`
+	UserAgent    string        `json:"user_agent"`
+	Details      string        `json:"details"`
+	Salt         []byte        `json:"salt"` // null once the personal data is erased
+	Commitment   merkle.Hash   `json:"commitment"`
+	LeafHash     merkle.Hash   `json:"leaf_hash"`
+	Proof        []merkle.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
+}
+
+// End is the last line: it lets a verifier tell a whole file from a cut one.
+type End struct {
+	Type   string `json:"type"` // "end"
+	Events int64  `json:"events"`
+}
+
+// timeLayout renders event times in exports.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// EventOf returns the export line of a stored event.
+func EventOf(e *audit.Event) Event {
+	return Event{
+		Type: TypeEvent, ID: e.ID, Seq: e.Seq, CreatedAt: e.CreatedAt.UTC().Format(timeLayout), UserID: e.UserID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress, UserAgent: e.UserAgent, Details: e.Details,
+		Salt: e.Salt, Commitment: e.Commitment, LeafHash: e.LeafHash,
+	}
+}
+
+// leaf rebuilds the leaf of an event line.
+func (e *Event) leaf(accountID int64) (*merkle.Leaf, error) {
+	t, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &merkle.Leaf{
+		AccountID: accountID, Seq: e.Seq, CreatedAt: t, UserID: e.UserID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Commitment: e.Commitment,
+	}, nil
+}
