@@ -58,11 +58,32 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Ping(ctx); err != nil {
+	if err := db.pingAtOpen(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
 	}
 	return db, nil
+}
+
+// openAttempts bounds how often Open pings a database that answers with a
+// transient error.
+const openAttempts = 6
+
+// pingAtOpen pings the database, retrying transient errors: a SQLite file
+// that another process is switching to WAL at the same moment answers
+// SQLITE_BUSY without waiting for its busy timeout.
+func (db *DB) pingAtOpen(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := db.Ping(ctx)
+		if err == nil || attempt == openAttempts || !errors.Is(db.dialect.classify(err), errTransient) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+		}
+	}
 }
 
 func (db *DB) openSQLite() error {
