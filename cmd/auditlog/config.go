@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -135,5 +136,32 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	for _, name := range applied {
 		log.Info("applied migration", "name", name)
 	}
+	signer, err := checkpointSigner(ctx, cfg, db, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.UseSigner(signer)
 	return db, nil
+}
+
+// checkpointSigner returns the configured signing key, or the one kept in
+// the database, generated on first start.
+func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*merkle.Signer, error) {
+	skey := cfg.SigningKey
+	if skey == "" {
+		var created bool
+		var err error
+		if skey, created, err = db.CheckpointKey(ctx, cfg.LogName); err != nil {
+			return nil, fmt.Errorf("checkpoint signing key: %w", err)
+		}
+		if created {
+			log.Info("generated a checkpoint signing key and stored it in the database; set SIGNING_KEY to keep it outside")
+		}
+	}
+	signer, err := merkle.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("SIGNING_KEY: %w", err)
+	}
+	return signer, nil
 }

@@ -8,16 +8,16 @@ import (
 // Error codes. Each names a class of failure that a client can act on; the
 // HTTP layer maps each to exactly one status code.
 const (
-	EINVALID      = "invalid"       // the request is malformed or a field is invalid
-	EUNAUTHORIZED = "unauthorized"  // no valid credentials were presented
-	EFORBIDDEN    = "forbidden"     // the caller's role lacks the permission
-	ENOTFOUND     = "not_found"     // the resource does not exist in the caller's account
-	ECONFLICT     = "conflict"      // a unique value (domain, email) is already taken
-	ETOOLARGE     = "too_large"     // the request body is larger than allowed
-	EUNSUPPORTED  = "unsupported"   // the request has an unsupported content type
-	ENOTALLOWED   = "not_allowed"   // the route exists but not for this method
-	EUNAVAILABLE  = "unavailable"   // a dependency (the database) is temporarily unavailable
-	EINTERNAL     = "internal"      // anything else; details are logged, never sent
+	EINVALID      = "invalid"      // the request is malformed or a field is invalid
+	EUNAUTHORIZED = "unauthorized" // no valid credentials were presented
+	EFORBIDDEN    = "forbidden"    // the caller's role lacks the permission
+	ENOTFOUND     = "not_found"    // the resource does not exist in the caller's account
+	ECONFLICT     = "conflict"     // a unique value (domain, email) is already taken
+	ETOOLARGE     = "too_large"    // the request body is larger than allowed
+	EUNSUPPORTED  = "unsupported"  // the request has an unsupported content type
+	ENOTALLOWED   = "not_allowed"  // the route exists but not for this method
+	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is temporarily unavailable
+	EINTERNAL     = "internal"     // anything else; details are logged, never sent
 )
 
 // Error is the application error. Message is safe to show to a client; Field,

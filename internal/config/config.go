@@ -34,6 +34,13 @@ type Config struct {
 	SessionMaxAge  time.Duration  // a session ends this long after sign-in, used or not
 	CookieSecure   bool           // mark the session cookie Secure (behind TLS)
 	LogLevel       string         // debug, info, warn or error
+	// SigningKey is the note signer key (PRIVATE+KEY+…) that signs
+	// checkpoints. When empty, one is generated on first start and kept in
+	// the database.
+	SigningKey string
+	// LogName names the service in checkpoint origins and in a generated
+	// signing key, such as audit.example.com.
+	LogName string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -46,6 +53,7 @@ func Default() Config {
 		SessionIdle:   2 * time.Hour,
 		SessionMaxAge: 24 * time.Hour,
 		LogLevel:      "info",
+		LogName:       "auditlog",
 	}
 }
 
@@ -128,6 +136,8 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 		c.CookieSecure = b
 	}
 	str("LOG_LEVEL", &c.LogLevel)
+	str("SIGNING_KEY", &c.SigningKey)
+	str("LOG_NAME", &c.LogName)
 	return c, errors.Join(errs...)
 }
 
@@ -186,6 +196,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogName == "" || strings.ContainsAny(c.LogName, " \t\n+") {
+		errs = append(errs, fmt.Errorf("LOG_NAME=%q: want a name without spaces or '+', such as audit.example.com", c.LogName))
 	}
 	if c.SessionIdle > c.SessionMaxAge {
 		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_AGE (%s)", c.SessionIdle, c.SessionMaxAge))

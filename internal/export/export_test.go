@@ -42,8 +42,8 @@ func newTestLog(t testing.TB, accountID int64, n int) *testLog {
 		}
 		l.events = append(l.events, e)
 	}
-	for k, v := range tiles.Changed() {
-		l.tiles[k] = v
+	for _, c := range tiles.Changed() {
+		l.tiles[c.Key] = c.Data
 	}
 	return l
 }

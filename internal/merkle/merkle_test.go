@@ -26,9 +26,12 @@ func (m memTiles) load(keys []TileKey) (map[TileKey][]byte, error) {
 	return out, nil
 }
 
-func (m memTiles) save(changed map[TileKey][]byte) {
-	for k, d := range changed {
-		m[k] = append([]byte(nil), d...)
+func (m memTiles) save(changed []ChangedTile) {
+	for _, c := range changed {
+		if _, stored := m[c.Key]; stored == c.New {
+			panic(fmt.Sprintf("tile %v: New = %v but stored = %v", c.Key, c.New, stored))
+		}
+		m[c.Key] = append([]byte(nil), c.Data...)
 	}
 }
 

@@ -1,8 +1,10 @@
 package merkle
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -38,11 +40,12 @@ type Tiles struct {
 	load  TileLoader
 	tiles map[TileKey][]byte
 	dirty map[TileKey]bool
+	fresh map[TileKey]bool // tiles that were not stored when loaded
 }
 
 // NewTiles returns an empty Tiles that reads stored tiles through load.
 func NewTiles(load TileLoader) *Tiles {
-	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}}
+	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}, fresh: map[TileKey]bool{}}
 }
 
 func tileOf(index int64) (tlog.Tile, TileKey) {
@@ -68,7 +71,8 @@ func (s *Tiles) ensure(keys []TileKey) error {
 		return err
 	}
 	for _, k := range missing {
-		data := got[k]
+		data, stored := got[k]
+		s.fresh[k] = !stored
 		if len(data)%tlog.HashSize != 0 || len(data) > tlog.HashSize<<TileHeight {
 			return fmt.Errorf("merkle: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(data), 1<<TileHeight)
 		}
@@ -139,12 +143,23 @@ func (s *Tiles) Root(size int64) (Hash, error) {
 	return tlog.TreeHash(size, s)
 }
 
-// Changed returns the tiles that Append changed, with their full data.
-func (s *Tiles) Changed() map[TileKey][]byte {
-	out := make(map[TileKey][]byte, len(s.dirty))
+// ChangedTile is a tile that Append changed: its full new data, and whether
+// it is new (to insert) rather than grown (to update).
+type ChangedTile struct {
+	Key  TileKey
+	Data []byte
+	New  bool
+}
+
+// Changed returns the tiles that Append changed, lowest level first.
+func (s *Tiles) Changed() []ChangedTile {
+	out := make([]ChangedTile, 0, len(s.dirty))
 	for k := range s.dirty {
-		out[k] = s.tiles[k]
+		out = append(out, ChangedTile{Key: k, Data: s.tiles[k], New: s.fresh[k]})
 	}
+	slices.SortFunc(out, func(a, b ChangedTile) int {
+		return cmp.Or(cmp.Compare(a.Key.Level, b.Key.Level), cmp.Compare(a.Key.Index, b.Key.Index))
+	})
 	return out
 }
 

@@ -106,27 +106,47 @@ var activities = []activity{
 	{"inventory_adjusted", "product", staff,
 		func(r *rand.Rand, id string) string { return fmt.Sprintf("Adjusted stock by %+d units", r.IntN(41)-20) }},
 	{"order_created", "order", staff,
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Created draft order #%s for $%d.%02d", id, 10+r.IntN(490), r.IntN(100)) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Created draft order #%s for $%d.%02d", id, 10+r.IntN(490), r.IntN(100))
+		}},
 	{"order_fulfilled", "order", staff,
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Fulfilled order #%s via %s", id, pick(r, []string{"UPS", "USPS", "FedEx", "DHL"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Fulfilled order #%s via %s", id, pick(r, []string{"UPS", "USPS", "FedEx", "DHL"}))
+		}},
 	{"order_refunded", "order", staff,
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Refunded $%d.%02d on order #%s", 5+r.IntN(200), r.IntN(100), id) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Refunded $%d.%02d on order #%s", 5+r.IntN(200), r.IntN(100), id)
+		}},
 	{"order_cancelled", "order", staff,
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Cancelled order #%s: %s", id, pick(r, []string{"customer request", "payment declined", "out of stock"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Cancelled order #%s: %s", id, pick(r, []string{"customer request", "payment declined", "out of stock"}))
+		}},
 	{"customer_updated", "customer", staff,
 		func(r *rand.Rand, id string) string { return "Updated customer shipping address" }},
 	{"discount_created", "discount", staff,
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Created discount code %s (%d%% off)", pick(r, []string{"SPRING", "WELCOME", "VIP", "FLASH"}), 5*(1+r.IntN(6))) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Created discount code %s (%d%% off)", pick(r, []string{"SPRING", "WELCOME", "VIP", "FLASH"}), 5*(1+r.IntN(6)))
+		}},
 	{"collection_updated", "collection", []audit.Role{audit.RoleAdmin, audit.RoleContentCreator},
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Added products to collection %q", pick(r, []string{"Summer Sale", "New Arrivals", "Best Sellers"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Added products to collection %q", pick(r, []string{"Summer Sale", "New Arrivals", "Best Sellers"}))
+		}},
 	{"page_published", "page", []audit.Role{audit.RoleContentCreator},
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Published page %q", pick(r, []string{"About Us", "Shipping Policy", "FAQ", "Size Guide"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Published page %q", pick(r, []string{"About Us", "Shipping Policy", "FAQ", "Size Guide"}))
+		}},
 	{"blog_post_published", "blog_post", []audit.Role{audit.RoleContentCreator},
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Published blog post %q", pick(r, []string{"Spring lookbook", "Care guide", "Behind the brand"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Published blog post %q", pick(r, []string{"Spring lookbook", "Care guide", "Behind the brand"}))
+		}},
 	{"report_exported", "report", []audit.Role{audit.RoleAnalyst, audit.RoleOwner},
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Exported %s report as CSV", pick(r, []string{"sales", "inventory", "customers", "traffic"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Exported %s report as CSV", pick(r, []string{"sales", "inventory", "customers", "traffic"}))
+		}},
 	{"settings_updated", "settings", []audit.Role{audit.RoleOwner},
-		func(r *rand.Rand, id string) string { return fmt.Sprintf("Changed %s settings", pick(r, []string{"checkout", "tax", "shipping", "notifications"})) }},
+		func(r *rand.Rand, id string) string {
+			return fmt.Sprintf("Changed %s settings", pick(r, []string{"checkout", "tax", "shipping", "notifications"}))
+		}},
 }
 
 var products = []string{"Classic Cotton T-Shirt", "Leather Weekender Bag", "Ceramic Pour-Over Set", "Merino Wool Beanie", "Canvas Sneakers", "Bamboo Cutting Board"}
@@ -168,7 +188,7 @@ func Events(accountID int64, users []*audit.User, now time.Time) []*audit.Event 
 		}
 		at := now.Add(-time.Duration(r.Int64N(int64(span)))).UTC().Truncate(time.Microsecond)
 		events[i] = &audit.Event{
-			AccountID: accountID, UserID: actor.ID, Action: a.action, ResourceType: a.resourceType, ResourceID: id,
+			AccountID: accountID, UserID: actor.ID, ActorEmail: actor.Email, ActorName: actor.FullName(), Action: a.action, ResourceType: a.resourceType, ResourceID: id,
 			Details: a.details(r, id), IPAddress: ips[actor.ID], UserAgent: uas[actor.ID], CreatedAt: at,
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -35,6 +36,9 @@ type DB struct {
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with those events in log order. It must not block.
 	OnCommit func(events []*audit.Event)
+
+	// signer signs a checkpoint after every append; see UseSigner.
+	signer *merkle.Signer
 }
 
 // Open connects to the database named by a DATABASE_URL (see ParseURL) and

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
 )
 
 // AppendEvents appends events to their accounts' logs. It is the one write
@@ -35,28 +37,55 @@ func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
 }
 
 func (tx *Tx) appendAccountEvents(ctx context.Context, accountID int64, events []*audit.Event) error {
+	signer := tx.db.signer
+	if signer == nil {
+		return errNoSigner
+	}
 	var size int64
 	err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`+tx.db.dialect.forUpdate, accountID).Scan(&size)
 	if err != nil {
 		return tx.db.wrap(err, fmt.Sprintf("lock log head of account %d", accountID))
 	}
-	if _, err := tx.exec(ctx, `UPDATE log_heads SET size = ? WHERE account_id = ?`, size+int64(len(events)), accountID); err != nil {
-		return tx.db.wrap(err, "advance log head")
-	}
+	tiles := merkle.NewTiles(tx.db.tileLoader(ctx, tx.tx, accountID))
 	for i, e := range events {
 		e.Seq = size + int64(i) + 1
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = tx.now
 		}
-		id, err := tx.insert(ctx, `INSERT INTO events (account_id, seq, user_id, action, resource_type, resource_id, details, ip_address, user_agent, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.AccountID, e.Seq, nullID(e.UserID), e.Action, e.ResourceType, e.ResourceID, e.Details, e.IPAddress, e.UserAgent, tx.db.t(e.CreatedAt))
+		e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond) // what every engine stores
+		merkle.Seal(e)
+		if err := tiles.Append(e.Seq-1, e.LeafHash); err != nil {
+			return fmt.Errorf("sqlstore: extend the log of account %d: %w", accountID, err)
+		}
+		id, err := tx.insert(ctx, `INSERT INTO events (account_id, seq, user_id, action, resource_type, resource_id, details, ip_address, user_agent, created_at,
+				actor_email, actor_name, salt, commitment, leaf_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.AccountID, e.Seq, nullID(e.UserID), e.Action, e.ResourceType, e.ResourceID, e.Details, e.IPAddress, e.UserAgent, tx.db.t(e.CreatedAt),
+			e.ActorEmail, e.ActorName, e.Salt, e.Commitment[:], e.LeafHash[:])
 		if err != nil {
 			return tx.db.wrap(err, "insert event")
 		}
 		e.ID = id
 	}
-	return nil
+	newSize := size + int64(len(events))
+	root, err := tiles.Root(newSize)
+	if err != nil {
+		return fmt.Errorf("sqlstore: root of the log of account %d: %w", accountID, err)
+	}
+	if err := tx.saveTiles(ctx, accountID, tiles.Changed()); err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `UPDATE log_heads SET size = ?, root_hash = ? WHERE account_id = ?`, newSize, root[:], accountID); err != nil {
+		return tx.db.wrap(err, "advance log head")
+	}
+	cp := merkle.Checkpoint{Origin: merkle.Origin(signer.Name(), accountID), Size: newSize, Root: root}
+	note, err := signer.Sign(cp)
+	if err != nil {
+		return fmt.Errorf("sqlstore: sign checkpoint: %w", err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`,
+		accountID, newSize, root[:], string(note), tx.db.t(tx.now))
+	return tx.db.wrap(err, "insert checkpoint")
 }
 
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
@@ -116,7 +145,7 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 	if int64(p.Offset()) >= total {
 		return page, nil
 	}
-	query := `SELECT e.id, e.account_id, e.seq, e.user_id, e.action, e.resource_type, e.resource_id, e.details, e.ip_address, e.user_agent, e.created_at,
+	query := `SELECT ` + eventColumns + `,
 			u.id, u.email, u.first_name, u.last_name, u.role
 		FROM events e LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
 		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
@@ -127,13 +156,15 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 	defer rows.Close()
 	for rows.Next() {
 		e := &audit.Event{}
-		var userID, uID sql.NullInt64
+		var uID sql.NullInt64
 		var email, first, last, role sql.NullString
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.Seq, &userID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Details, &e.IPAddress, &e.UserAgent, timeValue{&e.CreatedAt},
-			&uID, &email, &first, &last, &role); err != nil {
+		dest, finish := eventDest(e)
+		if err := rows.Scan(append(dest, &uID, &email, &first, &last, &role)...); err != nil {
 			return nil, db.wrap(err, "scan event")
 		}
-		e.UserID = userID.Int64
+		if err := finish(); err != nil {
+			return nil, err
+		}
 		if uID.Valid {
 			e.User = &audit.User{ID: uID.Int64, AccountID: e.AccountID, Email: email.String, FirstName: first.String, LastName: last.String, Role: audit.Role(role.String)}
 		}
@@ -141,3 +172,48 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 	}
 	return page, db.wrap(rows.Err(), "select events")
 }
+
+// eventColumns are the event columns that eventDest scans, with alias "e".
+const eventColumns = `e.id, e.account_id, e.seq, e.user_id, e.action, e.resource_type, e.resource_id, e.details,
+	e.ip_address, e.user_agent, e.created_at, e.actor_email, e.actor_name, e.salt, e.commitment, e.leaf_hash`
+
+// eventDest returns the scan destinations for eventColumns into e, and a
+// function to call after the scan to finish filling e.
+func eventDest(e *audit.Event) (dest []any, finish func() error) {
+	var userID sql.NullInt64
+	var commitment, leafHash []byte
+	dest = []any{&e.ID, &e.AccountID, &e.Seq, &userID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Details,
+		&e.IPAddress, &e.UserAgent, timeValue{&e.CreatedAt}, &e.ActorEmail, &e.ActorName, &e.Salt, &commitment, &leafHash}
+	return dest, func() error {
+		e.UserID = userID.Int64
+		if len(commitment) != len(e.Commitment) || len(leafHash) != len(e.LeafHash) {
+			return fmt.Errorf("sqlstore: event %d of account %d has a malformed commitment or leaf hash", e.Seq, e.AccountID)
+		}
+		copy(e.Commitment[:], commitment)
+		copy(e.LeafHash[:], leafHash)
+		return nil
+	}
+}
+
+// event returns the account's event with the given ID.
+func (db *DB) event(ctx context.Context, q querier, accountID, id int64) (*audit.Event, error) {
+	e := &audit.Event{}
+	dest, finish := eventDest(e)
+	err := q.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`), accountID, id).Scan(dest...)
+	if err != nil {
+		return nil, db.wrap(err, "select event")
+	}
+	return e, finish()
+}
+
+// Event returns the account's event with the given ID, or audit.ErrNotFound.
+func (db *DB) Event(ctx context.Context, accountID, id int64) (*audit.Event, error) {
+	return db.event(ctx, db.read, accountID, id)
+}
+
+// UseSigner sets the key that signs a checkpoint after every append. Appends
+// fail until one is set.
+func (db *DB) UseSigner(s *merkle.Signer) { db.signer = s }
+
+// Signer returns the checkpoint signer, or nil.
+func (db *DB) Signer() *merkle.Signer { return db.signer }

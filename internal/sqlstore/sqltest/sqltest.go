@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	_ "github.com/go-sql-driver/mysql" // registers the "mysql" driver
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -113,6 +114,7 @@ func open(t testing.TB, url string) *sqlstore.DB {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	db.UseSigner(Signer(t))
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatalf("migrate test database: %v", err)
 	}
@@ -241,4 +243,26 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String()
+}
+
+var (
+	signerOnce sync.Once
+	signer     *merkle.Signer
+	signerErr  error
+)
+
+// Signer returns the checkpoint signer that every test database uses: one
+// key per test process, named "test.auditlog".
+func Signer(t testing.TB) *merkle.Signer {
+	t.Helper()
+	signerOnce.Do(func() {
+		var skey string
+		if skey, _, signerErr = merkle.GenerateKey("test.auditlog"); signerErr == nil {
+			signer, signerErr = merkle.NewSigner(skey)
+		}
+	})
+	if signerErr != nil {
+		t.Fatalf("checkpoint signer: %v", signerErr)
+	}
+	return signer
 }

@@ -58,6 +58,7 @@ CREATE TABLE sessions (
 CREATE TABLE log_heads (
     account_id BIGINT NOT NULL PRIMARY KEY,
     size       BIGINT NOT NULL DEFAULT 0,
+    root_hash  VARBINARY(32) NULL, -- root of the account's Merkle tree at size; NULL while empty
     CONSTRAINT log_heads_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
@@ -74,6 +75,11 @@ CREATE TABLE events (
     ip_address    VARCHAR(255) NOT NULL DEFAULT '',
     user_agent    MEDIUMTEXT   NOT NULL,
     created_at    DATETIME(6)  NOT NULL,
+    actor_email   VARCHAR(320) NOT NULL DEFAULT '',
+    actor_name    VARCHAR(255) NOT NULL DEFAULT '',
+    salt          VARBINARY(32) NULL,     -- keys the personal-data commitment; NULL once erased
+    commitment    VARBINARY(32) NOT NULL, -- HMAC-SHA-256 of the personal data under salt
+    leaf_hash     VARBINARY(32) NOT NULL, -- RFC 6962 hash of the event's leaf
     CONSTRAINT events_account_seq_key UNIQUE (account_id, seq),
     CONSTRAINT events_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id),
     -- Newest-first listing and date ranges.
@@ -82,4 +88,34 @@ CREATE TABLE events (
     INDEX events_account_user_idx (account_id, user_id, created_at, seq),
     INDEX events_account_action_idx (account_id, action, created_at, seq),
     INDEX events_account_resource_type_idx (account_id, resource_type, created_at, seq)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- The account's Merkle tree, stored as tiles: each row holds up to 16 hashes
+-- of one tree level that is a multiple of 4 (see internal/merkle).
+CREATE TABLE log_tiles (
+    account_id BIGINT         NOT NULL,
+    tile_level SMALLINT       NOT NULL,
+    tile_index BIGINT         NOT NULL,
+    hashes     VARBINARY(512) NOT NULL,
+    PRIMARY KEY (account_id, tile_level, tile_index),
+    CONSTRAINT log_tiles_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id)
+) ENGINE = InnoDB;
+
+-- Signed checkpoints, one per write batch of an account.
+CREATE TABLE checkpoints (
+    account_id BIGINT        NOT NULL,
+    tree_size  BIGINT        NOT NULL,
+    root_hash  VARBINARY(32) NOT NULL,
+    note       TEXT          NOT NULL, -- the C2SP signed note
+    created_at DATETIME(6)   NOT NULL,
+    PRIMARY KEY (account_id, tree_size),
+    CONSTRAINT checkpoints_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- Keys the service generates for itself and must keep, such as the
+-- checkpoint signing key when none is configured.
+CREATE TABLE service_keys (
+    purpose    VARCHAR(64) NOT NULL PRIMARY KEY,
+    secret     TEXT        NOT NULL,
+    created_at DATETIME(6) NOT NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

@@ -48,7 +48,8 @@ CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
 -- (SELECT ... FOR UPDATE), so each account's seq is gapless and never repeats.
 CREATE TABLE log_heads (
     account_id BIGINT NOT NULL PRIMARY KEY REFERENCES accounts (id),
-    size       BIGINT NOT NULL DEFAULT 0
+    size       BIGINT NOT NULL DEFAULT 0,
+    root_hash  BYTEA -- root of the account's Merkle tree at size; NULL while empty
 );
 
 -- The audit events. seq is the event's 1-based position in its account's log.
@@ -64,6 +65,11 @@ CREATE TABLE events (
     ip_address    VARCHAR(255) NOT NULL DEFAULT '',
     user_agent    TEXT         NOT NULL DEFAULT '',
     created_at    TIMESTAMPTZ(6) NOT NULL,
+    actor_email   VARCHAR(320) NOT NULL DEFAULT '',
+    actor_name    VARCHAR(255) NOT NULL DEFAULT '',
+    salt          BYTEA,           -- keys the personal-data commitment; NULL once erased
+    commitment    BYTEA NOT NULL,  -- HMAC-SHA-256 of the personal data under salt
+    leaf_hash     BYTEA NOT NULL,  -- RFC 6962 hash of the event's leaf
     CONSTRAINT events_account_seq_key UNIQUE (account_id, seq)
 );
 -- Newest-first listing and date ranges.
@@ -72,3 +78,31 @@ CREATE INDEX events_account_time_idx ON events (account_id, created_at, seq);
 CREATE INDEX events_account_user_idx ON events (account_id, user_id, created_at, seq);
 CREATE INDEX events_account_action_idx ON events (account_id, action, created_at, seq);
 CREATE INDEX events_account_resource_type_idx ON events (account_id, resource_type, created_at, seq);
+
+-- The account's Merkle tree, stored as tiles: each row holds up to 16 hashes
+-- of one tree level that is a multiple of 4 (see internal/merkle).
+CREATE TABLE log_tiles (
+    account_id BIGINT   NOT NULL REFERENCES accounts (id),
+    tile_level SMALLINT NOT NULL,
+    tile_index BIGINT   NOT NULL,
+    hashes     BYTEA    NOT NULL,
+    PRIMARY KEY (account_id, tile_level, tile_index)
+);
+
+-- Signed checkpoints, one per write batch of an account.
+CREATE TABLE checkpoints (
+    account_id BIGINT         NOT NULL REFERENCES accounts (id),
+    tree_size  BIGINT         NOT NULL,
+    root_hash  BYTEA          NOT NULL,
+    note       TEXT           NOT NULL, -- the C2SP signed note
+    created_at TIMESTAMPTZ(6) NOT NULL,
+    PRIMARY KEY (account_id, tree_size)
+);
+
+-- Keys the service generates for itself and must keep, such as the
+-- checkpoint signing key when none is configured.
+CREATE TABLE service_keys (
+    purpose    VARCHAR(64)    NOT NULL PRIMARY KEY,
+    secret     TEXT           NOT NULL,
+    created_at TIMESTAMPTZ(6) NOT NULL
+);

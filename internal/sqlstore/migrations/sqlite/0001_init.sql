@@ -43,7 +43,8 @@ CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
 -- each account's seq is gapless and never repeats.
 CREATE TABLE log_heads (
     account_id INTEGER NOT NULL PRIMARY KEY REFERENCES accounts (id),
-    size       INTEGER NOT NULL DEFAULT 0
+    size       INTEGER NOT NULL DEFAULT 0,
+    root_hash  BLOB -- root of the account's Merkle tree at size; NULL while empty
 );
 
 -- The audit events. seq is the event's 1-based position in its account's log.
@@ -59,6 +60,11 @@ CREATE TABLE events (
     ip_address    TEXT    NOT NULL DEFAULT '',
     user_agent    TEXT    NOT NULL DEFAULT '',
     created_at    TEXT    NOT NULL,
+    actor_email   TEXT    NOT NULL DEFAULT '',
+    actor_name    TEXT    NOT NULL DEFAULT '',
+    salt          BLOB,              -- keys the personal-data commitment; NULL once erased
+    commitment    BLOB    NOT NULL,  -- HMAC-SHA-256 of the personal data under salt
+    leaf_hash     BLOB    NOT NULL,  -- RFC 6962 hash of the event's leaf
     CONSTRAINT events_account_seq_key UNIQUE (account_id, seq)
 );
 -- Newest-first listing and date ranges.
@@ -67,3 +73,31 @@ CREATE INDEX events_account_time_idx ON events (account_id, created_at, seq);
 CREATE INDEX events_account_user_idx ON events (account_id, user_id, created_at, seq);
 CREATE INDEX events_account_action_idx ON events (account_id, action, created_at, seq);
 CREATE INDEX events_account_resource_type_idx ON events (account_id, resource_type, created_at, seq);
+
+-- The account's Merkle tree, stored as tiles: each row holds up to 16 hashes
+-- of one tree level that is a multiple of 4 (see internal/merkle).
+CREATE TABLE log_tiles (
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    tile_level INTEGER NOT NULL,
+    tile_index INTEGER NOT NULL,
+    hashes     BLOB    NOT NULL,
+    PRIMARY KEY (account_id, tile_level, tile_index)
+) WITHOUT ROWID;
+
+-- Signed checkpoints, one per write batch of an account.
+CREATE TABLE checkpoints (
+    account_id INTEGER NOT NULL REFERENCES accounts (id),
+    tree_size  INTEGER NOT NULL,
+    root_hash  BLOB    NOT NULL,
+    note       TEXT    NOT NULL, -- the C2SP signed note
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (account_id, tree_size)
+) WITHOUT ROWID;
+
+-- Keys the service generates for itself and must keep, such as the
+-- checkpoint signing key when none is configured.
+CREATE TABLE service_keys (
+    purpose    TEXT NOT NULL PRIMARY KEY,
+    secret     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);

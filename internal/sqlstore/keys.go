@@ -1,0 +1,42 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
+)
+
+// purposeCheckpoint names the checkpoint signing key in service_keys.
+const purposeCheckpoint = "checkpoint-signing"
+
+// CheckpointKey returns the checkpoint signer key kept in the database,
+// generating and storing one named name on first use, and reports whether it
+// generated it. Processes sharing the database race safely: the first insert
+// wins and the others read it.
+func (db *DB) CheckpointKey(ctx context.Context, name string) (skey string, created bool, err error) {
+	read := func() (string, error) {
+		var s string
+		err := db.write.QueryRowContext(ctx, db.dialect.rebind(`SELECT secret FROM service_keys WHERE purpose = ?`), purposeCheckpoint).Scan(&s)
+		return s, db.wrap(err, "select checkpoint key")
+	}
+	skey, err = read()
+	if err == nil || !errors.Is(err, audit.ErrNotFound) {
+		return skey, false, err
+	}
+	skey, _, err = merkle.GenerateKey(name)
+	if err != nil {
+		return "", false, fmt.Errorf("generate checkpoint key: %w", err)
+	}
+	err = db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `INSERT INTO service_keys (purpose, secret, created_at) VALUES (?, ?, ?)`, purposeCheckpoint, skey, tx.db.t(tx.now))
+		return tx.db.wrap(err, "insert checkpoint key")
+	})
+	if errors.Is(err, errUnique) {
+		skey, err = read()
+		return skey, false, err
+	}
+	return skey, err == nil, err
+}

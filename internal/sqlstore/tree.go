@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
+)
+
+// querier is what both *sql.DB and *sql.Tx offer for reading rows.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tileLoader reads the account's stored tiles through q.
+func (db *DB) tileLoader(ctx context.Context, q querier, accountID int64) merkle.TileLoader {
+	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
+		var conds []string
+		args := []any{accountID}
+		for _, k := range keys {
+			conds = append(conds, "(tile_level = ? AND tile_index = ?)")
+			args = append(args, k.Level, k.Index)
+		}
+		rows, err := q.QueryContext(ctx, db.dialect.rebind(`SELECT tile_level, tile_index, hashes FROM log_tiles
+			WHERE account_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...)
+		if err != nil {
+			return nil, db.wrap(err, "select tiles")
+		}
+		defer rows.Close()
+		out := make(map[merkle.TileKey][]byte, len(keys))
+		for rows.Next() {
+			var k merkle.TileKey
+			var data []byte
+			if err := rows.Scan(&k.Level, &k.Index, &data); err != nil {
+				return nil, db.wrap(err, "scan tile")
+			}
+			out[k] = data
+		}
+		return out, db.wrap(rows.Err(), "select tiles")
+	}
+}
+
+// saveTiles writes the tiles an append changed.
+func (tx *Tx) saveTiles(ctx context.Context, accountID int64, changed []merkle.ChangedTile) error {
+	for _, t := range changed {
+		var err error
+		if t.New {
+			_, err = tx.exec(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`,
+				accountID, t.Key.Level, t.Key.Index, t.Data)
+		} else {
+			_, err = tx.exec(ctx, `UPDATE log_tiles SET hashes = ? WHERE account_id = ? AND tile_level = ? AND tile_index = ?`,
+				t.Data, accountID, t.Key.Level, t.Key.Index)
+		}
+		if err != nil {
+			return tx.db.wrap(err, "save tile")
+		}
+	}
+	return nil
+}
+
+// Checkpoint returns the account's checkpoint for the given tree size, or
+// the latest when size is 0. It returns audit.ErrNotFound when there is none.
+func (db *DB) Checkpoint(ctx context.Context, accountID, size int64) (*Checkpoint, error) {
+	return db.checkpoint(ctx, db.read, accountID, size)
+}
+
+// Checkpoint is a signed checkpoint as stored.
+type Checkpoint struct {
+	AccountID int64
+	Size      int64
+	Root      merkle.Hash
+	Note      string // the signed note, as served to clients
+	CreatedAt time.Time
+}
+
+func (db *DB) checkpoint(ctx context.Context, q querier, accountID, size int64) (*Checkpoint, error) {
+	query := `SELECT account_id, tree_size, root_hash, note, created_at FROM checkpoints WHERE account_id = ? AND tree_size = ?`
+	args := []any{accountID, size}
+	if size == 0 {
+		query = `SELECT account_id, tree_size, root_hash, note, created_at FROM checkpoints WHERE account_id = ? ORDER BY tree_size DESC LIMIT 1`
+		args = args[:1]
+	}
+	c := &Checkpoint{}
+	var root []byte
+	err := q.QueryRowContext(ctx, db.dialect.rebind(query), args...).Scan(&c.AccountID, &c.Size, &root, &c.Note, timeValue{&c.CreatedAt})
+	if err != nil {
+		return nil, db.wrap(err, "select checkpoint")
+	}
+	if len(root) != len(c.Root) {
+		return nil, fmt.Errorf("sqlstore: checkpoint %d of account %d has a %d-byte root", c.Size, accountID, len(root))
+	}
+	copy(c.Root[:], root)
+	return c, nil
+}
+
+// InclusionProof is the proof that one event is in its account's log.
+type InclusionProof struct {
+	Event      *audit.Event
+	Checkpoint *Checkpoint
+	Proof      []merkle.Hash
+}
+
+// ProveEvent returns the proof that the account's event with the given ID
+// is in the log at the checkpoint of the given size (the latest when size is
+// 0). It returns audit.ErrNotFound when the event or the checkpoint does not
+// exist, and an EINVALID error when the checkpoint predates the event.
+func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*InclusionProof, error) {
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return nil, db.wrap(err, "begin read")
+	}
+	defer tx.Rollback()
+	e, err := db.event(ctx, tx, accountID, eventID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := db.checkpoint(ctx, tx, accountID, size)
+	if err != nil {
+		return nil, err
+	}
+	if e.Seq > c.Size {
+		return nil, &audit.Error{Code: audit.EINVALID, Field: "size", Message: fmt.Sprintf("The event has seq %d, after the checkpoint of size %d.", e.Seq, c.Size)}
+	}
+	proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
+	}
+	return &InclusionProof{Event: e, Checkpoint: c, Proof: proof}, nil
+}
+
+// ConsistencyProof is the proof that an older checkpoint's tree is a prefix
+// of a newer one's.
+type ConsistencyProof struct {
+	From, To *Checkpoint
+	Proof    []merkle.Hash
+}
+
+// ProveConsistency returns the proof that the account's log at checkpoint
+// size from is a prefix of the log at checkpoint size to (the latest when to
+// is 0). Both sizes must be sizes of stored checkpoints.
+func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (*ConsistencyProof, error) {
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return nil, db.wrap(err, "begin read")
+	}
+	defer tx.Rollback()
+	cTo, err := db.checkpoint(ctx, tx, accountID, to)
+	if err != nil {
+		return nil, err
+	}
+	if from < 1 || from > cTo.Size {
+		return nil, &audit.Error{Code: audit.EINVALID, Field: "from", Message: fmt.Sprintf("from must be between 1 and %d.", cTo.Size)}
+	}
+	cFrom, err := db.checkpoint(ctx, tx, accountID, from)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
+	}
+	return &ConsistencyProof{From: cFrom, To: cTo, Proof: proof}, nil
+}
+
+// errNoSigner is returned by appends when no checkpoint signer is set.
+var errNoSigner = errors.New("sqlstore: no checkpoint signer configured (call UseSigner)")
