@@ -46,6 +46,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Rollback", testRollback},
 		{"OnCommit", testOnCommit},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"VerifiableLog", testVerifiableLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +54,7 @@ func Run(t *testing.T, open OpenFunc) {
 			tt.fn(t, open(t))
 		})
 	}
+	t.Run("TamperDetection", func(t *testing.T) { testTamperDetection(t, open) })
 }
 
 // update runs fn in a write transaction and fails the test on error.

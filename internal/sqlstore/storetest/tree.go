@@ -1,0 +1,249 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// buildLog appends n events to a new account in batches of the given size
+// (one checkpoint each) and returns the account.
+func buildLog(t *testing.T, db *sqlstore.DB, n, batch int) *audit.Account {
+	t.Helper()
+	a := newAccount(t, db, "tree.example.com")
+	u := newUser(t, db, a.ID, "actor@tree.example.com", audit.RoleAdmin)
+	for start := 0; start < n; start += batch {
+		var evs []*audit.Event
+		for i := start; i < min(start+batch, n); i++ {
+			evs = append(evs, &audit.Event{
+				AccountID: a.ID, UserID: u.ID, ActorEmail: u.Email, ActorName: u.FullName(),
+				Action: fmt.Sprintf("action_%d", i%5), ResourceType: "order", ResourceID: fmt.Sprint(i),
+				Details: fmt.Sprintf("details %d", i), IPAddress: "198.51.100.4", UserAgent: "test",
+			})
+		}
+		appendEvents(t, db, evs...)
+	}
+	return a
+}
+
+func verify(t *testing.T, db *sqlstore.DB, accountID int64) *sqlstore.VerifyReport {
+	t.Helper()
+	rep, err := db.VerifyLog(context.Background(), accountID, db.Signer().VerifierKey())
+	if err != nil {
+		t.Fatalf("VerifyLog: %v", err)
+	}
+	return rep
+}
+
+func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
+	ctx := context.Background()
+	a := buildLog(t, db, 70, 10)
+	rep := verify(t, db, a.ID)
+	if rep.Failure != nil || rep.CheckedEvents != 70 || rep.CheckedCheckpoints != 7 || rep.TreeSize != 70 {
+		t.Fatalf("untouched log: %+v, failure %+v", rep, rep.Failure)
+	}
+	vkey := db.Signer().VerifierKey()
+
+	// The latest checkpoint is signed and names the account's log.
+	latest, err := db.Checkpoint(ctx, a.ID, 0)
+	if err != nil || latest.Size != 70 {
+		t.Fatalf("latest checkpoint = %+v, %v", latest, err)
+	}
+	cp, err := merkle.OpenCheckpoint([]byte(latest.Note), vkey)
+	if err != nil || cp.Origin != merkle.Origin("test.auditlog", a.ID) || cp.Root != latest.Root {
+		t.Fatalf("checkpoint note %q: %+v, %v", latest.Note, cp, err)
+	}
+	past, err := db.Checkpoint(ctx, a.ID, 30)
+	if err != nil || past.Size != 30 {
+		t.Fatalf("checkpoint 30 = %+v, %v", past, err)
+	}
+	if _, err := db.Checkpoint(ctx, a.ID, 31); err != audit.ErrNotFound {
+		t.Errorf("checkpoint at an unsigned size: %v; want ErrNotFound", err)
+	}
+
+	// Every event proves its inclusion, at the latest and at a past size.
+	page := events(t, db, a.ID, audit.EventFilter{}, 1, 100)
+	for _, e := range page.Events {
+		for _, size := range []int64{0, 30} {
+			p, err := db.ProveEvent(ctx, a.ID, e.ID, size)
+			if size == 30 && e.Seq > 30 {
+				wantCode(t, "proof before the event", err, audit.EINVALID, "size")
+				continue
+			}
+			if err != nil {
+				t.Fatalf("ProveEvent(%d, %d): %v", e.ID, size, err)
+			}
+			if err := merkle.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, e.Seq-1, e.LeafHash); err != nil {
+				t.Errorf("event %d: %v", e.Seq, err)
+			}
+		}
+	}
+	// Consistency between any two checkpoints.
+	for _, from := range []int64{10, 20, 60, 70} {
+		p, err := db.ProveConsistency(ctx, a.ID, from, 0)
+		if err != nil {
+			t.Fatalf("ProveConsistency(%d): %v", from, err)
+		}
+		if err := merkle.VerifyConsistency(p.Proof, p.From.Size, p.From.Root, p.To.Size, p.To.Root); err != nil {
+			t.Errorf("consistency %d→70: %v", from, err)
+		}
+	}
+	_, err = db.ProveConsistency(ctx, a.ID, 15, 0)
+	wantNotFound(t, "consistency from an unsigned size", err)
+	_, err = db.ProveConsistency(ctx, a.ID, 71, 0)
+	wantCode(t, "consistency past the end", err, audit.EINVALID, "from")
+
+	// Another account sees none of it.
+	other := newAccount(t, db, "other-tree.example.com")
+	_, err = db.ProveEvent(ctx, other.ID, page.Events[0].ID, 0)
+	wantNotFound(t, "proof of another account's event", err)
+}
+
+// testTamperDetection changes the stored log in each way an insider with
+// database access might, and checks that VerifyLog finds it, where it is.
+func testTamperDetection(t *testing.T, open OpenFunc) {
+	other, err := otherSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		tamper    func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error
+		wantIndex int64
+		reason    string
+	}{
+		{"change a field", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `UPDATE events SET action = 'nothing_happened' WHERE account_id = ? AND seq = 10`, a)
+		}, 9, "fields differ"},
+		{"change personal data", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `UPDATE events SET ip_address = '192.0.2.99' WHERE account_id = ? AND seq = 10`, a)
+		}, 9, "commitment"},
+		{"change a time", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `UPDATE events SET created_at = (SELECT created_at FROM checkpoints WHERE account_id = ? AND tree_size = 10) WHERE account_id = ? AND seq = 33`, a, a)
+		}, 32, "fields differ"},
+		{"delete an event in the middle", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq = 25`, a)
+		}, 24, "missing"},
+		{"delete the newest events", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a)
+		}, 65, "missing"},
+		{"delete the newest events and rewind the head", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			if err := tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a); err != nil {
+				return err
+			}
+			return tx.ExecForTest(ctx, `UPDATE log_heads SET size = 65 WHERE account_id = ?`, a)
+		}, 65, "missing"},
+		{"swap two events", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			for _, q := range []string{
+				`UPDATE events SET seq = -1 WHERE account_id = ? AND seq = 40`,
+				`UPDATE events SET seq = 40 WHERE account_id = ? AND seq = 41`,
+				`UPDATE events SET seq = 41 WHERE account_id = ? AND seq = -1`,
+			} {
+				if err := tx.ExecForTest(ctx, q, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, 39, "fields differ"},
+		{"change a stored tree hash", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			return tx.ExecForTest(ctx, `UPDATE log_tiles SET hashes = ? WHERE account_id = ? AND tile_level = 0 AND tile_index = 1`,
+				make([]byte, 16*32), a)
+		}, 16, "stored tree hash"},
+		{"replace a checkpoint with one signed by another key", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+			note, err := other.Sign(merkle.Checkpoint{Origin: merkle.Origin(other.Name(), a), Size: 50, Root: merkle.EmptyRoot})
+			if err != nil {
+				return err
+			}
+			return tx.ExecForTest(ctx, `UPDATE checkpoints SET note = ? WHERE account_id = ? AND tree_size = 50`, string(note), a)
+		}, 49, "not validly signed"},
+	}
+	tests = append(tests, struct {
+		name      string
+		tamper    func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error
+		wantIndex int64
+		reason    string
+	}{"rewrite an event, its leaf hash and the whole stored tree", nil, 9, "signed checkpoint's root"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t)
+			a := buildLog(t, db, 70, 10)
+			if tt.tamper == nil {
+				tt.tamper = forgeTree(t, db, a.ID, 10)
+			}
+			update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tt.tamper(ctx, tx, a.ID) })
+			rep := verify(t, db, a.ID)
+			if rep.Failure == nil {
+				t.Fatalf("tampering went unnoticed: %+v", rep)
+			}
+			if rep.Failure.Index != tt.wantIndex || !strings.Contains(rep.Failure.Reason, tt.reason) {
+				t.Errorf("failure at index %d: %q; want index %d and %q", rep.Failure.Index, rep.Failure.Reason, tt.wantIndex, tt.reason)
+			}
+		})
+	}
+}
+
+// otherSigner is a key with the test key's name that the service never used.
+func otherSigner() (*merkle.Signer, error) {
+	skey, _, err := merkle.GenerateKey("test.auditlog")
+	if err != nil {
+		return nil, err
+	}
+	return merkle.NewSigner(skey)
+}
+
+// forgeTree returns a tampering that rewrites event seq as a forger with
+// full database access but without the signing key would: the event's
+// action, its leaf hash, every stored tile and the log head's root, all
+// consistent with each other. Only the signed checkpoints still disagree.
+func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error {
+	page := events(t, db, accountID, audit.EventFilter{}, 1, 100)
+	leaves := make([]merkle.Hash, len(page.Events))
+	var forged merkle.Hash
+	for _, e := range page.Events {
+		if e.Seq == seq {
+			e.Action = "nothing_happened"
+			forged = merkle.LeafOf(e).Hash()
+			e.LeafHash = forged
+		}
+		leaves[e.Seq-1] = e.LeafHash
+	}
+	store := map[merkle.TileKey][]byte{}
+	tiles := merkle.NewTiles(func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
+		out := map[merkle.TileKey][]byte{}
+		for _, k := range keys {
+			if d, ok := store[k]; ok {
+				out[k] = d
+			}
+		}
+		return out, nil
+	})
+	for i, h := range leaves {
+		if err := tiles.Append(int64(i), h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := tiles.Root(int64(len(leaves)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+		if err := tx.ExecForTest(ctx, `UPDATE events SET action = 'nothing_happened', leaf_hash = ? WHERE account_id = ? AND seq = ?`, forged[:], a, seq); err != nil {
+			return err
+		}
+		if err := tx.ExecForTest(ctx, `DELETE FROM log_tiles WHERE account_id = ?`, a); err != nil {
+			return err
+		}
+		for _, c := range tiles.Changed() {
+			if err := tx.ExecForTest(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`, a, c.Key.Level, c.Key.Index, c.Data); err != nil {
+				return err
+			}
+		}
+		return tx.ExecForTest(ctx, `UPDATE log_heads SET root_hash = ? WHERE account_id = ?`, root[:], a)
+	}
+}
