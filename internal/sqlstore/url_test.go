@@ -100,6 +100,21 @@ func TestParseURLMySQLFields(t *testing.T) {
 	}
 }
 
+// TestParseURLMySQLTLS checks that TLS verifies the host the URL names.
+func TestParseURLMySQLTLS(t *testing.T) {
+	src, err := ParseURL("mysql://app@db.example.com/audit?tls=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := mysql.ParseDSN(src.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TLS == nil || cfg.TLS.ServerName != "db.example.com" {
+		t.Errorf("TLS config %+v; want one verifying db.example.com", cfg.TLS)
+	}
+}
+
 func TestParseURLErrors(t *testing.T) {
 	tests := []struct {
 		url  string

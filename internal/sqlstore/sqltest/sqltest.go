@@ -66,7 +66,7 @@ type Engine struct {
 func Engines(t testing.TB) []Engine {
 	t.Helper()
 	engines := []Engine{{Name: "sqlite", Open: OpenSQLite, NewURL: sqliteURL}}
-	for _, s := range servers() {
+	for _, s := range serverList {
 		url := os.Getenv(s.envVar)
 		if url == "" {
 			if os.Getenv("CI") == "true" {
@@ -135,29 +135,20 @@ type server struct {
 	dbErr error
 }
 
-var (
-	serversOnce sync.Once
-	serverList  []*server
-)
-
-func servers() []*server {
-	serversOnce.Do(func() {
-		serverList = []*server{
-			{
-				name: "postgres", envVar: PostgresURLVar, driver: "pgx",
-				create: `CREATE DATABASE %s`,
-				drop:   `DROP DATABASE IF EXISTS %s WITH (FORCE)`,
-				list:   `SELECT datname FROM pg_database WHERE datname LIKE 'auditlog\_test\_%'`,
-			},
-			{
-				name: "mysql", envVar: MySQLURLVar, driver: "mysql",
-				create: `CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-				drop:   `DROP DATABASE IF EXISTS %s`,
-				list:   `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'auditlog\_test\_%'`,
-			},
-		}
-	})
-	return serverList
+// The servers, in the order their engines run.
+var serverList = []*server{
+	{
+		name: "postgres", envVar: PostgresURLVar, driver: "pgx",
+		create: `CREATE DATABASE %s`,
+		drop:   `DROP DATABASE IF EXISTS %s WITH (FORCE)`,
+		list:   `SELECT datname FROM pg_database WHERE datname LIKE 'auditlog\_test\_%'`,
+	},
+	{
+		name: "mysql", envVar: MySQLURLVar, driver: "mysql",
+		create: `CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+		drop:   `DROP DATABASE IF EXISTS %s`,
+		list:   `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'auditlog\_test\_%'`,
+	},
 }
 
 // admin returns a connection to the database the URL names, opened once per
