@@ -19,10 +19,13 @@ func main() {
 	stop()
 	if err != nil {
 		var u usageError
-		if !errors.As(err, &u) {
+		switch {
+		case errors.As(err, &u):
+			os.Exit(2) // the usage has been printed
+		case !errors.Is(err, errVerifyFailed): // whose reason has been printed
 			fmt.Fprintln(os.Stderr, "auditlog:", err)
 		}
-		os.Exit(2)
+		os.Exit(1)
 	}
 }
 
@@ -48,6 +51,8 @@ func commands() []command {
 		{"serve", "run the HTTP API (migrates the schema first)", runServe},
 		{"migrate", "apply pending schema migrations and exit", runMigrate},
 		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
+		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
+		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"help", "show help for auditlog or one of its commands", runHelp},
 	}
 }
@@ -87,7 +92,7 @@ Commands:
 
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "\t%-8s  %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "\t%-12s  %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run "auditlog <command> -h" for a command's flags. Settings come from flags,

@@ -10,12 +10,14 @@ const (
 	ActionUserLogout     = "user_logout"
 	ActionAccountCreated = "account_created"
 	ActionUserCreated    = "user_created"
+	ActionLogExported    = "audit_log_exported"
 )
 
 // Resource types the service records about itself.
 const (
-	ResourceUser    = "user"
-	ResourceAccount = "account"
+	ResourceUser     = "user"
+	ResourceAccount  = "account"
+	ResourceAuditLog = "audit_log"
 )
 
 // Event is one entry of an account's audit log.

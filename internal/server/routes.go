@@ -24,6 +24,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/users", can(audit.PermViewUsers, s.listUsers))
 
 	s.mux.Handle("GET /api/audit-logs", can(audit.PermViewAuditLogs, s.listEvents))
+	s.mux.Handle("GET /api/audit-logs/export", can(audit.PermViewAuditLogs, s.exportEvents))
+	s.mux.Handle("GET /api/audit-logs/checkpoint", can(audit.PermViewAuditLogs, s.checkpoint))
+	s.mux.Handle("GET /api/audit-logs/consistency", can(audit.PermViewAuditLogs, s.consistency))
+	s.mux.Handle("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs, s.verify))
+	s.mux.Handle("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs, s.proof))
+	s.mux.Handle("GET /api/verifier-key", public(s.verifierKey))
 }
 
 // handlerFunc is the signature of every handler: it writes a response and

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/merkle"
 )
 
 // The JSON shapes of the API. Field names and nesting follow the seed; fields
@@ -68,6 +69,7 @@ type EventJSON struct {
 	IPAddress    *string        `json:"ip_address"`
 	UserAgent    *string        `json:"user_agent"`
 	CreatedAt    string         `json:"created_at"`
+	LeafHash     merkle.Hash    `json:"leaf_hash"` // the event's leaf in the account's verifiable log
 }
 
 func optional(s string) *string {
@@ -82,6 +84,7 @@ func eventJSON(e *audit.Event) EventJSON {
 		ID: e.ID, Seq: e.Seq, Action: e.Action,
 		ResourceType: optional(e.ResourceType), ResourceID: optional(e.ResourceID), Details: optional(e.Details),
 		IPAddress: optional(e.IPAddress), UserAgent: optional(e.UserAgent), CreatedAt: formatTime(e.CreatedAt),
+		LeafHash: e.LeafHash,
 	}
 	if e.UserID != 0 {
 		id := e.UserID

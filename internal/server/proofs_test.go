@@ -1,0 +1,181 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/export"
+	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+)
+
+func hashOf(t *testing.T, v any) merkle.Hash {
+	t.Helper()
+	var h merkle.Hash
+	b, _ := json.Marshal(v)
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatalf("not a hash: %v", v)
+	}
+	return h
+}
+
+func hashList(t *testing.T, v any) []merkle.Hash {
+	var out []merkle.Hash
+	for _, x := range v.([]any) {
+		out = append(out, hashOf(t, x))
+	}
+	return out
+}
+
+func TestVerifiableLogAPI(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		tn := e.newTenant("acme")
+		other := e.newTenant("other")
+		for i := range 20 {
+			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: fmt.Sprintf("order_%d", i%3), ResourceType: "order"})
+		}
+
+		// The verifier key is public and is the store's.
+		vk := e.client().do("GET", "/api/verifier-key", nil).want(t, 200)
+		vkey, _ := vk.body["verifier_key"].(string)
+		if vkey != db.Signer().VerifierKey() || vk.body["algorithm"] != "Ed25519" {
+			t.Fatalf("verifier key %s", vk.raw)
+		}
+
+		// The latest checkpoint is signed by that key and covers the log.
+		cp := tn.owner.do("GET", "/api/audit-logs/checkpoint", nil).want(t, 200)
+		size := num(cp.body, "tree_size")
+		signed, err := merkle.OpenCheckpoint([]byte(cp.body["checkpoint"].(string)), vkey)
+		if err != nil || signed.Size != size || signed.Root != hashOf(t, cp.body["root_hash"]) || signed.Origin != cp.body["origin"] {
+			t.Fatalf("checkpoint %s: %+v, %v", cp.raw, signed, err)
+		}
+		if size != 23 { // 3 for the account's creation and sign-in, 20 appended
+			t.Errorf("tree size %d; want 23", size)
+		}
+		tn.owner.do("GET", "/api/audit-logs/checkpoint?size=4", nil).want(t, 200)
+		tn.owner.do("GET", "/api/audit-logs/checkpoint?size=1", nil).wantError(t, 404, "not_found", "")
+		tn.owner.do("GET", "/api/audit-logs/checkpoint?size=x", nil).wantError(t, 400, "invalid", "size")
+
+		// Each listed event proves its inclusion with its leaf hash.
+		list := tn.events(t, "per_page=100").list("audit_logs")
+		for _, item := range list {
+			ev := item.(map[string]any)
+			p := tn.owner.do("GET", fmt.Sprintf("/api/audit-logs/%d/proof", num(ev, "id")), nil).want(t, 200)
+			if hashOf(t, p.body["leaf_hash"]) != hashOf(t, ev["leaf_hash"]) || num(p.body, "seq") != num(ev, "seq") {
+				t.Fatalf("proof %s does not match event %v", p.raw, ev)
+			}
+			err := merkle.VerifyInclusion(hashList(t, p.body["proof"]), num(p.body, "tree_size"), hashOf(t, p.body["root_hash"]),
+				num(p.body, "leaf_index"), hashOf(t, ev["leaf_hash"]))
+			if err != nil {
+				t.Errorf("event %v: %v", ev["seq"], err)
+			}
+		}
+		otherEvent := other.events(t, "per_page=1").list("audit_logs")[0].(map[string]any)
+		tn.owner.do("GET", fmt.Sprintf("/api/audit-logs/%d/proof", num(otherEvent, "id")), nil).wantError(t, 404, "not_found", "")
+		tn.owner.do("GET", "/api/audit-logs/abc/proof", nil).wantError(t, 404, "not_found", "")
+
+		// Consistency between the first checkpoint and the latest.
+		c := tn.owner.do("GET", "/api/audit-logs/consistency?from=2", nil).want(t, 200)
+		from, to := c.obj("from"), c.obj("to")
+		if err := merkle.VerifyConsistency(hashList(t, c.body["proof"]), num(from, "tree_size"), hashOf(t, from["root_hash"]),
+			num(to, "tree_size"), hashOf(t, to["root_hash"])); err != nil {
+			t.Errorf("consistency: %v (%s)", err, c.raw)
+		}
+		tn.owner.do("GET", "/api/audit-logs/consistency", nil).wantError(t, 400, "invalid", "from")
+		tn.owner.do("GET", "/api/audit-logs/consistency?from=5&to=4", nil).wantError(t, 400, "invalid", "from")
+
+		// The whole stored log re-checks.
+		v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)
+		if v.body["ok"] != true || v.body["failure"] != nil || num(v.obj("checked"), "events") != 23 {
+			t.Errorf("verify %s", v.raw)
+		}
+
+		// Analysts and content creators may not see proofs.
+		analyst, _ := e.addUser(tn, audit.RoleAnalyst)
+		for _, path := range []string{"/api/audit-logs/checkpoint", "/api/audit-logs/verify", "/api/audit-logs/export", "/api/audit-logs/consistency?from=2"} {
+			analyst.do("GET", path, nil).wantError(t, 403, "forbidden", "")
+		}
+	})
+}
+
+func TestVerifyReportsTampering(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	e := newTestEnv(t, db)
+	tn := e.newTenant("acme")
+	err := db.Update(context.Background(), func(tx *sqlstore.Tx) error {
+		return tx.ExecForTest(context.Background(), `UPDATE events SET details = 'nothing to see' WHERE account_id = ? AND seq = 2`, tn.accountID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)
+	f := v.obj("failure")
+	if v.body["ok"] != false || num(f, "seq") != 2 || !strings.Contains(fmt.Sprint(f["reason"]), "commitment") {
+		t.Errorf("verify of a tampered log: %s", v.raw)
+	}
+}
+
+// download fetches an export as the tenant's owner.
+func download(t *testing.T, tn *tenant, query string) []byte {
+	t.Helper()
+	resp, err := tn.owner.hc.Get(tn.owner.env.ts.URL + "/api/audit-logs/export?" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("export: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	return body
+}
+
+func TestExport(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		tn := e.newTenant("acme")
+		e.newTenant("other")
+		for i := range 30 {
+			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: []string{"order_refunded", "product_created"}[i%2],
+				ResourceType: "order", Details: fmt.Sprintf("event %d", i), IPAddress: "203.0.113.5"})
+		}
+		vkey := db.Signer().VerifierKey()
+
+		file := download(t, tn, "format=ndjson")
+		rep, err := export.Verify(bytes.NewReader(file), vkey)
+		if err != nil {
+			t.Fatalf("complete export does not verify: %v", err)
+		}
+		// 3 events of creation and sign-in, 30 appended, 1 for the export itself.
+		if !rep.Complete || rep.Events != 34 || rep.TreeSize != 34 || rep.AccountID != tn.accountID {
+			t.Errorf("complete export report %+v", rep)
+		}
+		if bytes.Contains(file, []byte("other.example.com")) {
+			t.Error("export holds another account's data")
+		}
+
+		file = download(t, tn, "action=order_refunded")
+		rep, err = export.Verify(bytes.NewReader(file), vkey)
+		if err != nil {
+			t.Fatalf("filtered export does not verify: %v", err)
+		}
+		if rep.Complete || rep.Events != 15 || rep.Filter["action"] != "order_refunded" {
+			t.Errorf("filtered export report %+v", rep)
+		}
+
+		// Each export is itself audited.
+		if got := num(tn.events(t, "action=audit_log_exported").obj("pagination"), "total"); got != 2 {
+			t.Errorf("%d audit_log_exported events; want 2", got)
+		}
+		tn.owner.do("GET", "/api/audit-logs/export?format=csv", nil).wantError(t, 400, "invalid", "format")
+		tn.owner.do("GET", "/api/audit-logs/export?start_date=never", nil).wantError(t, 400, "invalid", "start_date")
+	})
+}
