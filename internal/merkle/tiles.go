@@ -56,10 +56,8 @@ func tileOf(index int64) (tlog.Tile, TileKey) {
 // ensure loads the tiles among keys that are not cached yet.
 func (s *Tiles) ensure(keys []TileKey) error {
 	var missing []TileKey
-	seen := map[TileKey]bool{}
 	for _, k := range keys {
-		if _, ok := s.tiles[k]; !ok && !seen[k] {
-			seen[k] = true
+		if _, ok := s.tiles[k]; !ok && !slices.Contains(missing, k) {
 			missing = append(missing, k)
 		}
 	}
