@@ -24,11 +24,11 @@ type Hash = tlog.Hash
 // commitment, so that erasing it (deleting the cleartext and the salt)
 // leaves every proof valid.
 type Personal struct {
-	ActorEmail string
-	ActorName  string
-	IPAddress  string
-	UserAgent  string
-	Details    string
+	ActorEmail string `json:"actor_email"`
+	ActorName  string `json:"actor_name"`
+	IPAddress  string `json:"ip_address"`
+	UserAgent  string `json:"user_agent"`
+	Details    string `json:"details"`
 }
 
 // Commit returns the commitment to p under salt: HMAC-SHA-256 keyed by the
