@@ -53,6 +53,7 @@ func commands() []command {
 		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
+		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
 		{"help", "show help for auditlog or one of its commands", runHelp},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/export"
+	"github.com/auditlog/auditlog/internal/merkle"
 )
 
 // errVerifyFailed is returned when an export does not verify; the reason has
@@ -105,5 +106,34 @@ func runVerifierKey(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	fmt.Fprintln(e.stdout, db.Signer().VerifierKey())
+	return nil
+}
+
+func runKeygen(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	name := fs.String("name", "auditlog", "key `name`, which names the service in checkpoint origins (set LOG_NAME to the same)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: auditlog keygen [--name NAME]
+
+Generate a checkpoint signing key. Prints two lines: the secret signer key,
+to set as SIGNING_KEY (keep it outside the database), and the public
+verifier key that auditlog verify --key takes.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	skey, vkey, err := merkle.GenerateKey(*name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "SIGNING_KEY=%s\nverifier key: %s\n", skey, vkey)
 	return nil
 }

@@ -111,3 +111,28 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestKeygen checks that a generated key signs checkpoints that its printed
+// verifier key accepts, through serve's own key loading.
+func TestKeygen(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"keygen", "--name", "audit.example.com"}, envMap(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	skey, ok1 := strings.CutPrefix(lines[0], "SIGNING_KEY=")
+	vkey, ok2 := strings.CutPrefix(lines[len(lines)-1], "verifier key: ")
+	if !ok1 || !ok2 || !strings.HasPrefix(skey, "PRIVATE+KEY+audit.example.com+") || !strings.HasPrefix(vkey, "audit.example.com+") {
+		t.Fatalf("keygen output:\n%s", out.String())
+	}
+	t.Chdir(t.TempDir())
+	out.Reset()
+	env := envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": skey})
+	if err := run(t.Context(), []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vkey {
+		t.Errorf("verifier-key with SIGNING_KEY = %q, %v; want %q", out.String(), err, vkey)
+	}
+	err := run(t.Context(), []string{"verifier-key"}, envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": "not a key"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SIGNING_KEY") {
+		t.Errorf("a malformed SIGNING_KEY: %v; want an error naming SIGNING_KEY", err)
+	}
+}

@@ -21,14 +21,17 @@ type querier interface {
 // tileLoader reads the account's stored tiles through q.
 func (db *DB) tileLoader(ctx context.Context, q querier, accountID int64) merkle.TileLoader {
 	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
+		// Each OR term names a whole primary key, so every engine answers
+		// with one index lookup per tile (a term without account_id would
+		// make SQLite scan all of the account's tiles).
 		var conds []string
-		args := []any{accountID}
+		var args []any
 		for _, k := range keys {
-			conds = append(conds, "(tile_level = ? AND tile_index = ?)")
-			args = append(args, k.Level, k.Index)
+			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
+			args = append(args, accountID, k.Level, k.Index)
 		}
 		rows, err := q.QueryContext(ctx, db.dialect.rebind(`SELECT tile_level, tile_index, hashes FROM log_tiles
-			WHERE account_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...)
+			WHERE `+strings.Join(conds, " OR ")), args...)
 		if err != nil {
 			return nil, db.wrap(err, "select tiles")
 		}
