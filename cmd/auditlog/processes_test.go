@@ -274,4 +274,17 @@ func checkSeqs(t *testing.T, c *client, base, domain string, want int64) {
 	if !ok {
 		t.Errorf("%s: sorted seqs %v; want 1..%d, each once", domain, got, want)
 	}
+	// Both processes extended one Merkle tree: the server re-checks every
+	// leaf, tree hash and checkpoint, and would report a fork.
+	var v struct {
+		OK       bool            `json:"ok"`
+		TreeSize int64           `json:"tree_size"`
+		Failure  json.RawMessage `json:"failure"`
+	}
+	if err := c.call("GET", base+"/api/audit-logs/verify", nil, http.StatusOK, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.OK || v.TreeSize != want {
+		t.Errorf("%s: verify ok=%v size=%d failure=%s; want ok and size %d", domain, v.OK, v.TreeSize, v.Failure, want)
+	}
 }

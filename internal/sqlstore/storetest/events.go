@@ -449,5 +449,9 @@ func testConcurrentAppends(t *testing.T, db *sqlstore.DB) {
 		if n, err := db.LogSize(ctx, c.account.ID); err != nil || n != c.want {
 			t.Errorf("LogSize(%s) = %d, %v; want %d", c.account.Domain, n, err, c.want)
 		}
+		// The concurrent appends extended one tree, never a fork of it.
+		if rep := verify(t, db, c.account.ID); rep.Failure != nil || rep.CheckedEvents != c.want {
+			t.Errorf("account %s: VerifyLog after concurrent appends: %+v, failure %+v", c.account.Domain, rep, rep.Failure)
+		}
 	}
 }
