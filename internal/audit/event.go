@@ -13,6 +13,20 @@ const (
 	ActionLogExported    = "audit_log_exported"
 )
 
+// Actor types the service sets itself; clients may name other types of
+// external actors.
+const (
+	ActorUser   = "user"
+	ActorAPIKey = "api_key"
+	ActorSystem = "system"
+)
+
+// Outcomes.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
 // Resource types the service records about itself.
 const (
 	ResourceUser     = "user"
@@ -34,14 +48,36 @@ type Event struct {
 	UserAgent    string
 	CreatedAt    time.Time // when the service recorded the event, UTC, microseconds
 
-	// ActorEmail and ActorName record who acted as they were when the event
-	// was written; User (below) shows the user as they are now.
+	// ActorType says what kind of actor acted: ActorUser (a user of the
+	// account, UserID), ActorAPIKey (a platform service by API key, with no
+	// actor named), ActorSystem, or a client-chosen type of an external
+	// actor (such as "customer"). ActorID identifies an external actor or
+	// API key; ActorEmail and ActorName record who acted as they were when
+	// the event was written. User (below) shows the user as they are now.
+	ActorType  string
+	ActorID    string
 	ActorEmail string
 	ActorName  string
 
-	// Salt keys the commitment to the event's personal data (actor email and
-	// name, IP address, user agent, details) in its leaf of the account's
-	// verifiable log. Commitment is that commitment, and LeafHash the hash of
+	// EventID is the client's idempotency key for the event, unique within
+	// the account; "" when the client gave none.
+	EventID string
+	// OccurredAt is when the client says the event happened; zero when not
+	// given. CreatedAt, the server's receive time, orders the log.
+	OccurredAt time.Time
+	// Outcome is OutcomeSuccess, OutcomeFailure or "" (not stated).
+	Outcome string
+	// Metadata is a compact JSON object and Changes a compact JSON array of
+	// {field, old, new}; nil when absent.
+	Metadata []byte
+	Changes  []byte
+	// APIKeyID is the API key that recorded the event; 0 for events the
+	// service recorded for a signed-in user or for itself.
+	APIKeyID int64
+
+	// Salt keys the commitment to the event's personal data (actor ID,
+	// email and name, IP address, user agent, details, metadata and
+	// changes) in its leaf of the account's verifiable log. Commitment is that commitment, and LeafHash the hash of
 	// the leaf. The write path sets all three. After erasure of the personal
 	// data, Salt is nil and Commitment keeps the leaf verifiable.
 	Salt       []byte
@@ -51,6 +87,16 @@ type Event struct {
 	// User is the acting user as it is now, filled in by reads; nil when
 	// UserID is 0.
 	User *User
+
+	// Replayed is set by the write path when the account already held an
+	// event with this EventID: the event was not written again, and the
+	// other fields now hold the stored one.
+	Replayed bool
+}
+
+// SetUserActor records u as the event's actor.
+func (e *Event) SetUserActor(u *User) {
+	e.UserID, e.ActorType, e.ActorEmail, e.ActorName = u.ID, ActorUser, u.Email, u.FullName()
 }
 
 // EventFilter selects events of one account. Zero fields do not filter.

@@ -37,17 +37,24 @@ type Event struct {
 	Type         string        `json:"type"` // "event"
 	ID           int64         `json:"id"`
 	Seq          int64         `json:"seq"`
-	CreatedAt    string        `json:"created_at"` // RFC 3339, UTC, microseconds
+	CreatedAt    string        `json:"created_at"`  // RFC 3339, UTC, microseconds
+	OccurredAt   string        `json:"occurred_at"` // "" when not given
 	UserID       int64         `json:"user_id"`
+	ActorType    string        `json:"actor_type"`
+	EventID      string        `json:"event_id"`
 	Action       string        `json:"action"`
 	ResourceType string        `json:"resource_type"`
 	ResourceID   string        `json:"resource_id"`
+	Outcome      string        `json:"outcome"`
+	ActorID      string        `json:"actor_id"`
 	ActorEmail   string        `json:"actor_email"`
 	ActorName    string        `json:"actor_name"`
 	IPAddress    string        `json:"ip_address"`
 	UserAgent    string        `json:"user_agent"`
 	Details      string        `json:"details"`
-	Salt         []byte        `json:"salt"` // null once the personal data is erased
+	Metadata     string        `json:"metadata"` // the JSON text the leaf commits to, "" when absent
+	Changes      string        `json:"changes"`  // the JSON text the leaf commits to, "" when absent
+	Salt         []byte        `json:"salt"`     // null once the personal data is erased
 	Commitment   merkle.Hash   `json:"commitment"`
 	LeafHash     merkle.Hash   `json:"leaf_hash"`
 	Proof        []merkle.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
@@ -64,11 +71,24 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // EventOf returns the export line of a stored event.
 func EventOf(e *audit.Event) Event {
-	return Event{
+	out := Event{
 		Type: TypeEvent, ID: e.ID, Seq: e.Seq, CreatedAt: e.CreatedAt.UTC().Format(timeLayout), UserID: e.UserID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
-		ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress, UserAgent: e.UserAgent, Details: e.Details,
+		ActorType: e.ActorType, EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		Outcome: e.Outcome, ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
+		UserAgent: e.UserAgent, Details: e.Details, Metadata: string(e.Metadata), Changes: string(e.Changes),
 		Salt: e.Salt, Commitment: e.Commitment, LeafHash: e.LeafHash,
+	}
+	if !e.OccurredAt.IsZero() {
+		out.OccurredAt = e.OccurredAt.UTC().Format(timeLayout)
+	}
+	return out
+}
+
+// personal returns the personal data of an event line.
+func (e *Event) personal() merkle.Personal {
+	return merkle.Personal{
+		ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
+		UserAgent: e.UserAgent, Details: e.Details, Metadata: e.Metadata, Changes: e.Changes,
 	}
 }
 
@@ -78,8 +98,15 @@ func (e *Event) leaf(accountID int64) (*merkle.Leaf, error) {
 	if err != nil {
 		return nil, err
 	}
+	var occurred time.Time
+	if e.OccurredAt != "" {
+		if occurred, err = time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
+			return nil, err
+		}
+	}
 	return &merkle.Leaf{
-		AccountID: accountID, Seq: e.Seq, CreatedAt: t, UserID: e.UserID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Commitment: e.Commitment,
+		AccountID: accountID, Seq: e.Seq, CreatedAt: t, OccurredAt: occurred, UserID: e.UserID, ActorType: e.ActorType,
+		EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome,
+		Commitment: e.Commitment,
 	}, nil
 }

@@ -169,7 +169,7 @@ func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line i
 	case ev.Seq <= lastSeq:
 		return fail("seq %d does not follow seq %d", ev.Seq, lastSeq)
 	}
-	personal := merkle.Personal{ActorEmail: ev.ActorEmail, ActorName: ev.ActorName, IPAddress: ev.IPAddress, UserAgent: ev.UserAgent, Details: ev.Details}
+	personal := ev.personal()
 	if ev.Salt == nil {
 		if personal != (merkle.Personal{}) {
 			return fail("personal data without a salt cannot be checked")
@@ -180,7 +180,7 @@ func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line i
 	}
 	leaf, err := ev.leaf(rep.AccountID)
 	if err != nil {
-		return fail("bad created_at %q", ev.CreatedAt)
+		return fail("bad created_at %q or occurred_at %q", ev.CreatedAt, ev.OccurredAt)
 	}
 	h := leaf.Hash()
 	if h != ev.LeafHash {

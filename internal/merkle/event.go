@@ -8,14 +8,18 @@ import (
 
 // PersonalOf returns the personal data of an event.
 func PersonalOf(e *audit.Event) Personal {
-	return Personal{ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress, UserAgent: e.UserAgent, Details: e.Details}
+	return Personal{
+		ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress, UserAgent: e.UserAgent,
+		Details: e.Details, Metadata: string(e.Metadata), Changes: string(e.Changes),
+	}
 }
 
 // LeafOf returns the leaf of an event, using its stored commitment.
 func LeafOf(e *audit.Event) *Leaf {
 	return &Leaf{
-		AccountID: e.AccountID, Seq: e.Seq, CreatedAt: e.CreatedAt, UserID: e.UserID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Commitment: e.Commitment,
+		AccountID: e.AccountID, Seq: e.Seq, CreatedAt: e.CreatedAt, OccurredAt: e.OccurredAt, UserID: e.UserID,
+		ActorType: e.ActorType, EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		Outcome: e.Outcome, Commitment: e.Commitment,
 	}
 }
 

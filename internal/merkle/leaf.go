@@ -24,19 +24,22 @@ type Hash = tlog.Hash
 // commitment, so that erasing it (deleting the cleartext and the salt)
 // leaves every proof valid.
 type Personal struct {
+	ActorID    string `json:"actor_id"`
 	ActorEmail string `json:"actor_email"`
 	ActorName  string `json:"actor_name"`
 	IPAddress  string `json:"ip_address"`
 	UserAgent  string `json:"user_agent"`
 	Details    string `json:"details"`
+	Metadata   string `json:"metadata"` // compact JSON text, "" when absent
+	Changes    string `json:"changes"`  // compact JSON text, "" when absent
 }
 
 // Commit returns the commitment to p under salt: HMAC-SHA-256 keyed by the
-// salt over the version byte and the five fields, each length-prefixed.
+// salt over the version byte and the eight fields, each length-prefixed.
 func (p Personal) Commit(salt []byte) Hash {
 	m := hmac.New(sha256.New, salt)
 	buf := []byte{LeafVersion}
-	for _, s := range []string{p.ActorEmail, p.ActorName, p.IPAddress, p.UserAgent, p.Details} {
+	for _, s := range []string{p.ActorID, p.ActorEmail, p.ActorName, p.IPAddress, p.UserAgent, p.Details, p.Metadata, p.Changes} {
 		buf = appendString(buf, s)
 	}
 	m.Write(buf)
@@ -50,10 +53,14 @@ type Leaf struct {
 	AccountID    int64
 	Seq          int64     // 1-based; the leaf's index in the tree is Seq-1
 	CreatedAt    time.Time // encoded as Unix microseconds
+	OccurredAt   time.Time // the client's time; zero (encoded 0) when not given
 	UserID       int64     // 0 when no user of the account acted
+	ActorType    string
+	EventID      string
 	Action       string
 	ResourceType string
 	ResourceID   string
+	Outcome      string
 	Commitment   Hash // Personal.Commit(salt)
 }
 
@@ -63,24 +70,29 @@ type Leaf struct {
 //	u64 account_id
 //	u64 seq
 //	i64 created_at, Unix microseconds
+//	i64 occurred_at, Unix microseconds, 0 when absent
 //	u64 user_id
+//	str actor_type
+//	str event_id
 //	str action
 //	str resource_type
 //	str resource_id
+//	str outcome
 //	[32] personal-data commitment
 //
 // Integers are big-endian; str is a u32 big-endian byte length and the
 // UTF-8 bytes.
 func (l *Leaf) Encode() []byte {
-	buf := make([]byte, 0, 1+8*4+4*3+len(l.Action)+len(l.ResourceType)+len(l.ResourceID)+32)
+	buf := make([]byte, 0, 1+8*5+4*6+len(l.ActorType)+len(l.EventID)+len(l.Action)+len(l.ResourceType)+len(l.ResourceID)+len(l.Outcome)+32)
 	buf = append(buf, LeafVersion)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(l.AccountID))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(l.Seq))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(l.CreatedAt.UnixMicro()))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(micros(l.OccurredAt)))
 	buf = binary.BigEndian.AppendUint64(buf, uint64(l.UserID))
-	buf = appendString(buf, l.Action)
-	buf = appendString(buf, l.ResourceType)
-	buf = appendString(buf, l.ResourceID)
+	for _, s := range []string{l.ActorType, l.EventID, l.Action, l.ResourceType, l.ResourceID, l.Outcome} {
+		buf = appendString(buf, s)
+	}
 	return append(buf, l.Commitment[:]...)
 }
 
@@ -99,15 +111,18 @@ func DecodeLeaf(b []byte) (*Leaf, error) {
 	b = b[1:]
 	var l Leaf
 	var ok bool
-	var u [4]uint64
+	var u [5]uint64
 	for i := range u {
 		if len(b) < 8 {
 			return nil, fmt.Errorf("%w: truncated", ErrLeafEncoding)
 		}
 		u[i], b = binary.BigEndian.Uint64(b), b[8:]
 	}
-	l.AccountID, l.Seq, l.CreatedAt, l.UserID = int64(u[0]), int64(u[1]), time.UnixMicro(int64(u[2])).UTC(), int64(u[3])
-	for _, dst := range []*string{&l.Action, &l.ResourceType, &l.ResourceID} {
+	l.AccountID, l.Seq, l.CreatedAt, l.UserID = int64(u[0]), int64(u[1]), time.UnixMicro(int64(u[2])).UTC(), int64(u[4])
+	if u[3] != 0 {
+		l.OccurredAt = time.UnixMicro(int64(u[3])).UTC()
+	}
+	for _, dst := range []*string{&l.ActorType, &l.EventID, &l.Action, &l.ResourceType, &l.ResourceID, &l.Outcome} {
 		if *dst, b, ok = readString(b); !ok {
 			return nil, fmt.Errorf("%w: truncated string", ErrLeafEncoding)
 		}
@@ -133,4 +148,12 @@ func readString(b []byte) (string, []byte, bool) {
 		return "", nil, false
 	}
 	return string(b[4 : 4+n]), b[4+n:], true
+}
+
+// micros returns t as Unix microseconds, or 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }

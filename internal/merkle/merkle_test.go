@@ -153,6 +153,7 @@ func TestLeafRoundTrip(t *testing.T) {
 	p := Personal{ActorEmail: "owner@sample-store.com", ActorName: "Olivia Owner", IPAddress: "203.0.113.10", UserAgent: "curl/8", Details: "x"}
 	salt := bytes.Repeat([]byte{7}, SaltSize)
 	l := &Leaf{AccountID: 1, Seq: 42, CreatedAt: time.Date(2024, 1, 1, 12, 0, 0, 123456000, time.UTC), UserID: 3,
+		OccurredAt: time.Date(2023, 12, 31, 23, 0, 0, 1000, time.UTC), ActorType: "user", EventID: "evt_1", Outcome: "success",
 		Action: "order_refunded", ResourceType: "order", ResourceID: "1001", Commitment: p.Commit(salt)}
 	got, err := DecodeLeaf(l.Encode())
 	if err != nil {
@@ -170,6 +171,9 @@ func TestLeafRoundTrip(t *testing.T) {
 		{ActorEmail: p.ActorEmail, ActorName: p.ActorName, IPAddress: p.IPAddress, UserAgent: p.UserAgent, Details: "y"},
 		// Moving bytes between fields must not collide.
 		{ActorEmail: p.ActorEmail + p.ActorName, IPAddress: p.IPAddress, UserAgent: p.UserAgent, Details: p.Details},
+		{ActorEmail: p.ActorEmail, ActorName: p.ActorName, IPAddress: p.IPAddress, UserAgent: p.UserAgent, Details: p.Details, Metadata: "{}"},
+		{ActorEmail: p.ActorEmail, ActorName: p.ActorName, IPAddress: p.IPAddress, UserAgent: p.UserAgent, Details: p.Details, Changes: "[]"},
+		{ActorID: "x", ActorEmail: p.ActorEmail, ActorName: p.ActorName, IPAddress: p.IPAddress, UserAgent: p.UserAgent, Details: p.Details},
 	} {
 		if q.Commit(salt) == l.Commitment {
 			t.Errorf("commitment of %+v equals the original", q)

@@ -34,10 +34,14 @@ type VectorLeaf struct {
 	AccountID    int64    `json:"account_id"`
 	Seq          int64    `json:"seq"`
 	CreatedAt    string   `json:"created_at"`
+	OccurredAt   string   `json:"occurred_at"`
 	UserID       int64    `json:"user_id"`
+	ActorType    string   `json:"actor_type"`
+	EventID      string   `json:"event_id"`
 	Action       string   `json:"action"`
 	ResourceType string   `json:"resource_type"`
 	ResourceID   string   `json:"resource_id"`
+	Outcome      string   `json:"outcome"`
 	Personal     Personal `json:"personal"`
 	SaltHex      string   `json:"salt_hex"`
 	Commitment   string   `json:"commitment_hex"`
@@ -66,33 +70,42 @@ func makeVectors(t *testing.T) *Vectors {
 	}
 	v := &Vectors{VerifierKey: signer.VerifierKey()}
 	base := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	occurred := base.Add(-90 * time.Second)
 	specs := []struct {
-		user               int64
-		action, rtype, rid string
-		personal           Personal
+		user                        int64
+		actorType, eventID          string
+		action, rtype, rid, outcome string
+		occurredAt                  time.Time
+		personal                    Personal
 	}{
-		{1, "user_login", "user", "1", Personal{"owner@sample-store.com", "Olivia Owner", "203.0.113.10", "Mozilla/5.0", "User logged in successfully"}},
-		{2, "product_created", "product", "1001", Personal{"admin@sample-store.com", "Adam Admin", "203.0.113.27", "curl/8.5.0", `Created product "Canvas Sneakers"`}},
-		{0, "order_refunded", "order", "5001", Personal{"", "", "", "", "Refunded $42.00 on order #5001"}},
-		{2, "order_refunded", "order", "5002", Personal{"admin@sample-store.com", "Adam Admin", "", "", ""}},
-		{4, "page_published", "page", "", Personal{"creator@sample-store.com", "Carlos Creator", "198.51.100.7", "Mozilla/5.0 (X11; Linux x86_64)", "Published page \"FAQ\" — ünïcödé"}},
+		{1, "user", "", "user_login", "user", "1", "success", time.Time{}, Personal{ActorEmail: "owner@sample-store.com", ActorName: "Olivia Owner", IPAddress: "203.0.113.10", UserAgent: "Mozilla/5.0", Details: "User logged in successfully"}},
+		{2, "user", "", "product_created", "product", "1001", "", time.Time{}, Personal{ActorEmail: "admin@sample-store.com", ActorName: "Adam Admin", IPAddress: "203.0.113.27", UserAgent: "curl/8.5.0", Details: `Created product "Canvas Sneakers"`}},
+		{0, "api_key", "evt_5001", "order.refunded", "order", "5001", "success", occurred, Personal{ActorID: "al_3f9c2a1b", ActorName: "checkout-service", Details: "Refunded $42.00 on order #5001", Metadata: `{"amount_cents":4200,"currency":"USD"}`, Changes: `[{"field":"status","old":"paid","new":"refunded"}]`}},
+		{0, "customer", "evt_5002", "order.cancel_requested", "order", "5002", "failure", occurred.Add(time.Second), Personal{ActorID: "cust_77", ActorEmail: "jane@example.net", ActorName: "Jane Roe", IPAddress: "2001:db8::7"}},
+		{4, "user", "", "page_published", "page", "", "", time.Time{}, Personal{ActorEmail: "creator@sample-store.com", ActorName: "Carlos Creator", IPAddress: "198.51.100.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Details: "Published page \"FAQ\" — ünïcödé"}},
 	}
 	store := memTiles{}
 	tiles := NewTiles(store.load)
 	for i, sp := range specs {
 		salt := bytes.Repeat([]byte{byte(i + 1)}, SaltSize)
 		l := &Leaf{AccountID: 42, Seq: int64(i + 1), CreatedAt: base.Add(time.Duration(i)*time.Minute + time.Duration(i)*123456*time.Microsecond),
-			UserID: sp.user, Action: sp.action, ResourceType: sp.rtype, ResourceID: sp.rid, Commitment: sp.personal.Commit(salt)}
+			OccurredAt: sp.occurredAt, UserID: sp.user, ActorType: sp.actorType, EventID: sp.eventID,
+			Action: sp.action, ResourceType: sp.rtype, ResourceID: sp.rid, Outcome: sp.outcome, Commitment: sp.personal.Commit(salt)}
 		h := l.Hash()
 		if err := tiles.Append(int64(i), h); err != nil {
 			t.Fatal(err)
 		}
-		v.Leaves = append(v.Leaves, VectorLeaf{
+		vl := VectorLeaf{
 			AccountID: l.AccountID, Seq: l.Seq, CreatedAt: l.CreatedAt.Format("2006-01-02T15:04:05.000000Z"), UserID: l.UserID,
-			Action: l.Action, ResourceType: l.ResourceType, ResourceID: l.ResourceID, Personal: sp.personal,
+			ActorType: l.ActorType, EventID: l.EventID, Action: l.Action, ResourceType: l.ResourceType, ResourceID: l.ResourceID,
+			Outcome: l.Outcome, Personal: sp.personal,
 			SaltHex: hex.EncodeToString(salt), Commitment: hex.EncodeToString(l.Commitment[:]),
 			LeafHex: hex.EncodeToString(l.Encode()), LeafHash: hex.EncodeToString(h[:]),
-		})
+		}
+		if !l.OccurredAt.IsZero() {
+			vl.OccurredAt = l.OccurredAt.Format("2006-01-02T15:04:05.000000Z")
+		}
+		v.Leaves = append(v.Leaves, vl)
 	}
 	v.Roots = append(v.Roots, VectorRoot{0, hex.EncodeToString(EmptyRoot[:])})
 	for size := int64(1); size <= int64(len(specs)); size++ {

@@ -188,7 +188,7 @@ func Events(accountID int64, users []*audit.User, now time.Time) []*audit.Event 
 		}
 		at := now.Add(-time.Duration(r.Int64N(int64(span)))).UTC().Truncate(time.Microsecond)
 		events[i] = &audit.Event{
-			AccountID: accountID, UserID: actor.ID, ActorEmail: actor.Email, ActorName: actor.FullName(), Action: a.action, ResourceType: a.resourceType, ResourceID: id,
+			AccountID: accountID, UserID: actor.ID, ActorType: audit.ActorUser, ActorEmail: actor.Email, ActorName: actor.FullName(), Action: a.action, ResourceType: a.resourceType, ResourceID: id,
 			Details: a.details(r, id), IPAddress: ips[actor.ID], UserAgent: uas[actor.ID], CreatedAt: at,
 		}
 	}

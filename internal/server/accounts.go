@@ -58,12 +58,12 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 		}
 		return tx.AppendEvents(ctx,
 			&audit.Event{
-				AccountID: acct.ID, UserID: owner.ID, ActorEmail: owner.Email, ActorName: owner.FullName(), Action: audit.ActionAccountCreated,
+				AccountID: acct.ID, UserID: owner.ID, ActorType: audit.ActorUser, ActorEmail: owner.Email, ActorName: owner.FullName(), Action: audit.ActionAccountCreated,
 				ResourceType: audit.ResourceAccount, ResourceID: strconv.FormatInt(acct.ID, 10),
 				Details: fmt.Sprintf("Account %q created for domain %s", acct.Name, acct.Domain), IPAddress: ip, UserAgent: ua,
 			},
 			&audit.Event{
-				AccountID: acct.ID, UserID: owner.ID, ActorEmail: owner.Email, ActorName: owner.FullName(), Action: audit.ActionUserCreated,
+				AccountID: acct.ID, UserID: owner.ID, ActorType: audit.ActorUser, ActorEmail: owner.Email, ActorName: owner.FullName(), Action: audit.ActionUserCreated,
 				ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(owner.ID, 10),
 				Details: fmt.Sprintf("Created user %s with role %s", owner.Email, owner.Role), IPAddress: ip, UserAgent: ua,
 			})

@@ -59,7 +59,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		err := s.store.Update(ctx, func(tx *sqlstore.Tx) error {
 			return tx.AppendEvents(ctx, &audit.Event{
-				AccountID: user.AccountID, UserID: user.ID, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionLoginFailed,
+				AccountID: user.AccountID, UserID: user.ID, ActorType: audit.ActorUser, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionLoginFailed,
 				ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(user.ID, 10),
 				Details: reason, IPAddress: ip, UserAgent: ua,
 			})
@@ -90,7 +90,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return tx.AppendEvents(ctx, &audit.Event{
-			AccountID: user.AccountID, UserID: user.ID, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionUserLogin,
+			AccountID: user.AccountID, UserID: user.ID, ActorType: audit.ActorUser, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionUserLogin,
 			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(user.ID, 10),
 			Details: "User logged in successfully", IPAddress: ip, UserAgent: ua,
 		})
@@ -112,7 +112,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return tx.AppendEvents(ctx, &audit.Event{
-			AccountID: p.User.AccountID, UserID: p.User.ID, ActorEmail: p.User.Email, ActorName: p.User.FullName(), Action: audit.ActionUserLogout,
+			AccountID: p.User.AccountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(), Action: audit.ActionUserLogout,
 			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(p.User.ID, 10),
 			Details: "User logged out", IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
 		})

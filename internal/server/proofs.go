@@ -185,7 +185,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	filter := filterMap(f)
 	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error {
 		return tx.AppendEvents(ctx, &audit.Event{
-			AccountID: accountID, UserID: p.User.ID, ActorEmail: p.User.Email, ActorName: p.User.FullName(),
+			AccountID: accountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(),
 			Action: audit.ActionLogExported, ResourceType: audit.ResourceAuditLog,
 			Details: fmt.Sprintf("Exported the audit log as NDJSON%s", describeFilter(filter)), IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
 		})

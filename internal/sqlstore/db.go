@@ -213,6 +213,7 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond)
 type Tx struct {
 	db       *DB
 	tx       *sql.Tx
+	conn     *sql.Conn // the transaction's connection, when the dialect needs it
 	now      time.Time // fixed for the whole transaction
 	appended []*audit.Event
 }
@@ -248,12 +249,24 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
-	sqltx, err := db.write.BeginTx(ctx, db.dialect.writeTx)
+	var conn *sql.Conn
+	begin := db.write.BeginTx
+	if db.dialect.copyEvents != nil {
+		// The bulk path needs the driver's connection inside the
+		// transaction: hold one connection for the whole transaction.
+		var err error
+		if conn, err = db.write.Conn(ctx); err != nil {
+			return nil, db.wrap(err, "connect")
+		}
+		defer conn.Close()
+		begin = conn.BeginTx
+	}
+	sqltx, err := begin(ctx, db.dialect.writeTx)
 	if err != nil {
 		return nil, db.wrap(err, "begin")
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{db: db, tx: sqltx, now: db.now()}
+	tx := &Tx{db: db, tx: sqltx, conn: conn, now: db.now()}
 	if err := fn(tx); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,10 @@ type dialect struct {
 	// processes from migrating the same database until unlock is called.
 	// SQLite needs none: its write transactions exclude each other.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// copyEvents, when set, bulk-loads event rows on conn, inside the
+	// transaction open on it (PostgreSQL's COPY). Without it, events are
+	// written by multi-row INSERTs.
+	copyEvents func(ctx context.Context, conn *sql.Conn, columns []string, rows [][]any) error
 }
 
 // timeLayout is how SQLite stores times: UTC, fixed width, so that text order

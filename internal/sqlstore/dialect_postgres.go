@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // migrationLockKey is the pg_advisory_lock key that Migrate holds on
@@ -24,6 +26,7 @@ var postgresDialect = &dialect{
 	returningID: " RETURNING id",
 	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
 	classify:    classifyPostgres,
+	copyEvents:  copyPostgres,
 	readTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	writeTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
@@ -99,4 +102,17 @@ func classifyPostgres(err error) error {
 		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	return classifyConnError(err)
+}
+
+// copyPostgres loads rows into events with COPY, on the pgx connection under
+// conn, inside the transaction open on it.
+func copyPostgres(ctx context.Context, conn *sql.Conn, columns []string, rows [][]any) error {
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("sqlstore: COPY needs a pgx connection, not %T", driverConn)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"events"}, columns, pgx.CopyFromRows(rows))
+		return err
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/merkle"
@@ -14,9 +13,12 @@ import (
 
 // AppendEvents appends events to their accounts' logs. It is the one write
 // path for events: for each account, in ascending account order (so that
-// concurrent batches never deadlock), it locks the account's log head, gives
-// the events the next seq values in the order given, and inserts them. It
-// sets each event's ID and Seq, and CreatedAt when it is zero.
+// concurrent batches never deadlock), it locks the account's log head, sets
+// aside events whose EventID the account already holds (marking them
+// Replayed and filling them with the stored event), gives the others the next
+// seq values in the order given, seals them into the account's Merkle tree,
+// inserts them in bulk and signs a checkpoint. It sets each event's ID, Seq,
+// salt, commitment and leaf hash, and CreatedAt when it is zero.
 func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
 	byAccount := map[int64][]*audit.Event{}
 	var accounts []int64
@@ -32,63 +34,13 @@ func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
 			return err
 		}
 	}
-	tx.appended = append(tx.appended, events...)
+	for _, e := range events {
+		if !e.Replayed {
+			tx.appended = append(tx.appended, e)
+		}
+	}
 	return nil
 }
-
-func (tx *Tx) appendAccountEvents(ctx context.Context, accountID int64, events []*audit.Event) error {
-	signer := tx.db.signer
-	if signer == nil {
-		return errNoSigner
-	}
-	var size int64
-	err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`+tx.db.dialect.forUpdate, accountID).Scan(&size)
-	if err != nil {
-		return tx.db.wrap(err, fmt.Sprintf("lock log head of account %d", accountID))
-	}
-	tiles := merkle.NewTiles(tx.db.tileLoader(ctx, tx.tx, accountID))
-	for i, e := range events {
-		e.Seq = size + int64(i) + 1
-		if e.CreatedAt.IsZero() {
-			e.CreatedAt = tx.now
-		}
-		e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond) // what every engine stores
-		merkle.Seal(e)
-		if err := tiles.Append(e.Seq-1, e.LeafHash); err != nil {
-			return fmt.Errorf("sqlstore: extend the log of account %d: %w", accountID, err)
-		}
-		id, err := tx.insert(ctx, `INSERT INTO events (account_id, seq, user_id, action, resource_type, resource_id, details, ip_address, user_agent, created_at,
-				actor_email, actor_name, salt, commitment, leaf_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.AccountID, e.Seq, nullID(e.UserID), e.Action, e.ResourceType, e.ResourceID, e.Details, e.IPAddress, e.UserAgent, tx.db.t(e.CreatedAt),
-			e.ActorEmail, e.ActorName, e.Salt, e.Commitment[:], e.LeafHash[:])
-		if err != nil {
-			return tx.db.wrap(err, "insert event")
-		}
-		e.ID = id
-	}
-	newSize := size + int64(len(events))
-	root, err := tiles.Root(newSize)
-	if err != nil {
-		return fmt.Errorf("sqlstore: root of the log of account %d: %w", accountID, err)
-	}
-	if err := tx.saveTiles(ctx, accountID, tiles.Changed()); err != nil {
-		return err
-	}
-	if _, err := tx.exec(ctx, `UPDATE log_heads SET size = ?, root_hash = ? WHERE account_id = ?`, newSize, root[:], accountID); err != nil {
-		return tx.db.wrap(err, "advance log head")
-	}
-	cp := merkle.Checkpoint{Origin: merkle.Origin(signer.Name(), accountID), Size: newSize, Root: root}
-	note, err := signer.Sign(cp)
-	if err != nil {
-		return fmt.Errorf("sqlstore: sign checkpoint: %w", err)
-	}
-	_, err = tx.exec(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`,
-		accountID, newSize, root[:], string(note), tx.db.t(tx.now))
-	return tx.db.wrap(err, "insert checkpoint")
-}
-
-func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 // LogSize returns the number of events in the account's log.
 func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
@@ -175,17 +127,26 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 
 // eventColumns are the event columns that eventDest scans, with alias "e".
 const eventColumns = `e.id, e.account_id, e.seq, e.user_id, e.action, e.resource_type, e.resource_id, e.details,
-	e.ip_address, e.user_agent, e.created_at, e.actor_email, e.actor_name, e.salt, e.commitment, e.leaf_hash`
+	e.ip_address, e.user_agent, e.created_at, e.actor_type, e.actor_id, e.actor_email, e.actor_name, e.event_id,
+	e.occurred_at, e.outcome, e.metadata, e.changes, e.api_key_id, e.salt, e.commitment, e.leaf_hash`
 
 // eventDest returns the scan destinations for eventColumns into e, and a
 // function to call after the scan to finish filling e.
 func eventDest(e *audit.Event) (dest []any, finish func() error) {
-	var userID sql.NullInt64
+	var userID, apiKeyID sql.NullInt64
+	var eventID, metadata, changes sql.NullString
 	var commitment, leafHash []byte
 	dest = []any{&e.ID, &e.AccountID, &e.Seq, &userID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Details,
-		&e.IPAddress, &e.UserAgent, timeValue{&e.CreatedAt}, &e.ActorEmail, &e.ActorName, &e.Salt, &commitment, &leafHash}
+		&e.IPAddress, &e.UserAgent, timeValue{&e.CreatedAt}, &e.ActorType, &e.ActorID, &e.ActorEmail, &e.ActorName, &eventID,
+		timeValue{&e.OccurredAt}, &e.Outcome, &metadata, &changes, &apiKeyID, &e.Salt, &commitment, &leafHash}
 	return dest, func() error {
-		e.UserID = userID.Int64
+		e.UserID, e.APIKeyID, e.EventID = userID.Int64, apiKeyID.Int64, eventID.String
+		if metadata.Valid {
+			e.Metadata = []byte(metadata.String)
+		}
+		if changes.Valid {
+			e.Changes = []byte(changes.String)
+		}
 		if len(commitment) != len(e.Commitment) || len(leafHash) != len(e.LeafHash) {
 			return fmt.Errorf("sqlstore: event %d of account %d has a malformed commitment or leaf hash", e.Seq, e.AccountID)
 		}

@@ -47,6 +47,9 @@ func Run(t *testing.T, open OpenFunc) {
 		{"OnCommit", testOnCommit},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"VerifiableLog", testVerifiableLog},
+		{"EventFields", testEventFields},
+		{"IdempotentAppends", testIdempotentAppends},
+		{"BulkAppend", testBulkAppend},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -75,12 +75,21 @@ CREATE TABLE events (
     ip_address    VARCHAR(255) NOT NULL DEFAULT '',
     user_agent    MEDIUMTEXT   NOT NULL,
     created_at    DATETIME(6)  NOT NULL,
+    actor_type    VARCHAR(32)  NOT NULL DEFAULT '',
+    actor_id      VARCHAR(255) NOT NULL DEFAULT '',
     actor_email   VARCHAR(320) NOT NULL DEFAULT '',
     actor_name    VARCHAR(255) NOT NULL DEFAULT '',
+    event_id      VARCHAR(128) NULL,      -- the client's idempotency key, unique in the account
+    occurred_at   DATETIME(6)  NULL,      -- the client's time, when given
+    outcome       VARCHAR(16)  NOT NULL DEFAULT '',
+    metadata      MEDIUMTEXT   NULL,      -- compact JSON object
+    changes       MEDIUMTEXT   NULL,      -- compact JSON array of {field, old, new}
+    api_key_id    BIGINT       NULL,      -- the API key that recorded the event
     salt          VARBINARY(32) NULL,     -- keys the personal-data commitment; NULL once erased
     commitment    VARBINARY(32) NOT NULL, -- HMAC-SHA-256 of the personal data under salt
     leaf_hash     VARBINARY(32) NOT NULL, -- RFC 6962 hash of the event's leaf
     CONSTRAINT events_account_seq_key UNIQUE (account_id, seq),
+    CONSTRAINT events_account_event_id_key UNIQUE (account_id, event_id),
     CONSTRAINT events_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts (id),
     -- Newest-first listing and date ranges.
     INDEX events_account_time_idx (account_id, created_at, seq),

@@ -65,12 +65,21 @@ CREATE TABLE events (
     ip_address    VARCHAR(255) NOT NULL DEFAULT '',
     user_agent    TEXT         NOT NULL DEFAULT '',
     created_at    TIMESTAMPTZ(6) NOT NULL,
+    actor_type    VARCHAR(32)  NOT NULL DEFAULT '',
+    actor_id      VARCHAR(255) NOT NULL DEFAULT '',
     actor_email   VARCHAR(320) NOT NULL DEFAULT '',
     actor_name    VARCHAR(255) NOT NULL DEFAULT '',
+    event_id      VARCHAR(128),          -- the client's idempotency key, unique in the account
+    occurred_at   TIMESTAMPTZ(6),        -- the client's time, when given
+    outcome       VARCHAR(16)  NOT NULL DEFAULT '',
+    metadata      TEXT,                  -- compact JSON object
+    changes       TEXT,                  -- compact JSON array of {field, old, new}
+    api_key_id    BIGINT,                -- the API key that recorded the event
     salt          BYTEA,           -- keys the personal-data commitment; NULL once erased
     commitment    BYTEA NOT NULL,  -- HMAC-SHA-256 of the personal data under salt
     leaf_hash     BYTEA NOT NULL,  -- RFC 6962 hash of the event's leaf
-    CONSTRAINT events_account_seq_key UNIQUE (account_id, seq)
+    CONSTRAINT events_account_seq_key UNIQUE (account_id, seq),
+    CONSTRAINT events_account_event_id_key UNIQUE (account_id, event_id)
 );
 -- Newest-first listing and date ranges.
 CREATE INDEX events_account_time_idx ON events (account_id, created_at, seq);

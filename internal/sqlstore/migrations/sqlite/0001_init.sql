@@ -60,12 +60,21 @@ CREATE TABLE events (
     ip_address    TEXT    NOT NULL DEFAULT '',
     user_agent    TEXT    NOT NULL DEFAULT '',
     created_at    TEXT    NOT NULL,
+    actor_type    TEXT    NOT NULL DEFAULT '',
+    actor_id      TEXT    NOT NULL DEFAULT '',
     actor_email   TEXT    NOT NULL DEFAULT '',
     actor_name    TEXT    NOT NULL DEFAULT '',
+    event_id      TEXT,              -- the client's idempotency key, unique in the account
+    occurred_at   TEXT,              -- the client's time, when given
+    outcome       TEXT    NOT NULL DEFAULT '',
+    metadata      TEXT,              -- compact JSON object
+    changes       TEXT,              -- compact JSON array of {field, old, new}
+    api_key_id    INTEGER,           -- the API key that recorded the event
     salt          BLOB,              -- keys the personal-data commitment; NULL once erased
     commitment    BLOB    NOT NULL,  -- HMAC-SHA-256 of the personal data under salt
     leaf_hash     BLOB    NOT NULL,  -- RFC 6962 hash of the event's leaf
-    CONSTRAINT events_account_seq_key UNIQUE (account_id, seq)
+    CONSTRAINT events_account_seq_key UNIQUE (account_id, seq),
+    CONSTRAINT events_account_event_id_key UNIQUE (account_id, event_id)
 );
 -- Newest-first listing and date ranges.
 CREATE INDEX events_account_time_idx ON events (account_id, created_at, seq);
