@@ -3,6 +3,7 @@ module github.com/auditlog/auditlog
 go 1.26.8
 
 require (
+	github.com/boombuler/barcode v1.1.0
 	github.com/go-json-experiment/json v1.27.2
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/jackc/pgx/v5 v5.12.0
