@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -70,9 +71,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	writer := ingest.NewWriter(db, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	defer writer.Close() // after the server has stopped: commits what is queued
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: db, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
+			Store: db, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -121,4 +124,14 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, cfg config.Config, log 
 		case <-t.C:
 		}
 	}
+}
+
+// ingestWorkers is how many group-commit transactions run at once: SQLite
+// has one writer, so one; the server engines overlap one commit's flush with
+// the next batch's work.
+func ingestWorkers(db *sqlstore.DB) int {
+	if db.Engine() == sqlstore.SQLite {
+		return 1
+	}
+	return 2
 }

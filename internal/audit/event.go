@@ -11,6 +11,8 @@ const (
 	ActionAccountCreated = "account_created"
 	ActionUserCreated    = "user_created"
 	ActionLogExported    = "audit_log_exported"
+	ActionAPIKeyCreated  = "api_key_created"
+	ActionAPIKeyRevoked  = "api_key_revoked"
 )
 
 // Actor types the service sets itself; clients may name other types of
@@ -32,6 +34,7 @@ const (
 	ResourceUser     = "user"
 	ResourceAccount  = "account"
 	ResourceAuditLog = "audit_log"
+	ResourceAPIKey   = "api_key"
 )
 
 // Event is one entry of an account's audit log.

@@ -32,6 +32,10 @@ const (
 	PermCreateUsers   Permission = "users:create"
 	PermViewUsers     Permission = "users:read"
 	PermViewAccount   Permission = "account:read"
+	// PermWriteEvents records events through the ingest API; PermManageAPIKeys
+	// creates, lists and revokes API keys. Neither is in the seed's table.
+	PermWriteEvents   Permission = "events:write"
+	PermManageAPIKeys Permission = "api_keys:manage"
 )
 
 // permissions is the role table of the seed, as data. A permission missing
@@ -39,9 +43,11 @@ const (
 var permissions = map[Role]map[Permission]bool{
 	RoleOwner: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
+		PermWriteEvents: true, PermManageAPIKeys: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
+		PermWriteEvents: true, PermManageAPIKeys: true,
 	},
 	RoleAnalyst: {
 		PermViewAccount: true,

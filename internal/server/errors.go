@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/ingest"
 )
 
 // statuses maps each application error code to its HTTP status. It is the
@@ -37,12 +39,24 @@ type ErrorResponse struct {
 	Error string `json:"error"`           // a message for people
 	Code  string `json:"code"`            // a stable machine-readable code
 	Field string `json:"field,omitempty"` // the request field at fault, if any
+	// Errors lists every problem of an ingest request, by event index.
+	Errors []ingest.Problem `json:"errors,omitempty"`
 }
 
 // writeError writes err as a JSON error response. Errors without an
 // application code are logged with their full text and answered with a
 // generic 500, so internal details never reach the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var invalid *ingest.InvalidError
+	if errors.As(err, &invalid) {
+		first := invalid.Problems[0]
+		writeJSON(w, http.StatusBadRequest, ErrorResponse{
+			Error: fmt.Sprintf("%d of the request's events are invalid, so none was written. First: event %d, %s",
+				countInvalid(invalid.Problems), first.Index, first.Message),
+			Code: audit.EINVALID, Field: first.Field, Errors: invalid.Problems,
+		})
+		return
+	}
 	code := audit.ErrorCode(err)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away; there is nobody to answer.
@@ -62,6 +76,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var (
+	errNeedsUser   = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs a signed-in user, not an API key.")
+	errKeyScope    = audit.Errorf(audit.EFORBIDDEN, "The API key's scopes do not allow this action.")
+	errBadKey      = audit.Errorf(audit.EUNAUTHORIZED, "Invalid or revoked API key.")
 	errCrossOrigin = audit.Errorf(audit.EFORBIDDEN, "Cross-origin request refused.")
 	errPanic       = &audit.Error{Code: audit.EINTERNAL, Message: "Internal error."}
 )
+
+// countInvalid counts the distinct events among problems.
+func countInvalid(ps []ingest.Problem) int {
+	n, last := 0, -1
+	for _, p := range ps { // sorted by index
+		if p.Index != last {
+			n, last = n+1, p.Index
+		}
+	}
+	return n
+}

@@ -93,7 +93,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.store.Events(r.Context(), principalFrom(r.Context()).User.AccountID, f, p)
+	page, err := s.store.Events(r.Context(), principalFrom(r.Context()).AccountID, f, p)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
@@ -37,7 +38,9 @@ func newTestEnv(t *testing.T, db *sqlstore.DB) *testEnv {
 	cfg := config.Default()
 	cfg.Env = config.Development
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	srv := New(Deps{Store: db, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")})
+	writer := ingest.NewWriter(db, ingest.Options{})
+	t.Cleanup(writer.Close)
+	srv := New(Deps{Store: db, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &testEnv{t: t, db: db, srv: srv, ts: ts}
@@ -45,8 +48,9 @@ func newTestEnv(t *testing.T, db *sqlstore.DB) *testEnv {
 
 // client is one API client with its own cookie jar.
 type client struct {
-	env *testEnv
-	hc  *http.Client
+	env    *testEnv
+	hc     *http.Client
+	bearer string // an API key to send, if any
 }
 
 func (e *testEnv) client() *client {
@@ -84,6 +88,9 @@ func (c *client) do(method, path string, body any, hdr ...string) *response {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

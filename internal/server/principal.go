@@ -25,10 +25,23 @@ const touchEvery = time.Minute
 // touchInterval returns how stale a session's recorded last use may get.
 func touchInterval(idle time.Duration) time.Duration { return min(touchEvery, idle/10) }
 
-// principal is the signed-in caller of a request.
+// principal is the authenticated caller of a request: a signed-in user
+// (User and Session) or a platform service holding an API key (APIKey).
 type principal struct {
-	User    *audit.User
-	Session *audit.Session
+	AccountID int64
+	User      *audit.User
+	Session   *audit.Session
+	APIKey    *audit.APIKey
+}
+
+// setActor records the caller as the event's actor: the signed-in user, or
+// the API key (by its prefix and name) when a service made the request.
+func (p *principal) setActor(e *audit.Event) {
+	if p.User != nil {
+		e.SetUserActor(p.User)
+		return
+	}
+	e.ActorType, e.ActorID, e.ActorName, e.APIKeyID = audit.ActorAPIKey, p.APIKey.Prefix, p.APIKey.Name, p.APIKey.ID
 }
 
 type principalKey struct{}
@@ -44,6 +57,13 @@ func principalFrom(ctx context.Context) *principal {
 // cookie is missing or unknown, the session has expired (idle or absolute),
 // or the user has been deactivated.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
+	if key, ok := bearerToken(r); ok {
+		p, err := s.authenticateKey(r.Context(), key)
+		if err != nil {
+			return r, err
+		}
+		return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return r, errUnauthorized
@@ -68,7 +88,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 			s.log.WarnContext(ctx, "could not record session use", "err", err)
 		}
 	}
-	return r.WithContext(context.WithValue(ctx, principalKey{}, &principal{User: user, Session: sess})), nil
+	return r.WithContext(context.WithValue(ctx, principalKey{}, &principal{AccountID: user.AccountID, User: user, Session: sess})), nil
 }
 
 // newToken returns a fresh session token: 256 random bits, base64url.

@@ -66,7 +66,7 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.store.Checkpoint(r.Context(), principalFrom(r.Context()).User.AccountID, size)
+	c, err := s.store.Checkpoint(r.Context(), principalFrom(r.Context()).AccountID, size)
 	if err != nil {
 		return notFoundAs(err, errNoCheckpoint)
 	}
@@ -85,7 +85,7 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	accountID := principalFrom(ctx).User.AccountID
+	accountID := principalFrom(ctx).AccountID
 	if _, err := s.store.Event(ctx, accountID, id); err != nil {
 		return notFoundAs(err, audit.Errorf(audit.ENOTFOUND, "Audit log entry not found."))
 	}
@@ -124,7 +124,7 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 	if to != 0 && from > to {
 		return audit.FieldError("from", "from must not be larger than to.")
 	}
-	p, err := s.store.ProveConsistency(r.Context(), principalFrom(r.Context()).User.AccountID, from, to)
+	p, err := s.store.ProveConsistency(r.Context(), principalFrom(r.Context()).AccountID, from, to)
 	if err != nil {
 		return notFoundAs(err, errNoCheckpoint)
 	}
@@ -137,7 +137,7 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	extendDeadline(w)
-	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).User.AccountID, s.store.Signer().VerifierKey())
+	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).AccountID, s.store.Signer().VerifierKey())
 	if err != nil {
 		return err
 	}
@@ -181,15 +181,14 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principalFrom(ctx)
-	accountID := p.User.AccountID
+	accountID := p.AccountID
 	filter := filterMap(f)
-	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error {
-		return tx.AppendEvents(ctx, &audit.Event{
-			AccountID: accountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(),
-			Action: audit.ActionLogExported, ResourceType: audit.ResourceAuditLog,
-			Details: fmt.Sprintf("Exported the audit log as NDJSON%s", describeFilter(filter)), IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
-		})
-	})
+	exported := &audit.Event{
+		AccountID: accountID, Action: audit.ActionLogExported, ResourceType: audit.ResourceAuditLog,
+		Details: fmt.Sprintf("Exported the audit log as NDJSON%s", describeFilter(filter)), IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
+	}
+	p.setActor(exported)
+	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, exported) })
 	if err != nil {
 		return err
 	}

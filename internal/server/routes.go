@@ -30,6 +30,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs, s.verify))
 	s.mux.Handle("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs, s.proof))
 	s.mux.Handle("GET /api/verifier-key", public(s.verifierKey))
+
+	s.mux.Handle("POST /api/audit-logs", can(audit.PermWriteEvents, s.ingestEvent))
+	s.mux.Handle("POST /api/audit-logs/batch", can(audit.PermWriteEvents, s.ingestBatch))
+	s.mux.Handle("POST /api/api-keys", can(audit.PermManageAPIKeys, s.createAPIKey))
+	s.mux.Handle("GET /api/api-keys", can(audit.PermManageAPIKeys, s.listAPIKeys))
+	s.mux.Handle("DELETE /api/api-keys/{id}", can(audit.PermManageAPIKeys, s.revokeAPIKey))
 }
 
 // handlerFunc is the signature of every handler: it writes a response and
@@ -45,22 +51,35 @@ func (s *Server) public(h handlerFunc) http.Handler {
 	})
 }
 
-// signedIn adapts a handler that needs a valid session, of any role.
+// signedIn adapts a handler that needs a signed-in user, of any role.
+// API keys are refused: these routes concern a person.
 func (s *Server) signedIn(h handlerFunc) http.Handler {
 	return s.public(func(w http.ResponseWriter, r *http.Request) error {
 		r, err := s.authenticate(w, r)
 		if err != nil {
 			return err
 		}
+		if principalFrom(r.Context()).User == nil {
+			return errNeedsUser
+		}
 		return h(w, r)
 	})
 }
 
-// can adapts a handler that needs a valid session whose role has perm.
+// can adapts a handler that needs a signed-in user whose role has perm, or
+// an API key holding the scope that grants perm (see audit.ScopeFor).
 func (s *Server) can(perm audit.Permission, h handlerFunc) http.Handler {
-	return s.signedIn(func(w http.ResponseWriter, r *http.Request) error {
-		if p := principalFrom(r.Context()); !p.User.Role.Can(perm) {
+	return s.public(func(w http.ResponseWriter, r *http.Request) error {
+		r, err := s.authenticate(w, r)
+		if err != nil {
+			return err
+		}
+		p := principalFrom(r.Context())
+		switch {
+		case p.User != nil && !p.User.Role.Can(perm):
 			return errForbidden
+		case p.APIKey != nil && (audit.ScopeFor(perm) == "" || !p.APIKey.Has(audit.ScopeFor(perm))):
+			return errKeyScope
 		}
 		return h(w, r)
 	})

@@ -23,7 +23,7 @@ func TestUnknownRoutes(t *testing.T) {
 		{"DELETE", "/api/users", 405, "not_allowed", "GET, HEAD, POST"},
 		{"PUT", "/api/auth/login", 405, "not_allowed", "POST"},
 		{"GET", "/api/auth/login", 405, "not_allowed", "POST"},
-		{"POST", "/api/audit-logs", 405, "not_allowed", "GET, HEAD"},
+		{"PUT", "/api/audit-logs", 405, "not_allowed", "GET, HEAD, POST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

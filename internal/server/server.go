@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
@@ -24,6 +25,7 @@ import (
 // Server serves the API. Create one with New.
 type Server struct {
 	store  *sqlstore.DB
+	ingest *ingest.Writer
 	hasher *password.Hasher
 	cfg    config.Config
 	log    *slog.Logger
@@ -33,9 +35,14 @@ type Server struct {
 	root   http.Handler
 }
 
+// ingestWait bounds how long an ingest request waits for its commit.
+const ingestWait = 10 * time.Second
+
 // Deps are what a Server needs.
 type Deps struct {
-	Store  *sqlstore.DB
+	Store *sqlstore.DB
+	// Ingest group-commits the events that platform services send.
+	Ingest *ingest.Writer
 	Hasher *password.Hasher
 	Config config.Config
 	Logger *slog.Logger
@@ -47,6 +54,7 @@ type Deps struct {
 func New(d Deps) *Server {
 	s := &Server{
 		store:  d.Store,
+		ingest: d.Ingest,
 		hasher: d.Hasher,
 		cfg:    d.Config,
 		log:    d.Logger,

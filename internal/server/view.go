@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -70,6 +72,22 @@ type EventJSON struct {
 	UserAgent    *string        `json:"user_agent"`
 	CreatedAt    string         `json:"created_at"`
 	LeafHash     merkle.Hash    `json:"leaf_hash"` // the event's leaf in the account's verifiable log
+
+	// Fields of the ingest API.
+	EventID    *string         `json:"event_id"`
+	OccurredAt *string         `json:"occurred_at"`
+	Outcome    *string         `json:"outcome"`
+	Actor      ActorJSON       `json:"actor"`
+	Metadata   json.RawMessage `json:"metadata"`
+	Changes    json.RawMessage `json:"changes"`
+}
+
+// ActorJSON says who acted, as recorded when the event was written.
+type ActorJSON struct {
+	Type  *string `json:"type"`
+	ID    *string `json:"id"`
+	Name  *string `json:"name"`
+	Email *string `json:"email"`
 }
 
 func optional(s string) *string {
@@ -84,7 +102,17 @@ func eventJSON(e *audit.Event) EventJSON {
 		ID: e.ID, Seq: e.Seq, Action: e.Action,
 		ResourceType: optional(e.ResourceType), ResourceID: optional(e.ResourceID), Details: optional(e.Details),
 		IPAddress: optional(e.IPAddress), UserAgent: optional(e.UserAgent), CreatedAt: formatTime(e.CreatedAt),
-		LeafHash: e.LeafHash,
+		LeafHash: e.LeafHash, EventID: optional(e.EventID), Outcome: optional(e.Outcome),
+		Actor:    ActorJSON{Type: optional(e.ActorType), ID: optional(e.ActorID), Name: optional(e.ActorName), Email: optional(e.ActorEmail)},
+		Metadata: rawJSON(e.Metadata), Changes: rawJSON(e.Changes),
+	}
+	if !e.OccurredAt.IsZero() {
+		t := formatTime(e.OccurredAt)
+		j.OccurredAt = &t
+	}
+	if e.ActorType == audit.ActorUser && e.UserID != 0 {
+		id := strconv.FormatInt(e.UserID, 10)
+		j.Actor.ID = &id
 	}
 	if e.UserID != 0 {
 		id := e.UserID
@@ -108,4 +136,12 @@ type PaginationJSON struct {
 
 func paginationJSON(p audit.Pagination) PaginationJSON {
 	return PaginationJSON{Page: p.Page, PerPage: p.PerPage, Total: p.Total, Pages: p.Pages, HasNext: p.HasNext, HasPrev: p.HasPrev}
+}
+
+// rawJSON returns stored JSON text for embedding, or null.
+func rawJSON(b []byte) json.RawMessage {
+	if b == nil {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(b)
 }

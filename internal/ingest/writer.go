@@ -1,0 +1,166 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// ErrBusy means the writer's queue is full: the client should retry after a
+// moment (the server answers 503 with Retry-After).
+var ErrBusy = errors.New("ingest: writer is saturated")
+
+// ErrClosed means the writer has stopped.
+var ErrClosed = errors.New("ingest: writer is closed")
+
+// Options tune a Writer. Zero values take the defaults.
+type Options struct {
+	// Workers is how many transactions run at once. One suits SQLite, which
+	// has one writer; the server engines gain from two or more.
+	Workers int
+	// MaxBatchEvents bounds the events of one transaction (default 5,000).
+	MaxBatchEvents int
+	// MaxQueuedEvents bounds the events waiting for a transaction (default
+	// 50,000); past it, Write fails at once with ErrBusy.
+	MaxQueuedEvents int64
+	Logger          *slog.Logger
+}
+
+// Writer group-commits events. Each Write enqueues one request's events and
+// waits; a worker takes the oldest request and, without waiting, every other
+// request already queued (up to MaxBatchEvents), writes them all in one
+// transaction and then acknowledges each. A lone request therefore waits for
+// nothing but its own commit, and under load many requests share one commit
+// (one fsync, one checkpoint per account).
+type Writer struct {
+	store  *sqlstore.DB
+	opts   Options
+	queue  chan *job
+	queued atomic.Int64
+	wg     sync.WaitGroup
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+}
+
+type job struct {
+	events []*audit.Event
+	done   chan error
+}
+
+// NewWriter starts a Writer's workers. Call Close to stop them.
+func NewWriter(store *sqlstore.DB, opts Options) *Writer {
+	if opts.Workers <= 0 {
+		opts.Workers = 1
+	}
+	if opts.MaxBatchEvents <= 0 {
+		opts.MaxBatchEvents = 5000
+	}
+	if opts.MaxQueuedEvents <= 0 {
+		opts.MaxQueuedEvents = 50_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{store: store, opts: opts, queue: make(chan *job, opts.MaxQueuedEvents)}
+	for range opts.Workers {
+		w.wg.Go(w.work)
+	}
+	return w
+}
+
+// Write writes the events durably and returns once they are committed (or
+// found to be replays of events already committed; see audit.Event.Replayed).
+// All the events of one Write commit together or not at all. It returns
+// ErrBusy at once when the queue is full. If ctx ends first, Write returns
+// its error, but the events may still be committed: clients make retries
+// safe with event IDs.
+func (w *Writer) Write(ctx context.Context, events []*audit.Event) error {
+	n := int64(len(events))
+	if n == 0 {
+		return nil
+	}
+	if w.queued.Add(n) > w.opts.MaxQueuedEvents {
+		w.queued.Add(-n)
+		return ErrBusy
+	}
+	j := &job{events: events, done: make(chan error, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		w.queued.Add(-n)
+		return ErrClosed
+	}
+	w.queue <- j // never blocks: the queue holds MaxQueuedEvents jobs and each has an event
+	w.mu.RUnlock()
+	select {
+	case err := <-j.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting events, lets the workers commit what is queued, and
+// waits for them.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+func (w *Writer) work() {
+	for j := range w.queue {
+		batch, count := []*job{j}, len(j.events)
+	drain:
+		for count < w.opts.MaxBatchEvents {
+			select {
+			case next, ok := <-w.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, next)
+				count += len(next.events)
+			default:
+				break drain
+			}
+		}
+		w.commit(batch)
+		w.queued.Add(-int64(count))
+	}
+}
+
+// commit writes the batch in one transaction. If that fails for a reason
+// other than the database being unavailable, one request's events may be at
+// fault (for example an actor deleted since validation): each request is then
+// written alone, so the others still succeed.
+func (w *Writer) commit(batch []*job) {
+	err := w.write(batch)
+	if err != nil && len(batch) > 1 && audit.ErrorCode(err) != audit.EUNAVAILABLE {
+		w.opts.Logger.Warn("group commit failed; writing its requests one by one", "requests", len(batch), "err", err)
+		for _, j := range batch {
+			j.done <- w.write([]*job{j})
+		}
+		return
+	}
+	for _, j := range batch {
+		j.done <- err
+	}
+}
+
+func (w *Writer) write(batch []*job) error {
+	var events []*audit.Event
+	for _, j := range batch {
+		events = append(events, j.events...)
+	}
+	ctx := context.Background() // a client that leaves must not abort others' commit
+	return w.store.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, events...) })
+}

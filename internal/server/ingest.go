@@ -1,0 +1,212 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/ingest"
+)
+
+// Body limits of the ingest endpoints: a single event is at most a few tens
+// of kilobytes (see the field limits in package ingest); a batch of 1,000
+// typical events is well under a megabyte.
+const (
+	maxEventBody = 256 << 10
+	maxBatchBody = 8 << 20
+)
+
+// idempotencyKeyPattern is what an Idempotency-Key header may hold; the
+// same characters as an event_id.
+var idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,100}$`)
+
+// readBody reads a JSON request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, audit.Errorf(audit.EUNSUPPORTED, "Content-Type must be application/json.")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, audit.Errorf(audit.ETOOLARGE, "Request body must be at most %d bytes.", limit)
+	case err != nil:
+		return nil, audit.Errorf(audit.EINVALID, "Request body could not be read.")
+	}
+	return body, nil
+}
+
+// idempotencyKey returns the request's Idempotency-Key header, if any.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k != "" && !idempotencyKeyPattern.MatchString(k) {
+		return "", audit.FieldError("Idempotency-Key", "the Idempotency-Key header must be 1 to 100 letters, digits and . _ : - characters.")
+	}
+	return k, nil
+}
+
+// ingestEvent records one event: POST /api/audit-logs.
+func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r, maxEventBody)
+	if err != nil {
+		return err
+	}
+	in, err := ingest.DecodeEvent(body)
+	if err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	switch {
+	case key == "":
+	case in.EventID == "":
+		in.EventID = key
+	case in.EventID != key:
+		return audit.FieldError("event_id", "event_id differs from the Idempotency-Key header; send one or make them equal.")
+	}
+	events, err := s.prepareEvents(r, []ingest.EventInput{*in})
+	if err != nil {
+		return err
+	}
+	if err := s.writeEvents(w, r, events); err != nil {
+		return err
+	}
+	e := events[0]
+	status := http.StatusCreated
+	if e.Replayed {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(e)})
+}
+
+// ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
+func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
+	body, err := readBody(w, r, maxBatchBody)
+	if err != nil {
+		return err
+	}
+	ins, err := ingest.DecodeBatch(body)
+	if err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		// Without event IDs of its own, event i of a keyed batch is
+		// "<key>:<i>", so a retry of the whole batch is recognised.
+		for i := range ins {
+			if ins[i].EventID == "" {
+				ins[i].EventID = key + ":" + strconv.Itoa(i)
+			}
+		}
+	}
+	events, err := s.prepareEvents(r, ins)
+	if err != nil {
+		return err
+	}
+	if err := s.writeEvents(w, r, events); err != nil {
+		return err
+	}
+	out := make([]EventJSON, len(events))
+	created := 0
+	for i, e := range events {
+		out[i] = eventJSON(e)
+		if !e.Replayed {
+			created++
+		}
+	}
+	status := http.StatusCreated
+	if created == 0 {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	return writeJSON(w, status, map[string]any{"audit_logs": out, "created": created, "replayed": len(events) - created})
+}
+
+// prepareEvents validates every event of a request and converts them,
+// filling in the account, the recording key and the actor: a user named by
+// actor.user_id (who must belong to the account), an external actor, or by
+// default the caller. Every problem of every event is reported together.
+func (s *Server) prepareEvents(r *http.Request, ins []ingest.EventInput) ([]*audit.Event, error) {
+	p := principalFrom(r.Context())
+	now := s.now().UTC()
+	events := make([]*audit.Event, len(ins))
+	var problems []ingest.Problem
+	var userIDs []int64
+	for i := range ins {
+		e, ps := ins[i].Validate(i, now)
+		problems = append(problems, ps...)
+		e.AccountID = p.AccountID
+		if p.APIKey != nil {
+			e.APIKeyID = p.APIKey.ID
+		}
+		if e.UserID != 0 && !slices.Contains(userIDs, e.UserID) {
+			userIDs = append(userIDs, e.UserID)
+		}
+		events[i] = e
+	}
+	users, err := s.store.UsersByID(r.Context(), p.AccountID, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range events {
+		switch {
+		case e.UserID != 0 && users[e.UserID] == nil:
+			problems = append(problems, ingest.Problem{Index: i, Field: "actor.user_id", Message: fmt.Sprintf("no user %d in this account.", e.UserID)})
+		case e.UserID != 0:
+			e.SetUserActor(users[e.UserID])
+			e.User = users[e.UserID]
+		case e.ActorType == "":
+			p.setActor(e)
+			e.APIKeyID = 0
+			if p.APIKey != nil {
+				e.APIKeyID = p.APIKey.ID
+			}
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b ingest.Problem) int { return a.Index - b.Index })
+		return nil, &ingest.InvalidError{Problems: problems}
+	}
+	return events, nil
+}
+
+// writeEvents hands the events to the group-commit writer and waits until
+// they are committed.
+func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, events []*audit.Event) error {
+	// The client's disconnect must not leave it unsure for longer than
+	// needed, but the commit itself is not cancelled (see ingest.Writer).
+	ctx, cancel := context.WithTimeout(r.Context(), ingestWait)
+	defer cancel()
+	err := s.ingest.Write(ctx, events)
+	switch {
+	case errors.Is(err, ingest.ErrBusy), errors.Is(err, ingest.ErrClosed):
+		w.Header().Set("Retry-After", "1")
+		return errSaturated
+	case errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "1")
+		return errCommitSlow
+	}
+	return err
+}
+
+var (
+	errSaturated  = audit.Errorf(audit.EUNAVAILABLE, "The service is writing as fast as it can; retry after the Retry-After delay.")
+	errCommitSlow = audit.Errorf(audit.EUNAVAILABLE, "The events were not confirmed in time; they may or may not be stored. Retry with the same event IDs: a retry never stores an event twice.")
+)
