@@ -105,6 +105,9 @@ func (w *Writer) Write(ctx context.Context, events []*audit.Event) error {
 	}
 }
 
+// Queued returns how many events wait for a transaction.
+func (w *Writer) Queued() int64 { return w.queued.Load() }
+
 // Close stops accepting events, lets the workers commit what is queued, and
 // waits for them.
 func (w *Writer) Close() {

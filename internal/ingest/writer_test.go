@@ -1,0 +1,159 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+)
+
+func newAccount(t *testing.T, db *sqlstore.DB, domain string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	a := &audit.Account{Name: domain, Domain: domain}
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+// holdWriter blocks the database's writing until the returned func is
+// called, by holding a write transaction open. On SQLite (one writer) every
+// commit waits behind it.
+func holdWriter(t *testing.T, db *sqlstore.DB) (release func()) {
+	t.Helper()
+	held, done := make(chan struct{}), make(chan struct{})
+	go db.Update(context.Background(), func(*sqlstore.Tx) error {
+		close(held)
+		<-done
+		return nil
+	})
+	<-held
+	return func() { close(done) }
+}
+
+func waitQueued(t *testing.T, w *ingest.Writer, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Queued() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("queued %d events; want %d", w.Queued(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGroupCommit queues requests while a commit is in progress and checks
+// that they all share the next transaction: one checkpoint for all of them.
+func TestGroupCommit(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	account := newAccount(t, db, "group.example.com")
+	w := ingest.NewWriter(db, ingest.Options{})
+	defer w.Close()
+
+	release := holdWriter(t, db)
+	const requests = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, requests)
+	for i := range requests {
+		wg.Go(func() {
+			errs <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "order.created", ResourceID: fmt.Sprint(i)}})
+		})
+	}
+	// The worker holds the first request, blocked on the database; the
+	// other 49 wait in the queue.
+	waitQueued(t, w, requests)
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	size, _ := db.LogSize(context.Background(), account)
+	if size != requests {
+		t.Fatalf("log size %d; want %d", size, requests)
+	}
+	// Checkpoints are signed once per transaction and account.
+	c1, err1 := db.Checkpoint(context.Background(), account, 1)
+	c50, err50 := db.Checkpoint(context.Background(), account, requests)
+	if err1 != nil || err50 != nil || c1.Size != 1 || c50.Size != requests {
+		t.Fatalf("checkpoints %v %v", err1, err50)
+	}
+	for size := int64(2); size < requests; size++ {
+		if _, err := db.Checkpoint(context.Background(), account, size); err == nil {
+			t.Fatalf("a checkpoint at size %d: the queued requests did not share one commit", size)
+		}
+	}
+}
+
+// TestWriterSaturated fills the queue and checks that the next request is
+// refused at once, and that the queued ones still commit.
+func TestWriterSaturated(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	account := newAccount(t, db, "busy.example.com")
+	w := ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 10})
+	defer w.Close()
+	release := holdWriter(t, db)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			evs := make([]*audit.Event, 5)
+			for i := range evs {
+				evs[i] = &audit.Event{AccountID: account, Action: "a.b"}
+			}
+			if err := w.Write(context.Background(), evs); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(t, w, 10)
+	start := time.Now()
+	err := w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "a.b"}})
+	if !errors.Is(err, ingest.ErrBusy) || time.Since(start) > time.Second {
+		t.Fatalf("write to a full queue: %v after %s; want ErrBusy at once", err, time.Since(start))
+	}
+	release()
+	wg.Wait()
+	if size, _ := db.LogSize(context.Background(), account); size != 10 {
+		t.Errorf("log size %d; want the 10 queued events", size)
+	}
+}
+
+// TestOneBadRequestSparesTheBatch checks that a request failing inside a
+// shared transaction does not fail the others.
+func TestOneBadRequestSparesTheBatch(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	account := newAccount(t, db, "spare.example.com")
+	w := ingest.NewWriter(db, ingest.Options{})
+	defer w.Close()
+	release := holdWriter(t, db)
+	results := make(chan error, 3)
+	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "first"}}) }()
+	waitQueued(t, w, 1)
+	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}}) }()
+	waitQueued(t, w, 2)
+	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "third"}}) }()
+	waitQueued(t, w, 3)
+	release()
+	failed := 0
+	for range 3 {
+		if err := <-results; err != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d requests failed; want only the one for a missing account", failed)
+	}
+	if size, _ := db.LogSize(context.Background(), account); size != 2 {
+		t.Errorf("log size %d; want 2", size)
+	}
+}
