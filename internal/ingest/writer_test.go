@@ -137,11 +137,17 @@ func TestOneBadRequestSparesTheBatch(t *testing.T) {
 	defer w.Close()
 	release := holdWriter(t, db)
 	results := make(chan error, 3)
-	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "first"}}) }()
+	go func() {
+		results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "first"}})
+	}()
 	waitQueued(t, w, 1)
-	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}}) }()
+	go func() {
+		results <- w.Write(context.Background(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}})
+	}()
 	waitQueued(t, w, 2)
-	go func() { results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "third"}}) }()
+	go func() {
+		results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "third"}})
+	}()
 	waitQueued(t, w, 3)
 	release()
 	failed := 0
