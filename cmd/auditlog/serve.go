@@ -41,6 +41,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			c.TrustedProxies = ps
 			return err
 		})
+	st.stringFlag(fs, "redis-url", "keep rate-limit buckets in the Redis at this `URL`, shared by every process (env REDIS_URL)",
+		func(c *config.Config, v string) error { c.RedisURL = v; return nil })
+	st.stringFlag(fs, "tls-cert", "serve HTTPS with this certificate `file` (PEM, with chain); needs --tls-key (env TLS_CERT_FILE)",
+		func(c *config.Config, v string) error { c.TLSCertFile = v; return nil })
+	st.stringFlag(fs, "tls-key", "serve HTTPS with this private key `file` (PEM) (env TLS_KEY_FILE)",
+		func(c *config.Config, v string) error { c.TLSKeyFile = v; return nil })
 	withSample := fs.Bool("sample", false, "load the sample data before serving, unless present")
 	fs.BoolFunc("demo", "shorthand for --dev --sample: try the service with the seed's sample data", func(string) error {
 		st.dev, *withSample = true, true
@@ -54,6 +60,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme, cfg.CookieSecure = "https", true
+	}
+	limiter, closeLimiter, err := openLimiter(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -75,8 +90,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer writer.Close() // after the server has stopped: commits what is queued
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: db, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
+			Store: db, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
 		}),
+		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -86,10 +102,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	go sweepSessions(ctx, db, cfg, log)
 
-	log.Info("auditlog serving", "url", "http://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
-	fmt.Fprintf(e.stdout, "auditlog listening on http://%s\n", ln.Addr())
+	log.Info("auditlog serving", "url", scheme+"://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
+	fmt.Fprintf(e.stdout, "auditlog listening on %s://%s\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -117,6 +139,9 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, cfg config.Config, log 
 			log.Warn("could not delete expired sessions", "err", err)
 		} else if n > 0 {
 			log.Info("deleted expired sessions", "count", n)
+		}
+		if _, err := db.DeleteExpiredMFAChallenges(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("could not delete expired MFA sign-ins", "err", err)
 		}
 		select {
 		case <-ctx.Done():

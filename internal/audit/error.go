@@ -16,6 +16,8 @@ const (
 	ETOOLARGE     = "too_large"    // the request body is larger than allowed
 	EUNSUPPORTED  = "unsupported"  // the request has an unsupported content type
 	ENOTALLOWED   = "not_allowed"  // the route exists but not for this method
+	ERATELIMITED  = "rate_limited" // too many requests: retry after the Retry-After header's seconds
+	EMFAREQUIRED  = "mfa_required" // the account requires MFA of the caller, who has not enrolled
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is temporarily unavailable
 	EINTERNAL     = "internal"     // anything else; details are logged, never sent
 )

@@ -36,6 +36,11 @@ const (
 	// creates, lists and revokes API keys. Neither is in the seed's table.
 	PermWriteEvents   Permission = "events:write"
 	PermManageAPIKeys Permission = "api_keys:manage"
+	// PermManageUsers changes users' roles and deactivates or reactivates
+	// them; PermManageAccountSecurity sets the account's security policy
+	// (requiring MFA). Neither is in the seed's table.
+	PermManageUsers           Permission = "users:manage"
+	PermManageAccountSecurity Permission = "account:security"
 )
 
 // permissions is the role table of the seed, as data. A permission missing
@@ -43,11 +48,11 @@ const (
 var permissions = map[Role]map[Permission]bool{
 	RoleOwner: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
-		PermWriteEvents: true, PermManageAPIKeys: true,
+		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAccountSecurity: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
-		PermWriteEvents: true, PermManageAPIKeys: true,
+		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true,
 	},
 	RoleAnalyst: {
 		PermViewAccount: true,

@@ -38,7 +38,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := owner.Validate("owner_"); err != nil {
 		return err
 	}
-	if err := audit.ValidatePassword("owner_password", req.OwnerPassword); err != nil {
+	if err := s.passwordPolicy().Check("owner_password", req.OwnerPassword); err != nil {
 		return err
 	}
 	ctx := r.Context()

@@ -20,7 +20,7 @@ func TestCreateAccount(t *testing.T) {
 			"name": "My Store",
 			"domain": "mystore.com",
 			"owner_email": "owner@mystore.com",
-			"owner_password": "password123",
+			"owner_password": "store-password-1",
 			"owner_first_name": "John",
 			"owner_last_name": "Owner"
 		}`).want(t, http.StatusCreated)
@@ -34,18 +34,18 @@ func TestCreateAccount(t *testing.T) {
 		// Names are trimmed; a long non-ASCII email that was accepted can sign in.
 		long := strings.Repeat("é", 150) + "@example.com"
 		r = c.do("POST", "/api/accounts", map[string]string{
-			"name": "  Spacey  ", "domain": "spacey.example.com", "owner_email": long, "owner_password": "password123",
+			"name": "  Spacey  ", "domain": "spacey.example.com", "owner_email": long, "owner_password": "store-password-1",
 			"owner_first_name": " Ann ", "owner_last_name": " Lee ",
 		}).want(t, http.StatusCreated)
 		if r.obj("account")["name"] != "Spacey" || r.obj("user")["first_name"] != "Ann" || r.obj("user")["last_name"] != "Lee" {
 			t.Errorf("names not trimmed: %s", r.raw)
 		}
-		e.client().login(long, "password123")
+		e.client().login(long, "store-password-1")
 
 		if c.hc.Jar.Cookies(mustURL(e.ts.URL)) != nil {
 			t.Error("creating an account signed the caller in")
 		}
-		c.login("owner@mystore.com", "password123")
+		c.login("owner@mystore.com", "store-password-1")
 		got := actions(c.do("GET", "/api/audit-logs", nil).want(t, 200))
 		if want := "user_login,user_created,account_created"; strings.Join(got, ",") != want {
 			t.Errorf("events %v; want %s", got, want)

@@ -18,7 +18,10 @@ type loginRequest struct {
 // login signs a user in with email and password. A wrong password, an
 // unknown email and a deactivated user all get the same 401 after the same
 // amount of hashing, so the response reveals nothing about which accounts
-// exist. Failures for a known email are audited as login_failed.
+// exist. Failures for a known email are audited as login_failed. Attempts
+// draw from the client IP's and the account's login buckets before any
+// hashing (429 when either is empty). For a user with MFA the right password
+// starts the second step (mfaVerify) instead of a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -34,6 +37,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return audit.FieldError("email", "email must be at most %d characters.", audit.MaxEmailLen)
 	case len(req.Password) > audit.MaxPasswordBytes:
 		return audit.FieldError("password", "password must be at most %d bytes.", audit.MaxPasswordBytes)
+	}
+	if err := s.limitLogin(w, r, email); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	user, err := s.store.UserByEmail(ctx, email)
@@ -68,6 +74,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return errBadCredentials
+	}
+	if pending, err := s.secondFactor(w, r, user); pending || err != nil {
+		return err
 	}
 
 	token := newToken()

@@ -21,6 +21,8 @@ var statuses = map[string]int{
 	audit.ECONFLICT:     http.StatusConflict,
 	audit.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	audit.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	audit.ERATELIMITED:  http.StatusTooManyRequests,
+	audit.EMFAREQUIRED:  http.StatusForbidden,
 	audit.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	audit.EINTERNAL:     http.StatusInternalServerError,
 }

@@ -33,14 +33,22 @@ type testEnv struct {
 	ts  *httptest.Server
 }
 
-func newTestEnv(t *testing.T, db *sqlstore.DB) *testEnv {
+// newTestEnv starts a server over db. Rate limits are high enough that no
+// test trips them by accident; opts may change the Deps (see
+// security_helpers_test.go), such as setting tight limits.
+func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*Deps)) *testEnv {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Env = config.Development
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
 	writer := ingest.NewWriter(db, ingest.Options{})
 	t.Cleanup(writer.Close)
-	srv := New(Deps{Store: db, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")})
+	deps := Deps{Store: db, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")}
+	for _, o := range opts {
+		o(&deps)
+	}
+	srv := New(deps)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &testEnv{t: t, db: db, srv: srv, ts: ts}

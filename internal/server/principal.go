@@ -32,6 +32,10 @@ type principal struct {
 	User      *audit.User
 	Session   *audit.Session
 	APIKey    *audit.APIKey
+	// MFAEnrolmentDue is set for an owner or admin without MFA in an
+	// account that requires it: such a session may only use the routes
+	// that need no permission (sign-out, MFA enrolment, password change).
+	MFAEnrolmentDue bool
 }
 
 // setActor records the caller as the event's actor: the signed-in user, or
@@ -70,7 +74,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 	}
 	ctx := r.Context()
 	hash := s.tokenHash(c.Value)
-	sess, user, err := s.store.SessionUser(ctx, hash)
+	sess, user, mfaEnabled, requireMFA, err := s.store.SessionPrincipal(ctx, hash)
 	switch {
 	case errors.Is(err, audit.ErrNotFound):
 		s.clearCookie(w)
@@ -88,7 +92,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 			s.log.WarnContext(ctx, "could not record session use", "err", err)
 		}
 	}
-	return r.WithContext(context.WithValue(ctx, principalKey{}, &principal{AccountID: user.AccountID, User: user, Session: sess})), nil
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if err := s.rateLimit(w, r, s.readLimit(sess)); err != nil {
+			return r, err
+		}
+	}
+	p := &principal{AccountID: user.AccountID, User: user, Session: sess, MFAEnrolmentDue: requireMFA && user.Role.MFARequired() && !mfaEnabled}
+	return r.WithContext(context.WithValue(ctx, principalKey{}, p)), nil
 }
 
 // newToken returns a fresh session token: 256 random bits, base64url.

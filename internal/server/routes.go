@@ -16,12 +16,20 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /api/auth/login", public(s.login))
 	s.mux.Handle("POST /api/auth/logout", signedIn(s.logout))
 	s.mux.Handle("GET /api/auth/me", signedIn(s.me))
+	s.mux.Handle("POST /api/auth/password", signedIn(s.changePassword))
+	s.mux.Handle("POST /api/auth/mfa/setup", signedIn(s.mfaSetup))
+	s.mux.Handle("POST /api/auth/mfa/confirm", signedIn(s.mfaConfirm))
+	s.mux.Handle("POST /api/auth/mfa/verify", public(s.mfaVerify))
+	s.mux.Handle("POST /api/auth/mfa/disable", signedIn(s.mfaDisable))
 
 	s.mux.Handle("POST /api/accounts", public(s.createAccount))
 	s.mux.Handle("GET /api/accounts/{id}", can(audit.PermViewAccount, s.getAccount))
+	s.mux.Handle("GET /api/accounts/{id}/security", can(audit.PermViewAccount, s.getAccountSecurity))
+	s.mux.Handle("PATCH /api/accounts/{id}/security", can(audit.PermManageAccountSecurity, s.updateAccountSecurity))
 
 	s.mux.Handle("POST /api/users", can(audit.PermCreateUsers, s.createUser))
 	s.mux.Handle("GET /api/users", can(audit.PermViewUsers, s.listUsers))
+	s.mux.Handle("PATCH /api/users/{id}", can(audit.PermManageUsers, s.updateUser))
 
 	s.mux.Handle("GET /api/audit-logs", can(audit.PermViewAuditLogs, s.listEvents))
 	s.mux.Handle("GET /api/audit-logs/export", can(audit.PermViewAuditLogs, s.exportEvents))
@@ -76,6 +84,8 @@ func (s *Server) can(perm audit.Permission, h handlerFunc) http.Handler {
 		}
 		p := principalFrom(r.Context())
 		switch {
+		case p.User != nil && p.MFAEnrolmentDue:
+			return errMFAEnrolment
 		case p.User != nil && !p.User.Role.Can(perm):
 			return errForbidden
 		case p.APIKey != nil && (audit.ScopeFor(perm) == "" || !p.APIKey.Has(audit.ScopeFor(perm))):

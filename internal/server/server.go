@@ -19,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -33,6 +34,10 @@ type Server struct {
 	now    func() time.Time
 	mux    *http.ServeMux
 	root   http.Handler
+
+	// limiter holds the rate-limit buckets (Redis when configured);
+	// localLimiter is this process's own, used when limiter fails.
+	limiter, localLimiter ratelimit.Limiter
 }
 
 // ingestWait bounds how long an ingest request waits for its commit.
@@ -48,6 +53,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// SecretKey keys the hashes of session tokens. It must not be empty.
 	SecretKey []byte
+	// Limiter holds the rate-limit buckets; nil keeps them in this process.
+	Limiter ratelimit.Limiter
 }
 
 // New returns a Server ready to serve.
@@ -64,6 +71,12 @@ func New(d Deps) *Server {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	local := ratelimit.NewMemory()
+	local.Now = func() time.Time { return s.now() }
+	s.limiter, s.localLimiter = d.Limiter, local
+	if s.limiter == nil {
+		s.limiter = local
 	}
 	s.routes()
 	s.root = s.middleware(http.HandlerFunc(s.dispatch))

@@ -51,7 +51,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if !p.User.Role.CanAssign(u.Role) {
 		return &audit.Error{Code: audit.EFORBIDDEN, Field: "role", Message: fmt.Sprintf("A user with role %s cannot create a user with role %s.", p.User.Role, u.Role)}
 	}
-	if err := audit.ValidatePassword("password", req.Password); err != nil {
+	if err := s.passwordPolicy().Check("password", req.Password); err != nil {
 		return err
 	}
 	ctx := r.Context()

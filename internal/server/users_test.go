@@ -21,7 +21,7 @@ func TestCreateUser(t *testing.T) {
 		// The seed's example body.
 		r := admin.do("POST", "/api/users", `{
 			"email": "admin@my-store.com",
-			"password": "password123",
+			"password": "store-password-1",
 			"first_name": "Jane",
 			"last_name": "Admin",
 			"role": "admin"

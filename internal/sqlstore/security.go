@@ -1,0 +1,108 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// SessionPrincipal returns the session with the given token hash, its user,
+// whether that user has MFA enabled and whether the user's account requires
+// MFA, in one query: authentication reads it on every request. It returns
+// audit.ErrNotFound when there is no such session; expiry is the caller's to
+// check.
+func (db *DB) SessionPrincipal(ctx context.Context, tokenHash string) (s *audit.Session, u *audit.User, mfaEnabled, requireMFA bool, err error) {
+	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, `+userColumns+`, m.user_id, a.require_mfa
+		FROM sessions s JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
+		LEFT JOIN user_mfa m ON m.account_id = u.account_id AND m.user_id = u.id AND m.enabled = ?
+		LEFT JOIN account_settings a ON a.account_id = u.account_id
+		WHERE s.token_hash = ?`), true, tokenHash)
+	s, u = &audit.Session{}, &audit.User{}
+	var mfaUser sql.NullInt64
+	var req sql.NullBool
+	err = row.Scan(&s.TokenHash, &s.AccountID, &s.UserID, timeValue{&s.CreatedAt}, timeValue{&s.LastSeenAt}, timeValue{&s.ExpiresAt}, &s.IPAddress, &s.UserAgent,
+		&u.ID, &u.AccountID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Role, &u.IsActive, timeValue{&u.CreatedAt}, &mfaUser, &req)
+	if err != nil {
+		return nil, nil, false, false, db.wrap(err, "select session")
+	}
+	return s, u, mfaUser.Valid, req.Valid && req.Bool, nil
+}
+
+// RequireMFA reports whether the account requires MFA of its owners and admins.
+func (db *DB) RequireMFA(ctx context.Context, accountID int64) (bool, error) {
+	var req bool
+	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT require_mfa FROM account_settings WHERE account_id = ?`), accountID).Scan(&req)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return req, db.wrap(err, "select account settings")
+}
+
+// SetRequireMFA sets whether the account requires MFA of its owners and
+// admins, and returns the previous setting.
+func (tx *Tx) SetRequireMFA(ctx context.Context, accountID int64, require bool) (before bool, err error) {
+	err = tx.queryRow(ctx, `SELECT require_mfa FROM account_settings WHERE account_id = ?`+tx.db.dialect.forUpdate, accountID).Scan(&before)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.exec(ctx, `INSERT INTO account_settings (account_id, require_mfa, updated_at) VALUES (?, ?, ?)`, accountID, require, tx.db.t(tx.now))
+		return false, tx.db.wrap(err, "insert account settings")
+	case err != nil:
+		return false, tx.db.wrap(err, "select account settings")
+	}
+	_, err = tx.exec(ctx, `UPDATE account_settings SET require_mfa = ?, updated_at = ? WHERE account_id = ?`, require, tx.db.t(tx.now), accountID)
+	return before, tx.db.wrap(err, "update account settings")
+}
+
+// UserForUpdate returns the user with the given ID in the account, locking
+// the row until the transaction ends.
+func (tx *Tx) UserForUpdate(ctx context.Context, accountID, id int64) (*audit.User, error) {
+	u, err := scanUser(tx.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id = ?`+tx.db.dialect.forUpdate, accountID, id))
+	return u, tx.db.wrap(err, "select user for update")
+}
+
+// ActiveOwners returns the IDs of the account's active owners, locking
+// their rows, so that two concurrent changes cannot both remove the last
+// owner: the second waits and then counts what the first left.
+func (tx *Tx) ActiveOwners(ctx context.Context, accountID int64) ([]int64, error) {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT id FROM users WHERE account_id = ? AND role = ? AND is_active = ? ORDER BY id`+tx.db.dialect.forUpdate),
+		accountID, string(audit.RoleOwner), true)
+	if err != nil {
+		return nil, tx.db.wrap(err, "select owners")
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.db.wrap(err, "scan owner")
+		}
+		ids = append(ids, id)
+	}
+	return ids, tx.db.wrap(rows.Err(), "select owners")
+}
+
+// UpdateUserAccess sets the user's role and whether it is active.
+func (tx *Tx) UpdateUserAccess(ctx context.Context, accountID, id int64, role audit.Role, active bool) error {
+	_, err := tx.exec(ctx, `UPDATE users SET role = ?, is_active = ? WHERE account_id = ? AND id = ?`, string(role), active, accountID, id)
+	return tx.db.wrap(err, "update user")
+}
+
+// SetPasswordHash replaces the user's password hash.
+func (tx *Tx) SetPasswordHash(ctx context.Context, accountID, id int64, hash string) error {
+	_, err := tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE account_id = ? AND id = ?`, hash, accountID, id)
+	return tx.db.wrap(err, "update password")
+}
+
+// DeleteUserSessions ends every session of the user, and every login of the
+// user waiting for its MFA code, and returns how many sessions it ended.
+func (tx *Tx) DeleteUserSessions(ctx context.Context, accountID, userID int64) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM sessions WHERE account_id = ? AND user_id = ?`, accountID, userID)
+	if err != nil {
+		return 0, tx.db.wrap(err, "delete user sessions")
+	}
+	n, _ := res.RowsAffected()
+	_, err = tx.exec(ctx, `DELETE FROM mfa_challenges WHERE account_id = ? AND user_id = ?`, accountID, userID)
+	return n, tx.db.wrap(err, "delete user mfa challenges")
+}
