@@ -54,6 +54,7 @@ func commands() []command {
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
+		{"bench", "load the ingest API over loopback and report events/s and latency", runBench},
 		{"help", "show help for auditlog or one of its commands", runHelp},
 	}
 }

@@ -41,11 +41,14 @@ type Tiles struct {
 	tiles map[TileKey][]byte
 	dirty map[TileKey]bool
 	fresh map[TileKey]bool // tiles that were not stored when loaded
+	// made holds every hash Append computed, by storage index, so the next
+	// appends of a batch need not recompute the levels between tile rows.
+	made map[int64]Hash
 }
 
 // NewTiles returns an empty Tiles that reads stored tiles through load.
 func NewTiles(load TileLoader) *Tiles {
-	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}, fresh: map[TileKey]bool{}}
+	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}, fresh: map[TileKey]bool{}, made: map[int64]Hash{}}
 }
 
 func tileOf(index int64) (tlog.Tile, TileKey) {
@@ -81,6 +84,9 @@ func (s *Tiles) ensure(keys []TileKey) error {
 
 // ReadHashes implements tlog.HashReader over the stored tiles.
 func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	if out, ok := s.madeHashes(indexes); ok {
+		return out, nil
+	}
 	keys := make([]TileKey, len(indexes))
 	for i, idx := range indexes {
 		_, keys[i] = tileOf(idx)
@@ -106,6 +112,19 @@ func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// madeHashes returns the hashes at indexes when Append computed them all.
+func (s *Tiles) madeHashes(indexes []int64) ([]tlog.Hash, bool) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		h, ok := s.made[idx]
+		if !ok {
+			return nil, false
+		}
+		out[i] = h
+	}
+	return out, true
+}
+
 // Append adds leaf as record n, which must be the tree's current size.
 func (s *Tiles) Append(n int64, leaf Hash) error {
 	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, s)
@@ -114,6 +133,7 @@ func (s *Tiles) Append(n int64, leaf Hash) error {
 	}
 	first := tlog.StoredHashIndex(0, n)
 	for i, h := range hashes {
+		s.made[first+int64(i)] = h
 		level, m := tlog.SplitStoredHashIndex(first + int64(i))
 		if level%TileHeight != 0 {
 			continue // recomputed from the tile below when needed

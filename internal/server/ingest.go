@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/merkle"
 )
 
 // Body limits of the ingest endpoints: a single event is at most a few tens
@@ -93,6 +94,18 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(e)})
 }
 
+// BatchItemJSON is what a batch response says of each event, in request
+// order: enough to find it (GET /api/audit-logs, its proof) without echoing
+// a thousand full events back.
+type BatchItemJSON struct {
+	ID        int64       `json:"id"`
+	Seq       int64       `json:"seq"`
+	EventID   *string     `json:"event_id"`
+	LeafHash  merkle.Hash `json:"leaf_hash"`
+	CreatedAt string      `json:"created_at"`
+	Replayed  bool        `json:"replayed"`
+}
+
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
 func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, maxBatchBody)
@@ -123,10 +136,10 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := s.writeEvents(w, r, events); err != nil {
 		return err
 	}
-	out := make([]EventJSON, len(events))
+	out := make([]BatchItemJSON, len(events))
 	created := 0
 	for i, e := range events {
-		out[i] = eventJSON(e)
+		out[i] = BatchItemJSON{ID: e.ID, Seq: e.Seq, EventID: optional(e.EventID), LeafHash: e.LeafHash, CreatedAt: formatTime(e.CreatedAt), Replayed: e.Replayed}
 		if !e.Replayed {
 			created++
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -20,19 +19,8 @@ import (
 // inserts them in bulk and signs a checkpoint. It sets each event's ID, Seq,
 // salt, commitment and leaf hash, and CreatedAt when it is zero.
 func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
-	byAccount := map[int64][]*audit.Event{}
-	var accounts []int64
-	for _, e := range events {
-		if _, seen := byAccount[e.AccountID]; !seen {
-			accounts = append(accounts, e.AccountID)
-		}
-		byAccount[e.AccountID] = append(byAccount[e.AccountID], e)
-	}
-	slices.Sort(accounts)
-	for _, accountID := range accounts {
-		if err := tx.appendAccountEvents(ctx, accountID, byAccount[accountID]); err != nil {
-			return err
-		}
+	if err := tx.appendEvents(ctx, events); err != nil {
+		return err
 	}
 	for _, e := range events {
 		if !e.Replayed {

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/server"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// scenario is one load the benchmark drives through the HTTP API.
+type scenario struct {
+	name     string
+	clients  int
+	batch    int // events per request; 1 uses POST /api/audit-logs
+	accounts int // accounts mixed in each batch
+}
+
+var scenarios = []scenario{
+	{"single, 1 client", 1, 1, 1},
+	{"single, 64 clients", 64, 1, 1},
+	{"batch of 100, 4 clients", 4, 100, 1},
+	{"batch of 1000, 4 clients", 4, 1000, 1},
+	{"batch of 1000 over 100 accounts, 4 clients", 4, 1000, 100},
+}
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	dbURL := fs.String("database-url", "", "database `URL` to load (default: a new SQLite file in a temporary directory). Use an empty scratch database: the benchmark adds accounts and events")
+	duration := fs.Duration("duration", 5*time.Second, "how long each scenario runs")
+	only := fs.String("only", "", "run only the scenarios whose names contain this `text`")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: auditlog bench [flags]
+
+Load the ingest API: start the real HTTP server on loopback with the
+group-commit writer, then for each scenario drive it with concurrent
+clients holding an API key, and report events/s and request latency
+(p50, p99). In the same run, measure the engine's raw bulk insert of the
+same rows (no HTTP, no Merkle tree, one transaction per 1,000 rows) and
+print each scenario's rate as a fraction of it.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	url := *dbURL
+	if url == "" {
+		dir, err := os.MkdirTemp("", "auditlog-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		url = "sqlite:///" + filepath.Join(dir, "bench.db")
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := config.Default()
+	cfg.Env, cfg.DatabaseURL, cfg.LogName = config.Development, url, "bench.auditlog"
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	writer := ingest.NewWriter(db, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	defer writer.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: server.New(server.Deps{
+		Store: db, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+
+	fmt.Fprintf(e.stdout, "auditlog bench: %s, %s per scenario\n\n", db.Describe(), *duration)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tevents/s\trequests/s\tp50\tp99\tof raw\t")
+
+	raw, err := rawInsertRate(ctx, db, run, *duration)
+	if err != nil {
+		return fmt.Errorf("raw bulk insert: %w", err)
+	}
+	for i, sc := range scenarios {
+		if *only != "" && !strings.Contains(sc.name, *only) {
+			continue
+		}
+		keys, err := benchAccounts(base, fmt.Sprintf("%s-%d", run, i), sc.accounts)
+		if err != nil {
+			return err
+		}
+		res, err := drive(ctx, base, keys, sc, *duration)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%s\t%.2f\t\n", sc.name, res.eventsPerSec, res.requestsPerSec,
+			res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), res.eventsPerSec/raw)
+	}
+	fmt.Fprintf(tw, "raw bulk insert, 1000 rows per transaction\t%.0f\t\t\t\t1.00\t\n", raw)
+	return tw.Flush()
+}
+
+// benchAccounts creates n accounts through the API, each with an owner and
+// an API key that may write events, and returns the keys.
+func benchAccounts(base, tag string, n int) ([]string, error) {
+	keys := make([]string, n)
+	for i := range keys {
+		domain := fmt.Sprintf("b%s-%d.bench.example", tag, i)
+		email := "owner@" + domain
+		body := fmt.Sprintf(`{"name":"Bench %d","domain":%q,"owner_email":%q,"owner_password":"bench-password-1"}`, i, domain, email)
+		if _, err := call(http.DefaultClient, "POST", base+"/api/accounts", "", body, 201); err != nil {
+			return nil, err
+		}
+		jar := &cookieClient{}
+		if _, err := call(jar.client(), "POST", base+"/api/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
+			return nil, err
+		}
+		out, err := call(jar.client(), "POST", base+"/api/api-keys", "", `{"name":"bench","scopes":["events:write"]}`, 201)
+		if err != nil {
+			return nil, err
+		}
+		var r struct {
+			Key string `json:"key"`
+		}
+		json.Unmarshal(out, &r)
+		keys[i] = r.Key
+	}
+	return keys, nil
+}
+
+// cookieClient is a client that keeps the session cookie.
+type cookieClient struct{ c *http.Client }
+
+func (c *cookieClient) client() *http.Client {
+	if c.c == nil {
+		c.c = &http.Client{Jar: newJar()}
+	}
+	return c.c
+}
+
+func call(hc *http.Client, method, url, bearer, body string, want int) ([]byte, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
+	}
+	return out, nil
+}
+
+type result struct {
+	eventsPerSec, requestsPerSec float64
+	p50, p99                     time.Duration
+}
+
+// benchEvent is a realistic event body of a platform service.
+func benchEvent(i int) map[string]any {
+	return map[string]any{
+		"action": "order.refunded", "resource_type": "order", "resource_id": fmt.Sprint(100000 + i),
+		"details": "Refunded $42.00 on order #100000", "ip_address": "203.0.113.10",
+		"user_agent": "checkout-service/2.3", "outcome": "success",
+		"actor":    map[string]any{"id": fmt.Sprintf("cust_%d", i%977), "type": "customer", "email": "jane@example.net"},
+		"metadata": map[string]any{"amount_cents": 4200, "currency": "USD"},
+	}
+}
+
+// drive runs one scenario for d and measures it. Each client sends its
+// requests one after another; a batch mixing accounts is sent as one request
+// per account key, concurrently, and counts as one request.
+func drive(ctx context.Context, base string, keys []string, sc scenario, d time.Duration) (result, error) {
+	transport := &http.Transport{MaxIdleConnsPerHost: sc.clients * len(keys), MaxConnsPerHost: 0}
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	defer transport.CloseIdleConnections()
+	perAccount := max(1, sc.batch/len(keys))
+	bodies := make([][]byte, len(keys))
+	for k := range keys {
+		if sc.batch == 1 {
+			bodies[k], _ = json.Marshal(benchEvent(k))
+			continue
+		}
+		evs := make([]map[string]any, perAccount)
+		for i := range evs {
+			evs[i] = benchEvent(i)
+		}
+		bodies[k], _ = json.Marshal(map[string]any{"events": evs})
+	}
+	path := "/api/audit-logs"
+	if sc.batch > 1 {
+		path = "/api/audit-logs/batch"
+	}
+	var events atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var firstErr error
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range sc.clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				start := time.Now()
+				var sent int64
+				var errs []error
+				var inner sync.WaitGroup
+				var emu sync.Mutex
+				for k, key := range keys {
+					inner.Go(func() {
+						if _, err := call(hc, "POST", base+path, key, string(bodies[k]), http.StatusCreated); err != nil {
+							emu.Lock()
+							errs = append(errs, err)
+							emu.Unlock()
+						}
+					})
+					sent += int64(max(sc.batch/len(keys), 1))
+				}
+				inner.Wait()
+				if len(errs) > 0 {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = errs[0]
+					}
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(start))
+				events.Add(sent)
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return result{}, firstErr
+	}
+	if len(latencies) == 0 {
+		return result{}, errors.New("no request completed")
+	}
+	slices.Sort(latencies)
+	elapsed := d.Seconds()
+	return result{
+		eventsPerSec:   float64(events.Load()) / elapsed,
+		requestsPerSec: float64(len(latencies)) / elapsed,
+		p50:            latencies[len(latencies)/2],
+		p99:            latencies[len(latencies)*99/100],
+	}, nil
+}
+
+// rawInsertRate measures the engine's raw bulk insert of the same rows:
+// 1,000 per transaction by the store's bulk path, with no HTTP, no tree and
+// no checkpoint, into one account, for d.
+func rawInsertRate(ctx context.Context, db *sqlstore.DB, run string, d time.Duration) (float64, error) {
+	a := &audit.Account{Name: "raw", Domain: "raw-" + run + ".bench.example"}
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+		return 0, err
+	}
+	var seq, n int64
+	start := time.Now()
+	for time.Since(start) < d {
+		evs := make([]*audit.Event, 1000)
+		for i := range evs {
+			seq++
+			evs[i] = &audit.Event{
+				AccountID: a.ID, Seq: seq, Action: "order.refunded", ResourceType: "order", ResourceID: fmt.Sprint(100000 + i),
+				Details: "Refunded $42.00 on order #100000", IPAddress: "203.0.113.10", UserAgent: "checkout-service/2.3",
+				Outcome: "success", ActorType: "customer", ActorID: fmt.Sprintf("cust_%d", i%977), ActorEmail: "jane@example.net",
+				Metadata: []byte(`{"amount_cents":4200,"currency":"USD"}`), Salt: bytes.Repeat([]byte{1}, 32),
+			}
+		}
+		if err := db.InsertRawForBenchmark(ctx, evs); err != nil {
+			return 0, err
+		}
+		n += 1000
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func newJar() http.CookieJar {
+	jar, _ := cookiejar.New(nil)
+	return jar
+}
