@@ -57,8 +57,21 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
+// limitIngest takes a request from the API key's ingest bucket; requests
+// made by a signed-in user draw from their session's read bucket instead
+// (see ratelimit.go).
+func (s *Server) limitIngest(w http.ResponseWriter, r *http.Request) error {
+	if p := principalFrom(r.Context()); p.APIKey != nil {
+		return s.rateLimit(w, r, s.ingestLimit(p.APIKey.ID))
+	}
+	return nil
+}
+
 // ingestEvent records one event: POST /api/audit-logs.
 func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limitIngest(w, r); err != nil {
+		return err
+	}
 	body, err := readBody(w, r, maxEventBody)
 	if err != nil {
 		return err
@@ -108,6 +121,9 @@ type BatchItemJSON struct {
 
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
 func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limitIngest(w, r); err != nil {
+		return err
+	}
 	body, err := readBody(w, r, maxBatchBody)
 	if err != nil {
 		return err
