@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -68,9 +69,15 @@ func (s *Server) authenticateKey(ctx context.Context, key string) (*principal, e
 	}
 	now := s.now().UTC()
 	if now.Sub(k.LastUsedAt) >= touchEvery {
-		if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
-			s.log.WarnContext(ctx, "could not record API key use", "key", k.Prefix, "err", err)
-		}
+		// Off the request's path: the write waits its turn behind the
+		// ingest commits, and last_used_at is advisory.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+				s.log.WarnContext(ctx, "could not record API key use", "key", k.Prefix, "err", err)
+			}
+		}()
 	}
 	return &principal{AccountID: k.AccountID, APIKey: k}, nil
 }

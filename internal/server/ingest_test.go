@@ -6,8 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -57,8 +59,14 @@ func TestAPIKeys(t *testing.T) {
 		for _, path := range []string{"/api/users", "/api/api-keys", "/api/auth/me", fmt.Sprintf("/api/accounts/%d", tn.accountID)} {
 			reader.do("GET", path, nil).wantError(t, 403, "forbidden", "")
 		}
-		// A key is used: last_used_at is set.
-		used := tn.owner.do("GET", "/api/api-keys", nil).want(t, 200).list("api_keys")[1].(map[string]any)
+		// A key is used: last_used_at is set (off the request's path, so
+		// wait for it).
+		var used map[string]any
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if used = tn.owner.do("GET", "/api/api-keys", nil).want(t, 200).list("api_keys")[1].(map[string]any); used["last_used_at"] != nil {
+				break
+			}
+		}
 		if used["last_used_at"] == nil {
 			t.Errorf("last_used_at not recorded: %v", used)
 		}
@@ -284,4 +292,31 @@ func TestIngestBadInput(t *testing.T) {
 		t.Errorf("bad requests wrote %d events", after-before)
 	}
 	e.client().do("GET", "/healthz", nil).want(t, 200)
+}
+
+// TestIngestSaturated fills a tiny writer queue while the database is busy
+// and checks that the next request gets 503 with Retry-After at once.
+func TestIngestSaturated(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	e := newTestEnv(t, db)
+	tn := e.newTenant("acme")
+	svc, _ := e.newKey(tn, "svc", "events:write")
+	e.srv.ingest = ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 1})
+	t.Cleanup(e.srv.ingest.Close)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	go db.Update(t.Context(), func(*sqlstore.Tx) error { close(held); <-release; return nil })
+	<-held
+	first := make(chan *response, 1)
+	go func() { first <- svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.first"}) }()
+	for e.srv.ingest.Queued() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	r := svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.second"})
+	r.wantError(t, 503, "unavailable", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	close(release)
+	(<-first).want(t, 201)
 }

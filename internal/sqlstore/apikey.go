@@ -68,10 +68,11 @@ func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*audit.APIKey, er
 }
 
 // APIKeyByPrefix returns the key with the given prefix, in any account (the
-// prefix is unique), or audit.ErrNotFound. It reads from the write pool, so
-// a revocation committed by any process is seen at once.
+// prefix is unique), or audit.ErrNotFound. Every read sees the latest commit
+// (SQLite's readers too, in WAL mode), so a revocation by any process
+// counts at once.
 func (db *DB) APIKeyByPrefix(ctx context.Context, prefix string) (*audit.APIKey, error) {
-	k, err := scanAPIKey(db.write.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
+	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
 	return k, db.wrap(err, "select api key by prefix")
 }
 
