@@ -41,8 +41,10 @@ type Tiles struct {
 	tiles map[TileKey][]byte
 	dirty map[TileKey]bool
 	fresh map[TileKey]bool // tiles that were not stored when loaded
-	// made holds every hash Append computed, by storage index, so the next
-	// appends of a batch need not recompute the levels between tile rows.
+	// made holds every hash Append computed or ReadHashes derived from a
+	// tile, by storage index, so the appends of a batch do not recompute the
+	// levels between tile rows again and again. Stored hashes never change,
+	// so nothing here goes stale.
 	made map[int64]Hash
 }
 
@@ -82,20 +84,31 @@ func (s *Tiles) ensure(keys []TileKey) error {
 	return nil
 }
 
-// ReadHashes implements tlog.HashReader over the stored tiles.
+// ReadHashes implements tlog.HashReader over the stored tiles. Hashes
+// computed before (by Append, or from a tile) come from memory; the rest
+// are read from their tiles, recomputing the levels between tile rows, and
+// remembered.
 func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	if out, ok := s.madeHashes(indexes); ok {
-		return out, nil
-	}
-	keys := make([]TileKey, len(indexes))
+	out := make([]tlog.Hash, len(indexes))
+	var missing []int
+	var keys []TileKey
 	for i, idx := range indexes {
-		_, keys[i] = tileOf(idx)
+		if h, ok := s.made[idx]; ok {
+			out[i] = h
+			continue
+		}
+		missing = append(missing, i)
+		_, k := tileOf(idx)
+		keys = append(keys, k)
+	}
+	if len(missing) == 0 {
+		return out, nil
 	}
 	if err := s.ensure(keys); err != nil {
 		return nil, err
 	}
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
+	for _, i := range missing {
+		idx := indexes[i]
 		t, k := tileOf(idx)
 		data := s.tiles[k]
 		if len(data) < t.W*tlog.HashSize {
@@ -108,21 +121,9 @@ func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 			return nil, err
 		}
 		out[i] = h
+		s.made[idx] = h
 	}
 	return out, nil
-}
-
-// madeHashes returns the hashes at indexes when Append computed them all.
-func (s *Tiles) madeHashes(indexes []int64) ([]tlog.Hash, bool) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, idx := range indexes {
-		h, ok := s.made[idx]
-		if !ok {
-			return nil, false
-		}
-		out[i] = h
-	}
-	return out, true
 }
 
 // Append adds leaf as record n, which must be the tree's current size.
