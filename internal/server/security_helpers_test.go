@@ -101,3 +101,21 @@ func (tn *tenant) userState(t *testing.T, id int64) (audit.Role, bool) {
 	t.Fatalf("user %d not listed", id)
 	return "", false
 }
+
+// cookie returns the client's session cookie value.
+func (c *client) cookie(t *testing.T) string {
+	t.Helper()
+	for _, ck := range c.hc.Jar.Cookies(mustURL(c.env.ts.URL)) {
+		if ck.Name == sessionCookie {
+			return ck.Value
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
+}
+
+// setCookie makes the client send the session cookie value.
+func (c *client) setCookie(t *testing.T, value string) {
+	t.Helper()
+	c.hc.Jar.SetCookies(mustURL(c.env.ts.URL), []*http.Cookie{{Name: sessionCookie, Value: value, Path: "/"}})
+}

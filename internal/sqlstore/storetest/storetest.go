@@ -47,6 +47,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"OnCommit", testOnCommit},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"VerifiableLog", testVerifiableLog},
+		{"AccountSecurity", testAccountSecurity},
+		{"MFA", testMFA},
 		{"EventFields", testEventFields},
 		{"IdempotentAppends", testIdempotentAppends},
 		{"BulkAppend", testBulkAppend},
