@@ -29,8 +29,8 @@ func TestStrictHeadersAndHSTS(t *testing.T) {
 	c := e.client()
 	for _, r := range []*response{
 		c.do("GET", "/healthz", nil),
-		c.do("GET", "/api/users", nil),   // 401
-		c.do("GET", "/api/nope", nil),    // 404
+		c.do("GET", "/api/users", nil),    // 401
+		c.do("GET", "/api/nope", nil),     // 404
 		c.do("DELETE", "/api/users", nil), // 405
 	} {
 		for k, v := range want {

@@ -36,7 +36,10 @@ func testAccountSecurity(t *testing.T, db *sqlstore.DB) {
 			t.Fatalf("SetRequireMFA(%v): before %v, now %v, %v; want before %v", step.set, before, req, err, step.before)
 		}
 	}
-	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { _, err := tx.SetRequireMFA(ctx, a.ID, true); return err })
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
+		_, err := tx.SetRequireMFA(ctx, a.ID, true)
+		return err
+	})
 	if req, _ := db.RequireMFA(ctx, b.ID); req {
 		t.Error("account b requires MFA after account a's change")
 	}
