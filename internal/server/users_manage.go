@@ -24,8 +24,8 @@ var (
 // updateUser changes a user's role and/or active state. Rules: the user must
 // be in the caller's account (404 otherwise); an admin never changes an
 // owner nor grants owner; the account keeps at least one active owner.
-// Deactivation ends the user's sessions and pending logins in the same
-// transaction. Each change is recorded with its before and after values.
+// Deactivation ends the user's sessions and pending logins, and revokes the
+// API keys they created, in the same transaction. Each change is recorded with its before and after values.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := principalFrom(ctx)
@@ -100,9 +100,18 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if !active {
-			if _, err := tx.DeleteUserSessions(ctx, u.AccountID, u.ID); err != nil {
+			// Everything the user could act with stops at once: sessions,
+			// logins waiting for their MFA code, and the API keys they made.
+			sessions, err := tx.DeleteUserSessions(ctx, u.AccountID, u.ID)
+			if err != nil {
 				return err
 			}
+			keys, err := tx.RevokeUserAPIKeys(ctx, u.AccountID, u.ID)
+			if err != nil {
+				return err
+			}
+			last := events[len(events)-1]
+			last.Details += fmt.Sprintf("; %d session(s) ended, %d API key(s) revoked", sessions, keys)
 		}
 		return tx.AppendEvents(ctx, events...)
 	})

@@ -114,6 +114,21 @@ func TestDeactivateUser(t *testing.T) {
 
 		tn.owner.do("PATCH", path, map[string]any{"is_active": true}).want(t, http.StatusOK)
 		e.client().login("analyst@acme.example.com", "user-password")
+
+		// The API keys a deactivated user made are revoked with the sessions.
+		admin, adminID := e.addUser(tn, audit.RoleAdmin)
+		r = admin.do("POST", "/api/api-keys", map[string]any{"name": "made-by-admin", "scopes": []string{"events:read"}}).want(t, http.StatusCreated)
+		service := e.client()
+		service.bearer, _ = r.body["key"].(string)
+		ownerKey, _ := e.newKey(tn, "made-by-owner", "events:read")
+		service.do("GET", "/api/audit-logs", nil).want(t, http.StatusOK)
+		tn.owner.do("PATCH", "/api/users/"+strconv.FormatInt(adminID, 10), map[string]any{"is_active": false}).want(t, http.StatusOK)
+		service.do("GET", "/api/audit-logs", nil).wantError(t, 401, "unauthorized", "")
+		admin.do("GET", "/api/auth/me", nil).wantError(t, 401, "unauthorized", "")
+		ownerKey.do("GET", "/api/audit-logs", nil).want(t, http.StatusOK)
+		if evs := tn.eventsWith(t, audit.ActionUserDeactivated); !strings.Contains(evs[0]["details"].(string), "1 session(s) ended, 1 API key(s) revoked") {
+			t.Errorf("latest user_deactivated details %q", evs[0]["details"])
+		}
 		evs = tn.eventsWith(t, audit.ActionUserReactivated)
 		if len(evs) != 1 || !strings.Contains(evs[0]["details"].(string), "is_active: false → true") {
 			t.Errorf("user_reactivated events %v", evs)

@@ -106,3 +106,15 @@ func (tx *Tx) DeleteUserSessions(ctx context.Context, accountID, userID int64) (
 	_, err = tx.exec(ctx, `DELETE FROM mfa_challenges WHERE account_id = ? AND user_id = ?`, accountID, userID)
 	return n, tx.db.wrap(err, "delete user mfa challenges")
 }
+
+// RevokeUserAPIKeys revokes the account's unrevoked API keys that the user
+// created, and returns how many it revoked.
+func (tx *Tx) RevokeUserAPIKeys(ctx context.Context, accountID, userID int64) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND created_by = ? AND revoked_at IS NULL`,
+		tx.db.t(tx.now), accountID, userID)
+	if err != nil {
+		return 0, tx.db.wrap(err, "revoke user api keys")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
