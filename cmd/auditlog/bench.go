@@ -54,6 +54,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "how long each scenario runs")
 	only := fs.String("only", "", "run only the scenarios whose names contain this `text`")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
+	exactlyOnce := fs.Int("exactly-once", 0, "instead of the scenarios, send `N` events in batches of 1,000 with Idempotency-Keys, send every batch twice at once (blind retries), and check that the log holds each event exactly once and verifies")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: auditlog bench [flags]
 
@@ -120,6 +121,9 @@ Flags:
 	base := "http://" + ln.Addr().String()
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 
+	if *exactlyOnce > 0 {
+		return exactlyOnceRun(ctx, e, db, base, run, *exactlyOnce)
+	}
 	fmt.Fprintf(e.stdout, "auditlog bench: %s, %s per scenario\n\n", db.Describe(), *duration)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tevents/s\trequests/s\tp50\tp99\tof raw\t")
@@ -337,4 +341,109 @@ func rawInsertRate(ctx context.Context, db *sqlstore.DB, run string, d time.Dura
 func newJar() http.CookieJar {
 	jar, _ := cookiejar.New(nil)
 	return jar
+}
+
+// exactlyOnceRun sends n events through the batch endpoint, each batch twice
+// at once with the same Idempotency-Key, as a client retrying blindly would,
+// then checks that the account's log holds exactly n events and verifies.
+func exactlyOnceRun(ctx context.Context, e *env, db *sqlstore.DB, base, run string, n int) error {
+	keys, err := benchAccounts(base, run+"-once", 1)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: time.Minute}
+	evs := make([]map[string]any, 1000)
+	for i := range evs {
+		evs[i] = benchEvent(i)
+	}
+	body, _ := json.Marshal(map[string]any{"events": evs})
+	start := time.Now()
+	batches := (n + 999) / 1000
+	work := make(chan int)
+	var sent, replayed atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 2 { // two senders, each retrying its batch once, concurrently
+		wg.Go(func() {
+			for b := range work {
+				var inner sync.WaitGroup
+				for range 2 {
+					inner.Go(func() {
+						out, err := callKeyed(hc, base+"/api/audit-logs/batch", keys[0], fmt.Sprintf("%s-%d", run, b), body)
+						if err != nil {
+							mu.Lock()
+							firstErr = cmp(firstErr, err)
+							mu.Unlock()
+							return
+						}
+						var r struct{ Created, Replayed int64 }
+						json.Unmarshal(out, &r)
+						sent.Add(r.Created)
+						replayed.Add(r.Replayed)
+					})
+				}
+				inner.Wait()
+			}
+		})
+	}
+	for b := range batches {
+		work <- b
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	elapsed := time.Since(start)
+	jar := &cookieClient{}
+	email := fmt.Sprintf("owner@b%s-once-0.bench.example", run)
+	if _, err := call(jar.client(), "POST", base+"/api/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
+		return err
+	}
+	out, err := call(jar.client(), "GET", base+"/api/audit-logs/verify", "", "", 200)
+	if err != nil {
+		return err
+	}
+	var v struct {
+		OK       bool  `json:"ok"`
+		TreeSize int64 `json:"tree_size"`
+	}
+	json.Unmarshal(out, &v)
+	fmt.Fprintf(e.stdout, "sent %d events in %d batches, each batch twice at once, in %s (%.0f events/s)\n",
+		batches*1000, batches, elapsed.Round(time.Millisecond), float64(batches*1000)/elapsed.Seconds())
+	fmt.Fprintf(e.stdout, "created %d, recognised as retries %d; log size %d (the events plus the account's own %d), verify ok=%v\n",
+		sent.Load(), replayed.Load(), v.TreeSize, v.TreeSize-int64(batches*1000), v.OK)
+	if sent.Load() != int64(batches*1000) || replayed.Load() != int64(batches*1000) || !v.OK {
+		return fmt.Errorf("exactly-once check failed")
+	}
+	return nil
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// callKeyed posts a batch with an Idempotency-Key; 200 and 201 both succeed.
+func callKeyed(hc *http.Client, url, bearer, key string, body []byte) ([]byte, error) {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 && resp.StatusCode != 201 {
+		return nil, fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, out)
+	}
+	return out, nil
 }
