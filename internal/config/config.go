@@ -69,7 +69,7 @@ var (
 	DefaultRateLimitLoginIP      = ratelimit.Rule{Limit: 20, Period: time.Minute}
 	DefaultRateLimitLoginAccount = ratelimit.Rule{Limit: 10, Period: 10 * time.Minute}
 	DefaultRateLimitReads        = ratelimit.Rule{Limit: 300, Period: time.Minute}
-	DefaultRateLimitIngest       = ratelimit.Rule{Limit: 1000, Period: 10 * time.Second}
+	DefaultRateLimitIngest       = ratelimit.Rule{Limit: 20000, Period: 10 * time.Second}
 )
 
 // Default returns the configuration used when nothing is set.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -319,4 +320,24 @@ func TestIngestSaturated(t *testing.T) {
 	}
 	close(release)
 	(<-first).want(t, 201)
+}
+
+// TestIngestRateLimit checks that an API key's ingest requests draw from
+// its own bucket: past the limit, 429 with Retry-After, and another key is
+// unaffected.
+func TestIngestRateLimit(t *testing.T) {
+	e := newTestEnv(t, sqltest.OpenSQLite(t))
+	e.srv.cfg.RateLimitIngest = ratelimit.Rule{Limit: 2, Period: time.Minute}
+	tn := e.newTenant("acme")
+	a, _ := e.newKey(tn, "a", "events:write")
+	b, _ := e.newKey(tn, "b", "events:write")
+	for range 2 {
+		a.do("POST", "/api/audit-logs", map[string]any{"action": "x.y"}).want(t, 201)
+	}
+	r := a.do("POST", "/api/audit-logs/batch", map[string]any{"events": []any{map[string]any{"action": "x.y"}}})
+	r.wantError(t, 429, "rate_limited", "")
+	if r.header.Get("Retry-After") == "" || r.header.Get("RateLimit") == "" {
+		t.Errorf("429 headers: %v", r.header)
+	}
+	b.do("POST", "/api/audit-logs", map[string]any{"action": "x.y"}).want(t, 201)
 }
