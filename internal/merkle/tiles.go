@@ -140,11 +140,17 @@ func (s *Tiles) Append(n int64, leaf Hash) error {
 			continue // recomputed from the tile below when needed
 		}
 		k := TileKey{Level: level / TileHeight, Index: m >> TileHeight}
-		if err := s.ensure([]TileKey{k}); err != nil {
+		off := m & (1<<TileHeight - 1)
+		if _, cached := s.tiles[k]; !cached && off == 0 {
+			// The hash starts a tile: the tile cannot exist yet, so there
+			// is nothing to read. (If a damaged store holds one anyway,
+			// inserting the new tile fails on its primary key.)
+			s.tiles[k], s.fresh[k] = nil, true
+		} else if err := s.ensure([]TileKey{k}); err != nil {
 			return err
 		}
 		data := s.tiles[k]
-		if want := (m & (1<<TileHeight - 1)) * tlog.HashSize; int64(len(data)) != want {
+		if want := off * tlog.HashSize; int64(len(data)) != want {
 			return fmt.Errorf("merkle: appending record %d: tile %d/%d holds %d bytes; want %d (stored tree and size disagree)",
 				n, k.Level, k.Index, len(data), want)
 		}
