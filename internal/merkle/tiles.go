@@ -204,3 +204,35 @@ func (s *Tiles) ConsistencyProof(from, to int64) ([]Hash, error) {
 	}
 	return tlog.ProveTree(to, from, s)
 }
+
+// EdgeTiles returns the stored tiles that appending to a tree of the given
+// size reads or grows: at each tile level, the partial tile on the right
+// edge and the one before it. Loading them in advance (for many accounts in
+// one query) saves the appends a query each.
+func EdgeTiles(size int64) []TileKey {
+	var keys []TileKey
+	for level := 0; size>>(TileHeight*level) > 0; level++ {
+		p := (size >> (TileHeight * level)) >> TileHeight
+		keys = append(keys, TileKey{Level: level, Index: p})
+		if p > 0 {
+			keys = append(keys, TileKey{Level: level, Index: p - 1})
+		}
+	}
+	return keys
+}
+
+// Preload gives the Tiles the stored data of keys in advance; a key of
+// keys absent from data is known not to be stored.
+func (s *Tiles) Preload(keys []TileKey, data map[TileKey][]byte) error {
+	for _, k := range keys {
+		if _, ok := s.tiles[k]; ok {
+			continue
+		}
+		d, stored := data[k]
+		if len(d)%tlog.HashSize != 0 || len(d) > tlog.HashSize<<TileHeight {
+			return fmt.Errorf("merkle: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(d), 1<<TileHeight)
+		}
+		s.tiles[k], s.fresh[k] = append([]byte(nil), d...), !stored
+	}
+	return nil
+}

@@ -35,6 +35,9 @@ type dialect struct {
 	// processes from migrating the same database until unlock is called.
 	// SQLite needs none: its write transactions exclude each other.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// castInt and castBytes follow a placeholder whose type the engine
+	// cannot infer (inside CASE), to type it as BIGINT or binary.
+	castInt, castBytes string
 	// copyEvents, when set, bulk-loads event rows on conn, inside the
 	// transaction open on it (PostgreSQL's COPY). Without it, events are
 	// written by multi-row INSERTs.

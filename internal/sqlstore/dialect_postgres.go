@@ -27,6 +27,8 @@ var postgresDialect = &dialect{
 	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
 	classify:    classifyPostgres,
 	copyEvents:  copyPostgres,
+	castInt:     "::bigint",
+	castBytes:   "::bytea",
 	readTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	writeTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {

@@ -49,19 +49,74 @@ func (db *DB) tileLoader(ctx context.Context, q querier, accountID int64) merkle
 	}
 }
 
-// saveTiles writes the tiles an append changed.
-func (tx *Tx) saveTiles(ctx context.Context, accountID int64, changed []merkle.ChangedTile) error {
-	for _, t := range changed {
-		var err error
-		if t.New {
-			_, err = tx.exec(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`,
-				accountID, t.Key.Level, t.Key.Index, t.Data)
-		} else {
-			_, err = tx.exec(ctx, `UPDATE log_tiles SET hashes = ? WHERE account_id = ? AND tile_level = ? AND tile_index = ?`,
-				t.Data, accountID, t.Key.Level, t.Key.Index)
+// loadTiles reads the given tiles of many accounts in one query. Each OR
+// term names a whole primary key, so every engine answers with one index
+// lookup per tile.
+func (tx *Tx) loadTiles(ctx context.Context, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
+	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
+	var conds []string
+	var args []any
+	for account, ks := range keys {
+		out[account] = map[merkle.TileKey][]byte{}
+		for _, k := range ks {
+			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
+			args = append(args, account, k.Level, k.Index)
 		}
-		if err != nil {
-			return tx.db.wrap(err, "save tile")
+	}
+	if len(conds) == 0 {
+		return out, nil
+	}
+	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+
+		strings.Join(conds, " OR ")), args...)
+	if err != nil {
+		return nil, tx.db.wrap(err, "select tiles")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account int64
+		var k merkle.TileKey
+		var data []byte
+		if err := rows.Scan(&account, &k.Level, &k.Index, &data); err != nil {
+			return nil, tx.db.wrap(err, "scan tile")
+		}
+		out[account][k] = data
+	}
+	return out, tx.db.wrap(rows.Err(), "select tiles")
+}
+
+// accountTile is a changed tile of one account.
+type accountTile struct {
+	accountID int64
+	merkle.ChangedTile
+}
+
+// saveTiles writes the tiles the appends changed, for every account at
+// once: the grown ones are deleted, then all are inserted in multi-row
+// INSERTs. Two statements whatever the number of accounts, and the same SQL
+// on every engine (an upsert would differ).
+func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
+	var conds []string
+	var args []any
+	for _, t := range tiles {
+		if !t.New {
+			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
+			args = append(args, t.accountID, t.Key.Level, t.Key.Index)
+		}
+	}
+	if len(conds) > 0 {
+		if _, err := tx.exec(ctx, `DELETE FROM log_tiles WHERE `+strings.Join(conds, " OR "), args...); err != nil {
+			return tx.db.wrap(err, "replace tiles")
+		}
+	}
+	for start := 0; start < len(tiles); start += insertChunk {
+		chunk := tiles[start:min(start+insertChunk, len(tiles))]
+		args := make([]any, 0, 4*len(chunk))
+		for _, t := range chunk {
+			args = append(args, t.accountID, t.Key.Level, t.Key.Index, t.Data)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1), args...); err != nil {
+			return tx.db.wrap(err, "save tiles")
 		}
 	}
 	return nil
