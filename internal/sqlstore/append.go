@@ -314,7 +314,8 @@ func (tx *Tx) assignIDs(ctx context.Context, work []*accountAppend) error {
 		args = append(args, a.accountID, a.size, a.size+int64(len(a.fresh)))
 		byAccount[a.accountID] = a
 	}
-	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, seq, id FROM events WHERE `+strings.Join(conds, " OR ")), args...)
+	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, seq, id FROM events WHERE `+strings.Join(conds, " OR ")),
+		append(slices.Clip(tx.db.dialect.planFresh), args...)...)
 	if err != nil {
 		return tx.db.wrap(err, "read new event ids")
 	}

@@ -141,12 +141,6 @@ func (db *DB) openPostgres() error {
 	}
 	// Sessions run in UTC, so any time the server renders as text is UTC.
 	cfg.RuntimeParams["timezone"] = "UTC"
-	// Plan each execution of a prepared statement for its own values. A
-	// generic plan, which PostgreSQL switches to after five executions, does
-	// not know that seq > $2 AND seq <= $3 spans a few rows: measured, it
-	// read back a batch's new IDs by scanning the table (8 ms instead of
-	// 0.2 ms). Planning these short statements costs microseconds.
-	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "auditlog"
 	}

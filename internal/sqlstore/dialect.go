@@ -35,6 +35,9 @@ type dialect struct {
 	// processes from migrating the same database until unlock is called.
 	// SQLite needs none: its write transactions exclude each other.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// planFresh, prepended to a query's arguments, makes the engine plan
+	// that execution for its values rather than reuse a generic plan.
+	planFresh []any
 	// castInt and castBytes follow a placeholder whose type the engine
 	// cannot infer (inside CASE), to type it as BIGINT or binary.
 	castInt, castBytes string

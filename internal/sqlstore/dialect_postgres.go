@@ -27,10 +27,15 @@ var postgresDialect = &dialect{
 	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
 	classify:    classifyPostgres,
 	copyEvents:  copyPostgres,
-	castInt:     "::bigint",
-	castBytes:   "::bytea",
-	readTx:      &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-	writeTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	// A prepared statement gets a generic plan after five executions;
+	// for the IDs of a batch just written it did not know that
+	// seq > $2 AND seq <= $3 spans few rows, and scanned the table (8 ms
+	// instead of 0.2 ms). The simple protocol plans each time.
+	planFresh: []any{pgx.QueryExecModeSimpleProtocol},
+	castInt:   "::bigint",
+	castBytes: "::bytea",
+	readTx:    &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 			return nil, err
