@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -132,29 +131,8 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// waitListening reads serve's output until it names its address.
+// waitListening reads serve's output until it names its http:// address.
 func waitListening(t *testing.T, r io.Reader) string {
 	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "auditlog listening on http://"); ok {
-				found <- addr
-				io.Copy(io.Discard, r)
-				return
-			}
-		}
-		close(found)
-	}()
-	select {
-	case addr, ok := <-found:
-		if !ok {
-			t.Fatal("serve ended without listening")
-		}
-		return addr
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start listening")
-	}
-	return ""
+	return waitListeningScheme(t, r, "http://")
 }
