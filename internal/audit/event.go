@@ -116,10 +116,24 @@ type EventFilter struct {
 type PageRequest struct {
 	Page    int
 	PerPage int
+	// After, when set, asks for the events that follow this position in
+	// the listing order (keyset paging); Page is then ignored.
+	After *Position
+}
+
+// Position is an event's place in the newest-first listing order.
+type Position struct {
+	CreatedAt time.Time
+	Seq       int64
 }
 
 // Offset returns the number of rows before the page.
-func (p PageRequest) Offset() int { return (p.Page - 1) * p.PerPage }
+func (p PageRequest) Offset() int {
+	if p.After != nil {
+		return 0
+	}
+	return (p.Page - 1) * p.PerPage
+}
 
 // Pagination describes one page of a list, as the seed's API reports it.
 type Pagination struct {
@@ -151,4 +165,6 @@ func NewPagination(p PageRequest, total int64) Pagination {
 type EventPage struct {
 	Events     []*Event
 	Pagination Pagination
+	// More reports whether events follow the page.
+	More bool
 }

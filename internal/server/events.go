@@ -87,13 +87,21 @@ func timeParam(q url.Values, name string, end bool) (time.Time, error) {
 	}
 }
 
-// listEvents returns one page of the caller's account's events, newest first.
+// listEvents returns one page of the caller's account's events, newest
+// first: by page number, as the seed documents, or after a cursor.
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
-	f, p, err := parseEventQuery(r.URL.Query())
+	q := r.URL.Query()
+	f, p, err := parseEventQuery(q)
 	if err != nil {
 		return err
 	}
-	page, err := s.store.Events(r.Context(), principalFrom(r.Context()).AccountID, f, p)
+	accountID := principalFrom(r.Context()).AccountID
+	if c := q.Get("cursor"); c != "" {
+		if p.After, err = s.decodeCursor(accountID, f, c); err != nil {
+			return err
+		}
+	}
+	page, err := s.store.Events(r.Context(), accountID, f, p)
 	if err != nil {
 		return err
 	}
@@ -101,5 +109,13 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range page.Events {
 		out[i] = eventJSON(e)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"audit_logs": out, "pagination": paginationJSON(page.Pagination)})
+	pj := paginationJSON(page.Pagination)
+	if p.After != nil {
+		pj.Page, pj.HasNext, pj.HasPrev = nil, page.More, true
+	}
+	if page.More && len(page.Events) > 0 {
+		c := s.encodeCursor(accountID, f, page.Events[len(page.Events)-1])
+		pj.NextCursor = &c
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"audit_logs": out, "pagination": pj})
 }

@@ -126,16 +126,20 @@ func eventJSON(e *audit.Event) EventJSON {
 
 // PaginationJSON is the seed's pagination object.
 type PaginationJSON struct {
-	Page    int   `json:"page"`
+	Page    *int  `json:"page"` // null when paging by cursor
 	PerPage int   `json:"per_page"`
 	Total   int64 `json:"total"`
 	Pages   int64 `json:"pages"`
 	HasNext bool  `json:"has_next"`
 	HasPrev bool  `json:"has_prev"`
+	// NextCursor, when more events follow, asks for them with ?cursor=:
+	// keyset paging, as fast on the last page as on the first.
+	NextCursor *string `json:"next_cursor"`
 }
 
 func paginationJSON(p audit.Pagination) PaginationJSON {
-	return PaginationJSON{Page: p.Page, PerPage: p.PerPage, Total: p.Total, Pages: p.Pages, HasNext: p.HasNext, HasPrev: p.HasPrev}
+	page := p.Page
+	return PaginationJSON{Page: &page, PerPage: p.PerPage, Total: p.Total, Pages: p.Pages, HasNext: p.HasNext, HasPrev: p.HasPrev}
 }
 
 // rawJSON returns stored JSON text for embedding, or null.
