@@ -132,6 +132,30 @@ func BenchmarkProofsAtScale(b *testing.B) {
 		}
 		b.ReportMetric(float64(bytes), "proof-bytes")
 	})
+	// A page of 50 deep in the log: by OFFSET (the seed's page numbers)
+	// and by keyset cursor (the position of the page's predecessor).
+	deep := audit.PageRequest{Page: int(size/50) - 100, PerPage: 50}
+	prev, err := db.Events(ctx, a.ID, audit.EventFilter{}, audit.PageRequest{Page: deep.Page - 1, PerPage: 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	last := prev.Events[len(prev.Events)-1]
+	b.Run("list-page-offset-deep", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Events(ctx, a.ID, audit.EventFilter{}, deep); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("list-page-cursor-deep", func(b *testing.B) {
+		after := audit.PageRequest{PerPage: 50, After: &audit.Position{CreatedAt: last.CreatedAt, Seq: last.Seq}}
+		for b.Loop() {
+			p, err := db.Events(ctx, a.ID, audit.EventFilter{}, after)
+			if err != nil || len(p.Events) != 50 {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("verify-log", func(b *testing.B) {
 		for b.Loop() {
 			rep, err := db.VerifyLog(ctx, a.ID, db.Signer().VerifierKey())
