@@ -352,7 +352,7 @@ func compactChanges(cs []ChangeInput) ([]byte, error) {
 	}
 	out := make([]change, len(cs))
 	for i, c := range cs {
-		out[i] = change{Field: c.Field, Old: c.Old, New: c.New}
+		out[i] = change(c)
 	}
 	b, err := jsonv2.Marshal(out)
 	if err != nil {
