@@ -22,21 +22,6 @@ func (tx *Tx) DeleteSession(ctx context.Context, tokenHash string) error {
 	return tx.db.wrap(err, "delete session")
 }
 
-// SessionUser returns the session with the given token hash and its user. It
-// returns audit.ErrNotFound when there is no such session; expiry is the
-// caller's to check.
-func (db *DB) SessionUser(ctx context.Context, tokenHash string) (*audit.Session, *audit.User, error) {
-	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, `+userColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
-		WHERE s.token_hash = ?`), tokenHash)
-	s, u := &audit.Session{}, &audit.User{}
-	err := row.Scan(&s.TokenHash, &s.AccountID, &s.UserID, timeValue{&s.CreatedAt}, timeValue{&s.LastSeenAt}, timeValue{&s.ExpiresAt}, &s.IPAddress, &s.UserAgent,
-		&u.ID, &u.AccountID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Role, &u.IsActive, timeValue{&u.CreatedAt})
-	if err != nil {
-		return nil, nil, db.wrap(err, "select session")
-	}
-	return s, u, nil
-}
 
 // TouchSession records that the session was used at the given time.
 func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {

@@ -368,7 +368,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 	})
 	_, err = db.UserByEmail(ctx, "owner@doomed.example.com")
 	wantNotFound(t, "rolled-back user", err)
-	_, _, err = db.SessionUser(ctx, "doomed")
+	_, _, _, _, err = db.SessionPrincipal(ctx, "doomed")
 	wantNotFound(t, "rolled-back session", err)
 	if n, err := db.LogSize(ctx, a.ID); err != nil || n != 2 {
 		t.Errorf("LogSize after rollbacks = %d, %v; want 2", n, err)

@@ -92,10 +92,10 @@ func testAccountSecurity(t *testing.T, db *sqlstore.DB) {
 	if ended != 2 {
 		t.Errorf("DeleteUserSessions ended %d; want 2", ended)
 	}
-	if _, _, err := db.SessionUser(ctx, "owner-1"); !errors.Is(err, audit.ErrNotFound) {
+	if _, _, _, _, err := db.SessionPrincipal(ctx, "owner-1"); !errors.Is(err, audit.ErrNotFound) {
 		t.Errorf("owner's session survived: %v", err)
 	}
-	if _, _, err := db.SessionUser(ctx, "admin-1"); err != nil {
+	if _, _, _, _, err := db.SessionPrincipal(ctx, "admin-1"); err != nil {
 		t.Errorf("another user's session ended: %v", err)
 	}
 	if got, _ := db.UserByEmail(ctx, owner.Email); got.PasswordHash != "new-hash" {

@@ -29,42 +29,42 @@ func testSessions(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("CreateSession set CreatedAt %v, LastSeenAt %v; want %v", s.CreatedAt, s.LastSeenAt, now)
 	}
 
-	gotS, gotU, err := db.SessionUser(ctx, hash)
+	gotS, gotU, _, _, err := db.SessionPrincipal(ctx, hash)
 	if err != nil {
-		t.Fatalf("SessionUser: %v", err)
+		t.Fatalf("SessionPrincipal: %v", err)
 	}
 	if gotS.TokenHash != hash || gotS.UserID != u.ID || gotS.AccountID != a.ID || gotS.IPAddress != s.IPAddress || gotS.UserAgent != s.UserAgent ||
 		!sameTime(gotS.CreatedAt, now) || !sameTime(gotS.LastSeenAt, now) || !sameTime(gotS.ExpiresAt, s.ExpiresAt) {
-		t.Errorf("SessionUser session = %+v; want %+v", gotS, s)
+		t.Errorf("SessionPrincipal session = %+v; want %+v", gotS, s)
 	}
 	if !sameUser(gotU, u) {
-		t.Errorf("SessionUser user = %+v; want %+v", gotU, u)
+		t.Errorf("SessionPrincipal user = %+v; want %+v", gotU, u)
 	}
 
 	seen := now.Add(90 * time.Minute)
 	if err := db.TouchSession(ctx, hash, seen); err != nil {
 		t.Fatalf("TouchSession: %v", err)
 	}
-	if gotS, _, err := db.SessionUser(ctx, hash); err != nil || !sameTime(gotS.LastSeenAt, seen) || !sameTime(gotS.CreatedAt, now) {
+	if gotS, _, _, _, err := db.SessionPrincipal(ctx, hash); err != nil || !sameTime(gotS.LastSeenAt, seen) || !sameTime(gotS.CreatedAt, now) {
 		t.Errorf("after TouchSession: session %+v, %v; want LastSeenAt %v", gotS, err, seen)
 	}
 
-	_, _, err = db.SessionUser(ctx, "unknown")
-	wantNotFound(t, "SessionUser(unknown)", err)
+	_, _, _, _, err = db.SessionPrincipal(ctx, "unknown")
+	wantNotFound(t, "SessionPrincipal(unknown)", err)
 
 	// A session row that pairs a user with another account names no one.
 	cross := &audit.Session{TokenHash: "cross", UserID: u.ID, AccountID: b.ID, ExpiresAt: now.Add(time.Hour)}
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateSession(ctx, cross) })
-	_, _, err = db.SessionUser(ctx, "cross")
-	wantNotFound(t, "SessionUser(user of another account)", err)
+	_, _, _, _, err = db.SessionPrincipal(ctx, "cross")
+	wantNotFound(t, "SessionPrincipal(user of another account)", err)
 
 	orphan := &audit.Session{TokenHash: "orphan", UserID: u.ID + 1000, AccountID: a.ID, ExpiresAt: now.Add(time.Hour)}
 	err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateSession(ctx, orphan) })
 	wantNotFound(t, "CreateSession(unknown user)", err)
 
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteSession(ctx, hash) })
-	_, _, err = db.SessionUser(ctx, hash)
-	wantNotFound(t, "SessionUser after DeleteSession", err)
+	_, _, _, _, err = db.SessionPrincipal(ctx, hash)
+	wantNotFound(t, "SessionPrincipal after DeleteSession", err)
 	// Deleting a session that is gone is not an error.
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteSession(ctx, hash) })
 }
@@ -92,7 +92,7 @@ func testDeleteExpiredSessions(t *testing.T, db *sqlstore.DB) {
 		t.Fatalf("DeleteExpiredSessions = %d, %v; want 2", n, err)
 	}
 	for hash, want := range map[string]bool{"expired": false, "idle": false, "used": true, "fresh": true} {
-		_, _, err := db.SessionUser(ctx, hash)
+		_, _, _, _, err := db.SessionPrincipal(ctx, hash)
 		if got := err == nil; got != want {
 			t.Errorf("session %q present = %v (err %v); want %v", hash, got, err, want)
 		}
