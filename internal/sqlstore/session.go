@@ -22,7 +22,6 @@ func (tx *Tx) DeleteSession(ctx context.Context, tokenHash string) error {
 	return tx.db.wrap(err, "delete session")
 }
 
-
 // TouchSession records that the session was used at the given time.
 func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {
 	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`), db.t(at), tokenHash)
