@@ -159,14 +159,14 @@ func benchAccounts(base, tag string, n int) ([]string, error) {
 		domain := fmt.Sprintf("b%s-%d.bench.example", tag, i)
 		email := "owner@" + domain
 		body := fmt.Sprintf(`{"name":"Bench %d","domain":%q,"owner_email":%q,"owner_password":"bench-password-1"}`, i, domain, email)
-		if _, err := call(http.DefaultClient, "POST", base+"/api/accounts", "", body, 201); err != nil {
+		if _, err := call(http.DefaultClient, "POST", base+"/api/accounts", "", "", body, 201); err != nil {
 			return nil, err
 		}
-		jar := &cookieClient{}
-		if _, err := call(jar.client(), "POST", base+"/api/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
+		jar := &http.Client{Jar: newJar()}
+		if _, err := call(jar, "POST", base+"/api/auth/login", "", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
 			return nil, err
 		}
-		out, err := call(jar.client(), "POST", base+"/api/api-keys", "", `{"name":"bench","scopes":["events:write"]}`, 201)
+		out, err := call(jar, "POST", base+"/api/api-keys", "", "", `{"name":"bench","scopes":["events:write"]}`, 201)
 		if err != nil {
 			return nil, err
 		}
@@ -179,17 +179,9 @@ func benchAccounts(base, tag string, n int) ([]string, error) {
 	return keys, nil
 }
 
-// cookieClient is a client that keeps the session cookie.
-type cookieClient struct{ c *http.Client }
-
-func (c *cookieClient) client() *http.Client {
-	if c.c == nil {
-		c.c = &http.Client{Jar: newJar()}
-	}
-	return c.c
-}
-
-func call(hc *http.Client, method, url, bearer, body string, want int) ([]byte, error) {
+// call sends a JSON request, with an API key and an Idempotency-Key when
+// given, and fails unless the status is one of ok.
+func call(hc *http.Client, method, url, bearer, idempotencyKey, body string, ok ...int) ([]byte, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -198,13 +190,16 @@ func call(hc *http.Client, method, url, bearer, body string, want int) ([]byte, 
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
+	if !slices.Contains(ok, resp.StatusCode) {
 		return nil, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
 	}
 	return out, nil
@@ -267,7 +262,7 @@ func drive(ctx context.Context, base string, keys []string, sc scenario, d time.
 				var emu sync.Mutex
 				for k, key := range keys {
 					inner.Go(func() {
-						if _, err := call(hc, "POST", base+path, key, string(bodies[k]), http.StatusCreated); err != nil {
+						if _, err := call(hc, "POST", base+path, key, "", string(bodies[k]), http.StatusCreated); err != nil {
 							emu.Lock()
 							errs = append(errs, err)
 							emu.Unlock()
@@ -370,10 +365,12 @@ func exactlyOnceRun(ctx context.Context, e *env, db *sqlstore.DB, base, run stri
 				var inner sync.WaitGroup
 				for range 2 {
 					inner.Go(func() {
-						out, err := callKeyed(hc, base+"/api/audit-logs/batch", keys[0], fmt.Sprintf("%s-%d", run, b), body)
+						out, err := call(hc, "POST", base+"/api/audit-logs/batch", keys[0], fmt.Sprintf("%s-%d", run, b), string(body), 200, 201)
 						if err != nil {
 							mu.Lock()
-							firstErr = cmp(firstErr, err)
+							if firstErr == nil {
+								firstErr = err
+							}
 							mu.Unlock()
 							return
 						}
@@ -396,12 +393,12 @@ func exactlyOnceRun(ctx context.Context, e *env, db *sqlstore.DB, base, run stri
 		return firstErr
 	}
 	elapsed := time.Since(start)
-	jar := &cookieClient{}
+	jar := &http.Client{Jar: newJar()}
 	email := fmt.Sprintf("owner@b%s-once-0.bench.example", run)
-	if _, err := call(jar.client(), "POST", base+"/api/auth/login", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
+	if _, err := call(jar, "POST", base+"/api/auth/login", "", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
 		return err
 	}
-	out, err := call(jar.client(), "GET", base+"/api/audit-logs/verify", "", "", 200)
+	out, err := call(jar, "GET", base+"/api/audit-logs/verify", "", "", "", 200)
 	if err != nil {
 		return err
 	}
@@ -418,32 +415,4 @@ func exactlyOnceRun(ctx context.Context, e *env, db *sqlstore.DB, base, run stri
 		return fmt.Errorf("exactly-once check failed")
 	}
 	return nil
-}
-
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// callKeyed posts a batch with an Idempotency-Key; 200 and 201 both succeed.
-func callKeyed(hc *http.Client, url, bearer, key string, body []byte) ([]byte, error) {
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 && resp.StatusCode != 201 {
-		return nil, fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, out)
-	}
-	return out, nil
 }

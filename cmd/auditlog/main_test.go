@@ -91,14 +91,7 @@ func TestServe(t *testing.T) {
 	if err := os.WriteFile(".env", []byte(dotenv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--port", "0", "--sample"}, envMap(nil), pw, io.Discard)
-		pw.Close()
-	}()
-	addr := waitListening(t, pr)
+	addr, stop := startServe(t, envMap(nil), "http://", "--sample")
 
 	resp, err := http.Post("http://"+addr+"/api/auth/login", "application/json",
 		strings.NewReader(`{"email": "owner@sample-store.com", "password": "owner123"}`))
@@ -120,14 +113,34 @@ func TestServe(t *testing.T) {
 		t.Errorf("DATABASE_URL from .env not used: %v", err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after shutdown: %v", err)
+	stop()
+}
+
+// startServe runs `auditlog serve --port 0 args…` in this process with the
+// environment env, waits until it listens, and returns its address (after
+// scheme) and a func that stops it and fails the test unless serve then
+// returns nil within 15 s.
+func startServe(t *testing.T, env func(string) (string, bool), scheme string, args ...string) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--port", "0"}, args...), env, pw, io.Discard)
+		pw.Close()
+	}()
+	addr = waitListeningScheme(t, pr, scheme)
+	return addr, func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve after shutdown: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not shut down")
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -30,15 +29,8 @@ func TestServeTLS(t *testing.T) {
 	os.WriteFile("cert.pem", certPEM, 0o600)
 	os.WriteFile("key.pem", keyPEM, 0o600)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--port", "0", "--sample", "--tls-cert", "cert.pem", "--tls-key", "key.pem"},
-			envMap(map[string]string{"SECRET_KEY": "a-test-secret-key-that-is-long-enough"}), pw, io.Discard)
-		pw.Close()
-	}()
-	addr := waitListeningScheme(t, pr, "https://")
+	addr, stop := startServe(t, envMap(map[string]string{"SECRET_KEY": "a-test-secret-key-that-is-long-enough"}), "https://",
+		"--sample", "--tls-cert", "cert.pem", "--tls-key", "key.pem")
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
@@ -65,15 +57,7 @@ func TestServeTLS(t *testing.T) {
 			t.Error("plain HTTP served on the TLS port")
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("serve after shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
+	stop()
 }
 
 func TestServeSecurityConfigErrors(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestExportVerifyOffline is the owner's story: download an export from a
@@ -22,14 +20,7 @@ func TestExportVerifyOffline(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	env := envMap(map[string]string{"AUDITLOG_ENV": "development", "LOG_NAME": "audit.test"})
-	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--port", "0", "--sample"}, env, pw, io.Discard)
-		pw.Close()
-	}()
-	addr := waitListening(t, pr)
+	addr, stop := startServe(t, env, "http://", "--sample")
 	base := "http://" + addr
 
 	jar, _ := cookiejar.New(nil)
@@ -63,12 +54,7 @@ func TestExportVerifyOffline(t *testing.T) {
 	filtered := filepath.Join(dir, "refunds.ndjson")
 	os.WriteFile(filtered, get("/api/audit-logs/export?action=order_refunded"), 0o600)
 
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	stop()
 
 	// The same key is printed by the command line, from the database.
 	var out bytes.Buffer

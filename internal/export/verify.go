@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/auditlog/auditlog/internal/merkle"
 	jsonv2 "github.com/go-json-experiment/json"
@@ -60,7 +59,6 @@ func (f *Failure) Error() string {
 // event is in the log (filtered exports: each inclusion proof is checked);
 // and that the file ends with an end line that counts its events.
 func Verify(r io.Reader, vkey string) (*Report, error) {
-	keyName, _, _ := strings.Cut(vkey, "+")
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	line := 0
@@ -95,7 +93,7 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	if err != nil {
 		return nil, &Failure{Line: 1, Index: -1, Reason: "checkpoint is not validly signed by the given key: " + err.Error()}
 	}
-	if want := merkle.Origin(keyName, h.AccountID); cp.Origin != want || h.Origin != want {
+	if want := merkle.Origin(merkle.KeyName(vkey), h.AccountID); cp.Origin != want || h.Origin != want {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("checkpoint origin %q is not the log of account %d (%q)", cp.Origin, h.AccountID, want)}
 	}
 	if cp.Size != h.TreeSize || cp.Root != h.RootHash {

@@ -111,6 +111,13 @@ func (s *Signer) Sign(c Checkpoint) ([]byte, error) {
 	return note.Sign(&note.Note{Text: c.Body()}, s.signer)
 }
 
+// KeyName returns the name part of a verifier key "<name>+<hash>+<key>": the
+// first part of every origin the key signs.
+func KeyName(vkey string) string {
+	name, _, _ := strings.Cut(vkey, "+")
+	return name
+}
+
 // OpenCheckpoint verifies a signed checkpoint note with the verifier key and
 // parses it. It fails unless the note carries a valid signature by that key.
 func OpenCheckpoint(signed []byte, vkey string) (Checkpoint, error) {

@@ -68,20 +68,26 @@ func (s *Server) limitIngest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// ingestRequest takes an ingest request's rate-limit token and reads its
+// body (at most limit bytes) and Idempotency-Key header.
+func (s *Server) ingestRequest(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, key string, err error) {
+	if err := s.limitIngest(w, r); err != nil {
+		return nil, "", err
+	}
+	if body, err = readBody(w, r, limit); err != nil {
+		return nil, "", err
+	}
+	key, err = idempotencyKey(r)
+	return body, key, err
+}
+
 // ingestEvent records one event: POST /api/audit-logs.
 func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limitIngest(w, r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxEventBody)
+	body, key, err := s.ingestRequest(w, r, maxEventBody)
 	if err != nil {
 		return err
 	}
 	in, err := ingest.DecodeEvent(body)
-	if err != nil {
-		return err
-	}
-	key, err := idempotencyKey(r)
 	if err != nil {
 		return err
 	}
@@ -122,18 +128,11 @@ type BatchItemJSON struct {
 
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
 func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limitIngest(w, r); err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxBatchBody)
+	body, key, err := s.ingestRequest(w, r, maxBatchBody)
 	if err != nil {
 		return err
 	}
 	ins, err := ingest.DecodeBatch(body)
-	if err != nil {
-		return err
-	}
-	key, err := idempotencyKey(r)
 	if err != nil {
 		return err
 	}
@@ -204,10 +203,6 @@ func (s *Server) prepareEvents(r *http.Request, ins []ingest.EventInput) ([]*aud
 			e.User = users[e.UserID]
 		case e.ActorType == "":
 			p.setActor(e)
-			e.APIKeyID = 0
-			if p.APIKey != nil {
-				e.APIKeyID = p.APIKey.ID
-			}
 		}
 	}
 	if len(problems) > 0 {

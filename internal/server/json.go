@@ -70,8 +70,6 @@ func jsonKind(goKind string) string {
 		return "boolean"
 	case "int", "int64", "int32", "float64", "uint", "uint64":
 		return "number"
-	case "ptr":
-		return "value of the documented type"
 	}
 	return "value of the documented type"
 }

@@ -95,7 +95,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 	for _, accountID := range accounts {
 		edges[accountID] = merkle.EdgeTiles(sizes[accountID])
 	}
-	edgeData, err := tx.loadTiles(ctx, edges)
+	edgeData, err := tx.db.loadTiles(ctx, tx.tx, edges)
 	if err != nil {
 		return err
 	}

@@ -21,55 +21,40 @@ type querier interface {
 // tileLoader reads the account's stored tiles through q.
 func (db *DB) tileLoader(ctx context.Context, q querier, accountID int64) merkle.TileLoader {
 	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
-		// Each OR term names a whole primary key, so every engine answers
-		// with one index lookup per tile (a term without account_id would
-		// make SQLite scan all of the account's tiles).
-		var conds []string
-		var args []any
-		for _, k := range keys {
-			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
-			args = append(args, accountID, k.Level, k.Index)
-		}
-		rows, err := q.QueryContext(ctx, db.dialect.rebind(`SELECT tile_level, tile_index, hashes FROM log_tiles
-			WHERE `+strings.Join(conds, " OR ")), args...)
-		if err != nil {
-			return nil, db.wrap(err, "select tiles")
-		}
-		defer rows.Close()
-		out := make(map[merkle.TileKey][]byte, len(keys))
-		for rows.Next() {
-			var k merkle.TileKey
-			var data []byte
-			if err := rows.Scan(&k.Level, &k.Index, &data); err != nil {
-				return nil, db.wrap(err, "scan tile")
-			}
-			out[k] = data
-		}
-		return out, db.wrap(rows.Err(), "select tiles")
+		tiles, err := db.loadTiles(ctx, q, map[int64][]merkle.TileKey{accountID: keys})
+		return tiles[accountID], err
 	}
 }
 
-// loadTiles reads the given tiles of many accounts in one query. Each OR
-// term names a whole primary key, so every engine answers with one index
-// lookup per tile.
-func (tx *Tx) loadTiles(ctx context.Context, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
-	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
+// tileKeyConds returns the WHERE clause and arguments that select the given
+// tiles of many accounts. Each OR term names a whole primary key, so every
+// engine answers with one index lookup per tile (a term without account_id
+// would make SQLite scan all of the account's tiles).
+func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
 	var conds []string
 	var args []any
 	for account, ks := range keys {
-		out[account] = map[merkle.TileKey][]byte{}
 		for _, k := range ks {
 			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
 			args = append(args, account, k.Level, k.Index)
 		}
 	}
-	if len(conds) == 0 {
+	return strings.Join(conds, " OR "), args
+}
+
+// loadTiles reads the given tiles of many accounts in one query, through q.
+func (db *DB) loadTiles(ctx context.Context, q querier, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
+	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
+	for account := range keys {
+		out[account] = map[merkle.TileKey][]byte{}
+	}
+	where, args := tileKeyConds(keys)
+	if where == "" {
 		return out, nil
 	}
-	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+
-		strings.Join(conds, " OR ")), args...)
+	rows, err := q.QueryContext(ctx, db.dialect.rebind(`SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+where), args...)
 	if err != nil {
-		return nil, tx.db.wrap(err, "select tiles")
+		return nil, db.wrap(err, "select tiles")
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -77,11 +62,11 @@ func (tx *Tx) loadTiles(ctx context.Context, keys map[int64][]merkle.TileKey) (m
 		var k merkle.TileKey
 		var data []byte
 		if err := rows.Scan(&account, &k.Level, &k.Index, &data); err != nil {
-			return nil, tx.db.wrap(err, "scan tile")
+			return nil, db.wrap(err, "scan tile")
 		}
 		out[account][k] = data
 	}
-	return out, tx.db.wrap(rows.Err(), "select tiles")
+	return out, db.wrap(rows.Err(), "select tiles")
 }
 
 // accountTile is a changed tile of one account.
@@ -95,16 +80,14 @@ type accountTile struct {
 // INSERTs. Two statements whatever the number of accounts, and the same SQL
 // on every engine (an upsert would differ).
 func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
-	var conds []string
-	var args []any
+	grown := map[int64][]merkle.TileKey{}
 	for _, t := range tiles {
 		if !t.New {
-			conds = append(conds, "(account_id = ? AND tile_level = ? AND tile_index = ?)")
-			args = append(args, t.accountID, t.Key.Level, t.Key.Index)
+			grown[t.accountID] = append(grown[t.accountID], t.Key)
 		}
 	}
-	if len(conds) > 0 {
-		if _, err := tx.exec(ctx, `DELETE FROM log_tiles WHERE `+strings.Join(conds, " OR "), args...); err != nil {
+	if where, args := tileKeyConds(grown); where != "" {
+		if _, err := tx.exec(ctx, `DELETE FROM log_tiles WHERE `+where, args...); err != nil {
 			return tx.db.wrap(err, "replace tiles")
 		}
 	}

@@ -304,14 +304,15 @@ func (v *logVerifier) checkpointsUpTo(size int64) (*VerifyFailure, error) {
 		}
 		v.cps = v.cps[1:]
 		if c.Size < size {
-			continue // cannot happen: sizes are checked as the builder passes them
+			// The walk checks after every event, so this means a checkpoint
+			// row was inserted out of order: never skip it silently.
+			return v.fail(c.Size-1, "the checkpoint at size %d was not met in order", c.Size)
 		}
 		signed, err := merkle.OpenCheckpoint([]byte(c.Note), v.vkey)
 		if err != nil {
 			return v.fail(c.Size-1, "the checkpoint at size %d is not validly signed by the service's key", c.Size)
 		}
-		keyName := signedName(v.vkey)
-		if signed.Origin != merkle.Origin(keyName, v.accountID) || signed.Size != c.Size || signed.Root != c.Root {
+		if signed.Origin != merkle.Origin(merkle.KeyName(v.vkey), v.accountID) || signed.Size != c.Size || signed.Root != c.Root {
 			return v.fail(c.Size-1, "the checkpoint at size %d names another log, size or root than its row", c.Size)
 		}
 		if c.Root != v.b.Root() {
@@ -319,16 +320,6 @@ func (v *logVerifier) checkpointsUpTo(size int64) (*VerifyFailure, error) {
 		}
 		v.rep.CheckedCheckpoints++
 	}
-}
-
-// signedName returns the key name of a verifier key "<name>+<hash>+<key>".
-func signedName(vkey string) string {
-	for i := 0; i < len(vkey); i++ {
-		if vkey[i] == '+' {
-			return vkey[:i]
-		}
-	}
-	return vkey
 }
 
 var _ querier = (*sql.Tx)(nil)
