@@ -40,7 +40,7 @@ func (tx *Tx) AccountByDomain(ctx context.Context, domain string) (*audit.Accoun
 // Account returns the account with the given ID.
 func (db *DB) Account(ctx context.Context, id int64) (*audit.Account, error) {
 	a := &audit.Account{}
-	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT id, name, domain, created_at FROM accounts WHERE id = ?`), id).
+	err := db.rd.queryRow(ctx, `SELECT id, name, domain, created_at FROM accounts WHERE id = ?`, id).
 		Scan(&a.ID, &a.Name, &a.Domain, timeValue{&a.CreatedAt})
 	if err != nil {
 		return nil, db.wrap(err, "select account")

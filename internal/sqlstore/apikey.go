@@ -51,7 +51,7 @@ func (tx *Tx) RevokeAPIKey(ctx context.Context, accountID, id int64) (*audit.API
 
 // APIKeys returns the account's keys, newest first, revoked ones included.
 func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*audit.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? ORDER BY id DESC`), accountID)
+	rows, err := db.rd.query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE account_id = ? ORDER BY id DESC`, accountID)
 	if err != nil {
 		return nil, db.wrap(err, "select api keys")
 	}
@@ -72,13 +72,13 @@ func (db *DB) APIKeys(ctx context.Context, accountID int64) ([]*audit.APIKey, er
 // (SQLite's readers too, in WAL mode), so a revocation by any process
 // counts at once.
 func (db *DB) APIKeyByPrefix(ctx context.Context, prefix string) (*audit.APIKey, error) {
-	k, err := scanAPIKey(db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`), prefix))
+	k, err := scanAPIKey(db.rd.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`, prefix))
 	return k, db.wrap(err, "select api key by prefix")
 }
 
 // TouchAPIKey records that the key was used at the given time.
 func (db *DB) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`), db.t(at), id)
+	_, err := db.wr.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, db.t(at), id)
 	return db.wrap(err, "touch api key")
 }
 
@@ -93,8 +93,8 @@ func (db *DB) UsersByID(ctx context.Context, accountID int64, ids []int64) (map[
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id IN (?`+
-		strings.Repeat(", ?", len(ids)-1)+`)`), args...)
+	rows, err := db.rd.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id IN (?`+
+		strings.Repeat(", ?", len(ids)-1)+`)`, args...)
 	if err != nil {
 		return nil, db.wrap(err, "select users by id")
 	}

@@ -95,7 +95,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 	for _, accountID := range accounts {
 		edges[accountID] = merkle.EdgeTiles(sizes[accountID])
 	}
-	edgeData, err := tx.db.loadTiles(ctx, tx.tx, edges)
+	edgeData, err := tx.db.loadTiles(ctx, tx.run, edges)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 		if len(a.fresh) == 0 {
 			continue
 		}
-		a.tiles = merkle.NewTiles(tx.db.tileLoader(ctx, tx.tx, accountID))
+		a.tiles = merkle.NewTiles(tx.db.tileLoader(ctx, tx.run, accountID))
 		if err := a.tiles.Preload(edges[accountID], edgeData[accountID]); err != nil {
 			return err
 		}
@@ -175,11 +175,11 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 	rootCase := strings.Repeat(" WHEN ? THEN ?"+d.castBytes, len(work))
 	in := "?" + strings.Repeat(", ?", len(work)-1)
 	args := append(append(append([]any{}, sizeArgs...), rootArgs...), inArgs...)
-	if _, err := tx.exec(ctx, `UPDATE log_heads SET size = CASE account_id`+sizeCase+` END, root_hash = CASE account_id`+rootCase+` END
+	if _, err := tx.run.execBuilt(ctx, `UPDATE log_heads SET size = CASE account_id`+sizeCase+` END, root_hash = CASE account_id`+rootCase+` END
 		WHERE account_id IN (`+in+`)`, args...); err != nil {
 		return tx.db.wrap(err, "advance log heads")
 	}
-	_, err = tx.exec(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`+
+	_, err = tx.run.execBuilt(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`+
 		strings.Repeat(", (?, ?, ?, ?, ?)", len(work)-1), cpArgs...)
 	return tx.db.wrap(err, "insert checkpoints")
 }
@@ -192,8 +192,8 @@ func (tx *Tx) lockHeads(ctx context.Context, accounts []int64) (map[int64]int64,
 	for i, a := range accounts {
 		args[i] = a
 	}
-	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, size FROM log_heads WHERE account_id IN (?`+
-		strings.Repeat(", ?", len(accounts)-1)+`) ORDER BY account_id`+tx.db.dialect.forUpdate), args...)
+	rows, err := tx.run.queryBuilt(ctx, `SELECT account_id, size FROM log_heads WHERE account_id IN (?`+
+		strings.Repeat(", ?", len(accounts)-1)+`) ORDER BY account_id`+tx.db.dialect.forUpdate, args...)
 	if err != nil {
 		return nil, tx.db.wrap(err, "lock log heads")
 	}
@@ -237,28 +237,17 @@ func (tx *Tx) resolveReplays(ctx context.Context, accountID int64, events []*aud
 	stored := map[string]*audit.Event{}
 	for start := 0; start < len(ids); start += insertChunk {
 		chunk := ids[start:min(start+insertChunk, len(ids))]
-		rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT `+eventColumns+` FROM events e
-			WHERE e.account_id = ? AND e.event_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`), append([]any{accountID}, chunk...)...)
+		rows, err := tx.run.queryBuilt(ctx, `SELECT `+eventColumns+` FROM events e
+			WHERE e.account_id = ? AND e.event_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, append([]any{accountID}, chunk...)...)
 		if err != nil {
 			return nil, nil, tx.db.wrap(err, "look up event ids")
 		}
-		for rows.Next() {
-			e := &audit.Event{}
-			dest, finish := eventDest(e)
-			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return nil, nil, tx.db.wrap(err, "scan event")
-			}
-			if err := finish(); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
+		page, err := tx.db.scanEvents(rows, nil, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range page {
 			stored[e.EventID] = e
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, nil, tx.db.wrap(err, "look up event ids")
 		}
 	}
 	for _, e := range events {
@@ -296,7 +285,7 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*audit.Event) error {
 			args = append(args, eventRow(e, tx.db.dialect.timeArg)...)
 		}
 		query := head + one + strings.Repeat(", "+one, len(chunk)-1)
-		if _, err := tx.exec(ctx, query, args...); err != nil {
+		if _, err := tx.run.execBuilt(ctx, query, args...); err != nil {
 			return tx.db.wrap(err, "insert events")
 		}
 	}
@@ -314,7 +303,7 @@ func (tx *Tx) assignIDs(ctx context.Context, work []*accountAppend) error {
 		args = append(args, a.accountID, a.size, a.size+int64(len(a.fresh)))
 		byAccount[a.accountID] = a
 	}
-	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT account_id, seq, id FROM events WHERE `+strings.Join(conds, " OR ")),
+	rows, err := tx.run.queryBuilt(ctx, `SELECT account_id, seq, id FROM events WHERE `+strings.Join(conds, " OR "),
 		append(slices.Clip(tx.db.dialect.planFresh), args...)...)
 	if err != nil {
 		return tx.db.wrap(err, "read new event ids")

@@ -28,6 +28,8 @@ type DB struct {
 	// read a pool; for the server engines both are the same pool.
 	write *sql.DB
 	read  *sql.DB
+	// wr and rd run statements on write and read; see runner.
+	wr, rd runner
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.
@@ -62,6 +64,8 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.wr = db.runner(db.write)
+	db.rd = db.runner(db.read)
 	if err := db.pingAtOpen(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
@@ -197,8 +201,27 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.PingContext(ctx)
 }
 
+// runner returns the runner of a pool, which prepares its statements when
+// the dialect asks for it.
+func (db *DB) runner(pool *sql.DB) runner {
+	r := runner{db: db, q: pool}
+	if db.dialect.prepare {
+		if pool == db.write && db.wr.stmts != nil {
+			r.stmts = db.wr.stmts
+		} else {
+			r.stmts = newStmtCache(pool)
+		}
+	}
+	return r
+}
+
 // Close closes every connection.
 func (db *DB) Close() error {
+	for _, r := range []runner{db.wr, db.rd} {
+		if r.stmts != nil {
+			r.stmts.close()
+		}
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -213,6 +236,7 @@ func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond)
 type Tx struct {
 	db       *DB
 	tx       *sql.Tx
+	run      runner    // runs statements in tx
 	conn     *sql.Conn // the transaction's connection, when the dialect needs it
 	now      time.Time // fixed for the whole transaction
 	appended []*audit.Event
@@ -266,7 +290,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
 		return nil, db.wrap(err, "begin")
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{db: db, tx: sqltx, conn: conn, now: db.now()}
+	tx := &Tx{db: db, tx: sqltx, conn: conn, now: db.now(), run: runner{db: db, q: sqltx, tx: sqltx, stmts: db.wr.stmts}}
 	if err := fn(tx); err != nil {
 		return nil, err
 	}
@@ -280,11 +304,22 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
 func (tx *Tx) Now() time.Time { return tx.now }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.db.dialect.rebind(query), args...)
+	return tx.run.exec(ctx, query, args...)
 }
 
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.db.dialect.rebind(query), args...)
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	return tx.run.queryRow(ctx, query, args...)
+}
+
+// view runs fn in a read-only transaction on the read pool: one snapshot,
+// so that what fn reads in several statements agrees.
+func (db *DB) view(ctx context.Context, fn func(r runner) error) error {
+	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
+	if err != nil {
+		return db.wrap(err, "begin read")
+	}
+	defer tx.Rollback()
+	return fn(runner{db: db, q: tx, tx: tx, stmts: db.rd.stmts})
 }
 
 // insert runs an INSERT and returns the new row's generated id.

@@ -11,7 +11,10 @@ import (
 )
 
 var mysqlDialect = &dialect{
-	engine:    MySQL,
+	engine: MySQL,
+	// Unprepared statements with arguments cost three round trips each
+	// (prepare, execute, close); prepared ones cost one.
+	prepare:   true,
 	rebind:    func(q string) string { return q },
 	forUpdate: " FOR UPDATE",
 	timeArg:   func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },

@@ -33,7 +33,7 @@ func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
 // LogSize returns the number of events in the account's log.
 func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
 	var size int64
-	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT size FROM log_heads WHERE account_id = ?`), accountID).Scan(&size)
+	err := db.rd.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
 	return size, db.wrap(err, "select log size")
 }
 
@@ -64,66 +64,60 @@ func (db *DB) where(accountID int64, f audit.EventFilter) (string, []any) {
 // newest first (ties broken by seq, newest first), with the page arithmetic.
 // The count and the page are read in one transaction, so they agree.
 func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
-	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
-	if err != nil {
-		return nil, db.wrap(err, "begin read")
-	}
-	defer tx.Rollback()
-
-	where, args := db.where(accountID, f)
-	var total int64
-	if f == (audit.EventFilter{}) {
-		// The log head holds the exact count: no scan needed.
-		err = tx.QueryRowContext(ctx, db.dialect.rebind(`SELECT size FROM log_heads WHERE account_id = ?`), accountID).Scan(&total)
-	} else {
-		err = tx.QueryRowContext(ctx, db.dialect.rebind(`SELECT COUNT(*) FROM events e`+where), args...).Scan(&total)
-	}
-	if err != nil {
-		return nil, db.wrap(err, "count events")
-	}
-	page := &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}
-	if int64(p.Offset()) >= total {
-		return page, nil
-	}
-	if p.After != nil {
-		// Keyset: the events after the position, in listing order. This
-		// form lets every engine range-scan its (account_id, created_at,
-		// seq) index; the row-value and plain OR forms were up to 170×
-		// slower on SQLite (research/performance-and-reliability.md §3.1).
-		where += " AND e.created_at <= ? AND (e.created_at < ? OR e.seq < ?)"
-		t := db.t(p.After.CreatedAt)
-		args = append(args, t, t, p.After.Seq)
-	}
-	query := `SELECT ` + eventColumns + `,
+	var page *audit.EventPage
+	err := db.view(ctx, func(tx runner) error {
+		where, args := db.where(accountID, f)
+		var total int64
+		var err error
+		if f == (audit.EventFilter{}) {
+			// The log head holds the exact count: no scan needed.
+			err = tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&total)
+		} else {
+			err = tx.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where, args...).Scan(&total)
+		}
+		if err != nil {
+			return db.wrap(err, "count events")
+		}
+		page = &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}
+		if int64(p.Offset()) >= total {
+			return nil
+		}
+		if p.After != nil {
+			// Keyset: the events after the position, in listing order. This
+			// form lets every engine range-scan its (account_id, created_at,
+			// seq) index; the row-value and plain OR forms were up to 170×
+			// slower on SQLite (research/performance-and-reliability.md §3.1).
+			where += " AND e.created_at <= ? AND (e.created_at < ? OR e.seq < ?)"
+			t := db.t(p.After.CreatedAt)
+			args = append(args, t, t, p.After.Seq)
+		}
+		query := `SELECT ` + eventColumns + `,
 			u.id, u.email, u.first_name, u.last_name, u.role
 		FROM events e LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
 		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
-	// One row more than the page tells whether another page follows.
-	rows, err := tx.QueryContext(ctx, db.dialect.rebind(query), append(args, p.PerPage+1, p.Offset())...)
-	if err != nil {
-		return nil, db.wrap(err, "select events")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e := &audit.Event{}
+		// One row more than the page tells whether another page follows.
+		rows, err := tx.query(ctx, query, append(args, p.PerPage+1, p.Offset())...)
+		if err != nil {
+			return db.wrap(err, "select events")
+		}
 		var uID sql.NullInt64
 		var email, first, last, role sql.NullString
-		dest, finish := eventDest(e)
-		if err := rows.Scan(append(dest, &uID, &email, &first, &last, &role)...); err != nil {
-			return nil, db.wrap(err, "scan event")
+		page.Events, err = db.scanEvents(rows, func(e *audit.Event) []any {
+			return []any{&uID, &email, &first, &last, &role}
+		}, func(e *audit.Event) {
+			if uID.Valid {
+				e.User = &audit.User{ID: uID.Int64, AccountID: e.AccountID, Email: email.String, FirstName: first.String, LastName: last.String, Role: audit.Role(role.String)}
+			}
+		})
+		if err != nil {
+			return err
 		}
-		if err := finish(); err != nil {
-			return nil, err
+		if len(page.Events) > p.PerPage {
+			page.Events, page.More = page.Events[:p.PerPage], true
 		}
-		if uID.Valid {
-			e.User = &audit.User{ID: uID.Int64, AccountID: e.AccountID, Email: email.String, FirstName: first.String, LastName: last.String, Role: audit.Role(role.String)}
-		}
-		page.Events = append(page.Events, e)
-	}
-	if len(page.Events) > p.PerPage {
-		page.Events, page.More = page.Events[:p.PerPage], true
-	}
-	return page, db.wrap(rows.Err(), "select events")
+		return nil
+	})
+	return page, err
 }
 
 // eventColumns are the event columns that eventDest scans, with alias "e".
@@ -157,11 +151,37 @@ func eventDest(e *audit.Event) (dest []any, finish func() error) {
 	}
 }
 
+// scanEvents reads rows of eventColumns (followed by the columns that
+// extra, when set, returns destinations for) into events, and closes rows.
+// then, when set, runs after each row is scanned.
+func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then func(e *audit.Event)) ([]*audit.Event, error) {
+	defer rows.Close()
+	events := []*audit.Event{}
+	for rows.Next() {
+		e := &audit.Event{}
+		dest, finish := eventDest(e)
+		if extra != nil {
+			dest = append(dest, extra(e)...)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, db.wrap(err, "scan event")
+		}
+		if err := finish(); err != nil {
+			return nil, err
+		}
+		if then != nil {
+			then(e)
+		}
+		events = append(events, e)
+	}
+	return events, db.wrap(rows.Err(), "select events")
+}
+
 // event returns the account's event with the given ID.
-func (db *DB) event(ctx context.Context, q querier, accountID, id int64) (*audit.Event, error) {
+func (db *DB) event(ctx context.Context, q runner, accountID, id int64) (*audit.Event, error) {
 	e := &audit.Event{}
 	dest, finish := eventDest(e)
-	err := q.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`), accountID, id).Scan(dest...)
+	err := q.queryRow(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`, accountID, id).Scan(dest...)
 	if err != nil {
 		return nil, db.wrap(err, "select event")
 	}
@@ -170,7 +190,7 @@ func (db *DB) event(ctx context.Context, q querier, accountID, id int64) (*audit
 
 // Event returns the account's event with the given ID, or audit.ErrNotFound.
 func (db *DB) Event(ctx context.Context, accountID, id int64) (*audit.Event, error) {
-	return db.event(ctx, db.read, accountID, id)
+	return db.event(ctx, db.rd, accountID, id)
 }
 
 // UseSigner sets the key that signs a checkpoint after every append. Appends

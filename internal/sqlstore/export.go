@@ -19,29 +19,14 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 	where, args := db.where(accountID, f)
 	var last int64
 	for {
-		rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT `+eventColumns+` FROM events e`+where+
-			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`), append(args, last, upTo, exportPage)...)
+		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
+			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`, append(args, last, upTo, exportPage)...)
 		if err != nil {
 			return db.wrap(err, "select events to export")
 		}
-		var page []*audit.Event
-		for rows.Next() {
-			e := &audit.Event{}
-			dest, finish := eventDest(e)
-			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return db.wrap(err, "scan event")
-			}
-			if err := finish(); err != nil {
-				rows.Close()
-				return err
-			}
-			page = append(page, e)
-		}
-		err = rows.Err()
-		rows.Close()
+		page, err := db.scanEvents(rows, nil, nil)
 		if err != nil {
-			return db.wrap(err, "select events to export")
+			return err
 		}
 		for _, e := range page {
 			if err := fn(e); err != nil {
@@ -58,5 +43,5 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 // Tiles returns a view of the account's stored tree for computing proofs.
 // It caches what it reads: use a fresh one for each bounded piece of work.
 func (db *DB) Tiles(ctx context.Context, accountID int64) *merkle.Tiles {
-	return merkle.NewTiles(db.tileLoader(ctx, db.read, accountID))
+	return merkle.NewTiles(db.tileLoader(ctx, db.rd, accountID))
 }

@@ -19,7 +19,7 @@ const purposeCheckpoint = "checkpoint-signing"
 func (db *DB) CheckpointKey(ctx context.Context, name string) (skey string, created bool, err error) {
 	read := func() (string, error) {
 		var s string
-		err := db.write.QueryRowContext(ctx, db.dialect.rebind(`SELECT secret FROM service_keys WHERE purpose = ?`), purposeCheckpoint).Scan(&s)
+		err := db.wr.queryRow(ctx, `SELECT secret FROM service_keys WHERE purpose = ?`, purposeCheckpoint).Scan(&s)
 		return s, db.wrap(err, "select checkpoint key")
 	}
 	skey, err = read()

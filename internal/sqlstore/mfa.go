@@ -24,7 +24,7 @@ func scanMFA(row scanner) (*audit.MFA, error) {
 // UserMFA returns the user's TOTP enrolment, pending or enabled, or
 // audit.ErrNotFound when there is none.
 func (db *DB) UserMFA(ctx context.Context, accountID, userID int64) (*audit.MFA, error) {
-	m, err := scanMFA(db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+mfaColumns+` FROM user_mfa WHERE account_id = ? AND user_id = ?`), accountID, userID))
+	m, err := scanMFA(db.rd.queryRow(ctx, `SELECT `+mfaColumns+` FROM user_mfa WHERE account_id = ? AND user_id = ?`, accountID, userID))
 	return m, db.wrap(err, "select user mfa")
 }
 
@@ -103,7 +103,7 @@ func (tx *Tx) UseRecoveryCode(ctx context.Context, accountID, userID int64, code
 // RecoveryCodesLeft returns how many unused recovery codes the user has.
 func (db *DB) RecoveryCodesLeft(ctx context.Context, accountID, userID int64) (int, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT COUNT(*) FROM mfa_recovery_codes WHERE account_id = ? AND user_id = ? AND used_at IS NULL`), accountID, userID).Scan(&n)
+	err := db.rd.queryRow(ctx, `SELECT COUNT(*) FROM mfa_recovery_codes WHERE account_id = ? AND user_id = ? AND used_at IS NULL`, accountID, userID).Scan(&n)
 	return n, db.wrap(err, "count recovery codes")
 }
 
@@ -138,7 +138,7 @@ func (tx *Tx) CreateMFAChallenge(ctx context.Context, c *audit.MFAChallenge) err
 // MFAChallenge returns the pending login with the given token hash, or
 // audit.ErrNotFound. Expiry is the caller's to check.
 func (db *DB) MFAChallenge(ctx context.Context, tokenHash string) (*audit.MFAChallenge, error) {
-	c, err := scanChallenge(db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+challengeColumns+` FROM mfa_challenges WHERE token_hash = ?`), tokenHash))
+	c, err := scanChallenge(db.rd.queryRow(ctx, `SELECT `+challengeColumns+` FROM mfa_challenges WHERE token_hash = ?`, tokenHash))
 	return c, db.wrap(err, "select mfa challenge")
 }
 
@@ -169,7 +169,7 @@ func (tx *Tx) DeleteMFAChallenge(ctx context.Context, tokenHash string) error {
 // DeleteExpiredMFAChallenges deletes pending logins that expired by now and
 // returns how many it deleted.
 func (db *DB) DeleteExpiredMFAChallenges(ctx context.Context, now time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`DELETE FROM mfa_challenges WHERE expires_at <= ?`), db.t(now))
+	res, err := db.wr.exec(ctx, `DELETE FROM mfa_challenges WHERE expires_at <= ?`, db.t(now))
 	if err != nil {
 		return 0, db.wrap(err, "delete expired mfa challenges")
 	}

@@ -14,11 +14,11 @@ import (
 // audit.ErrNotFound when there is no such session; expiry is the caller's to
 // check.
 func (db *DB) SessionPrincipal(ctx context.Context, tokenHash string) (s *audit.Session, u *audit.User, mfaEnabled, requireMFA bool, err error) {
-	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, `+userColumns+`, m.user_id, a.require_mfa
+	row := db.rd.queryRow(ctx, `SELECT s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, `+userColumns+`, m.user_id, a.require_mfa
 		FROM sessions s JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
 		LEFT JOIN user_mfa m ON m.account_id = u.account_id AND m.user_id = u.id AND m.enabled = ?
 		LEFT JOIN account_settings a ON a.account_id = u.account_id
-		WHERE s.token_hash = ?`), true, tokenHash)
+		WHERE s.token_hash = ?`, true, tokenHash)
 	s, u = &audit.Session{}, &audit.User{}
 	var mfaUser sql.NullInt64
 	var req sql.NullBool
@@ -33,7 +33,7 @@ func (db *DB) SessionPrincipal(ctx context.Context, tokenHash string) (s *audit.
 // RequireMFA reports whether the account requires MFA of its owners and admins.
 func (db *DB) RequireMFA(ctx context.Context, accountID int64) (bool, error) {
 	var req bool
-	err := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT require_mfa FROM account_settings WHERE account_id = ?`), accountID).Scan(&req)
+	err := db.rd.queryRow(ctx, `SELECT require_mfa FROM account_settings WHERE account_id = ?`, accountID).Scan(&req)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -66,7 +66,7 @@ func (tx *Tx) UserForUpdate(ctx context.Context, accountID, id int64) (*audit.Us
 // their rows, so that two concurrent changes cannot both remove the last
 // owner: the second waits and then counts what the first left.
 func (tx *Tx) ActiveOwners(ctx context.Context, accountID int64) ([]int64, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.dialect.rebind(`SELECT id FROM users WHERE account_id = ? AND role = ? AND is_active = ? ORDER BY id`+tx.db.dialect.forUpdate),
+	rows, err := tx.run.query(ctx, `SELECT id FROM users WHERE account_id = ? AND role = ? AND is_active = ? ORDER BY id`+tx.db.dialect.forUpdate,
 		accountID, string(audit.RoleOwner), true)
 	if err != nil {
 		return nil, tx.db.wrap(err, "select owners")

@@ -24,14 +24,14 @@ func (tx *Tx) DeleteSession(ctx context.Context, tokenHash string) error {
 
 // TouchSession records that the session was used at the given time.
 func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {
-	_, err := db.write.ExecContext(ctx, db.dialect.rebind(`UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`), db.t(at), tokenHash)
+	_, err := db.wr.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, db.t(at), tokenHash)
 	return db.wrap(err, "touch session")
 }
 
 // DeleteExpiredSessions deletes sessions past their absolute expiry or idle
 // since before idleCutoff, and returns how many it deleted.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int64, error) {
-	res, err := db.write.ExecContext(ctx, db.dialect.rebind(`DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`), db.t(now), db.t(idleCutoff))
+	res, err := db.wr.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, db.t(now), db.t(idleCutoff))
 	if err != nil {
 		return 0, db.wrap(err, "delete expired sessions")
 	}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,14 +11,8 @@ import (
 	"github.com/auditlog/auditlog/internal/merkle"
 )
 
-// querier is what both *sql.DB and *sql.Tx offer for reading rows.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // tileLoader reads the account's stored tiles through q.
-func (db *DB) tileLoader(ctx context.Context, q querier, accountID int64) merkle.TileLoader {
+func (db *DB) tileLoader(ctx context.Context, q runner, accountID int64) merkle.TileLoader {
 	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
 		tiles, err := db.loadTiles(ctx, q, map[int64][]merkle.TileKey{accountID: keys})
 		return tiles[accountID], err
@@ -43,7 +36,7 @@ func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
 }
 
 // loadTiles reads the given tiles of many accounts in one query, through q.
-func (db *DB) loadTiles(ctx context.Context, q querier, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
+func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
 	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
 	for account := range keys {
 		out[account] = map[merkle.TileKey][]byte{}
@@ -52,7 +45,7 @@ func (db *DB) loadTiles(ctx context.Context, q querier, keys map[int64][]merkle.
 	if where == "" {
 		return out, nil
 	}
-	rows, err := q.QueryContext(ctx, db.dialect.rebind(`SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+where), args...)
+	rows, err := q.query(ctx, `SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+where, args...)
 	if err != nil {
 		return nil, db.wrap(err, "select tiles")
 	}
@@ -87,7 +80,7 @@ func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
 		}
 	}
 	if where, args := tileKeyConds(grown); where != "" {
-		if _, err := tx.exec(ctx, `DELETE FROM log_tiles WHERE `+where, args...); err != nil {
+		if _, err := tx.run.execBuilt(ctx, `DELETE FROM log_tiles WHERE `+where, args...); err != nil {
 			return tx.db.wrap(err, "replace tiles")
 		}
 	}
@@ -97,7 +90,7 @@ func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
 		for _, t := range chunk {
 			args = append(args, t.accountID, t.Key.Level, t.Key.Index, t.Data)
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`+
+		if _, err := tx.run.execBuilt(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`+
 			strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1), args...); err != nil {
 			return tx.db.wrap(err, "save tiles")
 		}
@@ -108,7 +101,7 @@ func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
 // Checkpoint returns the account's checkpoint for the given tree size, or
 // the latest when size is 0. It returns audit.ErrNotFound when there is none.
 func (db *DB) Checkpoint(ctx context.Context, accountID, size int64) (*Checkpoint, error) {
-	return db.checkpoint(ctx, db.read, accountID, size)
+	return db.checkpoint(ctx, db.rd, accountID, size)
 }
 
 // Checkpoint is a signed checkpoint as stored.
@@ -120,7 +113,7 @@ type Checkpoint struct {
 	CreatedAt time.Time
 }
 
-func (db *DB) checkpoint(ctx context.Context, q querier, accountID, size int64) (*Checkpoint, error) {
+func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (*Checkpoint, error) {
 	query := `SELECT account_id, tree_size, root_hash, note, created_at FROM checkpoints WHERE account_id = ? AND tree_size = ?`
 	args := []any{accountID, size}
 	if size == 0 {
@@ -129,7 +122,7 @@ func (db *DB) checkpoint(ctx context.Context, q querier, accountID, size int64) 
 	}
 	c := &Checkpoint{}
 	var root []byte
-	err := q.QueryRowContext(ctx, db.dialect.rebind(query), args...).Scan(&c.AccountID, &c.Size, &root, &c.Note, timeValue{&c.CreatedAt})
+	err := q.queryRow(ctx, query, args...).Scan(&c.AccountID, &c.Size, &root, &c.Note, timeValue{&c.CreatedAt})
 	if err != nil {
 		return nil, db.wrap(err, "select checkpoint")
 	}
@@ -152,27 +145,27 @@ type InclusionProof struct {
 // 0). It returns audit.ErrNotFound when the event or the checkpoint does not
 // exist, and an EINVALID error when the checkpoint predates the event.
 func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*InclusionProof, error) {
-	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
-	if err != nil {
-		return nil, db.wrap(err, "begin read")
-	}
-	defer tx.Rollback()
-	e, err := db.event(ctx, tx, accountID, eventID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := db.checkpoint(ctx, tx, accountID, size)
-	if err != nil {
-		return nil, err
-	}
-	if e.Seq > c.Size {
-		return nil, &audit.Error{Code: audit.EINVALID, Field: "size", Message: fmt.Sprintf("The event has seq %d, after the checkpoint of size %d.", e.Seq, c.Size)}
-	}
-	proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
-	}
-	return &InclusionProof{Event: e, Checkpoint: c, Proof: proof}, nil
+	var p *InclusionProof
+	err := db.view(ctx, func(tx runner) error {
+		e, err := db.event(ctx, tx, accountID, eventID)
+		if err != nil {
+			return err
+		}
+		c, err := db.checkpoint(ctx, tx, accountID, size)
+		if err != nil {
+			return err
+		}
+		if e.Seq > c.Size {
+			return &audit.Error{Code: audit.EINVALID, Field: "size", Message: fmt.Sprintf("The event has seq %d, after the checkpoint of size %d.", e.Seq, c.Size)}
+		}
+		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
+		if err != nil {
+			return fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
+		}
+		p = &InclusionProof{Event: e, Checkpoint: c, Proof: proof}
+		return nil
+	})
+	return p, err
 }
 
 // ConsistencyProof is the proof that an older checkpoint's tree is a prefix
@@ -186,27 +179,27 @@ type ConsistencyProof struct {
 // size from is a prefix of the log at checkpoint size to (the latest when to
 // is 0). Both sizes must be sizes of stored checkpoints.
 func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (*ConsistencyProof, error) {
-	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
-	if err != nil {
-		return nil, db.wrap(err, "begin read")
-	}
-	defer tx.Rollback()
-	cTo, err := db.checkpoint(ctx, tx, accountID, to)
-	if err != nil {
-		return nil, err
-	}
-	if from < 1 || from > cTo.Size {
-		return nil, &audit.Error{Code: audit.EINVALID, Field: "from", Message: fmt.Sprintf("from must be between 1 and %d.", cTo.Size)}
-	}
-	cFrom, err := db.checkpoint(ctx, tx, accountID, from)
-	if err != nil {
-		return nil, err
-	}
-	proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
-	}
-	return &ConsistencyProof{From: cFrom, To: cTo, Proof: proof}, nil
+	var p *ConsistencyProof
+	err := db.view(ctx, func(tx runner) error {
+		cTo, err := db.checkpoint(ctx, tx, accountID, to)
+		if err != nil {
+			return err
+		}
+		if from < 1 || from > cTo.Size {
+			return &audit.Error{Code: audit.EINVALID, Field: "from", Message: fmt.Sprintf("from must be between 1 and %d.", cTo.Size)}
+		}
+		cFrom, err := db.checkpoint(ctx, tx, accountID, from)
+		if err != nil {
+			return err
+		}
+		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
+		if err != nil {
+			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
+		}
+		p = &ConsistencyProof{From: cFrom, To: cTo, Proof: proof}
+		return nil
+	})
+	return p, err
 }
 
 // errNoSigner is returned by appends when no checkpoint signer is set.

@@ -10,8 +10,6 @@ import (
 // userColumns are the columns scanned by scanUser, prefixed by alias "u".
 const userColumns = `u.id, u.account_id, u.email, u.password_hash, u.first_name, u.last_name, u.role, u.is_active, u.created_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
 func scanUser(s scanner) (*audit.User, error) {
 	u := &audit.User{}
 	err := s.Scan(&u.ID, &u.AccountID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.Role, &u.IsActive, timeValue{&u.CreatedAt})
@@ -42,21 +40,21 @@ func (tx *Tx) CreateUser(ctx context.Context, u *audit.User, emailField string) 
 // UserByEmail returns the user with the given (normalized) email, in any
 // account: emails are unique across the service and sign-in names no account.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*audit.User, error) {
-	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.email = ?`), email)
+	row := db.rd.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = ?`, email)
 	u, err := scanUser(row)
 	return u, db.wrap(err, "select user by email")
 }
 
 // User returns the user with the given ID in the given account.
 func (db *DB) User(ctx context.Context, accountID, id int64) (*audit.User, error) {
-	row := db.read.QueryRowContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id = ?`), accountID, id)
+	row := db.rd.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account_id = ? AND u.id = ?`, accountID, id)
 	u, err := scanUser(row)
 	return u, db.wrap(err, "select user")
 }
 
 // Users returns every user of the account in ID order.
 func (db *DB) Users(ctx context.Context, accountID int64) ([]*audit.User, error) {
-	rows, err := db.read.QueryContext(ctx, db.dialect.rebind(`SELECT `+userColumns+` FROM users u WHERE u.account_id = ? ORDER BY u.id`), accountID)
+	rows, err := db.rd.query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.account_id = ? ORDER BY u.id`, accountID)
 	if err != nil {
 		return nil, db.wrap(err, "select users")
 	}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -38,22 +37,19 @@ const verifyPage = 1000
 // It returns an error only when it could not check; a log that fails a check
 // is a report with a Failure.
 func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string) (*VerifyReport, error) {
-	tx, err := db.read.BeginTx(ctx, db.dialect.readTx)
-	if err != nil {
-		return nil, db.wrap(err, "begin read")
-	}
-	defer tx.Rollback()
 	rep := &VerifyReport{AccountID: accountID}
-	var headRoot []byte
-	err = tx.QueryRowContext(ctx, db.dialect.rebind(`SELECT size, root_hash FROM log_heads WHERE account_id = ?`), accountID).Scan(&rep.TreeSize, &headRoot)
+	err := db.view(ctx, func(tx runner) error {
+		var headRoot []byte
+		err := tx.queryRow(ctx, `SELECT size, root_hash FROM log_heads WHERE account_id = ?`, accountID).Scan(&rep.TreeSize, &headRoot)
+		if err != nil {
+			return db.wrap(err, "select log head")
+		}
+		v := &logVerifier{db: db, ctx: ctx, q: tx, accountID: accountID, vkey: vkey, rep: rep, tiles: map[int]*tileWindow{}}
+		rep.Failure, err = v.run(headRoot)
+		return err
+	})
 	if err != nil {
-		return nil, db.wrap(err, "select log head")
-	}
-	v := &logVerifier{db: db, ctx: ctx, q: tx, accountID: accountID, vkey: vkey, rep: rep, tiles: map[int]*tileWindow{}}
-	if f, err := v.run(headRoot); err != nil {
 		return nil, err
-	} else {
-		rep.Failure = f
 	}
 	return rep, nil
 }
@@ -62,7 +58,7 @@ func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string) (*Ver
 type logVerifier struct {
 	db        *DB
 	ctx       context.Context
-	q         querier
+	q         runner
 	accountID int64
 	vkey      string
 	rep       *VerifyReport
@@ -119,25 +115,12 @@ func (v *logVerifier) run(headRoot []byte) (*VerifyFailure, error) {
 
 // events reads the next page of events after seq last.
 func (v *logVerifier) events(last int64) ([]*audit.Event, error) {
-	rows, err := v.q.QueryContext(v.ctx, v.db.dialect.rebind(`SELECT `+eventColumns+` FROM events e
-		WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`), v.accountID, last, verifyPage)
+	rows, err := v.q.query(v.ctx, `SELECT `+eventColumns+` FROM events e
+		WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`, v.accountID, last, verifyPage)
 	if err != nil {
 		return nil, v.db.wrap(err, "select events")
 	}
-	defer rows.Close()
-	var out []*audit.Event
-	for rows.Next() {
-		e := &audit.Event{}
-		dest, finish := eventDest(e)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, v.db.wrap(err, "scan event")
-		}
-		if err := finish(); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, v.db.wrap(rows.Err(), "select events")
+	return v.db.scanEvents(rows, nil, nil)
 }
 
 func (v *logVerifier) event(e *audit.Event, last int64) (*VerifyFailure, error) {
@@ -227,8 +210,8 @@ func (v *logVerifier) tile(level int, idx int64) ([]byte, error) {
 	w := v.tiles[level]
 	if w == nil || idx < w.lo || idx >= w.hi {
 		w = &tileWindow{lo: idx, hi: idx + tileWindowSize, data: map[int64][]byte{}}
-		rows, err := v.q.QueryContext(v.ctx, v.db.dialect.rebind(`SELECT tile_index, hashes FROM log_tiles
-			WHERE account_id = ? AND tile_level = ? AND tile_index >= ? AND tile_index < ?`), v.accountID, level, w.lo, w.hi)
+		rows, err := v.q.query(v.ctx, `SELECT tile_index, hashes FROM log_tiles
+			WHERE account_id = ? AND tile_level = ? AND tile_index >= ? AND tile_index < ?`, v.accountID, level, w.lo, w.hi)
 		if err != nil {
 			return nil, v.db.wrap(err, "select tiles")
 		}
@@ -269,8 +252,8 @@ func (v *logVerifier) nextCheckpoint() (*Checkpoint, error) {
 	if len(v.cps) > 0 {
 		return v.cps[0], nil
 	}
-	rows, err := v.q.QueryContext(v.ctx, v.db.dialect.rebind(`SELECT account_id, tree_size, root_hash, note, created_at FROM checkpoints
-		WHERE account_id = ? AND tree_size >= ? ORDER BY tree_size LIMIT ?`), v.accountID, v.cpNext, verifyPage)
+	rows, err := v.q.query(v.ctx, `SELECT account_id, tree_size, root_hash, note, created_at FROM checkpoints
+		WHERE account_id = ? AND tree_size >= ? ORDER BY tree_size LIMIT ?`, v.accountID, v.cpNext, verifyPage)
 	if err != nil {
 		return nil, v.db.wrap(err, "select checkpoints")
 	}
@@ -321,5 +304,3 @@ func (v *logVerifier) checkpointsUpTo(size int64) (*VerifyFailure, error) {
 		v.rep.CheckedCheckpoints++
 	}
 }
-
-var _ querier = (*sql.Tx)(nil)
