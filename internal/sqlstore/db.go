@@ -338,3 +338,20 @@ func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, err
 
 // t converts a time to a query argument for the engine.
 func (db *DB) t(t time.Time) any { return db.dialect.timeArg(t) }
+
+// Analyze refreshes the planner's statistics of every table, as a
+// benchmark must after loading data, and as an operator may after a bulk
+// import: the service does not rely on autovacuum having run.
+func (db *DB) Analyze(ctx context.Context) error {
+	var stmt string
+	switch db.source.Engine {
+	case SQLite:
+		stmt = `ANALYZE`
+	case Postgres:
+		stmt = `ANALYZE`
+	case MySQL:
+		stmt = `ANALYZE TABLE accounts, users, events, log_heads, log_tiles, checkpoints, sessions, api_keys`
+	}
+	_, err := db.write.ExecContext(ctx, stmt)
+	return db.wrap(err, "analyze")
+}
