@@ -113,7 +113,8 @@ func open(t testing.TB, url string) *sqlstore.DB {
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
-	t.Cleanup(func() { db.Close() })
+	raw.Store(db, url)
+	t.Cleanup(func() { raw.Delete(db); db.Close() })
 	db.UseSigner(Signer(t))
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatalf("migrate test database: %v", err)
