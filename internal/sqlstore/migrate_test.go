@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 func TestMigrateConcurrently(t *testing.T) {
 	for _, e := range sqltest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
+			ctx := t.Context()
 			url := e.NewURL(t)
 			want, err := sqlstore.Migrations(sqlstore.Engine(e.Name))
 			if err != nil {
