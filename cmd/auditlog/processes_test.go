@@ -269,6 +269,9 @@ func checkSeqs(t *testing.T, c *client, base, domain string, want int64) {
 	t.Helper()
 	var got []int64
 	for page := 1; ; page++ {
+		if page > 100 {
+			t.Fatalf("%s: the log's pages did not end after 100", domain)
+		}
 		var body struct {
 			Logs []struct {
 				Seq int64 `json:"seq"`
