@@ -111,16 +111,22 @@ func TestGroupCommit(t *testing.T) {
 	if size != requests {
 		t.Fatalf("log size %d; want %d", size, requests)
 	}
-	// Checkpoints are signed once per transaction and account.
-	c1, err1 := db.Checkpoint(t.Context(), account, 1)
-	c50, err50 := db.Checkpoint(t.Context(), account, requests)
-	if err1 != nil || err50 != nil || c1.Size != 1 || c50.Size != requests {
-		t.Fatalf("checkpoints %v %v", err1, err50)
+	// Checkpoints are signed once per transaction and account. The worker
+	// took whichever requests had arrived when it woke (usually one) into
+	// the commit that waits for the database; all the others queued behind
+	// it and must share the next one: at most one checkpoint before the
+	// last.
+	if c, err := db.Checkpoint(t.Context(), account, requests); err != nil || c.Size != requests {
+		t.Fatalf("checkpoint at size %d: %v", requests, err)
 	}
-	for size := int64(2); size < requests; size++ {
+	var earlier []int64
+	for size := int64(1); size < requests; size++ {
 		if _, err := db.Checkpoint(t.Context(), account, size); err == nil {
-			t.Fatalf("a checkpoint at size %d: the queued requests did not share one commit", size)
+			earlier = append(earlier, size)
 		}
+	}
+	if len(earlier) > 1 {
+		t.Fatalf("checkpoints at sizes %v before %d: the queued requests did not share one commit", earlier, requests)
 	}
 }
 
