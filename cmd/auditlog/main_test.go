@@ -197,7 +197,7 @@ func startServe(t *testing.T, env func(string) (string, bool), scheme string, ar
 			select {
 			case err := <-done:
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					t.Errorf("serve was still running after %s and was stopped", serveDeadline)
+					t.Errorf("serve was still running at its %s deadline and was stopped", serveDeadline)
 				}
 				if err != nil {
 					t.Errorf("serve after shutdown: %v", err)
