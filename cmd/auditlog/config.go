@@ -80,15 +80,9 @@ func (st *settings) parse(e *env, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	fileLookup, err := config.Environment(st.envFile)
+	lookup, err := config.Environment(st.envFile, e.lookupEnv)
 	if err != nil {
 		return err
-	}
-	lookup := func(name string) (string, bool) {
-		if v, ok := e.lookupEnv(name); ok {
-			return v, true
-		}
-		return fileLookup(name)
 	}
 	if st.cfg, err = config.FromEnv(lookup); err != nil {
 		return err

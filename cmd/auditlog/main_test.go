@@ -4,25 +4,82 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// envMap returns a lookupEnv over m.
+// envMap returns a lookupEnv over m. Tests give run only such an
+// environment, never the process's own, so exported settings such as
+// DATABASE_URL or SECRET_KEY cannot change what a test does.
 func envMap(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Deadlines of the tests that run the command. A command still running at
+// its deadline is stopped and the test fails saying so, instead of hanging
+// (as a serve started by mistake would).
+const (
+	runDeadline    = time.Minute      // one call of run that is not serve
+	serveDeadline  = 3 * time.Minute  // one in-process serve, start to stop
+	listenDeadline = 30 * time.Second // serve's start, until it listens
+	stopDeadline   = 15 * time.Second // serve's return once stopped
+)
+
+// testHTTP is the HTTP client of the tests: no request waits forever.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}
+
+// packageDir is the directory the test binary starts in: the package's
+// source directory, where a developer's .env may be.
+var packageDir, _ = os.Getwd()
+
+// insulated fails the test unless it has left the package directory (with
+// t.Chdir(t.TempDir())), so that the default --env-file .env is one the
+// test wrote itself, or none, and never a developer's.
+func insulated(t *testing.T) {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wd == packageDir {
+		t.Fatal("the test runs the command in the package directory, where it would read a .env left there: call t.Chdir(t.TempDir()) first")
+	}
+}
+
+// runTest calls run with args and env in the test's working directory (see
+// insulated). A call that has not returned after runDeadline is stopped and
+// fails the test.
+func runTest(t *testing.T, args []string, env func(string) (string, bool), stdout, stderr io.Writer) error {
+	t.Helper()
+	insulated(t)
+	ctx, cancel := context.WithTimeout(t.Context(), runDeadline)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, env, stdout, stderr) }()
+	select {
+	case err := <-done:
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("auditlog %s was still running after %s and was stopped (returned %v)", strings.Join(args, " "), runDeadline, err)
+		}
+		return err
+	case <-time.After(runDeadline + stopDeadline):
+		t.Fatalf("auditlog %s did not return within %s, even when stopped", strings.Join(args, " "), runDeadline+stopDeadline)
+		return nil
+	}
 }
 
 func TestHelp(t *testing.T) {
 	t.Chdir(t.TempDir())
 	for _, args := range [][]string{{"help"}, {"--help"}} {
 		var out bytes.Buffer
-		if err := run(t.Context(), args, envMap(nil), &out, &out); err != nil {
+		if err := runTest(t, args, envMap(nil), &out, &out); err != nil {
 			t.Fatalf("run %v: %v", args, err)
 		}
 		for _, cmd := range []string{"serve", "migrate", "init-db"} {
@@ -33,19 +90,19 @@ func TestHelp(t *testing.T) {
 	}
 	for _, cmd := range []string{"serve", "migrate", "init-db"} {
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{cmd, "-h"}, envMap(nil), &out, &out); err != nil {
+		if err := runTest(t, []string{cmd, "-h"}, envMap(nil), &out, &out); err != nil {
 			t.Errorf("%s -h: %v", cmd, err)
 		}
 		if !strings.Contains(out.String(), "-database-url") {
 			t.Errorf("%s -h does not list its flags:\n%s", cmd, out.String())
 		}
 		out.Reset()
-		if err := run(t.Context(), []string{"help", cmd}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "Usage: auditlog "+cmd) {
+		if err := runTest(t, []string{"help", cmd}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "Usage: auditlog "+cmd) {
 			t.Errorf("help %s = %v:\n%s", cmd, err, out.String())
 		}
 	}
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"frobnicate"}, envMap(nil), &out, &out); err == nil || !strings.Contains(out.String(), "unknown command") {
+	if err := runTest(t, []string{"frobnicate"}, envMap(nil), &out, &out); err == nil || !strings.Contains(out.String(), "unknown command") {
 		t.Errorf("unknown command: err %v, output %q", err, out.String())
 	}
 }
@@ -53,11 +110,11 @@ func TestHelp(t *testing.T) {
 func TestSecretKeyRequiredInProduction(t *testing.T) {
 	t.Chdir(t.TempDir())
 	var out bytes.Buffer
-	err := run(t.Context(), []string{"serve", "--port", "0"}, envMap(nil), &out, &out)
+	err := runTest(t, []string{"serve", "--port", "0"}, envMap(nil), &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "SECRET_KEY is not set") {
 		t.Fatalf("serve without SECRET_KEY: %v; want a clear SECRET_KEY error", err)
 	}
-	err = run(t.Context(), []string{"serve", "--port", "0"}, envMap(map[string]string{"SECRET_KEY": "short"}), &out, &out)
+	err = runTest(t, []string{"serve", "--port", "0"}, envMap(map[string]string{"SECRET_KEY": "short"}), &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("serve with a short SECRET_KEY: %v; want a length error", err)
 	}
@@ -69,7 +126,7 @@ func TestInitDBSample(t *testing.T) {
 	env := envMap(map[string]string{"AUDITLOG_ENV": "development"})
 	for i, want := range []string{"loaded sample data", "sample data already present"} {
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"init-db", "--sample"}, env, &out, io.Discard); err != nil {
+		if err := runTest(t, []string{"init-db", "--sample"}, env, &out, io.Discard); err != nil {
 			t.Fatalf("init-db --sample (run %d): %v", i+1, err)
 		}
 		if !strings.Contains(out.String(), want) {
@@ -93,7 +150,7 @@ func TestServe(t *testing.T) {
 	}
 	addr, stop := startServe(t, envMap(nil), "http://", "--sample")
 
-	resp, err := http.Post("http://"+addr+"/api/auth/login", "application/json",
+	resp, err := testHTTP.Post("http://"+addr+"/api/auth/login", "application/json",
 		strings.NewReader(`{"email": "owner@sample-store.com", "password": "owner123"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -119,29 +176,40 @@ func TestServe(t *testing.T) {
 // startServe runs `auditlog serve --port 0 args…` in this process with the
 // environment env, waits until it listens, and returns its address (after
 // scheme) and a func that stops it and fails the test unless serve then
-// returns nil within 15 s.
+// returns nil within stopDeadline. Serve is stopped when the test ends in
+// any case, and fails the test if it runs longer than serveDeadline.
 func startServe(t *testing.T, env func(string) (string, bool), scheme string, args ...string) (addr string, stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
+	insulated(t)
+	ctx, cancel := context.WithTimeout(t.Context(), serveDeadline)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--port", "0"}, args...), env, pw, io.Discard)
-		pw.Close()
+		err := run(ctx, append([]string{"serve", "--port", "0"}, args...), env, pw, io.Discard)
+		pw.CloseWithError(err) // nil: EOF
+		done <- err
 	}()
-	addr = waitListeningScheme(t, pr, scheme)
-	return addr, func() {
+	var once sync.Once
+	stop = func() {
 		t.Helper()
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve after shutdown: %v", err)
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					t.Errorf("serve was still running at its %s deadline and was stopped", serveDeadline)
+				}
+				if err != nil {
+					t.Errorf("serve after shutdown: %v", err)
+				}
+			case <-time.After(stopDeadline):
+				t.Errorf("serve did not shut down within %s", stopDeadline)
 			}
-		case <-time.After(15 * time.Second):
-			t.Fatal("serve did not shut down")
-		}
+		})
 	}
+	t.Cleanup(stop) // when the test ended before it called stop
+	addr = waitListeningScheme(t, pr, scheme)
+	return addr, stop
 }
 
 // waitListening reads serve's output until it names its http:// address.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -45,12 +47,27 @@ func TestProcessesShareDatabase(t *testing.T) {
 	}
 }
 
-// buildAuditlog builds the auditlog binary into a temporary directory.
+// Deadlines of the process test: a build or a process still running at its
+// deadline is killed and the test fails saying so.
+const (
+	buildDeadline   = 5 * time.Minute
+	processDeadline = 5 * time.Minute
+)
+
+// buildAuditlog builds the auditlog binary into a temporary directory. The
+// go command runs with the test's environment (it needs GOPATH, GOCACHE and
+// the like); the binary never does, see startProcess.
 func buildAuditlog(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "auditlog")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	ctx, cancel := context.WithTimeout(t.Context(), buildDeadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd.Dir = packageDir
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("go build did not finish within %s", buildDeadline)
+		}
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
@@ -70,12 +87,16 @@ type process struct {
 // made by one is valid on the other.
 const processSecretKey = "a-test-secret-key-shared-by-both-processes"
 
+// startProcess starts `auditlog serve` on the database. Its environment is
+// exactly the settings listed here, none of the test's own, and it reads no
+// .env file. It is killed when it runs longer than processDeadline, or when
+// the test ends.
 func startProcess(t *testing.T, bin, databaseURL string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--port", "0", "--env-file", "")
+	ctx, cancel := context.WithTimeout(t.Context(), processDeadline)
+	cmd := exec.CommandContext(ctx, bin, "serve", "--port", "0", "--env-file", "")
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
 		"DATABASE_URL=" + databaseURL,
 		"SECRET_KEY=" + processSecretKey,
 		"AUDITLOG_ENV=production",
@@ -99,6 +120,10 @@ func startProcess(t *testing.T, bin, databaseURL string) *process {
 	t.Cleanup(func() {
 		cmd.Process.Kill() // in case the test ended early; harmless after exit
 		<-p.exited
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Errorf("process %d was still running after %s and was killed", cmd.Process.Pid, processDeadline)
+		}
+		cancel()
 		if t.Failed() {
 			t.Logf("log of process %d:\n%s", cmd.Process.Pid, p.stderr)
 		}
@@ -244,6 +269,9 @@ func checkSeqs(t *testing.T, c *client, base, domain string, want int64) {
 	t.Helper()
 	var got []int64
 	for page := 1; ; page++ {
+		if page > 100 {
+			t.Fatalf("%s: the log's pages did not end after 100", domain)
+		}
 		var body struct {
 			Logs []struct {
 				Seq int64 `json:"seq"`

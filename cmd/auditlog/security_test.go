@@ -34,7 +34,7 @@ func TestServeTLS(t *testing.T) {
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	hc := &http.Client{Timeout: testHTTP.Timeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := hc.Post("https://"+addr+"/api/auth/login", "application/json",
 		strings.NewReader(`{"email": "owner@sample-store.com", "password": "owner123"}`))
 	if err != nil {
@@ -51,7 +51,7 @@ func TestServeTLS(t *testing.T) {
 		t.Errorf("Strict-Transport-Security %q", h)
 	}
 	// Plain HTTP to the TLS port gets no API.
-	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+	if resp, err := testHTTP.Get("http://" + addr + "/healthz"); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == 200 {
 			t.Error("plain HTTP served on the TLS port")
@@ -78,36 +78,42 @@ func TestServeSecurityConfigErrors(t *testing.T) {
 		for k, v := range tt.env {
 			env[k] = v
 		}
-		err := run(t.Context(), append([]string{"serve", "--port", "0"}, tt.args...), envMap(env), &out, &out)
+		err := runTest(t, append([]string{"serve", "--port", "0"}, tt.args...), envMap(env), &out, &out)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("serve with %v %v: %v; want an error naming %q", tt.env, tt.args, err, tt.want)
 		}
 	}
 }
 
-// waitListeningScheme reads serve's output until it names its address.
+// waitListeningScheme reads serve's output until it names its address. It
+// fails the test when serve ends first (with the error that ended the
+// output, if any) or does not listen within listenDeadline.
 func waitListeningScheme(t *testing.T, r io.Reader, scheme string) string {
 	t.Helper()
-	found := make(chan string, 1)
+	type result struct {
+		addr string
+		err  error // why the output ended, when it ended before the address
+	}
+	found := make(chan result, 1)
 	go func() {
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
 			if addr, ok := strings.CutPrefix(sc.Text(), "auditlog listening on "+scheme); ok {
-				found <- addr
+				found <- result{addr: addr}
 				io.Copy(io.Discard, r)
 				return
 			}
 		}
-		close(found)
+		found <- result{err: sc.Err()}
 	}()
 	select {
-	case addr, ok := <-found:
-		if !ok {
-			t.Fatal("serve ended without listening")
+	case res := <-found:
+		if res.addr == "" {
+			t.Fatalf("serve ended without listening: %v", res.err)
 		}
-		return addr
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start listening")
+		return res.addr
+	case <-time.After(listenDeadline):
+		t.Fatalf("serve did not start listening within %s", listenDeadline)
 	}
 	return ""
 }

@@ -24,7 +24,7 @@ func TestExportVerifyOffline(t *testing.T) {
 	base := "http://" + addr
 
 	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar}
+	hc := &http.Client{Jar: jar, Timeout: testHTTP.Timeout}
 	resp, err := hc.Post(base+"/api/auth/login", "application/json", strings.NewReader(`{"email":"admin@sample-store.com","password":"admin123"}`))
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("login: %v %v", resp, err)
@@ -58,14 +58,14 @@ func TestExportVerifyOffline(t *testing.T) {
 
 	// The same key is printed by the command line, from the database.
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vk.Key {
+	if err := runTest(t, []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vk.Key {
 		t.Errorf("verifier-key = %q, %v; want %q", out.String(), err, vk.Key)
 	}
 
 	// Offline: no database URL, no server.
 	for _, f := range []string{exportFile, filtered} {
 		out.Reset()
-		if err := run(t.Context(), []string{"verify", "--key", vk.Key, f}, envMap(nil), &out, &out); err != nil {
+		if err := runTest(t, []string{"verify", "--key", vk.Key, f}, envMap(nil), &out, &out); err != nil {
 			t.Fatalf("verify %s: %v\n%s", f, err, out.String())
 		}
 		if !strings.HasPrefix(out.String(), "OK: ") || !strings.Contains(out.String(), "Proved:") || !strings.Contains(out.String(), "Not proved:") {
@@ -80,12 +80,12 @@ func TestExportVerifyOffline(t *testing.T) {
 	doctored := strings.Replace(mustRead(t, exportFile), `"action":"order_refunded"`, `"action":"order_fulfilled"`, 1)
 	os.WriteFile(exportFile, []byte(doctored), 0o600)
 	out.Reset()
-	err = run(t.Context(), []string{"verify", "--key", vk.Key, exportFile}, envMap(nil), &out, &out)
+	err = runTest(t, []string{"verify", "--key", vk.Key, exportFile}, envMap(nil), &out, &out)
 	if !errors.Is(err, errVerifyFailed) || !strings.HasPrefix(out.String(), "FAILED: ") || !strings.Contains(out.String(), "seq") {
 		t.Errorf("doctored export: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(t.Context(), []string{"verify", exportFile}, envMap(nil), &out, &out); err == nil {
+	if err := runTest(t, []string{"verify", exportFile}, envMap(nil), &out, &out); err == nil {
 		t.Error("verify without --key succeeded")
 	}
 }
@@ -101,8 +101,9 @@ func mustRead(t *testing.T, path string) string {
 // TestKeygen checks that a generated key signs checkpoints that its printed
 // verifier key accepts, through serve's own key loading.
 func TestKeygen(t *testing.T) {
+	t.Chdir(t.TempDir())
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"keygen", "--name", "audit.example.com"}, envMap(nil), &out, io.Discard); err != nil {
+	if err := runTest(t, []string{"keygen", "--name", "audit.example.com"}, envMap(nil), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -111,13 +112,12 @@ func TestKeygen(t *testing.T) {
 	if !ok1 || !ok2 || !strings.HasPrefix(skey, "PRIVATE+KEY+audit.example.com+") || !strings.HasPrefix(vkey, "audit.example.com+") {
 		t.Fatalf("keygen output:\n%s", out.String())
 	}
-	t.Chdir(t.TempDir())
 	out.Reset()
 	env := envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": skey})
-	if err := run(t.Context(), []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vkey {
+	if err := runTest(t, []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vkey {
 		t.Errorf("verifier-key with SIGNING_KEY = %q, %v; want %q", out.String(), err, vkey)
 	}
-	err := run(t.Context(), []string{"verifier-key"}, envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": "not a key"}), io.Discard, io.Discard)
+	err := runTest(t, []string{"verifier-key"}, envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": "not a key"}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "SIGNING_KEY") {
 		t.Errorf("a malformed SIGNING_KEY: %v; want an error naming SIGNING_KEY", err)
 	}

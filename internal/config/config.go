@@ -94,11 +94,13 @@ func Default() Config {
 // LookupFunc looks up one setting by name, like os.LookupEnv.
 type LookupFunc func(name string) (string, bool)
 
-// Environment returns a LookupFunc that reads the process environment first
-// and then, for names the environment lacks, the dotenv file at path (when it
-// exists). Real environment variables win, so a deployment can override a
-// checked-in .env.
-func Environment(path string) (LookupFunc, error) {
+// Environment returns a LookupFunc that asks env first and then, for names
+// env lacks, the dotenv file at path (when path is not empty and the file
+// exists). env is the caller's view of the environment, such as
+// os.LookupEnv; nil means an empty one. Real environment variables win, so a
+// deployment can override a checked-in .env. Environment never reads the
+// process environment itself.
+func Environment(path string, env LookupFunc) (LookupFunc, error) {
 	file := map[string]string{}
 	if path != "" {
 		m, err := godotenv.Read(path)
@@ -110,8 +112,10 @@ func Environment(path string) (LookupFunc, error) {
 		}
 	}
 	return func(name string) (string, bool) {
-		if v, ok := os.LookupEnv(name); ok {
-			return v, true
+		if env != nil {
+			if v, ok := env(name); ok {
+				return v, true
+			}
 		}
 		v, ok := file[name]
 		return v, ok

@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,7 +15,7 @@ import (
 
 func newAccount(t *testing.T, db *sqlstore.DB, domain string) int64 {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	a := &audit.Account{Name: domain, Domain: domain}
 	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
@@ -24,27 +23,57 @@ func newAccount(t *testing.T, db *sqlstore.DB, domain string) int64 {
 	return a.ID
 }
 
+// waitDeadline bounds every wait of these tests: a writer that never
+// queues, commits or answers fails the test instead of hanging it.
+const waitDeadline = 10 * time.Second
+
+// receive returns the next value from ch, or fails the test, saying what it
+// waited for, when none comes within waitDeadline.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitDeadline):
+		t.Fatalf("%s: nothing within %s", what, waitDeadline)
+		panic("unreachable")
+	}
+}
+
+// waitAll waits for wg, or fails the test when it is not done within
+// waitDeadline.
+func waitAll(t *testing.T, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	receive(t, done, what)
+}
+
 // holdWriter blocks the database's writing until the returned func is
-// called, by holding a write transaction open. On SQLite (one writer) every
-// commit waits behind it.
+// called (or the test ends), by holding a write transaction open. On SQLite
+// (one writer) every commit waits behind it.
 func holdWriter(t *testing.T, db *sqlstore.DB) (release func()) {
 	t.Helper()
 	held, done := make(chan struct{}), make(chan struct{})
-	go db.Update(context.Background(), func(*sqlstore.Tx) error {
+	go db.Update(t.Context(), func(*sqlstore.Tx) error {
 		close(held)
 		<-done
 		return nil
 	})
-	<-held
-	return func() { close(done) }
+	receive(t, held, "the transaction holding the database")
+	release = sync.OnceFunc(func() { close(done) })
+	t.Cleanup(release)
+	return release
 }
 
+// waitQueued waits until the writer holds n queued events, or fails the
+// test after waitDeadline.
 func waitQueued(t *testing.T, w *ingest.Writer, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(waitDeadline)
 	for w.Queued() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("queued %d events; want %d", w.Queued(), n)
+			t.Fatalf("queued %d events after %s; want %d", w.Queued(), waitDeadline, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -56,7 +85,7 @@ func TestGroupCommit(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "group.example.com")
 	w := ingest.NewWriter(db, ingest.Options{})
-	defer w.Close()
+	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 
 	release := holdWriter(t, db)
 	const requests = 50
@@ -64,34 +93,40 @@ func TestGroupCommit(t *testing.T) {
 	errs := make(chan error, requests)
 	for i := range requests {
 		wg.Go(func() {
-			errs <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "order.created", ResourceID: fmt.Sprint(i)}})
+			errs <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "order.created", ResourceID: fmt.Sprint(i)}})
 		})
 	}
 	// The worker holds the first request, blocked on the database; the
 	// other 49 wait in the queue.
 	waitQueued(t, w, requests)
 	release()
-	wg.Wait()
+	waitAll(t, &wg, "the queued writes")
 	close(errs)
 	for err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	size, _ := db.LogSize(context.Background(), account)
+	size, _ := db.LogSize(t.Context(), account)
 	if size != requests {
 		t.Fatalf("log size %d; want %d", size, requests)
 	}
-	// Checkpoints are signed once per transaction and account.
-	c1, err1 := db.Checkpoint(context.Background(), account, 1)
-	c50, err50 := db.Checkpoint(context.Background(), account, requests)
-	if err1 != nil || err50 != nil || c1.Size != 1 || c50.Size != requests {
-		t.Fatalf("checkpoints %v %v", err1, err50)
+	// Checkpoints are signed once per transaction and account. The worker
+	// took whichever requests had arrived when it woke (usually one) into
+	// the commit that waits for the database; all the others queued behind
+	// it and must share the next one: at most one checkpoint before the
+	// last.
+	if c, err := db.Checkpoint(t.Context(), account, requests); err != nil || c.Size != requests {
+		t.Fatalf("checkpoint at size %d: %v", requests, err)
 	}
-	for size := int64(2); size < requests; size++ {
-		if _, err := db.Checkpoint(context.Background(), account, size); err == nil {
-			t.Fatalf("a checkpoint at size %d: the queued requests did not share one commit", size)
+	var earlier []int64
+	for size := int64(1); size < requests; size++ {
+		if _, err := db.Checkpoint(t.Context(), account, size); err == nil {
+			earlier = append(earlier, size)
 		}
+	}
+	if len(earlier) > 1 {
+		t.Fatalf("checkpoints at sizes %v before %d: the queued requests did not share one commit", earlier, requests)
 	}
 }
 
@@ -101,7 +136,7 @@ func TestWriterSaturated(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "busy.example.com")
 	w := ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 10})
-	defer w.Close()
+	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	var wg sync.WaitGroup
 	for range 2 {
@@ -110,20 +145,20 @@ func TestWriterSaturated(t *testing.T) {
 			for i := range evs {
 				evs[i] = &audit.Event{AccountID: account, Action: "a.b"}
 			}
-			if err := w.Write(context.Background(), evs); err != nil {
+			if err := w.Write(t.Context(), evs); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	waitQueued(t, w, 10)
 	start := time.Now()
-	err := w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "a.b"}})
+	err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "a.b"}})
 	if !errors.Is(err, ingest.ErrBusy) || time.Since(start) > time.Second {
 		t.Fatalf("write to a full queue: %v after %s; want ErrBusy at once", err, time.Since(start))
 	}
 	release()
-	wg.Wait()
-	if size, _ := db.LogSize(context.Background(), account); size != 10 {
+	waitAll(t, &wg, "the queued writes")
+	if size, _ := db.LogSize(t.Context(), account); size != 10 {
 		t.Errorf("log size %d; want the 10 queued events", size)
 	}
 }
@@ -134,32 +169,32 @@ func TestOneBadRequestSparesTheBatch(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "spare.example.com")
 	w := ingest.NewWriter(db, ingest.Options{})
-	defer w.Close()
+	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	results := make(chan error, 3)
 	go func() {
-		results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "first"}})
+		results <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "first"}})
 	}()
 	waitQueued(t, w, 1)
 	go func() {
-		results <- w.Write(context.Background(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}})
+		results <- w.Write(t.Context(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}})
 	}()
 	waitQueued(t, w, 2)
 	go func() {
-		results <- w.Write(context.Background(), []*audit.Event{{AccountID: account, Action: "third"}})
+		results <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "third"}})
 	}()
 	waitQueued(t, w, 3)
 	release()
 	failed := 0
 	for range 3 {
-		if err := <-results; err != nil {
+		if err := receive(t, results, "a write's result"); err != nil {
 			failed++
 		}
 	}
 	if failed != 1 {
 		t.Errorf("%d requests failed; want only the one for a missing account", failed)
 	}
-	if size, _ := db.LogSize(context.Background(), account); size != 2 {
+	if size, _ := db.LogSize(t.Context(), account); size != 2 {
 		t.Errorf("log size %d; want 2", size)
 	}
 }

@@ -1,13 +1,12 @@
 package password
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
 
 func TestHashVerify(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	h := NewHasher(OWASP)
 	hash, err := h.Hash(ctx, "correct horse battery staple")
 	if err != nil {
@@ -53,7 +52,7 @@ func TestVerifyMalformed(t *testing.T) {
 		"$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
 		"$argon2id$v=19$m=19456,t=2,p=1$!!$a2V5a2V5a2V5a2V5a2V5a2V5",
 	} {
-		if ok, err := h.Verify(context.Background(), "x", hash); ok || err == nil {
+		if ok, err := h.Verify(t.Context(), "x", hash); ok || err == nil {
 			t.Errorf("Verify(%q) = %v, %v; want false, ErrMalformed", hash, ok, err)
 		}
 	}
@@ -62,7 +61,7 @@ func TestVerifyMalformed(t *testing.T) {
 func BenchmarkHash(b *testing.B) {
 	h := NewHasher(OWASP)
 	for b.Loop() {
-		if _, err := h.Hash(context.Background(), "benchmark password"); err != nil {
+		if _, err := h.Hash(b.Context(), "benchmark password"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package ratelimit_test
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,7 +57,7 @@ func TestRedis(t *testing.T) {
 
 // run is the suite both implementations pass.
 func run(t *testing.T, newL newLimiter) {
-	ctx := context.Background()
+	ctx := t.Context()
 	rule := ratelimit.Rule{Limit: 3, Period: time.Minute} // one token every 20 s
 
 	t.Run("Burst then refuse", func(t *testing.T) {
@@ -186,7 +185,7 @@ func run(t *testing.T, newL newLimiter) {
 
 func mustAllow(t *testing.T, l ratelimit.Limiter, key string, rule ratelimit.Rule) ratelimit.Decision {
 	t.Helper()
-	d, err := l.Allow(context.Background(), key, rule)
+	d, err := l.Allow(t.Context(), key, rule)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package sample_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 
 func TestLoad(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		ctx := context.Background()
+		ctx := t.Context()
 		hasher := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 		now := time.Now().UTC()
 		created, err := sample.Load(ctx, db, hasher, now)

@@ -249,10 +249,14 @@ func TestCursorPaging(t *testing.T) {
 		}
 		e.appendEvents(tied...)
 
+		const maxPages = 100 // a walk that goes on past this never ends
 		walk := func(query string) []int64 {
 			var seqs []int64
 			url := "/api/audit-logs?per_page=40&" + query
 			for i := 0; ; i++ {
+				if i == maxPages {
+					t.Fatalf("query %q: cursor walk did not end after %d pages", query, i)
+				}
 				r := tn.owner.do("GET", url, nil).want(t, 200)
 				for _, ev := range r.list("audit_logs") {
 					seqs = append(seqs, num(ev.(map[string]any), "seq"))
@@ -274,6 +278,9 @@ func TestCursorPaging(t *testing.T) {
 		offset := func(query string) []int64 {
 			var seqs []int64
 			for page := 1; ; page++ {
+				if page > maxPages {
+					t.Fatalf("query %q: offset walk did not end after %d pages", query, maxPages)
+				}
 				r := tn.owner.do("GET", fmt.Sprintf("/api/audit-logs?per_page=40&page=%d&%s", page, query), nil).want(t, 200)
 				for _, ev := range r.list("audit_logs") {
 					seqs = append(seqs, num(ev.(map[string]any), "seq"))

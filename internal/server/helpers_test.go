@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -61,9 +60,13 @@ type client struct {
 	bearer string // an API key to send, if any
 }
 
+// requestTimeout bounds every request of the tests: a handler that never
+// answers fails the test instead of hanging it.
+const requestTimeout = time.Minute
+
 func (e *testEnv) client() *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{env: e, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &client{env: e, hc: &http.Client{Jar: jar, Timeout: requestTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }
@@ -209,7 +212,7 @@ func (c *client) login(email, pw string) *response {
 // appendEvents writes events straight through the store's write path.
 func (e *testEnv) appendEvents(evs ...*audit.Event) {
 	e.t.Helper()
-	ctx := context.Background()
+	ctx := e.t.Context()
 	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
 		e.t.Fatal(err)
 	}

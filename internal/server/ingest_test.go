@@ -305,21 +305,35 @@ func TestIngestSaturated(t *testing.T) {
 	e.srv.ingest = ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 1})
 	t.Cleanup(e.srv.ingest.Close)
 
+	const deadline = 10 * time.Second // for each wait below
 	held, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce) // runs before the writer's Close, registered earlier
 	go db.Update(t.Context(), func(*sqlstore.Tx) error { close(held); <-release; return nil })
-	<-held
+	select {
+	case <-held:
+	case <-time.After(deadline):
+		t.Fatalf("the transaction holding the database did not start within %s", deadline)
+	}
 	first := make(chan *response, 1)
 	go func() { first <- svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.first"}) }()
-	for e.srv.ingest.Queued() != 1 {
-		time.Sleep(time.Millisecond)
+	for start := time.Now(); e.srv.ingest.Queued() != 1; time.Sleep(time.Millisecond) {
+		if time.Since(start) > deadline {
+			t.Fatalf("queued %d events after %s; want 1", e.srv.ingest.Queued(), deadline)
+		}
 	}
 	r := svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.second"})
 	r.wantError(t, 503, "unavailable", "")
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	close(release)
-	(<-first).want(t, 201)
+	releaseOnce()
+	select {
+	case r := <-first:
+		r.want(t, 201)
+	case <-time.After(deadline):
+		t.Fatalf("the queued request did not complete within %s of the release", deadline)
+	}
 }
 
 // TestIngestRateLimit checks that an API key's ingest requests draw from

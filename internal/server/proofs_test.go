@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -110,8 +109,8 @@ func TestVerifyReportsTampering(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	e := newTestEnv(t, db)
 	tn := e.newTenant("acme")
-	err := db.Update(context.Background(), func(tx *sqlstore.Tx) error {
-		return tx.ExecForTest(context.Background(), `UPDATE events SET details = 'nothing to see' WHERE account_id = ? AND seq = 2`, tn.accountID)
+	err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
+		return tx.ExecForTest(t.Context(), `UPDATE events SET details = 'nothing to see' WHERE account_id = ? AND seq = 2`, tn.accountID)
 	})
 	if err != nil {
 		t.Fatal(err)

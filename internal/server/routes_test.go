@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,8 +49,8 @@ func TestInternalErrorsStayInternal(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	e := newTestEnv(t, db)
 	tn := e.newTenant("acme")
-	if err := db.Update(context.Background(), func(tx *sqlstore.Tx) error {
-		return tx.ExecForTest(context.Background(), `DROP TABLE events`)
+	if err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
+		return tx.ExecForTest(t.Context(), `DROP TABLE events`)
 	}); err != nil {
 		t.Fatal(err)
 	}

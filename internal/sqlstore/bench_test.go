@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -39,7 +38,7 @@ func BenchmarkAppend(b *testing.B) {
 			for _, mode := range []string{"tree", "plain"} {
 				b.Run(fmt.Sprintf("%s/batch=%d/%s", e.Name, batch, mode), func(b *testing.B) {
 					db := e.Open(b)
-					ctx := context.Background()
+					ctx := b.Context()
 					a := &audit.Account{Name: "Bench", Domain: "bench.example.com"}
 					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 						b.Fatal(err)
@@ -80,7 +79,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 		n, _ = strconv.Atoi(v)
 	}
 	db := sqltest.OpenSQLite(b)
-	ctx := context.Background()
+	ctx := b.Context()
 	a := &audit.Account{Name: "Scale", Domain: "scale.example.com"}
 	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		b.Fatal(err)

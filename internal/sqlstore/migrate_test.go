@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
@@ -16,7 +17,10 @@ import (
 func TestMigrateConcurrently(t *testing.T) {
 	for _, e := range sqltest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
-			ctx := context.Background()
+			// Migrations that wait for each other's locks forever fail
+			// the test at the deadline.
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+			defer cancel()
 			url := e.NewURL(t)
 			want, err := sqlstore.Migrations(sqlstore.Engine(e.Name))
 			if err != nil {

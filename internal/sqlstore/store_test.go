@@ -12,6 +12,7 @@ import (
 func TestConformance(t *testing.T) {
 	for _, e := range sqltest.Engines(t) {
 		t.Run(e.Name, func(t *testing.T) {
+			e.Require(t) // one skip for the engine, not one per test
 			storetest.Run(t, e.Open)
 		})
 	}

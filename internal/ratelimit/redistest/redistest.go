@@ -4,9 +4,10 @@
 //
 //	AUDITLOG_TEST_REDIS_URL=redis://127.0.0.1:6379/0
 //
-// and are skipped otherwise, except under CI=true, where a missing or
-// unreachable Redis fails the test. Each test gets its own key prefix, and
-// its keys are deleted when it ends, so tests never see each other's buckets.
+// and are skipped otherwise, with a message naming the variable (shown by
+// go test -v), except under CI=true, where a missing or unreachable Redis
+// fails the test. Each test gets its own key prefix, and its keys are deleted
+// when it ends, so tests never see each other's buckets.
 package redistest
 
 import (
@@ -33,14 +34,14 @@ func Client(t testing.TB) (redis.UniversalClient, string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but %s is not set: the Redis tests must run in CI", URLVar)
 		}
-		t.Skipf("%s is not set", URLVar)
+		t.Skipf("%s is not set: the Redis tests did not run", URLVar)
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("%s: %v", URLVar, err)
 	}
 	c := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
@@ -50,7 +51,9 @@ func Client(t testing.TB) (redis.UniversalClient, string) {
 	rand.Read(b)
 	prefix := "auditlog-test:" + hex.EncodeToString(b) + ":"
 	t.Cleanup(func() {
-		ctx := context.Background()
+		// The test's context has ended by now.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
 		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
 		for iter.Next(ctx) {
 			c.Del(ctx, iter.Val())

@@ -10,6 +10,8 @@
 //	AUDITLOG_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 //	AUDITLOG_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test
 //
+// When one is not set, the tests of that engine are skipped, each with a
+// message naming the variable, so that `go test -v` shows what did not run.
 // When CI=true both must be set and reachable, or the test fails.
 //
 // Every database a test opens is its own: a new database named
@@ -58,11 +60,27 @@ type Engine struct {
 	// dropped when the test ends, for tests that connect on their own (such
 	// as a test that starts the service as a separate process).
 	NewURL func(t testing.TB) string
+
+	// unset names the environment variable that is not set, when this run
+	// does not cover the engine.
+	unset string
 }
 
-// Engines returns the engines this test run covers, SQLite first. It fails
-// the test when a server engine's URL is set but the server cannot be
-// reached, and when CI=true and a URL is not set.
+// Require skips t, naming the environment variable to set, when this run
+// does not cover the engine. Open and NewURL call it first; a test that does
+// other work for the engine before calling either calls it at its start.
+func (e Engine) Require(t testing.TB) {
+	t.Helper()
+	if e.unset != "" {
+		t.Skipf("%s is not set: the %s tests did not run", e.unset, e.Name)
+	}
+}
+
+// Engines returns every engine, SQLite first. An engine whose URL is not set
+// is still returned: its Open and NewURL skip the test (see Require), so a
+// subtest per engine shows the skip. Engines fails the test when a server
+// engine's URL is set but the server cannot be reached, and when CI=true and
+// a URL is not set.
 func Engines(t testing.TB) []Engine {
 	t.Helper()
 	engines := []Engine{{Name: "sqlite", Open: OpenSQLite, NewURL: sqliteURL}}
@@ -72,6 +90,10 @@ func Engines(t testing.TB) []Engine {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("CI=true but %s is not set: the %s tests must run in CI", s.envVar, s.name)
 			}
+			e := Engine{Name: s.name, unset: s.envVar}
+			e.Open = func(t testing.TB) *sqlstore.DB { e.Require(t); panic("unreachable") }
+			e.NewURL = func(t testing.TB) string { e.Require(t); panic("unreachable") }
+			engines = append(engines, e)
 			continue
 		}
 		if _, err := s.admin(url); err != nil {
@@ -86,7 +108,8 @@ func Engines(t testing.TB) []Engine {
 	return engines
 }
 
-// Run runs fn as a subtest once per engine, each with a fresh database.
+// Run runs fn as a subtest once per engine, each with a fresh database. The
+// subtest of an engine this run does not cover is skipped.
 func Run(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	t.Helper()
 	for _, e := range Engines(t) {
@@ -106,9 +129,15 @@ func sqliteURL(t testing.TB) string {
 	return "sqlite:///" + filepath.Join(t.TempDir(), "test.db")
 }
 
+// setupDeadline bounds opening, migrating, creating and dropping a test
+// database, so that a server that stops answering fails the test instead of
+// hanging it.
+const setupDeadline = time.Minute
+
 func open(t testing.TB, url string) *sqlstore.DB {
 	t.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(t.Context(), setupDeadline)
+	defer cancel()
 	db, err := sqlstore.Open(ctx, url)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
@@ -223,12 +252,16 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := fmt.Sprintf("%s%d_%s", dbPrefix, time.Now().Unix(), hex.EncodeToString(b))
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(t.Context(), setupDeadline)
+	defer cancel()
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf(s.create, name)); err != nil {
 		t.Fatalf("create test database on %s: %v", s.name, err)
 	}
 	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), fmt.Sprintf(s.drop, name)); err != nil {
+		// The test's context has ended by now.
+		ctx, cancel := context.WithTimeout(context.Background(), setupDeadline)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, fmt.Sprintf(s.drop, name)); err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
 	})

@@ -20,7 +20,7 @@ func event(accountID int64, action string) *audit.Event {
 }
 
 func testAppendEvents(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
 	ua := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
@@ -265,7 +265,7 @@ func testEventPages(t *testing.T, db *sqlstore.DB) {
 }
 
 func testTenantIsolation(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
 	ua := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
@@ -325,7 +325,7 @@ func descending(n int64) []int64 {
 var errBoom = errors.New("boom")
 
 func testRollback(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	u := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
 	appendEvents(t, db, event(a.ID, "before"), event(a.ID, "before"))
@@ -385,7 +385,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 }
 
 func testOnCommit(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	var calls [][]int64
 	db.OnCommit = func(es []*audit.Event) { calls = append(calls, seqs(es)) }
@@ -406,7 +406,7 @@ func testConcurrentAppends(t *testing.T, db *sqlstore.DB) {
 	const workers, batches = 12, 6
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
-	ctx := context.Background()
+	ctx := t.Context()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*workers*batches)
 	for w := range workers {

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -23,7 +22,7 @@ func testEventFields(t *testing.T, db *sqlstore.DB) {
 		Metadata: []byte(`{"amount_cents":4200,"currency":"USD"}`), Changes: []byte(`[{"field":"status","old":"paid","new":"refunded"}]`),
 	}
 	appendEvents(t, db, in)
-	got, err := db.Event(context.Background(), a.ID, in.ID)
+	got, err := db.Event(t.Context(), a.ID, in.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +47,7 @@ func testEventFields(t *testing.T, db *sqlstore.DB) {
 // testIdempotentAppends checks that an event_id is written once per
 // account, whether the retry comes later, in the same batch, or races.
 func testIdempotentAppends(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "idem.example.com")
 	b := newAccount(t, db, "idem2.example.com")
 	ev := func(account int64, id string) *audit.Event {
@@ -131,7 +130,7 @@ func testBulkAppend(t *testing.T, db *sqlstore.DB) {
 			t.Fatalf("event %s got id %d (missing or repeated)", e.ResourceID, e.ID)
 		}
 		ids[e.ID] = true
-		got, err := db.Event(context.Background(), e.AccountID, e.ID)
+		got, err := db.Event(t.Context(), e.AccountID, e.ID)
 		if err != nil || got.ResourceID != e.ResourceID || got.Seq != e.Seq {
 			t.Fatalf("event %d read back as %+v, %v", e.ID, got, err)
 		}

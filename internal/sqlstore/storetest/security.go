@@ -13,7 +13,7 @@ import (
 // testAccountSecurity covers the MFA policy, user access changes and the
 // session-ending that deactivation and password changes rely on.
 func testAccountSecurity(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := newAccount(t, db, "a.example.com"), newAccount(t, db, "b.example.com")
 	owner := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)
 	admin := newUser(t, db, a.ID, "admin@a.example.com", audit.RoleAdmin)
@@ -106,7 +106,7 @@ func testAccountSecurity(t *testing.T, db *sqlstore.DB) {
 // testMFA covers enrolment, replay-proof code steps, recovery codes and
 // pending logins.
 func testMFA(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	u := newUser(t, db, a.ID, "u@a.example.com", audit.RoleAdmin)
 	other := newUser(t, db, a.ID, "o@a.example.com", audit.RoleAdmin)

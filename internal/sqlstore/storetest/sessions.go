@@ -18,7 +18,7 @@ func newSession(t testing.TB, db *sqlstore.DB, u *audit.User, hash string, expir
 }
 
 func testSessions(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	now := fixedClock(db, time.Date(2024, 3, 4, 5, 6, 7, 890123456, time.UTC))
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
@@ -70,7 +70,7 @@ func testSessions(t *testing.T, db *sqlstore.DB) {
 }
 
 func testDeleteExpiredSessions(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	t0 := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	a := newAccount(t, db, "a.example.com")
 	u := newUser(t, db, a.ID, "owner@a.example.com", audit.RoleOwner)

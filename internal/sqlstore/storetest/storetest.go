@@ -4,7 +4,7 @@
 // database for each test, such as an Engine.Open of package sqltest:
 //
 //	for _, e := range sqltest.Engines(t) {
-//		t.Run(e.Name, func(t *testing.T) { storetest.Run(t, e.Open) })
+//		t.Run(e.Name, func(t *testing.T) { e.Require(t); storetest.Run(t, e.Open) })
 //	}
 package storetest
 
@@ -65,7 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 // update runs fn in a write transaction and fails the test on error.
 func update(t testing.TB, db *sqlstore.DB, fn func(ctx context.Context, tx *sqlstore.Tx) error) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return fn(ctx, tx) }); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
@@ -99,7 +99,7 @@ func appendEvents(t testing.TB, db *sqlstore.DB, events ...*audit.Event) {
 // events returns the page of the account's events for the filter and page.
 func events(t testing.TB, db *sqlstore.DB, accountID int64, f audit.EventFilter, page, perPage int) *audit.EventPage {
 	t.Helper()
-	p, err := db.Events(context.Background(), accountID, f, audit.PageRequest{Page: page, PerPage: perPage})
+	p, err := db.Events(t.Context(), accountID, f, audit.PageRequest{Page: page, PerPage: perPage})
 	if err != nil {
 		t.Fatalf("Events(%d, %+v, %d, %d): %v", accountID, f, page, perPage, err)
 	}
@@ -155,7 +155,7 @@ func fixedClock(db *sqlstore.DB, t time.Time) time.Time {
 }
 
 func testMigrate(t *testing.T, db *sqlstore.DB) {
-	applied, err := db.Migrate(context.Background())
+	applied, err := db.Migrate(t.Context())
 	if err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
@@ -169,7 +169,7 @@ func testMigrate(t *testing.T, db *sqlstore.DB) {
 }
 
 func testCreateAccount(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	now := fixedClock(db, time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.FixedZone("CEST", 2*3600)))
 	a := newAccount(t, db, "shop.example.com")
 	if a.ID == 0 || !sameTime(a.CreatedAt, now) {
@@ -206,7 +206,7 @@ func testCreateAccount(t *testing.T, db *sqlstore.DB) {
 }
 
 func testCreateUser(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	now := fixedClock(db, time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC))
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
@@ -241,7 +241,7 @@ func testCreateUser(t *testing.T, db *sqlstore.DB) {
 }
 
 func testUsers(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
 	var want []int64
@@ -270,7 +270,7 @@ func testUsers(t *testing.T, db *sqlstore.DB) {
 }
 
 func testUserLookups(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := newAccount(t, db, "a.example.com")
 	b := newAccount(t, db, "b.example.com")
 	u := newUser(t, db, a.ID, "admin@a.example.com", audit.RoleAdmin)

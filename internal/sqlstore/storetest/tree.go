@@ -33,7 +33,7 @@ func buildLog(t *testing.T, db *sqlstore.DB, n, batch int) *audit.Account {
 
 func verify(t *testing.T, db *sqlstore.DB, accountID int64) *sqlstore.VerifyReport {
 	t.Helper()
-	rep, err := db.VerifyLog(context.Background(), accountID, db.Signer().VerifierKey())
+	rep, err := db.VerifyLog(t.Context(), accountID, db.Signer().VerifierKey())
 	if err != nil {
 		t.Fatalf("VerifyLog: %v", err)
 	}
@@ -41,7 +41,7 @@ func verify(t *testing.T, db *sqlstore.DB, accountID int64) *sqlstore.VerifyRepo
 }
 
 func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a := buildLog(t, db, 70, 10)
 	rep := verify(t, db, a.ID)
 	if rep.Failure != nil || rep.CheckedEvents != 70 || rep.CheckedCheckpoints != 7 || rep.TreeSize != 70 {
