@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -19,7 +18,7 @@ func BenchmarkReadPath(b *testing.B) {
 	for _, e := range sqltest.Engines(b) {
 		b.Run(e.Name, func(b *testing.B) {
 			db := e.Open(b)
-			ctx := context.Background()
+			ctx := b.Context()
 			a := &audit.Account{Name: "Bench", Domain: "bench.example.com"}
 			u := &audit.User{Email: "admin@bench.example.com", FirstName: "Adam", LastName: "Admin", Role: audit.RoleAdmin, IsActive: true, PasswordHash: "x"}
 			sess := &audit.Session{TokenHash: "bench-session"}
