@@ -135,5 +135,22 @@ func TestRecordExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.wantEvent(tn.account.ID, audit.ActionLogExported, "Exported the audit log as NDJSON filtered by user_id=7 action=user_login", tn.owner)
+
+		// A service exporting with a key is the actor by the key's prefix.
+		key, k, err := f.app.CreateAPIKey(f.ctx, tn.p, origin, app.NewAPIKey{Name: "siem", Scopes: []string{audit.ScopeEventsRead}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := f.app.AuthenticateKey(f.ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.app.RecordExport(f.ctx, svc, origin, nil); err != nil {
+			t.Fatal(err)
+		}
+		e = f.events(tn.account.ID, audit.ActionLogExported)[0]
+		if e.ActorType != audit.ActorAPIKey || e.ActorID != k.Prefix || e.ActorName != "siem" || e.APIKeyID != k.ID || e.UserID != 0 {
+			t.Errorf("export by key: actor %q %q %q key %d user %d; want the key", e.ActorType, e.ActorID, e.ActorName, e.APIKeyID, e.UserID)
+		}
 	})
 }
