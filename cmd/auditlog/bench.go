@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
@@ -114,7 +115,10 @@ Flags:
 		return err
 	}
 	srv := &http.Server{Handler: server.New(server.Deps{
-		Store: db, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+		App: app.New(app.Deps{
+			Store: db, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+		}),
+		Store: db, Ingest: writer, Config: cfg, Logger: log,
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

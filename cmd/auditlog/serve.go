@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
@@ -90,7 +91,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer writer.Close() // after the server has stopped: commits what is queued
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			Store: db, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+			App: app.New(app.Deps{
+				Store: db, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+			}),
+			Store: db, Ingest: writer, Config: cfg, Logger: log,
 		}),
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -96,4 +96,15 @@ var (
 	ErrNotFound = &Error{Code: ENOTFOUND, Message: "Not found."}
 	// ErrUnavailable means the database could not be reached or timed out.
 	ErrUnavailable = &Error{Code: EUNAVAILABLE, Message: "The service is temporarily unavailable; try again."}
+	// ErrEmailTaken means another user, in any account, has the email.
+	// The caller names the request field at fault.
+	ErrEmailTaken = &Error{Code: ECONFLICT, Message: "A user with this email already exists."}
+	// ErrDomainTaken means another account has the domain.
+	ErrDomainTaken = &Error{Code: ECONFLICT, Message: "An account with this domain already exists."}
+	// ErrMFAEnabled means the user's MFA is already enabled, so a new
+	// enrolment cannot start.
+	ErrMFAEnabled = &Error{Code: ECONFLICT, Message: "MFA is already enabled."}
+	// ErrMFAChanged means the pending MFA enrolment named is gone: it was
+	// confirmed or restarted meanwhile.
+	ErrMFAChanged = &Error{Code: ECONFLICT, Message: "The MFA enrolment changed meanwhile."}
 )

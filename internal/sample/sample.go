@@ -70,7 +70,7 @@ func Load(ctx context.Context, db *sqlstore.DB, hasher *password.Hasher, now tim
 		}
 		for _, u := range users {
 			u.AccountID = acct.ID
-			if err := tx.CreateUser(ctx, u, "email"); err != nil {
+			if err := tx.CreateUser(ctx, u); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -150,7 +151,7 @@ func TestSessionExpiry(t *testing.T) {
 		e := newTestEnv(t, db)
 		tn := e.newTenant("acme")
 		start := time.Now()
-		idle, maxAge := e.srv.cfg.SessionIdle, e.srv.cfg.SessionMaxAge
+		idle, maxAge := e.cfg.SessionIdle, e.cfg.SessionMaxAge
 
 		// Used regularly, the session lives until its absolute expiry.
 		for at := start; at.Before(start.Add(maxAge - time.Minute)); at = at.Add(idle / 2) {
@@ -161,14 +162,13 @@ func TestSessionExpiry(t *testing.T) {
 		tn.owner.do("GET", "/api/auth/me", nil).wantError(t, 401, "unauthorized", "")
 
 		// With a short idle timeout, a session used every second never idles out.
-		e.srv.cfg.SessionIdle = 3 * time.Second
-		busy := e.client()
+		short := newTestEnv(t, db, withConfig(func(c *config.Config) { c.SessionIdle = 3 * time.Second }))
+		busy := short.client()
 		busy.login("owner@acme.example.com", "owner-password")
 		for i := range 10 {
-			e.setNow(time.Now().Add(time.Duration(i) * time.Second))
+			short.setNow(time.Now().Add(time.Duration(i) * time.Second))
 			busy.do("GET", "/api/auth/me", nil).want(t, 200)
 		}
-		e.srv.cfg.SessionIdle = idle
 
 		// Left idle, it ends after the idle timeout.
 		e.setNow(time.Now())

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
 )
@@ -27,13 +30,12 @@ var statuses = map[string]int{
 	audit.EINTERNAL:     http.StatusInternalServerError,
 }
 
-// Errors the handlers share.
+// Errors of the HTTP layer itself; the operations' errors are the app's.
 var (
-	errUnauthorized     = audit.Errorf(audit.EUNAUTHORIZED, "Authentication required.")
-	errBadCredentials   = audit.Errorf(audit.EUNAUTHORIZED, "Invalid email or password.")
-	errForbidden        = audit.Errorf(audit.EFORBIDDEN, "Your role does not allow this action.")
 	errRouteNotFound    = audit.Errorf(audit.ENOTFOUND, "No such endpoint.")
 	errMethodNotAllowed = audit.Errorf(audit.ENOTALLOWED, "Method not allowed for this endpoint.")
+	errCrossOrigin      = audit.Errorf(audit.EFORBIDDEN, "Cross-origin request refused.")
+	errPanic            = &audit.Error{Code: audit.EINTERNAL, Message: "Internal error."}
 )
 
 // ErrorResponse is the JSON body of every error response.
@@ -71,19 +73,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
+	var limited *app.RateLimitError
+	if errors.As(err, &limited) && w.Header().Get("Retry-After") == "" {
+		setRetryAfter(w, limited.RetryAfter)
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="auditlog"`)
 	}
 	writeJSON(w, status, ErrorResponse{Error: audit.ErrorMessage(err), Code: code, Field: audit.ErrorField(err)})
 }
-
-var (
-	errNeedsUser   = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs a signed-in user, not an API key.")
-	errKeyScope    = audit.Errorf(audit.EFORBIDDEN, "The API key's scopes do not allow this action.")
-	errBadKey      = audit.Errorf(audit.EUNAUTHORIZED, "Invalid or revoked API key.")
-	errCrossOrigin = audit.Errorf(audit.EFORBIDDEN, "Cross-origin request refused.")
-	errPanic       = &audit.Error{Code: audit.EINTERNAL, Message: "Internal error."}
-)
 
 // countInvalid counts the distinct events among problems.
 func countInvalid(ps []ingest.Problem) int {
@@ -94,4 +92,9 @@ func countInvalid(ps []ingest.Problem) int {
 		}
 	}
 	return n
+}
+
+// setRetryAfter sets the Retry-After header to d in whole seconds.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(app.Seconds(d), 10))
 }

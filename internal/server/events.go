@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
@@ -88,34 +89,28 @@ func timeParam(q url.Values, name string, end bool) (time.Time, error) {
 }
 
 // listEvents returns one page of the caller's account's events, newest
-// first: by page number, as the seed documents, or after a cursor.
+// first: by page number, as the seed documents, or after a cursor
+// (app.ListEvents).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, p, err := parseEventQuery(q)
 	if err != nil {
 		return err
 	}
-	accountID := principalFrom(r.Context()).AccountID
-	if c := q.Get("cursor"); c != "" {
-		if p.After, err = s.decodeCursor(accountID, f, c); err != nil {
-			return err
-		}
-	}
-	page, err := s.store.Events(r.Context(), accountID, f, p)
+	list, err := s.app.ListEvents(r.Context(), principalFrom(r.Context()), app.EventQuery{Filter: f, Page: p, Cursor: q.Get("cursor")})
 	if err != nil {
 		return err
 	}
-	out := make([]EventJSON, len(page.Events))
-	for i, e := range page.Events {
+	out := make([]EventJSON, len(list.Events))
+	for i, e := range list.Events {
 		out[i] = eventJSON(e)
 	}
-	pj := paginationJSON(page.Pagination)
-	if p.After != nil {
-		pj.Page, pj.HasNext, pj.HasPrev = nil, page.More, true
+	pj := paginationJSON(list.Pagination)
+	if list.ByCursor {
+		pj.Page, pj.HasNext, pj.HasPrev = nil, list.More, true
 	}
-	if page.More && len(page.Events) > 0 {
-		c := s.encodeCursor(accountID, f, page.Events[len(page.Events)-1])
-		pj.NextCursor = &c
+	if list.NextCursor != "" {
+		pj.NextCursor = &list.NextCursor
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"audit_logs": out, "pagination": pj})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -28,14 +31,26 @@ var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 type testEnv struct {
 	t   *testing.T
 	db  *sqlstore.DB
+	app *app.App
 	srv *Server
 	ts  *httptest.Server
+	cfg config.Config // the configuration of the app and the server
+	// now is the clock of the app and the server; setNow and useClock
+	// change it.
+	now func() time.Time
+}
+
+// testDeps are what newTestEnv's options may change.
+type testDeps struct {
+	Config  config.Config
+	Limiter ratelimit.Limiter
+	Logger  *slog.Logger
 }
 
 // newTestEnv starts a server over db. Rate limits are high enough that no
-// test trips them by accident; opts may change the Deps (see
+// test trips them by accident; opts may change the dependencies (see
 // security_helpers_test.go), such as setting tight limits.
-func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*Deps)) *testEnv {
+func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Env = config.Development
@@ -43,14 +58,20 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*Deps)) *testEnv {
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
 	writer := ingest.NewWriter(db, ingest.Options{})
 	t.Cleanup(writer.Close)
-	deps := Deps{Store: db, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")}
+	deps := testDeps{Config: cfg}
 	for _, o := range opts {
 		o(&deps)
 	}
-	srv := New(deps)
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return &testEnv{t: t, db: db, srv: srv, ts: ts}
+	e := &testEnv{t: t, db: db, cfg: deps.Config, now: time.Now}
+	clock := func() time.Time { return e.now() }
+	e.app = app.New(app.Deps{
+		Store: db, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
+		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
+	})
+	e.srv = New(Deps{App: e.app, Store: db, Ingest: writer, Config: deps.Config, Logger: deps.Logger, Now: clock})
+	e.ts = httptest.NewServer(e.srv)
+	t.Cleanup(e.ts.Close)
+	return e
 }
 
 // client is one API client with its own cookie jar.
@@ -234,7 +255,7 @@ func actions(r *response) []string {
 }
 
 // setNow fixes the server's clock.
-func (e *testEnv) setNow(t time.Time) { e.srv.now = func() time.Time { return t } }
+func (e *testEnv) setNow(t time.Time) { e.now = func() time.Time { return t } }
 
 func mustURL(s string) *url.URL {
 	u, err := url.Parse(s)

@@ -3,12 +3,10 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -57,23 +55,9 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
-// limitIngest takes a request from the API key's ingest bucket. Its default
-// (RATE_LIMIT_INGEST, 20,000 requests per 10 s) stops a runaway client well
-// above what one service needs; batches carry up to 1,000 events a request.
-// Requests by a signed-in owner or admin are not limited here.
-func (s *Server) limitIngest(w http.ResponseWriter, r *http.Request) error {
-	if p := principalFrom(r.Context()); p.APIKey != nil {
-		return s.rateLimit(w, r, s.ingestLimit(p.APIKey.ID))
-	}
-	return nil
-}
-
-// ingestRequest takes an ingest request's rate-limit token and reads its
-// body (at most limit bytes) and Idempotency-Key header.
+// ingestRequest reads an ingest request's body (at most limit bytes) and
+// Idempotency-Key header. The route has drawn its rate-limit token.
 func (s *Server) ingestRequest(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, key string, err error) {
-	if err := s.limitIngest(w, r); err != nil {
-		return nil, "", err
-	}
 	if body, err = readBody(w, r, limit); err != nil {
 		return nil, "", err
 	}
@@ -168,48 +152,10 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, map[string]any{"audit_logs": out, "created": created, "replayed": len(events) - created})
 }
 
-// prepareEvents validates every event of a request and converts them,
-// filling in the account, the recording key and the actor: a user named by
-// actor.user_id (who must belong to the account), an external actor, or by
-// default the caller. Every problem of every event is reported together.
+// prepareEvents validates and converts the request's events, resolving
+// their actors (app.PrepareEvents).
 func (s *Server) prepareEvents(r *http.Request, ins []ingest.EventInput) ([]*audit.Event, error) {
-	p := principalFrom(r.Context())
-	now := s.now().UTC()
-	events := make([]*audit.Event, len(ins))
-	var problems []ingest.Problem
-	var userIDs []int64
-	for i := range ins {
-		e, ps := ins[i].Validate(i, now)
-		problems = append(problems, ps...)
-		e.AccountID = p.AccountID
-		if p.APIKey != nil {
-			e.APIKeyID = p.APIKey.ID
-		}
-		if e.UserID != 0 && !slices.Contains(userIDs, e.UserID) {
-			userIDs = append(userIDs, e.UserID)
-		}
-		events[i] = e
-	}
-	users, err := s.store.UsersByID(r.Context(), p.AccountID, userIDs)
-	if err != nil {
-		return nil, err
-	}
-	for i, e := range events {
-		switch {
-		case e.UserID != 0 && users[e.UserID] == nil:
-			problems = append(problems, ingest.Problem{Index: i, Field: "actor.user_id", Message: fmt.Sprintf("no user %d in this account.", e.UserID)})
-		case e.UserID != 0:
-			e.SetUserActor(users[e.UserID])
-			e.User = users[e.UserID]
-		case e.ActorType == "":
-			p.setActor(e)
-		}
-	}
-	if len(problems) > 0 {
-		slices.SortStableFunc(problems, func(a, b ingest.Problem) int { return a.Index - b.Index })
-		return nil, &ingest.InvalidError{Problems: problems}
-	}
-	return events, nil
+	return s.app.PrepareEvents(r.Context(), principalFrom(r.Context()), ins)
 }
 
 // writeEvents hands the events to the group-commit writer and waits until

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -340,8 +341,7 @@ func TestIngestSaturated(t *testing.T) {
 // its own bucket: past the limit, 429 with Retry-After, and another key is
 // unaffected.
 func TestIngestRateLimit(t *testing.T) {
-	e := newTestEnv(t, sqltest.OpenSQLite(t))
-	e.srv.cfg.RateLimitIngest = ratelimit.Rule{Limit: 2, Period: time.Minute}
+	e := newTestEnv(t, sqltest.OpenSQLite(t), withConfig(func(c *config.Config) { c.RateLimitIngest = ratelimit.Rule{Limit: 2, Period: time.Minute} }))
 	tn := e.newTenant("acme")
 	a, _ := e.newKey(tn, "a", "events:write")
 	b, _ := e.newKey(tn, "b", "events:write")

@@ -33,8 +33,7 @@ func (b *lockedBuffer) String() string {
 // debug logging on, and checks that no password, hash or token was logged.
 func TestNoSecretsInLogs(t *testing.T) {
 	var logs lockedBuffer
-	e := newTestEnv(t, sqltest.OpenSQLite(t))
-	e.srv.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newTestEnv(t, sqltest.OpenSQLite(t), withLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	tn := e.newTenant("acme")
 	e.addUser(tn, audit.RoleAdmin)
 	e.client().do("POST", "/api/auth/login", map[string]string{"email": "owner@acme.example.com", "password": "wrong-password-xyz"})

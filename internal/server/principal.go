@@ -2,12 +2,11 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
@@ -15,97 +14,60 @@ import (
 // clients expect.
 const sessionCookie = "session"
 
-// touchEvery limits how often a session's last-use time is written: a busy
-// client then costs one write a minute, not one per request. For idle
-// timeouts under ten minutes the interval shrinks to a tenth of the timeout,
-// so a session in use never idles out, and one left alone ends at most a
-// tenth of its idle timeout early.
-const touchEvery = time.Minute
-
-// touchInterval returns how stale a session's recorded last use may get.
-func touchInterval(idle time.Duration) time.Duration { return min(touchEvery, idle/10) }
-
-// principal is the authenticated caller of a request: a signed-in user
-// (User and Session) or a platform service holding an API key (APIKey).
-type principal struct {
-	AccountID int64
-	User      *audit.User
-	Session   *audit.Session
-	APIKey    *audit.APIKey
-	// MFAEnrolmentDue is set for an owner or admin without MFA in an
-	// account that requires it: such a session may only use the routes
-	// that need no permission (sign-out, MFA enrolment, password change).
-	MFAEnrolmentDue bool
-}
-
-// setActor records the caller as the event's actor: the signed-in user, or
-// the API key (by its prefix and name) when a service made the request.
-func (p *principal) setActor(e *audit.Event) {
-	if p.User != nil {
-		e.SetUserActor(p.User)
-		return
-	}
-	e.ActorType, e.ActorID, e.ActorName, e.APIKeyID = audit.ActorAPIKey, p.APIKey.Prefix, p.APIKey.Name, p.APIKey.ID
-}
-
 type principalKey struct{}
 
 // principalFrom returns the caller that authenticate put in ctx.
-func principalFrom(ctx context.Context) *principal {
-	p, _ := ctx.Value(principalKey{}).(*principal)
+func principalFrom(ctx context.Context) *app.Principal {
+	p, _ := ctx.Value(principalKey{}).(*app.Principal)
 	return p
 }
 
-// authenticate finds the session named by the request's cookie and returns
-// the request with the caller in its context. It fails with 401 when the
-// cookie is missing or unknown, the session has expired (idle or absolute),
-// or the user has been deactivated.
+// client returns the request's origin, as the audit trail records it.
+func (s *Server) client(r *http.Request) app.Client {
+	return app.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+}
+
+// authenticate finds the caller, by the "Authorization: Bearer" API key or
+// the session cookie, and returns the request with the caller in its
+// context. It fails with 401 when there are no credentials or the app
+// refuses them; a refused session cookie is cleared.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-	if key, ok := bearerToken(r); ok {
-		p, err := s.authenticateKey(r.Context(), key)
-		if err != nil {
-			return r, err
-		}
-		return r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), nil
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
-		return r, errUnauthorized
-	}
 	ctx := r.Context()
-	hash := s.tokenHash(c.Value)
-	sess, user, mfaEnabled, requireMFA, err := s.store.SessionPrincipal(ctx, hash)
-	switch {
-	case errors.Is(err, audit.ErrNotFound):
-		s.clearCookie(w)
-		return r, errUnauthorized
-	case err != nil:
+	var p *app.Principal
+	var err error
+	if key, ok := bearerToken(r); ok {
+		p, err = s.app.AuthenticateKey(ctx, key)
+	} else {
+		c, cerr := r.Cookie(sessionCookie)
+		if cerr != nil || c.Value == "" {
+			return r, app.ErrUnauthorized
+		}
+		p, err = s.app.AuthenticateSession(ctx, c.Value)
+		if audit.ErrorCode(err) == audit.EUNAUTHORIZED {
+			s.clearCookie(w)
+		}
+	}
+	if err != nil {
 		return r, err
 	}
-	now := s.now().UTC()
-	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle || !user.IsActive {
-		s.clearCookie(w)
-		return r, errUnauthorized
-	}
-	if now.Sub(sess.LastSeenAt) >= touchInterval(s.cfg.SessionIdle) {
-		if err := s.store.TouchSession(ctx, hash, now); err != nil {
-			s.log.WarnContext(ctx, "could not record session use", "err", err)
-		}
-	}
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		if err := s.rateLimit(w, r, s.readLimit(sess)); err != nil {
-			return r, err
-		}
-	}
-	p := &principal{AccountID: user.AccountID, User: user, Session: sess, MFAEnrolmentDue: requireMFA && user.Role.MFARequired() && !mfaEnabled}
 	return r.WithContext(context.WithValue(ctx, principalKey{}, p)), nil
 }
 
-// newToken returns a fresh session token: 256 random bits, base64url.
-func newToken() string {
-	b := make([]byte, 32)
-	rand.Read(b) // never fails (crypto/rand documents it)
-	return base64.RawURLEncoding.EncodeToString(b)
+// bearerToken returns the token of an "Authorization: Bearer …" header.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
+		return "", false
+	}
+	return strings.TrimSpace(h[7:]), true
+}
+
+// sessionToken returns the session cookie the request carries, or "".
+func sessionToken(r *http.Request) string {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, token string) {

@@ -183,13 +183,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	p := principalFrom(ctx)
 	accountID := p.AccountID
 	filter := filterMap(f)
-	exported := &audit.Event{
-		AccountID: accountID, Action: audit.ActionLogExported, ResourceType: audit.ResourceAuditLog,
-		Details: fmt.Sprintf("Exported the audit log as NDJSON%s", describeFilter(filter)), IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
-	}
-	p.setActor(exported)
-	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, exported) })
-	if err != nil {
+	if err := s.app.RecordExport(ctx, p, s.client(r), filter); err != nil {
 		return err
 	}
 	c, err := s.store.Checkpoint(ctx, accountID, 0)
@@ -254,17 +248,4 @@ func filterMap(f audit.EventFilter) map[string]string {
 		return nil
 	}
 	return m
-}
-
-func describeFilter(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	out := " filtered by"
-	for _, k := range []string{"user_id", "action", "resource_type", "start_date", "end_date"} {
-		if v, ok := m[k]; ok {
-			out += fmt.Sprintf(" %s=%s", k, v)
-		}
-	}
-	return out
 }

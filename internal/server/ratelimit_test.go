@@ -148,7 +148,7 @@ func TestRateLimitsSharedInRedis(t *testing.T) {
 		l := ratelimit.NewRedis(client, prefix)
 		l.Now = clock.now
 		e := newTestEnv(t, db, withLimiter(l), withConfig(func(c *config.Config) { c.RateLimitLoginAccount = tight(4, 4*time.Minute) }))
-		e.srv.now = clock.now
+		e.now = clock.now
 		return e
 	}
 	a, b := newServer(), newServer()

@@ -3,96 +3,133 @@ package server
 import (
 	"net/http"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
-// routes registers every route. Each line shows who may call it: public,
-// signedIn (any role), or the permission of the seed's role table.
+// routes registers every route: its pattern, who may call it, the
+// rate-limit bucket it draws from, and its handler.
 func (s *Server) routes() {
-	public, signedIn, can := s.public, s.signedIn, s.can
+	r := s.route
+	r("GET /healthz", public, noLimit, s.health)
 
-	s.mux.Handle("GET /healthz", public(s.health))
+	r("POST /api/auth/login", public, limitLogin, s.login)
+	r("POST /api/auth/logout", signedIn, noLimit, s.logout)
+	r("GET /api/auth/me", signedIn, limitReads, s.me)
+	r("POST /api/auth/password", signedIn, limitLogin, s.changePassword)
+	r("POST /api/auth/mfa/setup", signedIn, limitLogin, s.mfaSetup)
+	r("POST /api/auth/mfa/confirm", signedIn, limitLogin, s.mfaConfirm)
+	r("POST /api/auth/mfa/verify", public, limitLogin, s.mfaVerify)
+	r("POST /api/auth/mfa/disable", signedIn, limitLogin, s.mfaDisable)
 
-	s.mux.Handle("POST /api/auth/login", public(s.login))
-	s.mux.Handle("POST /api/auth/logout", signedIn(s.logout))
-	s.mux.Handle("GET /api/auth/me", signedIn(s.me))
-	s.mux.Handle("POST /api/auth/password", signedIn(s.changePassword))
-	s.mux.Handle("POST /api/auth/mfa/setup", signedIn(s.mfaSetup))
-	s.mux.Handle("POST /api/auth/mfa/confirm", signedIn(s.mfaConfirm))
-	s.mux.Handle("POST /api/auth/mfa/verify", public(s.mfaVerify))
-	s.mux.Handle("POST /api/auth/mfa/disable", signedIn(s.mfaDisable))
+	r("POST /api/accounts", public, noLimit, s.createAccount)
+	r("GET /api/accounts/{id}", can(audit.PermViewAccount), limitReads, s.getAccount)
+	r("GET /api/accounts/{id}/security", can(audit.PermViewAccount), limitReads, s.getAccountSecurity)
+	r("PATCH /api/accounts/{id}/security", can(audit.PermManageAccountSecurity), noLimit, s.updateAccountSecurity)
 
-	s.mux.Handle("POST /api/accounts", public(s.createAccount))
-	s.mux.Handle("GET /api/accounts/{id}", can(audit.PermViewAccount, s.getAccount))
-	s.mux.Handle("GET /api/accounts/{id}/security", can(audit.PermViewAccount, s.getAccountSecurity))
-	s.mux.Handle("PATCH /api/accounts/{id}/security", can(audit.PermManageAccountSecurity, s.updateAccountSecurity))
+	r("POST /api/users", can(audit.PermCreateUsers), noLimit, s.createUser)
+	r("GET /api/users", can(audit.PermViewUsers), limitReads, s.listUsers)
+	r("PATCH /api/users/{id}", can(audit.PermManageUsers), noLimit, s.updateUser)
 
-	s.mux.Handle("POST /api/users", can(audit.PermCreateUsers, s.createUser))
-	s.mux.Handle("GET /api/users", can(audit.PermViewUsers, s.listUsers))
-	s.mux.Handle("PATCH /api/users/{id}", can(audit.PermManageUsers, s.updateUser))
+	r("GET /api/audit-logs", can(audit.PermViewAuditLogs), limitReads, s.listEvents)
+	r("GET /api/audit-logs/export", can(audit.PermViewAuditLogs), limitReads, s.exportEvents)
+	r("GET /api/audit-logs/checkpoint", can(audit.PermViewAuditLogs), limitReads, s.checkpoint)
+	r("GET /api/audit-logs/consistency", can(audit.PermViewAuditLogs), limitReads, s.consistency)
+	r("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs), limitReads, s.verify)
+	r("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs), limitReads, s.proof)
+	r("GET /api/verifier-key", public, noLimit, s.verifierKey)
 
-	s.mux.Handle("GET /api/audit-logs", can(audit.PermViewAuditLogs, s.listEvents))
-	s.mux.Handle("GET /api/audit-logs/export", can(audit.PermViewAuditLogs, s.exportEvents))
-	s.mux.Handle("GET /api/audit-logs/checkpoint", can(audit.PermViewAuditLogs, s.checkpoint))
-	s.mux.Handle("GET /api/audit-logs/consistency", can(audit.PermViewAuditLogs, s.consistency))
-	s.mux.Handle("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs, s.verify))
-	s.mux.Handle("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs, s.proof))
-	s.mux.Handle("GET /api/verifier-key", public(s.verifierKey))
-
-	s.mux.Handle("POST /api/audit-logs", can(audit.PermWriteEvents, s.ingestEvent))
-	s.mux.Handle("POST /api/audit-logs/batch", can(audit.PermWriteEvents, s.ingestBatch))
-	s.mux.Handle("POST /api/api-keys", can(audit.PermManageAPIKeys, s.createAPIKey))
-	s.mux.Handle("GET /api/api-keys", can(audit.PermManageAPIKeys, s.listAPIKeys))
-	s.mux.Handle("DELETE /api/api-keys/{id}", can(audit.PermManageAPIKeys, s.revokeAPIKey))
+	r("POST /api/audit-logs", can(audit.PermWriteEvents), limitIngest, s.ingestEvent)
+	r("POST /api/audit-logs/batch", can(audit.PermWriteEvents), limitIngest, s.ingestBatch)
+	r("POST /api/api-keys", can(audit.PermManageAPIKeys), noLimit, s.createAPIKey)
+	r("GET /api/api-keys", can(audit.PermManageAPIKeys), limitReads, s.listAPIKeys)
+	r("DELETE /api/api-keys/{id}", can(audit.PermManageAPIKeys), noLimit, s.revokeAPIKey)
 }
+
+// access says who may call a route.
+type access struct {
+	authenticate bool             // a session or an API key is needed
+	user         bool             // a signed-in user is needed, of any role
+	perm         audit.Permission // the permission needed, if any
+}
+
+var (
+	// public routes need no sign-in.
+	public = access{}
+	// signedIn routes need a signed-in user, of any role; API keys are
+	// refused: these routes concern a person.
+	signedIn = access{authenticate: true, user: true}
+)
+
+// can is who has perm: a signed-in user whose role has it, or an API key
+// holding the scope that grants it (see audit.ScopeFor).
+func can(perm audit.Permission) access { return access{authenticate: true, perm: perm} }
+
+// bucket is the rate-limit bucket a route draws from. The RateLimit,
+// RateLimit-Policy and Retry-After headers show every decision.
+type bucket int
+
+const (
+	noLimit bucket = iota
+	// limitLogin: sign-in attempts, drawn by the app operation itself
+	// from the client IP's and/or the account's login buckets (see
+	// package app, "Rate limits").
+	limitLogin
+	// limitReads: the session's read bucket (app.LimitReads); requests
+	// with an API key are not limited.
+	limitReads
+	// limitIngest: the API key's ingest bucket (app.LimitIngest); a
+	// signed-in user's requests are not limited.
+	limitIngest
+)
 
 // handlerFunc is the signature of every handler: it writes a response and
-// returns nil, or writes nothing and returns an error for handle to write.
+// returns nil, or writes nothing and returns an error for route to write.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// public adapts a handler that needs no sign-in.
-func (s *Server) public(h handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+// route registers h under pattern: callers must pass who, and draw from b.
+// Every error is written by writeError.
+func (s *Server) route(pattern string, who access, b bucket, h handlerFunc) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serve(w, r, who, b, h); err != nil {
 			s.writeError(w, r, err)
 		}
-	})
+	}))
 }
 
-// signedIn adapts a handler that needs a signed-in user, of any role.
-// API keys are refused: these routes concern a person.
-func (s *Server) signedIn(h handlerFunc) http.Handler {
-	return s.public(func(w http.ResponseWriter, r *http.Request) error {
-		r, err := s.authenticate(w, r)
-		if err != nil {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, who access, b bucket, h handlerFunc) error {
+	if b != noLimit {
+		r = r.WithContext(app.WithLimitObserver(r.Context(), rateLimitHeaders(w)))
+	}
+	if !who.authenticate {
+		return h(w, r)
+	}
+	r, err := s.authenticate(w, r)
+	if err != nil {
+		return err
+	}
+	ctx, p := r.Context(), principalFrom(r.Context())
+	if b == limitReads {
+		if err := s.app.LimitReads(ctx, p); err != nil {
 			return err
 		}
-		if principalFrom(r.Context()).User == nil {
-			return errNeedsUser
-		}
-		return h(w, r)
-	})
-}
-
-// can adapts a handler that needs a signed-in user whose role has perm, or
-// an API key holding the scope that grants perm (see audit.ScopeFor).
-func (s *Server) can(perm audit.Permission, h handlerFunc) http.Handler {
-	return s.public(func(w http.ResponseWriter, r *http.Request) error {
-		r, err := s.authenticate(w, r)
-		if err != nil {
+	}
+	if who.user {
+		if err := p.RequireUser(); err != nil {
 			return err
 		}
-		p := principalFrom(r.Context())
-		switch {
-		case p.User != nil && p.MFAEnrolmentDue:
-			return errMFAEnrolment
-		case p.User != nil && !p.User.Role.Can(perm):
-			return errForbidden
-		case p.APIKey != nil && (audit.ScopeFor(perm) == "" || !p.APIKey.Has(audit.ScopeFor(perm))):
-			return errKeyScope
+	}
+	if who.perm != "" {
+		if err := p.Authorize(who.perm); err != nil {
+			return err
 		}
-		return h(w, r)
-	})
+	}
+	if b == limitIngest {
+		if err := s.app.LimitIngest(ctx, p); err != nil {
+			return err
+		}
+	}
+	return h(w, r)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {

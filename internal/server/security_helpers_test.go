@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base32"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -18,13 +19,18 @@ var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
 var roomyLimit = ratelimit.Rule{Limit: 100000, Period: time.Minute}
 
 // withConfig changes the test server's configuration.
-func withConfig(fn func(c *config.Config)) func(*Deps) {
-	return func(d *Deps) { fn(&d.Config) }
+func withConfig(fn func(c *config.Config)) func(*testDeps) {
+	return func(d *testDeps) { fn(&d.Config) }
 }
 
 // withLimiter makes the test server keep its buckets in l.
-func withLimiter(l ratelimit.Limiter) func(*Deps) {
-	return func(d *Deps) { d.Limiter = l }
+func withLimiter(l ratelimit.Limiter) func(*testDeps) {
+	return func(d *testDeps) { d.Limiter = l }
+}
+
+// withLogger makes the test app and server log to l.
+func withLogger(l *slog.Logger) func(*testDeps) {
+	return func(d *testDeps) { d.Logger = l }
 }
 
 // testClock is a settable clock for the server (and its limiter).
@@ -36,7 +42,7 @@ func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 // useClock drives the server's time from a test clock starting now.
 func (e *testEnv) useClock() *testClock {
 	c := &testClock{t: time.Now().UTC()}
-	e.srv.now = c.now
+	e.now = c.now
 	return c
 }
 
@@ -57,7 +63,7 @@ func (c *client) enrolMFA(t *testing.T, pw string) (secret string, codes []strin
 	t.Helper()
 	r := c.do("POST", "/api/auth/mfa/setup", map[string]string{"password": pw}).want(t, http.StatusOK)
 	secret, _ = r.body["secret"].(string)
-	code := c.env.totpCode(t, secret, c.env.srv.now())
+	code := c.env.totpCode(t, secret, c.env.now())
 	r = c.do("POST", "/api/auth/mfa/confirm", map[string]string{"code": code}).want(t, http.StatusOK)
 	for _, v := range r.list("recovery_codes") {
 		codes = append(codes, v.(string))

@@ -1,43 +1,42 @@
 // Package server is the service's HTTP API: routes, authentication, role
 // checks, request decoding and the JSON responses of the seed's contract.
 //
+// The server is one surface over the application layer (package app),
+// which owns every rule, transaction and audit record: each handler decodes
+// the request, calls one app operation and renders its result. The server
+// keeps what is HTTP: routes, authentication from the cookie or bearer
+// token, request decoding, the JSON views, cookies and headers (the
+// RateLimit headers render the app's rate-limit decisions), and the error
+// table. It consumes the app through the Application interface (app.go).
+//
 // Handlers are methods of Server with the signature
-// func(w http.ResponseWriter, r *http.Request) error; one adapter (public,
-// which signedIn and can build on) writes every error, so the mapping from domain errors to HTTP statuses lives
-// in one place (errors.go) and internal error text never reaches a client.
-// Every route, with the permission it needs, is listed in routes.go.
+// func(w http.ResponseWriter, r *http.Request) error; one adapter (route)
+// writes every error, so the mapping from domain errors to HTTP statuses
+// lives in one place (errors.go) and internal error text never reaches a
+// client. Every route, with who may call it and the rate-limit bucket it
+// draws from, is listed in routes.go.
 package server
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
-	"github.com/auditlog/auditlog/internal/password"
-	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
 // Server serves the API. Create one with New.
 type Server struct {
+	app    Application
 	store  *sqlstore.DB
 	ingest *ingest.Writer
-	hasher *password.Hasher
 	cfg    config.Config
 	log    *slog.Logger
-	secret []byte
 	now    func() time.Time
 	mux    *http.ServeMux
 	root   http.Handler
-
-	// limiter holds the rate-limit buckets (Redis when configured);
-	// localLimiter is this process's own, used when limiter fails.
-	limiter, localLimiter ratelimit.Limiter
 }
 
 // ingestWait bounds how long an ingest request waits for its commit.
@@ -45,38 +44,37 @@ const ingestWait = 10 * time.Second
 
 // Deps are what a Server needs.
 type Deps struct {
+	// App performs every operation; the server decodes, authenticates,
+	// calls it and renders. An *app.App.
+	App Application
+	// Store serves the verifiable log's reads (checkpoints, proofs,
+	// verification, export) and the health check.
 	Store *sqlstore.DB
 	// Ingest group-commits the events that platform services send.
 	Ingest *ingest.Writer
-	Hasher *password.Hasher
+	// Config supplies the cookie settings and the trusted proxies.
 	Config config.Config
 	Logger *slog.Logger
-	// SecretKey keys the hashes of session tokens. It must not be empty.
-	SecretKey []byte
-	// Limiter holds the rate-limit buckets; nil keeps them in this process.
-	Limiter ratelimit.Limiter
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // New returns a Server ready to serve.
 func New(d Deps) *Server {
 	s := &Server{
+		app:    d.App,
 		store:  d.Store,
 		ingest: d.Ingest,
-		hasher: d.Hasher,
 		cfg:    d.Config,
 		log:    d.Logger,
-		secret: d.SecretKey,
-		now:    time.Now,
+		now:    d.Now,
 		mux:    http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	local := ratelimit.NewMemory()
-	local.Now = func() time.Time { return s.now() }
-	s.limiter, s.localLimiter = d.Limiter, local
-	if s.limiter == nil {
-		s.limiter = local
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.routes()
 	s.root = s.middleware(http.HandlerFunc(s.dispatch))
@@ -120,13 +118,4 @@ func (p *statusProbe) WriteHeader(code int) {
 func (p *statusProbe) Write(b []byte) (int, error) {
 	p.WriteHeader(http.StatusOK)
 	return len(b), nil
-}
-
-// tokenHash returns the stored form of a session token: its HMAC-SHA-256
-// under the secret key, in hex. A leaked sessions table then yields no usable
-// cookie.
-func (s *Server) tokenHash(token string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte(token))
-	return hex.EncodeToString(m.Sum(nil))
 }

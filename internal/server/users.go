@@ -2,12 +2,11 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
-	"strconv"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
 type createUserRequest struct {
@@ -19,59 +18,26 @@ type createUserRequest struct {
 	AccountID json.RawMessage `json:"account_id"` // accepted only when it names the caller's account
 }
 
-// createUser adds a user to the caller's account and records user_created
-// in the same transaction. Owners may create any role; admins any role but
-// owner. The new user always joins the caller's account.
+// createUser adds a user to the caller's account (app.CreateUser).
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req createUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	p := principalFrom(r.Context())
+	in := app.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName, Role: audit.Role(req.Role)}
 	if len(req.AccountID) > 0 && string(req.AccountID) != "null" {
-		var id int64
-		if err := json.Unmarshal(req.AccountID, &id); err != nil {
+		if err := json.Unmarshal(req.AccountID, &in.AccountID); err != nil {
 			return audit.FieldError("account_id", "account_id must be a JSON number.")
 		}
-		if id != p.User.AccountID {
-			return &audit.Error{Code: audit.EFORBIDDEN, Field: "account_id", Message: "Users can only be created in your own account."}
+		if in.AccountID == 0 {
+			in.AccountID = -1 // names no account, as any other than the caller's
 		}
 	}
-	if req.Role == "" {
-		return audit.FieldError("role", "role is required: one of owner, admin, analyst, content_creator.")
-	}
-	u := &audit.User{
-		AccountID: p.User.AccountID, Email: req.Email, FirstName: req.FirstName, LastName: req.LastName,
-		Role: audit.Role(req.Role), IsActive: true,
-	}
-	u.Normalize()
-	if err := u.Validate(""); err != nil {
-		return err
-	}
-	if !p.User.Role.CanAssign(u.Role) {
-		return &audit.Error{Code: audit.EFORBIDDEN, Field: "role", Message: fmt.Sprintf("A user with role %s cannot create a user with role %s.", p.User.Role, u.Role)}
-	}
-	if err := s.passwordPolicy().Check("password", req.Password); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	hash, err := s.hasher.Hash(ctx, req.Password)
-	if err != nil {
-		return err
-	}
-	u.PasswordHash = hash
-	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.CreateUser(ctx, u, "email"); err != nil {
-			return err
-		}
-		return tx.AppendEvents(ctx, &audit.Event{
-			AccountID: u.AccountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(), Action: audit.ActionUserCreated,
-			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(u.ID, 10),
-			Details:   fmt.Sprintf("Created user %s with role %s", u.Email, u.Role),
-			IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
-		})
-	})
-	if err != nil {
+	u, err := s.app.CreateUser(r.Context(), principalFrom(r.Context()), s.client(r), in)
+	switch {
+	case errors.Is(err, audit.ErrEmailTaken):
+		return conflictOn("email", err)
+	case err != nil:
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, map[string]any{"message": "User created successfully", "user": userJSON(u)})
@@ -79,7 +45,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 
 // listUsers returns every user of the caller's account.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	users, err := s.store.Users(r.Context(), principalFrom(r.Context()).User.AccountID)
+	users, err := s.app.Users(r.Context(), principalFrom(r.Context()))
 	if err != nil {
 		return err
 	}

@@ -3,13 +3,14 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
 // CreateAccount inserts a new account and its empty event log, and sets a.ID
-// and a.CreatedAt. It returns a conflict error naming the domain field when
-// the domain is taken.
+// and a.CreatedAt. It returns an error wrapping audit.ErrDomainTaken when
+// another account has the domain.
 func (tx *Tx) CreateAccount(ctx context.Context, a *audit.Account) error {
 	a.CreatedAt = tx.now
 	id, err := tx.insert(ctx, `INSERT INTO accounts (name, domain, created_at) VALUES (?, ?, ?)`,
@@ -17,7 +18,7 @@ func (tx *Tx) CreateAccount(ctx context.Context, a *audit.Account) error {
 	if err != nil {
 		err = tx.db.wrap(err, "insert account")
 		if errors.Is(err, errUnique) {
-			return &audit.Error{Code: audit.ECONFLICT, Field: "domain", Message: "An account with this domain already exists."}
+			return fmt.Errorf("sqlstore: insert account: %w", audit.ErrDomainTaken)
 		}
 		return err
 	}

@@ -29,7 +29,8 @@ func (db *DB) UserMFA(ctx context.Context, accountID, userID int64) (*audit.MFA,
 }
 
 // PutPendingMFA starts (or restarts) the user's enrolment with a new sealed
-// secret. It fails with a conflict when the user already has MFA enabled.
+// secret. It returns audit.ErrMFAEnabled when the user already has MFA
+// enabled.
 func (tx *Tx) PutPendingMFA(ctx context.Context, m *audit.MFA) error {
 	m.CreatedAt, m.Enabled, m.LastStep = tx.now, false, 0
 	cur, err := scanMFA(tx.queryRow(ctx, `SELECT `+mfaColumns+` FROM user_mfa WHERE account_id = ? AND user_id = ?`+tx.db.dialect.forUpdate, m.AccountID, m.UserID))
@@ -41,7 +42,7 @@ func (tx *Tx) PutPendingMFA(ctx context.Context, m *audit.MFA) error {
 	case err != nil:
 		return tx.db.wrap(err, "select user mfa")
 	case cur.Enabled:
-		return audit.Errorf(audit.ECONFLICT, "MFA is already enabled: disable it before enrolling another authenticator.")
+		return audit.ErrMFAEnabled
 	}
 	_, err = tx.exec(ctx, `UPDATE user_mfa SET secret = ?, last_step = 0, created_at = ? WHERE account_id = ? AND user_id = ?`,
 		m.Secret, tx.db.t(tx.now), m.AccountID, m.UserID)
@@ -50,27 +51,27 @@ func (tx *Tx) PutPendingMFA(ctx context.Context, m *audit.MFA) error {
 
 // EnableMFA turns the user's pending enrolment with the given sealed secret
 // on, records step as used, and replaces the user's recovery codes with
-// codeHashes. It returns false when no such pending enrolment exists (it
-// was enabled or restarted meanwhile).
-func (tx *Tx) EnableMFA(ctx context.Context, accountID, userID int64, secret string, step int64, codeHashes []string) (bool, error) {
+// codeHashes. It returns audit.ErrMFAChanged when no such pending
+// enrolment exists (it was enabled or restarted meanwhile).
+func (tx *Tx) EnableMFA(ctx context.Context, accountID, userID int64, secret string, step int64, codeHashes []string) error {
 	res, err := tx.exec(ctx, `UPDATE user_mfa SET enabled = ?, last_step = ?, enabled_at = ? WHERE account_id = ? AND user_id = ? AND secret = ? AND enabled = ?`,
 		true, step, tx.db.t(tx.now), accountID, userID, secret, false)
 	if err != nil {
-		return false, tx.db.wrap(err, "enable mfa")
+		return tx.db.wrap(err, "enable mfa")
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return false, nil
+		return audit.ErrMFAChanged
 	}
 	if _, err := tx.exec(ctx, `DELETE FROM mfa_recovery_codes WHERE account_id = ? AND user_id = ?`, accountID, userID); err != nil {
-		return false, tx.db.wrap(err, "delete recovery codes")
+		return tx.db.wrap(err, "delete recovery codes")
 	}
 	for _, h := range codeHashes {
 		if _, err := tx.exec(ctx, `INSERT INTO mfa_recovery_codes (account_id, user_id, code_hash, created_at) VALUES (?, ?, ?, ?)`,
 			accountID, userID, h, tx.db.t(tx.now)); err != nil {
-			return false, tx.db.wrap(err, "insert recovery code")
+			return tx.db.wrap(err, "insert recovery code")
 		}
 	}
-	return true, nil
+	return nil
 }
 
 // UseTOTPStep records that a code of time step step was accepted for the

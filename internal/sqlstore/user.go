@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -20,8 +21,9 @@ func scanUser(s scanner) (*audit.User, error) {
 }
 
 // CreateUser inserts a user into u.AccountID and sets u.ID and u.CreatedAt.
-// emailField names the request field reported when the email is taken.
-func (tx *Tx) CreateUser(ctx context.Context, u *audit.User, emailField string) error {
+// It returns an error wrapping audit.ErrEmailTaken when a user (in any
+// account) has the email.
+func (tx *Tx) CreateUser(ctx context.Context, u *audit.User) error {
 	u.CreatedAt = tx.now
 	id, err := tx.insert(ctx, `INSERT INTO users (account_id, email, password_hash, first_name, last_name, role, is_active, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -29,7 +31,7 @@ func (tx *Tx) CreateUser(ctx context.Context, u *audit.User, emailField string) 
 	if err != nil {
 		err = tx.db.wrap(err, "insert user")
 		if errors.Is(err, errUnique) {
-			return &audit.Error{Code: audit.ECONFLICT, Field: emailField, Message: "A user with this email already exists."}
+			return fmt.Errorf("sqlstore: insert user: %w", audit.ErrEmailTaken)
 		}
 		return err
 	}

@@ -337,7 +337,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 			return err
 		}
 		cu := &audit.User{AccountID: c.ID, Email: "owner@doomed.example.com", PasswordHash: "h", Role: audit.RoleOwner, IsActive: true}
-		if err := tx.CreateUser(ctx, cu, "email"); err != nil {
+		if err := tx.CreateUser(ctx, cu); err != nil {
 			return err
 		}
 		if err := tx.CreateSession(ctx, &audit.Session{TokenHash: "doomed", UserID: cu.ID, AccountID: c.ID, ExpiresAt: tx.Now().Add(time.Hour)}); err != nil {
@@ -357,9 +357,9 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 			return err
 		}
 		dup := &audit.User{AccountID: a.ID, Email: u.Email, PasswordHash: "h", Role: audit.RoleAnalyst}
-		return tx.CreateUser(ctx, dup, "email")
+		return tx.CreateUser(ctx, dup)
 	})
-	wantCode(t, "CreateUser(duplicate) after AppendEvents", err, audit.ECONFLICT, "email")
+	wantIs(t, "CreateUser(duplicate) after AppendEvents", err, audit.ErrEmailTaken)
 
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
 		_, err := tx.AccountByDomain(ctx, "doomed.example.com")

@@ -86,7 +86,7 @@ func newUser(t testing.TB, db *sqlstore.DB, accountID int64, email string, role 
 		AccountID: accountID, Email: email, PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 		FirstName: "First " + email, LastName: "Last", Role: role, IsActive: true,
 	}
-	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateUser(ctx, u, "email") })
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateUser(ctx, u) })
 	return u
 }
 
@@ -124,6 +124,14 @@ func wantCode(t testing.TB, what string, err error, code, field string) {
 	}
 	if ae.Code != code || ae.Field != field {
 		t.Fatalf("%s: error code %q field %q; want code %q field %q (error %v)", what, ae.Code, ae.Field, code, field, err)
+	}
+}
+
+// wantIs checks that err is the sentinel want or wraps it.
+func wantIs(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: error = %v; want %v", what, err, want)
 	}
 }
 
@@ -197,7 +205,7 @@ func testCreateAccount(t *testing.T, db *sqlstore.DB) {
 
 	dup := &audit.Account{Name: "Impostor", Domain: "shop.example.com"}
 	err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, dup) })
-	wantCode(t, "CreateAccount(duplicate domain)", err, audit.ECONFLICT, "domain")
+	wantIs(t, "CreateAccount(duplicate domain)", err, audit.ErrDomainTaken)
 
 	_, err = db.Account(ctx, a.ID+1000)
 	wantNotFound(t, "Account(unknown)", err)
@@ -223,7 +231,7 @@ func testCreateUser(t *testing.T, db *sqlstore.DB) {
 	}
 
 	inactive := &audit.User{AccountID: a.ID, Email: "gone@a.example.com", PasswordHash: "h", Role: audit.RoleContentCreator}
-	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateUser(ctx, inactive, "email") })
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.CreateUser(ctx, inactive) })
 	if got, err := db.User(ctx, a.ID, inactive.ID); err != nil || got.IsActive || got.FirstName != "" || got.Role != audit.RoleContentCreator {
 		t.Errorf("User(inactive) = %+v, %v; want inactive content_creator with empty names", got, err)
 	}
@@ -231,12 +239,12 @@ func testCreateUser(t *testing.T, db *sqlstore.DB) {
 	// Emails are unique across the whole service, not per account.
 	for _, accountID := range []int64{a.ID, b.ID} {
 		dup := &audit.User{AccountID: accountID, Email: "owner@a.example.com", PasswordHash: "h", Role: audit.RoleAnalyst, IsActive: true}
-		err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, dup, "owner_email") })
-		wantCode(t, fmt.Sprintf("CreateUser(duplicate email, account %d)", accountID), err, audit.ECONFLICT, "owner_email")
+		err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, dup) })
+		wantIs(t, fmt.Sprintf("CreateUser(duplicate email, account %d)", accountID), err, audit.ErrEmailTaken)
 	}
 
 	orphan := &audit.User{AccountID: b.ID + 1000, Email: "orphan@x.example.com", PasswordHash: "h", Role: audit.RoleAnalyst}
-	err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, orphan, "email") })
+	err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, orphan) })
 	wantNotFound(t, "CreateUser(unknown account)", err)
 }
 

@@ -1,0 +1,148 @@
+package app
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// Labels of the keys derived from the secret key, one per purpose: each
+// purpose's key is HMAC-SHA-256(secret, label), so no value computed for
+// one purpose is ever valid for another. Changing a label changes every
+// value of its purpose; docs/security.md says what that costs.
+const (
+	labelMFALogin = "auditlog mfa sign-in token v1"
+	labelBucket   = "auditlog rate-limit bucket v1"
+	labelCursor   = "auditlog cursor v1"
+	// labelMFASecret derives the AES-256-GCM key that seals TOTP secrets
+	// at rest. It must never change: secrets sealed under it must open.
+	labelMFASecret = "auditlog mfa secret v1"
+)
+
+// Keys derives every value the service keys with its secret key:
+//
+//   - SessionHash: the stored form of a session token, HMAC-SHA-256 of the
+//     token under the secret key itself. This derivation predates Keys and
+//     is kept so that stored sessions survive upgrades; it is separate from
+//     the labelled purposes because it is only ever applied to session
+//     tokens, 43 base64url characters, which no label is (every label
+//     contains spaces).
+//   - MFALoginHash: the stored form of a pending MFA sign-in's token
+//     (labelMFALogin).
+//   - BucketKey: rate-limit bucket keys for emails and session hashes, so
+//     that a shared Redis holds no email addresses (labelBucket).
+//   - CursorMAC: the MAC that binds a list cursor to its account and
+//     filters (labelCursor).
+//   - SealMFASecret, OpenMFASecret: TOTP secrets at rest (labelMFASecret).
+type Keys struct {
+	secret   []byte
+	mfaLogin []byte
+	bucket   []byte
+	cursor   []byte
+	mfa      cipher.AEAD
+}
+
+// NewKeys derives the keys of every purpose from secret.
+func NewKeys(secret []byte) Keys {
+	block, _ := aes.NewCipher(derive(secret, labelMFASecret)) // a 32-byte key never fails
+	aead, _ := cipher.NewGCM(block)
+	return Keys{
+		secret:   secret,
+		mfaLogin: derive(secret, labelMFALogin),
+		bucket:   derive(secret, labelBucket),
+		cursor:   derive(secret, labelCursor),
+		mfa:      aead,
+	}
+}
+
+// derive returns the key of the purpose named by label.
+func derive(secret []byte, label string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+func hmacHex(key []byte, parts ...string) string {
+	m := hmac.New(sha256.New, key)
+	for i, p := range parts {
+		if i > 0 {
+			m.Write([]byte{0})
+		}
+		m.Write([]byte(p))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// SessionHash returns the stored form of a session token. A leaked sessions
+// table then yields no usable cookie.
+func (k Keys) SessionHash(token string) string { return hmacHex(k.secret, token) }
+
+// MFALoginHash returns the stored form of a pending MFA sign-in's token.
+func (k Keys) MFALoginHash(token string) string { return hmacHex(k.mfaLogin, token) }
+
+// BucketKey returns the rate-limit bucket key for a secret-ish value such
+// as an email or a session token hash: kind, a colon, and 128 bits of
+// keyed hash.
+func (k Keys) BucketKey(kind, value string) string {
+	return kind + ":" + hmacHex(k.bucket, kind, value)[:32]
+}
+
+// CursorMAC authenticates the listing position (micros, seq) for an
+// account and filter.
+func (k Keys) CursorMAC(accountID int64, f audit.EventFilter, micros, seq int64) []byte {
+	m := hmac.New(sha256.New, k.cursor)
+	for _, v := range []string{
+		strconv.FormatInt(accountID, 10), strconv.FormatInt(f.UserID, 10), f.Action, f.ResourceType,
+		strconv.FormatInt(f.Start.UnixMicro(), 10), strconv.FormatInt(f.End.UnixMicro(), 10),
+		strconv.FormatInt(micros, 10), strconv.FormatInt(seq, 10),
+	} {
+		m.Write([]byte(v))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)[:16]
+}
+
+// mfaAAD binds a sealed secret to its user, so a row copied onto another
+// user does not open.
+func mfaAAD(accountID, userID int64) []byte {
+	return []byte("account " + strconv.FormatInt(accountID, 10) + " user " + strconv.FormatInt(userID, 10))
+}
+
+// SealMFASecret encrypts a TOTP secret of a user with AES-GCM: "v1:" and
+// the base64 of nonce and ciphertext.
+func (k Keys) SealMFASecret(accountID, userID int64, secret []byte) string {
+	nonce := make([]byte, k.mfa.NonceSize())
+	rand.Read(nonce)
+	return "v1:" + base64.StdEncoding.EncodeToString(k.mfa.Seal(nonce, nonce, secret, mfaAAD(accountID, userID)))
+}
+
+// Errors of OpenMFASecret.
+var (
+	// errSealMalformed means the stored value is not a sealed secret.
+	errSealMalformed = errors.New("app: sealed MFA secret is malformed")
+	// errSealKey means the value does not open under this secret key,
+	// which changed since enrolment (or the row was moved).
+	errSealKey = errors.New("app: sealed MFA secret does not open: was SECRET_KEY changed?")
+)
+
+// OpenMFASecret decrypts the sealed TOTP secret of a user.
+func (k Keys) OpenMFASecret(accountID, userID int64, sealed string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sealed, "v1:"))
+	if err != nil || !strings.HasPrefix(sealed, "v1:") || len(raw) < k.mfa.NonceSize() {
+		return nil, errSealMalformed
+	}
+	secret, err := k.mfa.Open(nil, raw[:k.mfa.NonceSize()], raw[k.mfa.NonceSize():], mfaAAD(accountID, userID))
+	if err != nil {
+		return nil, errSealKey
+	}
+	return secret, nil
+}
