@@ -27,7 +27,7 @@ func BenchmarkReadPath(b *testing.B) {
 					return err
 				}
 				u.AccountID = a.ID
-				if err := tx.CreateUser(ctx, u, "email"); err != nil {
+				if err := tx.CreateUser(ctx, u); err != nil {
 					return err
 				}
 				sess.AccountID, sess.UserID, sess.ExpiresAt = a.ID, u.ID, tx.Now().AddDate(0, 0, 1)
