@@ -52,6 +52,9 @@ func (a *App) AuthenticateKey(ctx context.Context, key string) (*Principal, erro
 	if len(key) <= apiKeyPrefixLen || key[apiKeyPrefixLen] != '_' || !strings.HasPrefix(key, apiKeyType) {
 		return nil, errBadKey
 	}
+	if _, err := hex.DecodeString(key[len(apiKeyType):apiKeyPrefixLen]); err != nil {
+		return nil, errBadKey // no key has such a prefix; some engines refuse its bytes in a query
+	}
 	k, err := a.store.APIKeyByPrefix(ctx, key[:apiKeyPrefixLen])
 	switch {
 	case errors.Is(err, audit.ErrNotFound):

@@ -68,7 +68,7 @@
 // An HTML sign-in page calls the same operation as POST /api/auth/login:
 //
 //	in := app.Credentials{Email: r.FormValue("email"), Password: r.FormValue("password"), OldToken: cookie}
-//	res, err := a.Login(ctx, app.Client{IP: ip, UserAgent: r.UserAgent()}, in)
+//	res, err := a.Login(ctx, app.NewClient(ip, r.UserAgent()), in)
 //	switch {
 //	case audit.ErrorCode(err) == audit.ERATELIMITED: // render "try again later"
 //	case err != nil: // render audit.ErrorMessage(err) next to audit.ErrorField(err)

@@ -77,9 +77,15 @@ func (a *App) Login(ctx context.Context, c Client, in Credentials) (*SignIn, err
 	if err := a.limitSignIn(ctx, c, email, a.ipLimit(c), a.accountLimit(email)); err != nil {
 		return nil, err
 	}
-	user, err := a.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, audit.ErrNotFound) {
-		return nil, err
+	var user *audit.User
+	if audit.ValidateText("email", email, audit.MaxEmailLen, true) == nil {
+		// No stored email holds invalid UTF-8 or a control character
+		// (ValidateEmail refuses them), and some engines refuse such
+		// bytes in a query: such an email is unknown without asking.
+		var err error
+		if user, err = a.store.UserByEmail(ctx, email); err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return nil, err
+		}
 	}
 	hash := ""
 	if user != nil {
@@ -145,7 +151,7 @@ func (a *App) startSession(ctx context.Context, tx *sqlstore.Tx, user *audit.Use
 	token := newToken()
 	err := tx.CreateSession(ctx, &audit.Session{
 		TokenHash: a.keys.SessionHash(token), UserID: user.ID, AccountID: user.AccountID,
-		ExpiresAt: tx.Now().Add(a.cfg.SessionMaxAge), IPAddress: c.IP, UserAgent: c.UserAgent,
+		ExpiresAt: tx.Now().Add(a.cfg.SessionMaxAge), IPAddress: c.ip, UserAgent: c.userAgent,
 	})
 	return token, err
 }

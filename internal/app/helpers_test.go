@@ -25,7 +25,7 @@ var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, K
 var roomy = ratelimit.Rule{Limit: 100000, Period: time.Minute}
 
 // origin is the client every test operation comes from.
-var origin = app.Client{IP: "192.0.2.7", UserAgent: "app-test/1.0"}
+var origin = app.NewClient("192.0.2.7", "app-test/1.0")
 
 // fixture is an App over a fresh database, with a settable clock.
 type fixture struct {
@@ -147,8 +147,8 @@ func wantActor(t *testing.T, e *audit.Event, u *audit.User) {
 		t.Errorf("%s actor: type %q user %d email %q name %q key %d; want user %d %q %q",
 			e.Action, e.ActorType, e.UserID, e.ActorEmail, e.ActorName, e.APIKeyID, u.ID, u.Email, u.FullName())
 	}
-	if e.IPAddress != origin.IP || e.UserAgent != origin.UserAgent {
-		t.Errorf("%s origin %q %q; want %q %q", e.Action, e.IPAddress, e.UserAgent, origin.IP, origin.UserAgent)
+	if e.IPAddress != origin.IP() || e.UserAgent != origin.UserAgent() {
+		t.Errorf("%s origin %q %q; want %q %q", e.Action, e.IPAddress, e.UserAgent, origin.IP(), origin.UserAgent())
 	}
 }
 

@@ -87,7 +87,7 @@ func Seconds(d time.Duration) int64 {
 
 // ipLimit is the login bucket of the client's IP address.
 func (a *App) ipLimit(c Client) limit {
-	return limit{PolicyLoginIP, a.cfg.RateLimitLoginIP, "login:ip:" + c.IP}
+	return limit{PolicyLoginIP, a.cfg.RateLimitLoginIP, "login:ip:" + c.ip}
 }
 
 // accountLimit is the login bucket of the account signed in to as email.

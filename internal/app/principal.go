@@ -1,6 +1,10 @@
 package app
 
 import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
@@ -19,10 +23,66 @@ type Principal struct {
 	MFAEnrolmentDue bool
 }
 
-// Client is where a request came from, as the audit trail records it.
+// Client is where a request came from, as the audit trail and the
+// sessions table record it. Make one with NewClient, which makes its text
+// safe to store on every engine: a client controls these bytes (a header,
+// a proxy's X-Forwarded-For), and one request's bytes must never poison
+// the account's log or fail the request.
 type Client struct {
-	IP        string
-	UserAgent string
+	ip, userAgent string
+}
+
+// Bounds of a Client's text, in bytes: an IPv6 address with a zone fits,
+// and the longest user agents seen in the wild are a few hundred bytes.
+const (
+	maxClientIPLen  = 64
+	maxUserAgentLen = 512
+)
+
+// NewClient returns the origin of a request. Its text is made storable
+// by construction, the one rule for text that enters an event from a
+// request's headers: invalid UTF-8 and control characters (including NUL)
+// become U+FFFD, and text past the bound is cut at a character boundary.
+// The event then commits, stores and exports exactly these characters.
+func NewClient(ip, userAgent string) Client {
+	return Client{ip: cleanText(ip, maxClientIPLen), userAgent: cleanText(userAgent, maxUserAgentLen)}
+}
+
+// IP returns the client's IP address as recorded.
+func (c Client) IP() string { return c.ip }
+
+// UserAgent returns the client's User-Agent as recorded.
+func (c Client) UserAgent() string { return c.userAgent }
+
+// cleanText returns s as valid UTF-8 without control characters, each
+// invalid byte sequence or control character replaced by U+FFFD, cut to at
+// most max bytes at a character boundary.
+func cleanText(s string, max int) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for _, r := range s { // ranging decodes invalid bytes as utf8.RuneError
+			if unicode.IsControl(r) {
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }
 
 // Errors of authentication and authorization.

@@ -40,7 +40,7 @@ func (a *App) record(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Clie
 	for i, en := range entries {
 		e := &audit.Event{
 			AccountID: by.AccountID, Action: en.action, ResourceType: en.on.typ, ResourceID: en.on.id,
-			Details: en.details, IPAddress: c.IP, UserAgent: c.UserAgent,
+			Details: en.details, IPAddress: c.ip, UserAgent: c.userAgent,
 		}
 		by.setActor(e)
 		events[i] = e

@@ -24,7 +24,7 @@ func principalFrom(ctx context.Context) *app.Principal {
 
 // client returns the request's origin, as the audit trail records it.
 func (s *Server) client(r *http.Request) app.Client {
-	return app.Client{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return app.NewClient(s.clientIP(r), r.UserAgent())
 }
 
 // authenticate finds the caller, by the "Authorization: Bearer" API key or
