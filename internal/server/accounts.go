@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -52,11 +51,7 @@ func conflictOn(field string, err error) error {
 // accountID reads the {id} of the path; one that is not a number names no
 // account.
 func accountID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return 0, app.ErrAccountNotFound
-	}
-	return id, nil
+	return pathID(r, app.ErrAccountNotFound)
 }
 
 // getAccount returns the caller's own account. Any other ID, existing or

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -74,9 +73,9 @@ func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 
 // revokeAPIKey revokes a key (app.RevokeAPIKey); it stops working at once.
 func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := pathID(r, app.ErrKeyNotFound)
 	if err != nil {
-		return app.ErrKeyNotFound
+		return err
 	}
 	k, err := s.app.RevokeAPIKey(r.Context(), principalFrom(r.Context()), s.client(r), id)
 	if err != nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
@@ -62,11 +61,11 @@ func parseEventQuery(q url.Values) (audit.EventFilter, audit.PageRequest, error)
 }
 
 func positiveInt(name, v string, limit int) (int, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > limit {
+	n, ok := canonicalID(v)
+	if !ok || n > int64(limit) {
 		return 0, audit.FieldError(name, "%s must be a positive whole number.", name)
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // timeParam parses an optional date or date-time parameter. Stored times
@@ -78,15 +77,31 @@ func timeParam(q url.Values, name string, end bool) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	t, err := audit.ParseTimeBound(v, end)
-	if err != nil || t.Year() < 1 || t.Year() > 9999 {
+	if err != nil {
 		return time.Time{}, audit.FieldError(name, "%s must be an ISO 8601 date (2024-01-31) or date-time (2024-01-31T12:00:00Z).", name)
 	}
 	if tr := t.Truncate(time.Microsecond); !end && tr.Before(t) {
-		return tr.Add(time.Microsecond), nil
+		t = tr.Add(time.Microsecond)
 	} else {
-		return tr, nil
+		t = tr
 	}
+	switch {
+	case t.Year() > 9999:
+		return time.Time{}, audit.FieldError(name, "%s must be before the year 10000.", name)
+	case t.Before(earliest) && end:
+		// Nothing was recorded before the service existed: an end this
+		// early matches nothing, on every engine.
+		return earliest.Add(-time.Microsecond), nil
+	case t.Before(earliest):
+		return time.Time{}, nil // every event is after it: no lower bound
+	}
+	return t, nil
 }
+
+// earliest is the Unix epoch: every recorded time is after it, and every
+// engine stores the instants from it to the end of year 9999 (MariaDB's
+// DATETIME starts at year 1000). Bounds before it are clamped to it.
+var earliest = time.Unix(0, 0).UTC()
 
 // listEvents returns one page of the caller's account's events, newest
 // first: by page number, as the seed documents, or after a cursor

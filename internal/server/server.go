@@ -20,6 +20,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
@@ -89,6 +90,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.root.Serv
 // 404, or 405 and the Allow header when the path exists for other methods.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
+	if p := r.URL.Path; p != path.Clean(p) {
+		// ServeMux would redirect to the clean path; an API answers for
+		// the one path it documents, and a redirect of a POST is a trap.
+		s.writeError(w, r, errRouteNotFound)
+		return
+	}
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return

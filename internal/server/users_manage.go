@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -16,9 +15,9 @@ type updateUserRequest struct {
 // updateUser changes a user's role and/or active state (app.UpdateUser:
 // the role rules, the last-owner rule, and what deactivation ends).
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return app.ErrUserNotFound
+	id, err := pathID(r, app.ErrUserNotFound)
+	if err != nil {
+		return err
 	}
 	var req updateUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
