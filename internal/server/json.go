@@ -1,12 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -25,8 +29,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 
 // decodeJSON reads the request body, one JSON object of at most
 // maxBodyBytes, into dst. Unknown fields are ignored, as the seed's clients
-// may send more than the service reads. Every failure is an *audit.Error that
-// says what is wrong and, for a field of the wrong type, names the field.
+// may send more than the service reads; everything else is strict, as for
+// ingest: member names match exactly and appear once, and text is valid
+// UTF-8 (a lenient decoder would let two readers of one body disagree on
+// what it says). Every failure is an *audit.Error that says what is wrong
+// and, for a field of the wrong type or given twice, names the field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -34,32 +41,47 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 			return audit.Errorf(audit.EUNSUPPORTED, "Content-Type must be application/json.")
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	err := dec.Decode(dst)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return audit.Errorf(audit.EINVALID, "Request body must hold a single JSON object.")
-		}
-		return nil
-	}
-	var (
-		maxErr    *http.MaxBytesError
-		syntaxErr *json.SyntaxError
-		typeErr   *json.UnmarshalTypeError
-	)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
 		return audit.Errorf(audit.ETOOLARGE, "Request body must be at most %d bytes.", maxBodyBytes)
-	case errors.Is(err, io.EOF):
+	case err != nil:
+		return audit.Errorf(audit.EINVALID, "Request body could not be read.")
+	case len(bytes.TrimSpace(body)) == 0:
 		return audit.Errorf(audit.EINVALID, "Request body is required: send a JSON object.")
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return audit.FieldError(typeErr.Field, "%s must be a JSON %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &typeErr):
-		return audit.Errorf(audit.EINVALID, "Request body must be a JSON object.")
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
-		return audit.Errorf(audit.EINVALID, "Request body is not valid JSON.")
 	}
-	return audit.Errorf(audit.EINVALID, "Request body could not be read: %s", safeDecodeMessage(err))
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if err := jsonv2.UnmarshalDecode(dec, dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return audit.Errorf(audit.EINVALID, "Request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+// decodeError turns a decoder error into a client error, without echoing
+// the body.
+func decodeError(err error) error {
+	var (
+		se  *jsonv2.SemanticError
+		syn *jsontext.SyntacticError
+	)
+	switch {
+	case errors.As(err, &se):
+		field := strings.TrimPrefix(string(se.JSONPointer), "/")
+		if field != "" && !strings.Contains(field, "/") && se.GoType != nil {
+			return audit.FieldError(field, "%s must be a JSON %s.", field, jsonKind(se.GoType.Kind().String()))
+		}
+		return audit.Errorf(audit.EINVALID, "Request body must be a JSON object.")
+	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
+		field := strings.TrimPrefix(string(syn.JSONPointer), "/")
+		return audit.FieldError(field, "%s appears twice in the request body.", field)
+	case errors.As(err, &syn) && strings.Contains(syn.Error(), "UTF-8"):
+		return audit.Errorf(audit.EINVALID, "Request body holds text that is not valid UTF-8.")
+	}
+	return audit.Errorf(audit.EINVALID, "Request body is not valid JSON.")
 }
 
 func jsonKind(goKind string) string {
@@ -72,14 +94,4 @@ func jsonKind(goKind string) string {
 		return "number"
 	}
 	return "value of the documented type"
-}
-
-// safeDecodeMessage keeps the decoder's message only when it is about the
-// JSON itself, which never holds internal detail.
-func safeDecodeMessage(err error) string {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: ") {
-		return strings.TrimPrefix(msg, "json: ")
-	}
-	return "malformed body"
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -10,12 +9,12 @@ import (
 )
 
 type createUserRequest struct {
-	Email     string          `json:"email"`
-	Password  string          `json:"password"`
-	FirstName string          `json:"first_name"`
-	LastName  string          `json:"last_name"`
-	Role      string          `json:"role"`
-	AccountID json.RawMessage `json:"account_id"` // accepted only when it names the caller's account
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Role      string `json:"role"`
+	AccountID *int64 `json:"account_id"` // accepted only when it names the caller's account
 }
 
 // createUser adds a user to the caller's account (app.CreateUser).
@@ -25,10 +24,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := app.NewUser{Email: req.Email, Password: req.Password, FirstName: req.FirstName, LastName: req.LastName, Role: audit.Role(req.Role)}
-	if len(req.AccountID) > 0 && string(req.AccountID) != "null" {
-		if err := json.Unmarshal(req.AccountID, &in.AccountID); err != nil {
-			return audit.FieldError("account_id", "account_id must be a JSON number.")
-		}
+	if req.AccountID != nil {
+		in.AccountID = *req.AccountID
 		if in.AccountID == 0 {
 			in.AccountID = -1 // names no account, as any other than the caller's
 		}
