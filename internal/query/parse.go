@@ -20,8 +20,10 @@ const (
 )
 
 // Parse parses the search query q. Relative times such as created:>-24h count
-// back from now. An empty or all-space q gives a zero Query, which matches
-// every event. The error, if any, is always an *Error.
+// back from now, which Parse takes in UTC to the microsecond; a caller that
+// pages through results should parse every page's q with the first page's
+// now, so that the pages cut one list. An empty or all-space q gives a zero
+// Query, which matches every event. The error, if any, is always an *Error.
 func Parse(q string, now time.Time) (*Query, error) {
 	p := &parser{src: q, now: now.UTC().Truncate(time.Microsecond), q: &Query{}}
 	if err := p.parse(); err != nil {

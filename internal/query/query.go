@@ -24,7 +24,8 @@ type Field string
 const (
 	// FieldAction: the event's action. OpEq (an action such as
 	// order.refunded) or OpPrefix (Text is the part before the "*", such as
-	// "order."). Lower case.
+	// "order."). Lower case. A prefix is literal text: a LIKE pattern built
+	// from it must escape "_", which most actions contain.
 	FieldAction Field = "action"
 	// FieldActor: OpEq; matches the event's actor ID, actor email or actor
 	// name. As typed (case is kept).
