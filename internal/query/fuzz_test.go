@@ -74,3 +74,12 @@ func checkInvariants(t *testing.T, s string, q *Query) {
 		}
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	const q = `action:order.refunded,order.cancelled -actor:"Adam Admin" created:>-24h ip:10.0.0.0/8 outcome:failure metadata.plan:pro "refund issued" refund*`
+	for b.Loop() {
+		if _, err := Parse(q, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
