@@ -33,7 +33,7 @@ var aliases = map[string]string{
 }
 
 // metadataAliases are names other products use for custom event fields.
-var metadataAliases = map[string]bool{"meta": true, "fields": true, "field": true, "data": true, "custom": true, "md": true, "metadata": true}
+var metadataAliases = map[string]bool{"meta": true, "fields": true, "field": true, "data": true, "custom": true, "md": true}
 
 const qualifierList = "qualifiers are action, actor, actor_type, created, ip, metadata.KEY, outcome, resource, resource_id, resource_type and user_id; to search for the text, put it in quotes"
 

@@ -27,7 +27,7 @@
 //	quoted    = `"` { char | `\"` | `\\` } `"` .
 //	bare      = char { char } .                    (no space, `"` or ",")
 //	phrase    = quoted .
-//	word      = char { char } .                    (no space or `"`)
+//	word      = char { char } .                    (no space or `"`; not "-" first)
 //
 //	created-value = [ cmp ] moment | end ".." end .
 //	cmp           = ">" | ">=" | "<" | "<=" .
