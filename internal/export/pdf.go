@@ -172,7 +172,10 @@ func rowOf(e *audit.Event, failed bool) reportRow {
 	if e.ActorName != "" && e.ActorEmail != "" {
 		actor = e.ActorName + "\n" + e.ActorEmail
 	}
-	resource := strings.TrimSpace(e.ResourceType + " " + e.ResourceID)
+	resource := e.ResourceType + "\n" + e.ResourceID // type above ID, as name above email
+	if e.ResourceType == "" || e.ResourceID == "" {
+		resource = e.ResourceType + e.ResourceID
+	}
 	details := e.Details
 	if ch := changesText(e.Changes); ch != "" {
 		if details != "" {

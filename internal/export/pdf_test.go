@@ -231,8 +231,11 @@ func TestPDFReportEmpty(t *testing.T) {
 }
 
 // TestPDFReportPNG renders pages 1 and 2 to PNG, as a person would see
-// them. With -update it also rewrites docs/sample-report.pdf and its first
-// page as docs/sample-report-page1.png.
+// them. With -update it also rewrites the sample report of the docs,
+// docs/sample-report.pdf (300 realistic events), and its first page,
+// docs/sample-report-page1.png:
+//
+//	go test ./internal/export/ -run TestPDFReportPNG -update
 func TestPDFReportPNG(t *testing.T) {
 	bin := needTool(t, "pdftoppm")
 	pdf := renderPDF(t, sampleInfo(), PDFOptions{}, reportEvents())
@@ -262,8 +265,11 @@ func TestPDFReportPNG(t *testing.T) {
 		}
 	}
 	if *update {
+		// The sample in docs/ shows realistic events only.
+		pdf := renderPDF(t, sampleInfo(), PDFOptions{}, sampleEvents(300))
 		docs := filepath.Join("..", "..", "docs")
-		if err := os.WriteFile(filepath.Join(docs, "sample-report.pdf"), pdf, 0o644); err != nil {
+		file := filepath.Join(docs, "sample-report.pdf")
+		if err := os.WriteFile(file, pdf, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if out, err := exec.Command(bin, "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", file, filepath.Join(docs, "sample-report-page1")).CombinedOutput(); err != nil {

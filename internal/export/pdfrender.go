@@ -247,9 +247,18 @@ func (rd *renderer) firstPage() {
 			thousands(int64(r.opts.MaxKeys)), thousands(int64(r.opts.MaxKeys))), false, smallSize)
 	}
 	if r.total > int64(len(r.rows)) {
-		rd.text(marginX, y, contentW, fmt.Sprintf("The event table lists the first %s of the %s events; the counts above cover all of them.",
+		y = rd.text(marginX, y, contentW, fmt.Sprintf("The event table lists the first %s of the %s events; the counts above cover all of them.",
 			thousands(int64(len(r.rows))), thousands(r.total)), false, smallSize)
 	}
+	y += 6
+	rd.color(colAccent)
+	y = rd.text(marginX, y, contentW, "Reading this report", true, 10.5) + 1
+	rd.color(colText)
+	rd.text(marginX, y, contentW,
+		"The table on the next pages lists the events in the order of the account's log (#, the event's position in it), with times in UTC as the service recorded them. "+
+			"Actor is who acted as recorded at the time; Details adds the changes an event records (field: old → new). Long text is shortened with “…”: "+
+			"the CSV and NDJSON exports hold every field in full. The last page carries the signed checkpoint that ties these events to the verifiable log.",
+		false, bodySize-0.5)
 }
 
 // distinct renders the number of distinct keys a counter saw, "1,000+"

@@ -31,17 +31,21 @@ var sampleActors = []sampleActor{
 // refunds, price changes, payout and role changes, sign-ins and failed
 // sign-ins, with personal data in several scripts.
 func sampleEvent(i int) *audit.Event {
-	a := sampleActors[i%len(sampleActors)]
+	ai := i % len(sampleActors)
+	if i%9 == 2 || i%9 == 3 { // sign-ins are by users
+		ai = i % 4
+	}
+	a := sampleActors[ai]
 	e := &audit.Event{
 		ID: int64(70000 + i), AccountID: 42, Seq: int64(i + 1),
-		CreatedAt: sampleBase.Add(time.Duration(i)*97*time.Second + time.Duration(i%1000)*time.Microsecond),
+		CreatedAt: sampleBase.Add(time.Duration(i)*8111*time.Second + time.Duration(i%1000)*time.Microsecond),
 		ActorType: a.typ, ActorID: a.id, ActorEmail: a.email, ActorName: a.name,
 		IPAddress: fmt.Sprintf("203.0.113.%d", 10+i%40),
 		UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
 		Outcome:   audit.OutcomeSuccess,
 	}
 	if a.typ == audit.ActorUser {
-		e.UserID = int64(1 + i%len(sampleActors))
+		e.UserID = int64(1 + ai)
 	}
 	if a.typ == audit.ActorAPIKey {
 		e.APIKeyID = 3
