@@ -216,6 +216,23 @@ func TestPDFReportCap(t *testing.T) {
 	}
 }
 
+// TestPDFReportTallRows checks that rows whose text has many lines stay
+// within a page, and that they do not make the table run away.
+func TestPDFReportTallRows(t *testing.T) {
+	events := sampleEvents(6)
+	events[1].Details = strings.Repeat("line\n", 500)
+	events[2].Details = strings.Repeat("Ω", 5000)
+	events[3].Changes = []byte("[" + strings.Repeat(`{"field":"f","old":1,"new":2},`, 300) + `{"field":"last","old":1,"new":2}]`)
+	pdf := renderPDF(t, sampleInfo(), PDFOptions{}, events)
+	if pages := pdfPages(t, pdf); pages > 4 {
+		t.Errorf("%d pages for 6 events; want at most 4", pages)
+	}
+	all := pdfText(t, pdf, 1, 0)
+	if !strings.Contains(all, "line …") {
+		t.Error("a cell cut at its line limit does not end with an ellipsis")
+	}
+}
+
 func TestPDFReportEmpty(t *testing.T) {
 	info := sampleInfo()
 	info.Filters = nil

@@ -23,6 +23,7 @@ const (
 	cellPadX       = 1.3
 	cellPadY       = 1.2
 	reportTimeForm = "2006-01-02 15:04:05 UTC"
+	maxCellLines   = 24 // lines of one table cell; 24 fill about half a page
 )
 
 // Colours.
@@ -351,6 +352,10 @@ func (rd *renderer) table() {
 		n := 1
 		for j, c := range tableColumns {
 			lines[j] = rd.ts.wrap(rd.ts.clean(c.cell(row)), c.width-2*cellPadX, false, tableSize)
+			if len(lines[j]) > maxCellLines { // many short lines: keep the row within a page
+				lines[j] = lines[j][:maxCellLines]
+				lines[j][maxCellLines-1] = rd.ts.fit(lines[j][maxCellLines-1]+" …", c.width-2*cellPadX, false, tableSize)
+			}
 			n = max(n, len(lines[j]))
 		}
 		h := float64(n)*tableLineH + 2*cellPadY
