@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/go-pdf/fpdf"
 )
 
 // sampleInfo is the report information of the sample report.
@@ -143,6 +144,9 @@ func countFailures(events []*audit.Event) int {
 func TestPDFReportContents(t *testing.T) {
 	events := reportEvents()
 	pdf := renderPDF(t, sampleInfo(), PDFOptions{}, events)
+	if !bytes.Contains(pdf, []byte("DroidSansFallback")) {
+		t.Error("a report with CJK text does not embed the CJK font")
+	}
 	pages := pdfPages(t, pdf)
 	if pages < 4 {
 		t.Fatalf("%d pages; want the table to span several", pages)
@@ -238,6 +242,9 @@ func TestPDFReportEmpty(t *testing.T) {
 	info.Filters = nil
 	info.Checkpoint = ReportCheckpoint{}
 	pdf := renderPDF(t, info, PDFOptions{}, nil)
+	if bytes.Contains(pdf, []byte("DroidSansFallback")) {
+		t.Error("a report without CJK text embeds the CJK font")
+	}
 	all := pdfText(t, pdf, 1, 0)
 	for _, want := range []string{"All events of the account's log", "No events", "No events match the selection.",
 		"No checkpoint was provided"} {
@@ -390,7 +397,7 @@ func TestTypesetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := newTypesetter(nil, cov)
+	ts := newTypesetter(fpdf.New("L", "mm", "A4", ""), cov, true)
 	tests := []struct {
 		name, in, want string
 	}{

@@ -74,7 +74,7 @@ func (r *PDFReport) render() (*fpdf.Fpdf, error) {
 	pdf.SetMargins(marginX, tableTop, marginX)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.AliasNbPages("{nb}")
-	rd := &renderer{r: r, pdf: pdf, ts: newTypesetter(pdf, cov)}
+	rd := &renderer{r: r, pdf: pdf, ts: newTypesetter(pdf, cov, r.needsFallback(cov))}
 	rd.title = r.info.Title
 	if rd.title == "" {
 		rd.title = "Audit log report"
@@ -99,6 +99,33 @@ func (r *PDFReport) render() (*fpdf.Fpdf, error) {
 		return nil, err
 	}
 	return pdf, nil
+}
+
+// needsFallback reports whether any text of the report needs the CJK font.
+func (r *PDFReport) needsFallback(cov *[3]coverage) bool {
+	info := r.info
+	texts := append([]string{info.Title, info.AccountName, info.AccountDomain, info.GeneratedByName,
+		info.GeneratedByEmail, info.Checkpoint.Origin, info.Checkpoint.Note}, info.Filters...)
+	for k := range r.actions.n {
+		texts = append(texts, k)
+	}
+	for k := range r.actors.n {
+		texts = append(texts, k)
+	}
+	for _, s := range texts {
+		if needsFallback(cov, s) {
+			return true
+		}
+	}
+	for i := range r.rows {
+		row := &r.rows[i]
+		for _, s := range []string{row.action, row.actor, row.resource, row.outcome, row.ip, row.details} {
+			if needsFallback(cov, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func angle(email string) string {

@@ -11,8 +11,8 @@ import (
 
 // Font families as registered with fpdf.
 const (
-	famSans = "dejavu"
-	famCJK  = "droid"
+	famSans = "DejaVuSans"
+	famCJK  = "DroidSansFallback"
 )
 
 // Font indexes into a [3]coverage and typesetter.widths.
@@ -23,32 +23,44 @@ const (
 )
 
 // typesetter measures, wraps and draws text with the report's fonts. A
-// character the main font lacks is drawn with the CJK fallback font; one
-// that neither has (emoji, for instance) becomes U+FFFD, drawn as a visible
-// replacement mark, so that nothing the PDF library cannot encode reaches
-// it.
+// character the main font lacks is drawn with the CJK fallback font, which
+// is loaded only for a report that needs it; one that no font has (emoji,
+// for instance) becomes U+FFFD, drawn as a visible replacement mark, so that
+// nothing the PDF library cannot encode reaches it.
 type typesetter struct {
-	pdf  *fpdf.Fpdf
-	meas *fpdf.Fpdf // measures without writing font changes into a page
-	cov  *[3]coverage
-	// widths caches character widths at 1 pt, per font.
+	pdf      *fpdf.Fpdf
+	cov      *[3]coverage
+	fallback bool // the CJK font is loaded
+	// widths caches character widths at 1 pt, per font. Measuring a new
+	// character selects its font in the PDF, which writes a font change
+	// into the page; the cache keeps that to once per character.
 	widths [3]map[rune]float64
 }
 
-func newTypesetter(pdf *fpdf.Fpdf, cov *[3]coverage) *typesetter {
-	ts := &typesetter{pdf: pdf, cov: cov, meas: fpdf.New("L", "mm", "A4", "")}
-	for _, f := range []*fpdf.Fpdf{pdf, ts.meas} {
-		if f == nil { // measuring only
-			continue
-		}
-		f.AddUTF8FontFromBytes(famSans, "", fontRegularTTF)
-		f.AddUTF8FontFromBytes(famSans, "B", fontBoldTTF)
-		f.AddUTF8FontFromBytes(famCJK, "", fontCJKTTF)
+// newTypesetter loads the fonts into pdf; the CJK fallback font only when
+// fallback is true.
+func newTypesetter(pdf *fpdf.Fpdf, cov *[3]coverage, fallback bool) *typesetter {
+	ts := &typesetter{pdf: pdf, cov: cov, fallback: fallback}
+	pdf.AddUTF8FontFromBytes(famSans, "", fontRegularTTF)
+	pdf.AddUTF8FontFromBytes(famSans, "B", fontBoldTTF)
+	if fallback {
+		pdf.AddUTF8FontFromBytes(famCJK, "", fontCJKTTF)
 	}
 	for i := range ts.widths {
 		ts.widths[i] = map[rune]float64{}
 	}
 	return ts
+}
+
+// needsFallback reports whether s has a character that only the CJK font
+// has.
+func needsFallback(cov *[3]coverage, s string) bool {
+	for _, r := range s {
+		if r >= 0x2E80 && !cov[fontRegular].has(r) && cov[fontFallback].has(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // clean prepares text for the PDF: valid UTF-8, composed (NFC, so that a
@@ -72,7 +84,7 @@ func (ts *typesetter) clean(s string) string {
 			return ' '
 		case unicode.Is(unicode.Cf, r) && r != '\u200d' && r != '\u200c':
 			return -1 // invisible format characters (bidi marks, BOM)
-		case ts.cov[fontRegular].has(r) || ts.cov[fontFallback].has(r):
+		case ts.cov[fontRegular].has(r) || ts.fallback && ts.cov[fontFallback].has(r):
 			return r
 		}
 		return '\uFFFD'
@@ -85,7 +97,7 @@ func (ts *typesetter) fontOf(r rune, bold bool) int {
 	if bold {
 		main = fontBold
 	}
-	if ts.cov[main].has(r) || !ts.cov[fontFallback].has(r) {
+	if ts.cov[main].has(r) || !ts.fallback || !ts.cov[fontFallback].has(r) {
 		return main
 	}
 	return fontFallback
@@ -106,8 +118,8 @@ func (ts *typesetter) setFont(f *fpdf.Fpdf, font int, size float64) {
 func (ts *typesetter) runeWidth(r rune, font int, size float64) float64 {
 	w, ok := ts.widths[font][r]
 	if !ok {
-		ts.setFont(ts.meas, font, 1)
-		w = ts.meas.GetStringWidth(string(r))
+		ts.setFont(ts.pdf, font, 1)
+		w = ts.pdf.GetStringWidth(string(r))
 		if unicode.Is(unicode.Mn, r) {
 			w = 0 // combining marks: fpdf counts a default width
 		}
