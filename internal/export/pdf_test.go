@@ -144,7 +144,7 @@ func countFailures(events []*audit.Event) int {
 func TestPDFReportContents(t *testing.T) {
 	events := reportEvents()
 	pdf := renderPDF(t, sampleInfo(), PDFOptions{}, events)
-	if !bytes.Contains(pdf, []byte("DroidSansFallback")) {
+	if !bytes.Contains(pdf, []byte("/BaseFont /utf8droidsansfallback")) {
 		t.Error("a report with CJK text does not embed the CJK font")
 	}
 	pages := pdfPages(t, pdf)
@@ -242,7 +242,7 @@ func TestPDFReportEmpty(t *testing.T) {
 	info.Filters = nil
 	info.Checkpoint = ReportCheckpoint{}
 	pdf := renderPDF(t, info, PDFOptions{}, nil)
-	if bytes.Contains(pdf, []byte("DroidSansFallback")) {
+	if bytes.Contains(pdf, []byte("/BaseFont /utf8droidsansfallback")) {
 		t.Error("a report without CJK text embeds the CJK font")
 	}
 	all := pdfText(t, pdf, 1, 0)
