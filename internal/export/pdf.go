@@ -136,6 +136,8 @@ func NewPDFReport(info ReportInfo, opts PDFOptions) *PDFReport {
 	}
 }
 
+var _ io.WriterTo = (*PDFReport)(nil)
+
 // ErrReportWritten is returned by Add and WriteTo once WriteTo has run.
 var ErrReportWritten = errors.New("pdf report: already written")
 

@@ -279,6 +279,9 @@ func (rd *renderer) firstPage() {
 			thousands(int64(len(r.rows))), thousands(r.total)), false, smallSize)
 	}
 	y += 6
+	if y+24 > tableBottom {
+		return // guidance only; long selections leave no room for it
+	}
 	rd.color(colAccent)
 	y = rd.text(marginX, y, contentW, "Reading this report", true, 10.5) + 1
 	rd.color(colText)
