@@ -237,6 +237,23 @@ func TestPDFReportTallRows(t *testing.T) {
 	}
 }
 
+// TestPDFReportLongSelection checks that a selection described in many
+// lines moves the summary to the next page rather than over the footer.
+func TestPDFReportLongSelection(t *testing.T) {
+	info := sampleInfo()
+	for i := range 30 {
+		info.Filters = append(info.Filters, fmt.Sprintf("Resource ID is one of order #%d to #%d", 1000*i, 1000*i+999))
+	}
+	pdf := renderPDF(t, info, PDFOptions{}, sampleEvents(30))
+	first, second := pdfText(t, pdf, 1, 1), pdfText(t, pdf, 2, 2)
+	if !strings.Contains(first, "#29999") {
+		t.Error("page 1 lacks the last filter")
+	}
+	if strings.Contains(first, "Top actions") || !strings.Contains(second, "Top actions") {
+		t.Error("the summary's tables did not move to page 2")
+	}
+}
+
 func TestPDFReportEmpty(t *testing.T) {
 	info := sampleInfo()
 	info.Filters = nil

@@ -232,7 +232,7 @@ func (rd *renderer) firstPage() {
 		y = rd.text(marginX+40, y, contentW-40, kv[1], false, bodySize) + 1.2
 	}
 
-	y += 4
+	y = rd.room(y+4, 30) // heading and figures
 	rd.color(colAccent)
 	y = rd.text(marginX, y, contentW, "Summary", true, 13) + 2
 	actions, actionsRest := r.actions.top(r.opts.TopN)
@@ -265,6 +265,7 @@ func (rd *renderer) firstPage() {
 	}
 	y += 16 + 6
 
+	y = rd.room(y, 12+5*float64(max(len(actions), len(actors))+2))
 	half := (contentW - 8) / 2
 	yl := rd.topTable(marginX, y, half, "Top actions", "Action", actions, actionsRest, r.actions, "actions")
 	yr := rd.topTable(marginX+half+8, y, half, "Top actors", "Actor", actors, actorsRest, r.actors, "actors")
@@ -290,6 +291,16 @@ func (rd *renderer) firstPage() {
 			"Actor is who acted as recorded at the time; Details adds the changes an event records (field: old → new). Long text is shortened with “…”: "+
 			"the CSV and NDJSON exports hold every field in full. The last page carries the signed checkpoint that ties these events to the verifiable log.",
 		false, bodySize-0.5)
+}
+
+// room returns y, or the top of a new page when h mm do not fit below y
+// (a long selection can push the summary off the first page).
+func (rd *renderer) room(y, h float64) float64 {
+	if y+h <= tableBottom {
+		return y
+	}
+	rd.pdf.AddPage()
+	return rd.pdf.GetY() + 2
 }
 
 // distinct renders the number of distinct keys a counter saw, "1,000+"
