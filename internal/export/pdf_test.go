@@ -421,6 +421,8 @@ func TestTypesetter(t *testing.T) {
 		{"plain", "hello", "hello"},
 		{"control characters", "a\tb\x00c\r\nd\re", "a b c\nd\ne"},
 		{"emoji has no glyph", "ok 🎉", "ok \uFFFD"},
+		{"emoji sequence is one mark", "a👩‍💻b 👍🏽 c", "a\uFFFDb \uFFFD c"},
+		{"emoji presentation selector dropped", "I ❤️ it", "I ❤ it"},
 		{"CJK kept for the fallback font", "注文", "注文"},
 		{"combining mark composed", "e\u0301", "é"},
 		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},

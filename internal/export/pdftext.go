@@ -65,8 +65,9 @@ func needsFallback(cov *[3]coverage, s string) bool {
 
 // clean prepares text for the PDF: valid UTF-8, composed (NFC, so that a
 // letter and its combining accent become one glyph where Unicode has one),
-// control characters as spaces (line breaks, CRLF or CR, kept as LF), and characters no font
-// has replaced with U+FFFD.
+// control characters as spaces (line breaks, CRLF or CR, kept as LF),
+// invisible format characters dropped, and characters no font has replaced
+// with U+FFFD, one per emoji sequence.
 func (ts *typesetter) clean(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
@@ -76,19 +77,31 @@ func (ts *typesetter) clean(s string) string {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 		s = strings.ReplaceAll(s, "\r", "\n")
 	}
-	return strings.Map(func(r rune) rune {
+	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n':
 			return r
 		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return ' '
-		case unicode.Is(unicode.Cf, r) && r != '\u200d' && r != '\u200c':
+		case r >= 0xFE00 && r <= 0xFE0F || r >= 0x1F3FB && r <= 0x1F3FF:
+			return -1 // variation selectors and skin tones: part of the character before
+		case r == '\u200d':
+			return r // zero-width joiner, handled below
+		case unicode.Is(unicode.Cf, r):
 			return -1 // invisible format characters (bidi marks, BOM)
 		case ts.cov[fontRegular].has(r) || ts.fallback && ts.cov[fontFallback].has(r):
 			return r
 		}
 		return '\uFFFD'
 	}, s)
+	if strings.ContainsRune(s, '\u200d') {
+		// An emoji sequence joined by ZWJ (👩‍💻) is one replacement mark.
+		for strings.Contains(s, "\uFFFD\u200d\uFFFD") {
+			s = strings.ReplaceAll(s, "\uFFFD\u200d\uFFFD", "\uFFFD")
+		}
+		s = strings.ReplaceAll(s, "\u200d", "")
+	}
+	return s
 }
 
 // fontOf returns the font that draws r in a bold or regular run.
