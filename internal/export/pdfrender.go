@@ -83,8 +83,8 @@ func (r *PDFReport) render() (*fpdf.Fpdf, error) {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	pdf.SetTitle(rd.title+" — "+r.info.AccountName, true)
-	pdf.SetAuthor(strings.TrimSpace(r.info.GeneratedByName+" "+angle(r.info.GeneratedByEmail)), true)
+	pdf.SetTitle(rd.ts.clean(rd.title+" — "+r.info.AccountName), true)
+	pdf.SetAuthor(rd.ts.clean(strings.TrimSpace(r.info.GeneratedByName+" "+angle(r.info.GeneratedByEmail))), true)
 	pdf.SetCreator("auditlog", true)
 	pdf.SetCreationDate(created)
 	pdf.SetModificationDate(created)
