@@ -11,8 +11,8 @@ import (
 	"strconv"
 
 	"github.com/auditlog/auditlog/internal/config"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // settings collects the configuration flags of a subcommand. Flags are
@@ -147,7 +147,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 
 // checkpointSigner returns the configured signing key, or the one kept in
 // the database, generated on first start.
-func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*merkle.Signer, error) {
+func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*tlog.Signer, error) {
 	skey := cfg.SigningKey
 	if skey == "" {
 		var created bool
@@ -159,7 +159,7 @@ func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, l
 			log.Info("generated a checkpoint signing key and stored it in the database; set SIGNING_KEY to keep it outside")
 		}
 	}
-	signer, err := merkle.NewSigner(skey)
+	signer, err := tlog.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("SIGNING_KEY: %w", err)
 	}

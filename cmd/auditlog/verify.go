@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/export"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // errVerifyFailed is returned when an export does not verify; the reason has
@@ -130,7 +130,7 @@ Flags:
 		}
 		return usageError{err}
 	}
-	skey, vkey, err := merkle.GenerateKey(*name)
+	skey, vkey, err := tlog.GenerateKey(*name)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Format names this version of the export format; it is the header's
@@ -25,7 +25,7 @@ type Header struct {
 	AccountID  int64             `json:"account_id"`
 	Origin     string            `json:"origin"`
 	TreeSize   int64             `json:"tree_size"`
-	RootHash   merkle.Hash       `json:"root_hash"`
+	RootHash   tlog.Hash         `json:"root_hash"`
 	Checkpoint string            `json:"checkpoint"` // the signed note
 	Complete   bool              `json:"complete"`   // every event 1..tree_size follows, in order
 	Filter     map[string]string `json:"filter,omitempty"`
@@ -34,30 +34,30 @@ type Header struct {
 
 // Event is one event line.
 type Event struct {
-	Type         string        `json:"type"` // "event"
-	ID           int64         `json:"id"`
-	Seq          int64         `json:"seq"`
-	CreatedAt    string        `json:"created_at"`  // RFC 3339, UTC, microseconds
-	OccurredAt   string        `json:"occurred_at"` // "" when not given
-	UserID       int64         `json:"user_id"`
-	ActorType    string        `json:"actor_type"`
-	EventID      string        `json:"event_id"`
-	Action       string        `json:"action"`
-	ResourceType string        `json:"resource_type"`
-	ResourceID   string        `json:"resource_id"`
-	Outcome      string        `json:"outcome"`
-	ActorID      string        `json:"actor_id"`
-	ActorEmail   string        `json:"actor_email"`
-	ActorName    string        `json:"actor_name"`
-	IPAddress    string        `json:"ip_address"`
-	UserAgent    string        `json:"user_agent"`
-	Details      string        `json:"details"`
-	Metadata     string        `json:"metadata"` // the JSON text the leaf commits to, "" when absent
-	Changes      string        `json:"changes"`  // the JSON text the leaf commits to, "" when absent
-	Salt         []byte        `json:"salt"`     // null once the personal data is erased
-	Commitment   merkle.Hash   `json:"commitment"`
-	LeafHash     merkle.Hash   `json:"leaf_hash"`
-	Proof        []merkle.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
+	Type         string      `json:"type"` // "event"
+	ID           int64       `json:"id"`
+	Seq          int64       `json:"seq"`
+	CreatedAt    string      `json:"created_at"`  // RFC 3339, UTC, microseconds
+	OccurredAt   string      `json:"occurred_at"` // "" when not given
+	UserID       int64       `json:"user_id"`
+	ActorType    string      `json:"actor_type"`
+	EventID      string      `json:"event_id"`
+	Action       string      `json:"action"`
+	ResourceType string      `json:"resource_type"`
+	ResourceID   string      `json:"resource_id"`
+	Outcome      string      `json:"outcome"`
+	ActorID      string      `json:"actor_id"`
+	ActorEmail   string      `json:"actor_email"`
+	ActorName    string      `json:"actor_name"`
+	IPAddress    string      `json:"ip_address"`
+	UserAgent    string      `json:"user_agent"`
+	Details      string      `json:"details"`
+	Metadata     string      `json:"metadata"` // the JSON text the leaf commits to, "" when absent
+	Changes      string      `json:"changes"`  // the JSON text the leaf commits to, "" when absent
+	Salt         []byte      `json:"salt"`     // null once the personal data is erased
+	Commitment   tlog.Hash   `json:"commitment"`
+	LeafHash     tlog.Hash   `json:"leaf_hash"`
+	Proof        []tlog.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
 }
 
 // End is the last line: it lets a verifier tell a whole file from a cut one.
@@ -85,15 +85,15 @@ func EventOf(e *audit.Event) Event {
 }
 
 // personal returns the personal data of an event line.
-func (e *Event) personal() merkle.Personal {
-	return merkle.Personal{
+func (e *Event) personal() tlog.Personal {
+	return tlog.Personal{
 		ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
 		UserAgent: e.UserAgent, Details: e.Details, Metadata: e.Metadata, Changes: e.Changes,
 	}
 }
 
 // leaf rebuilds the leaf of an event line.
-func (e *Event) leaf(accountID int64) (*merkle.Leaf, error) {
+func (e *Event) leaf(accountID int64) (*tlog.Leaf, error) {
 	t, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (e *Event) leaf(accountID int64) (*merkle.Leaf, error) {
 			return nil, err
 		}
 	}
-	return &merkle.Leaf{
+	return &tlog.Leaf{
 		AccountID: accountID, Seq: e.Seq, CreatedAt: t, OccurredAt: occurred, UserID: e.UserID, ActorType: e.ActorType,
 		EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome,
 		Commitment: e.Commitment,

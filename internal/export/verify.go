@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
@@ -25,7 +25,7 @@ type Report struct {
 	AccountID int64
 	Origin    string
 	TreeSize  int64
-	Root      merkle.Hash
+	Root      tlog.Hash
 	Events    int64 // event lines checked
 	Complete  bool  // the file holds every event of the log up to TreeSize
 	Erased    int64 // events whose personal data had been erased (checked by commitment only)
@@ -89,11 +89,11 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	if h.Format != Format {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("format %q is not %q", h.Format, Format)}
 	}
-	cp, err := merkle.OpenCheckpoint([]byte(h.Checkpoint), vkey)
+	cp, err := tlog.OpenCheckpoint([]byte(h.Checkpoint), vkey)
 	if err != nil {
 		return nil, &Failure{Line: 1, Index: -1, Reason: "checkpoint is not validly signed by the given key: " + err.Error()}
 	}
-	if want := merkle.Origin(merkle.KeyName(vkey), h.AccountID); cp.Origin != want || h.Origin != want {
+	if want := tlog.Origin(tlog.KeyName(vkey), h.AccountID); cp.Origin != want || h.Origin != want {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("checkpoint origin %q is not the log of account %d (%q)", cp.Origin, h.AccountID, want)}
 	}
 	if cp.Size != h.TreeSize || cp.Root != h.RootHash {
@@ -102,7 +102,7 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter}
 
 	var (
-		b       merkle.Builder
+		b       tlog.Builder
 		lastSeq int64
 		ev      Event
 		sawEnd  bool
@@ -154,7 +154,7 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 }
 
 // checkEvent checks one event line.
-func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line int) error {
+func checkEvent(ev *Event, rep *Report, b *tlog.Builder, lastSeq int64, line int) error {
 	idx := ev.Seq - 1
 	fail := func(format string, args ...any) error {
 		return &Failure{Line: line, Index: idx, Reason: fmt.Sprintf(format, args...)}
@@ -169,11 +169,11 @@ func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line i
 	}
 	personal := ev.personal()
 	if ev.Salt == nil {
-		if personal != (merkle.Personal{}) {
+		if personal != (tlog.Personal{}) {
 			return fail("personal data without a salt cannot be checked")
 		}
 		rep.Erased++
-	} else if len(ev.Salt) != merkle.SaltSize || personal.Commit(ev.Salt) != ev.Commitment {
+	} else if len(ev.Salt) != tlog.SaltSize || personal.Commit(ev.Salt) != ev.Commitment {
 		return fail("personal data (actor, IP address, user agent or details) does not match its commitment")
 	}
 	leaf, err := ev.leaf(rep.AccountID)
@@ -188,7 +188,7 @@ func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line i
 		b.Add(h)
 		return nil
 	}
-	if err := merkle.VerifyInclusion(ev.Proof, rep.TreeSize, rep.Root, idx, h); err != nil {
+	if err := tlog.VerifyInclusion(ev.Proof, rep.TreeSize, rep.Root, idx, h); err != nil {
 		return fail("inclusion proof does not lead to the checkpoint's root")
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Body limits of the ingest endpoints: a single event is at most a few tens
@@ -118,12 +118,12 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 // order: enough to find it (GET /api/audit-logs, its proof) without echoing
 // a thousand full events back.
 type BatchItemJSON struct {
-	ID        int64       `json:"id"`
-	Seq       int64       `json:"seq"`
-	EventID   *string     `json:"event_id"`
-	LeafHash  merkle.Hash `json:"leaf_hash"`
-	CreatedAt string      `json:"created_at"`
-	Replayed  bool        `json:"replayed"`
+	ID        int64     `json:"id"`
+	Seq       int64     `json:"seq"`
+	EventID   *string   `json:"event_id"`
+	LeafHash  tlog.Hash `json:"leaf_hash"`
+	CreatedAt string    `json:"created_at"`
+	Replayed  bool      `json:"replayed"`
 }
 
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.

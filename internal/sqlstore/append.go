@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // insertChunk is how many events one multi-row INSERT carries: 23 columns
@@ -65,7 +65,7 @@ type accountAppend struct {
 	size      int64 // the log's size before the append
 	fresh     []*audit.Event
 	dups      [][2]*audit.Event
-	tiles     *merkle.Tiles
+	tiles     *tlog.Tiles
 }
 
 // appendEvents is AppendEvents' work. Per account it takes the head lock,
@@ -91,9 +91,9 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 	if err != nil {
 		return err
 	}
-	edges := make(map[int64][]merkle.TileKey, len(accounts))
+	edges := make(map[int64][]tlog.TileKey, len(accounts))
 	for _, accountID := range accounts {
-		edges[accountID] = merkle.EdgeTiles(sizes[accountID])
+		edges[accountID] = tlog.EdgeTiles(sizes[accountID])
 	}
 	edgeData, err := tx.db.loadTiles(ctx, tx.run, edges)
 	if err != nil {
@@ -112,7 +112,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 		if len(a.fresh) == 0 {
 			continue
 		}
-		a.tiles = merkle.NewTiles(tx.db.tileLoader(ctx, tx.run, accountID))
+		a.tiles = tlog.NewTiles(tx.db.tileLoader(ctx, tx.run, accountID))
 		if err := a.tiles.Preload(edges[accountID], edgeData[accountID]); err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 			if !e.OccurredAt.IsZero() {
 				e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
 			}
-			merkle.Seal(e)
+			tlog.Seal(e)
 			if err := a.tiles.Append(e.Seq-1, e.LeafHash); err != nil {
 				return fmt.Errorf("sqlstore: extend the log of account %d: %w", accountID, err)
 			}
@@ -157,7 +157,7 @@ func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
 		for _, t := range a.tiles.Changed() {
 			changed = append(changed, accountTile{a.accountID, t})
 		}
-		note, err := signer.Sign(merkle.Checkpoint{Origin: merkle.Origin(signer.Name(), a.accountID), Size: newSize, Root: root})
+		note, err := signer.Sign(tlog.Checkpoint{Origin: tlog.Origin(signer.Name(), a.accountID), Size: newSize, Root: root})
 		if err != nil {
 			return fmt.Errorf("sqlstore: sign checkpoint: %w", err)
 		}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // benchEvents returns n events of a realistic size for one account.
@@ -112,7 +112,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 				b.Fatal(err)
 			}
 			bytes = len(p.Proof) * 32
-			if err := merkle.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, p.Event.Seq-1, p.Event.LeafHash); err != nil {
+			if err := tlog.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, p.Event.Seq-1, p.Event.LeafHash); err != nil {
 				b.Fatal(err)
 			}
 		}

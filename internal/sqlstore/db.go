@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -40,7 +40,7 @@ type DB struct {
 	OnCommit func(events []*audit.Event)
 
 	// signer signs a checkpoint after every append; see UseSigner.
-	signer *merkle.Signer
+	signer *tlog.Signer
 }
 
 // Open connects to the database named by a DATABASE_URL (see ParseURL) and

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // AppendEvents appends events to their accounts' logs. It is the one write
@@ -195,7 +195,7 @@ func (db *DB) Event(ctx context.Context, accountID, id int64) (*audit.Event, err
 
 // UseSigner sets the key that signs a checkpoint after every append. Appends
 // fail until one is set.
-func (db *DB) UseSigner(s *merkle.Signer) { db.signer = s }
+func (db *DB) UseSigner(s *tlog.Signer) { db.signer = s }
 
 // Signer returns the checkpoint signer, or nil.
-func (db *DB) Signer() *merkle.Signer { return db.signer }
+func (db *DB) Signer() *tlog.Signer { return db.signer }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // purposeCheckpoint names the checkpoint signing key in service_keys.
@@ -26,7 +26,7 @@ func (db *DB) CheckpointKey(ctx context.Context, name string) (skey string, crea
 	if err == nil || !errors.Is(err, audit.ErrNotFound) {
 		return skey, false, err
 	}
-	skey, _, err = merkle.GenerateKey(name)
+	skey, _, err = tlog.GenerateKey(name)
 	if err != nil {
 		return "", false, fmt.Errorf("generate checkpoint key: %w", err)
 	}

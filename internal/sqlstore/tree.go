@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // tileLoader reads the account's stored tiles through q.
-func (db *DB) tileLoader(ctx context.Context, q runner, accountID int64) merkle.TileLoader {
-	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
-		tiles, err := db.loadTiles(ctx, q, map[int64][]merkle.TileKey{accountID: keys})
+func (db *DB) tileLoader(ctx context.Context, q runner, accountID int64) tlog.TileLoader {
+	return func(keys []tlog.TileKey) (map[tlog.TileKey][]byte, error) {
+		tiles, err := db.loadTiles(ctx, q, map[int64][]tlog.TileKey{accountID: keys})
 		return tiles[accountID], err
 	}
 }
@@ -23,7 +23,7 @@ func (db *DB) tileLoader(ctx context.Context, q runner, accountID int64) merkle.
 // tiles of many accounts. Each OR term names a whole primary key, so every
 // engine answers with one index lookup per tile (a term without account_id
 // would make SQLite scan all of the account's tiles).
-func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
+func tileKeyConds(keys map[int64][]tlog.TileKey) (string, []any) {
 	var conds []string
 	var args []any
 	for account, ks := range keys {
@@ -36,10 +36,10 @@ func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
 }
 
 // loadTiles reads the given tiles of many accounts in one query, through q.
-func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
-	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
+func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]tlog.TileKey) (map[int64]map[tlog.TileKey][]byte, error) {
+	out := make(map[int64]map[tlog.TileKey][]byte, len(keys))
 	for account := range keys {
-		out[account] = map[merkle.TileKey][]byte{}
+		out[account] = map[tlog.TileKey][]byte{}
 	}
 	where, args := tileKeyConds(keys)
 	if where == "" {
@@ -52,7 +52,7 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.T
 	defer rows.Close()
 	for rows.Next() {
 		var account int64
-		var k merkle.TileKey
+		var k tlog.TileKey
 		var data []byte
 		if err := rows.Scan(&account, &k.Level, &k.Index, &data); err != nil {
 			return nil, db.wrap(err, "scan tile")
@@ -65,7 +65,7 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.T
 // accountTile is a changed tile of one account.
 type accountTile struct {
 	accountID int64
-	merkle.ChangedTile
+	tlog.ChangedTile
 }
 
 // saveTiles writes the tiles the appends changed, for every account at
@@ -73,7 +73,7 @@ type accountTile struct {
 // INSERTs. Two statements whatever the number of accounts, and the same SQL
 // on every engine (an upsert would differ).
 func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
-	grown := map[int64][]merkle.TileKey{}
+	grown := map[int64][]tlog.TileKey{}
 	for _, t := range tiles {
 		if !t.New {
 			grown[t.accountID] = append(grown[t.accountID], t.Key)
@@ -108,7 +108,7 @@ func (db *DB) Checkpoint(ctx context.Context, accountID, size int64) (*Checkpoin
 type Checkpoint struct {
 	AccountID int64
 	Size      int64
-	Root      merkle.Hash
+	Root      tlog.Hash
 	Note      string // the signed note, as served to clients
 	CreatedAt time.Time
 }
@@ -137,7 +137,7 @@ func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (
 type InclusionProof struct {
 	Event      *audit.Event
 	Checkpoint *Checkpoint
-	Proof      []merkle.Hash
+	Proof      []tlog.Hash
 }
 
 // ProveEvent returns the proof that the account's event with the given ID
@@ -158,7 +158,7 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 		if e.Seq > c.Size {
 			return &audit.Error{Code: audit.EINVALID, Field: "size", Message: fmt.Sprintf("The event has seq %d, after the checkpoint of size %d.", e.Seq, c.Size)}
 		}
-		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
+		proof, err := tlog.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
 		if err != nil {
 			return fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
 		}
@@ -172,7 +172,7 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 // of a newer one's.
 type ConsistencyProof struct {
 	From, To *Checkpoint
-	Proof    []merkle.Hash
+	Proof    []tlog.Hash
 }
 
 // ProveConsistency returns the proof that the account's log at checkpoint
@@ -192,7 +192,7 @@ func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (
 		if err != nil {
 			return err
 		}
-		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
+		proof, err := tlog.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
 		if err != nil {
 			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
 		}

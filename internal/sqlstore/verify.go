@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
-	"golang.org/x/mod/sumdb/tlog"
+	"github.com/auditlog/auditlog/internal/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // VerifyReport is the outcome of re-checking an account's stored log.
@@ -63,8 +63,8 @@ type logVerifier struct {
 	vkey      string
 	rep       *VerifyReport
 
-	b      merkle.Builder
-	groups [][]merkle.Hash     // per tile level, the recomputed hashes of the current tile
+	b      tlog.Builder
+	groups [][]tlog.Hash       // per tile level, the recomputed hashes of the current tile
 	tiles  map[int]*tileWindow // per tile level, a window of stored tiles
 	cps    []*Checkpoint       // next checkpoints to check, in size order
 	cpNext int64               // checkpoints with a larger size remain to be read
@@ -107,7 +107,7 @@ func (v *logVerifier) run(headRoot []byte) (*VerifyFailure, error) {
 		return f, err
 	}
 	root := v.b.Root()
-	if size > 0 && (len(headRoot) != len(root) || merkle.Hash(headRoot) != root) {
+	if size > 0 && (len(headRoot) != len(root) || tlog.Hash(headRoot) != root) {
 		return v.fail(-1, "the log head's root hash differs from the root of the stored events")
 	}
 	return nil, nil
@@ -128,10 +128,10 @@ func (v *logVerifier) event(e *audit.Event, last int64) (*VerifyFailure, error) 
 	if e.Seq != last+1 {
 		return v.fail(last, "the event with seq %d is missing (the next stored event has seq %d)", last+1, e.Seq)
 	}
-	if e.Salt != nil && merkle.PersonalOf(e).Commit(e.Salt) != e.Commitment {
+	if e.Salt != nil && tlog.PersonalOf(e).Commit(e.Salt) != e.Commitment {
 		return v.fail(idx, "the event's personal data (actor, IP address, user agent or details) differs from its commitment: it was altered")
 	}
-	h := merkle.LeafOf(e).Hash()
+	h := tlog.LeafOf(e).Hash()
 	if h != e.LeafHash {
 		return v.fail(idx, "the event's fields differ from its leaf hash: it was altered")
 	}
@@ -145,24 +145,24 @@ func (v *logVerifier) event(e *audit.Event, last int64) (*VerifyFailure, error) 
 
 // treeHash checks a recomputed hash of tile level `level`, node n, against
 // the stored tile, and folds it into the hashes of the level above.
-func (v *logVerifier) treeHash(level int, n int64, h merkle.Hash) (*VerifyFailure, error) {
-	first := n << (merkle.TileHeight * level) // first leaf under the node
+func (v *logVerifier) treeHash(level int, n int64, h tlog.Hash) (*VerifyFailure, error) {
+	first := n << (tlog.TileHeight * level) // first leaf under the node
 	stored, err := v.storedHash(level, n)
 	if err != nil {
 		return nil, err
 	}
 	if stored == nil || *stored != h {
-		return v.fail(first, "the stored tree hash at level %d, node %d differs from the one computed from the events", level*merkle.TileHeight, n)
+		return v.fail(first, "the stored tree hash at level %d, node %d differs from the one computed from the events", level*tlog.TileHeight, n)
 	}
 	v.rep.CheckedTreeHashes++
 	for len(v.groups) <= level {
 		v.groups = append(v.groups, nil)
 	}
 	v.groups[level] = append(v.groups[level], h)
-	if len(v.groups[level]) == 1<<merkle.TileHeight {
+	if len(v.groups[level]) == 1<<tlog.TileHeight {
 		parent := perfectRoot(v.groups[level])
 		v.groups[level] = v.groups[level][:0]
-		return v.treeHash(level+1, n>>merkle.TileHeight, parent)
+		return v.treeHash(level+1, n>>tlog.TileHeight, parent)
 	}
 	return nil, nil
 }
@@ -171,26 +171,26 @@ func (v *logVerifier) treeHash(level int, n int64, h merkle.Hash) (*VerifyFailur
 // hashes recomputed for them, no more.
 func (v *logVerifier) partialTiles() (*VerifyFailure, error) {
 	size := v.b.Size()
-	for level := 0; size>>(merkle.TileHeight*level) > 0; level++ {
-		nodes := size >> (merkle.TileHeight * level) // complete nodes at this tile level
-		tileIdx := nodes >> merkle.TileHeight
-		want := nodes & (1<<merkle.TileHeight - 1)
+	for level := 0; size>>(tlog.TileHeight*level) > 0; level++ {
+		nodes := size >> (tlog.TileHeight * level) // complete nodes at this tile level
+		tileIdx := nodes >> tlog.TileHeight
+		want := nodes & (1<<tlog.TileHeight - 1)
 		data, err := v.tile(level, tileIdx)
 		if err != nil {
 			return nil, err
 		}
-		if int64(len(data)) != want*tlog.HashSize {
-			return v.fail(size, "the stored tree at level %d holds %d hashes past the last complete tile; the events need %d", level*merkle.TileHeight, len(data)/tlog.HashSize, want)
+		if int64(len(data)) != want*sumdb.HashSize {
+			return v.fail(size, "the stored tree at level %d holds %d hashes past the last complete tile; the events need %d", level*tlog.TileHeight, len(data)/sumdb.HashSize, want)
 		}
 	}
 	return nil, nil
 }
 
-func perfectRoot(hs []merkle.Hash) merkle.Hash {
-	level := append([]merkle.Hash(nil), hs...)
+func perfectRoot(hs []tlog.Hash) tlog.Hash {
+	level := append([]tlog.Hash(nil), hs...)
 	for len(level) > 1 {
 		for i := 0; i < len(level)/2; i++ {
-			level[i] = tlog.NodeHash(level[2*i], level[2*i+1])
+			level[i] = sumdb.NodeHash(level[2*i], level[2*i+1])
 		}
 		level = level[:len(level)/2]
 	}
@@ -234,16 +234,16 @@ func (v *logVerifier) tile(level int, idx int64) ([]byte, error) {
 
 // storedHash returns the stored hash of tile level `level`, node n, or nil
 // when it is not stored.
-func (v *logVerifier) storedHash(level int, n int64) (*merkle.Hash, error) {
-	data, err := v.tile(level, n>>merkle.TileHeight)
+func (v *logVerifier) storedHash(level int, n int64) (*tlog.Hash, error) {
+	data, err := v.tile(level, n>>tlog.TileHeight)
 	if err != nil {
 		return nil, err
 	}
-	off := (n & (1<<merkle.TileHeight - 1)) * tlog.HashSize
-	if int64(len(data)) < off+tlog.HashSize {
+	off := (n & (1<<tlog.TileHeight - 1)) * sumdb.HashSize
+	if int64(len(data)) < off+sumdb.HashSize {
 		return nil, nil
 	}
-	h := merkle.Hash(data[off : off+tlog.HashSize])
+	h := tlog.Hash(data[off : off+sumdb.HashSize])
 	return &h, nil
 }
 
@@ -291,11 +291,11 @@ func (v *logVerifier) checkpointsUpTo(size int64) (*VerifyFailure, error) {
 			// row was inserted out of order: never skip it silently.
 			return v.fail(c.Size-1, "the checkpoint at size %d was not met in order", c.Size)
 		}
-		signed, err := merkle.OpenCheckpoint([]byte(c.Note), v.vkey)
+		signed, err := tlog.OpenCheckpoint([]byte(c.Note), v.vkey)
 		if err != nil {
 			return v.fail(c.Size-1, "the checkpoint at size %d is not validly signed by the service's key", c.Size)
 		}
-		if signed.Origin != merkle.Origin(merkle.KeyName(v.vkey), v.accountID) || signed.Size != c.Size || signed.Root != c.Root {
+		if signed.Origin != tlog.Origin(tlog.KeyName(v.vkey), v.accountID) || signed.Size != c.Size || signed.Root != c.Root {
 			return v.fail(c.Size-1, "the checkpoint at size %d names another log, size or root than its row", c.Size)
 		}
 		if c.Root != v.b.Root() {

@@ -34,8 +34,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 	_ "github.com/go-sql-driver/mysql" // registers the "mysql" driver
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
@@ -238,18 +238,18 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 
 var (
 	signerOnce sync.Once
-	signer     *merkle.Signer
+	signer     *tlog.Signer
 	signerErr  error
 )
 
 // Signer returns the checkpoint signer that every test database uses: one
 // key per test process, named "test.auditlog".
-func Signer(t testing.TB) *merkle.Signer {
+func Signer(t testing.TB) *tlog.Signer {
 	t.Helper()
 	signerOnce.Do(func() {
 		var skey string
-		if skey, _, signerErr = merkle.GenerateKey("test.auditlog"); signerErr == nil {
-			signer, signerErr = merkle.NewSigner(skey)
+		if skey, _, signerErr = tlog.GenerateKey("test.auditlog"); signerErr == nil {
+			signer, signerErr = tlog.NewSigner(skey)
 		}
 	})
 	if signerErr != nil {

@@ -1,4 +1,4 @@
-// Package merkle turns each account's events into a verifiable log: an
+// Package tlog turns each account's events into a verifiable log: an
 // RFC 6962 Merkle tree whose leaves are canonical encodings of the events,
 // with Ed25519-signed checkpoints in the C2SP signed-note format, inclusion
 // and consistency proofs, and the verification of all of these.
@@ -10,4 +10,4 @@
 //
 // Everything here is pure computation over values and small interfaces: the
 // server, the store and the offline verifier (auditlog verify) share it.
-package merkle
+package tlog
