@@ -107,14 +107,18 @@ Flags:
 		return err
 	}
 	defer db.Close()
-	writer := ingest.NewWriter(db, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	signer, err := checkpointSigner(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: server.New(server.Deps{
-		Store: db, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

@@ -31,13 +31,13 @@ func newTestLog(t testing.TB, accountID int64, n int) *testLog {
 	tiles := tlog.NewTiles(l.load)
 	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
-		e := &audit.Event{
-			ID: int64(1000 + i), AccountID: accountID, Seq: int64(i + 1), UserID: int64(1 + i%4),
+		e := tlog.Sealed(&audit.Event{
+			AccountID: accountID, UserID: int64(1 + i%4),
 			Action: []string{"order_refunded", "product_created", "user_login"}[i%3], ResourceType: "order", ResourceID: fmt.Sprint(5000 + i),
 			Details: fmt.Sprintf("Refunded $%d.00", i), IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
 			ActorEmail: "admin@sample-store.com", ActorName: "Adam Admin", CreatedAt: base.Add(time.Duration(i) * time.Second),
-		}
-		tlog.Seal(e)
+		}, int64(i+1), base)
+		e.ID = int64(1000 + i)
 		if err := tiles.Append(int64(i), e.LeafHash); err != nil {
 			t.Fatal(err)
 		}
@@ -205,8 +205,11 @@ func recomputeLeaf(t *testing.T, ls []string, i int) []string {
 	if err := jsonUnmarshal([]byte(ls[i]), &ev); err != nil {
 		t.Fatal(err)
 	}
-	leaf, _ := ev.leaf(7)
-	ev.LeafHash = leaf.Hash()
+	e, err := ev.Event(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.LeafHash = tlog.LeafOf(e).Hash()
 	out := append([]string(nil), ls...)
 	out[i] = jsonLine(t, ev)
 	return out

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -84,29 +85,33 @@ func EventOf(e *audit.Event) Event {
 	return out
 }
 
-// personal returns the personal data of an event line.
-func (e *Event) personal() tlog.Personal {
-	return tlog.Personal{
-		ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
-		UserAgent: e.UserAgent, Details: e.Details, Metadata: e.Metadata, Changes: e.Changes,
-	}
-}
-
-// leaf rebuilds the leaf of an event line.
-func (e *Event) leaf(accountID int64) (*tlog.Leaf, error) {
-	t, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
+// Event returns the stored event that an event line of the given account's
+// export shows: the inverse of EventOf (the line's proof aside).
+func (e *Event) Event(accountID int64) (*audit.Event, error) {
+	created, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("export: created_at %q: %w", e.CreatedAt, err)
 	}
 	var occurred time.Time
 	if e.OccurredAt != "" {
 		if occurred, err = time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("export: occurred_at %q: %w", e.OccurredAt, err)
 		}
 	}
-	return &tlog.Leaf{
-		AccountID: accountID, Seq: e.Seq, CreatedAt: t, OccurredAt: occurred, UserID: e.UserID, ActorType: e.ActorType,
-		EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome,
-		Commitment: e.Commitment,
+	return &audit.Event{
+		ID: e.ID, AccountID: accountID, Seq: e.Seq, CreatedAt: created, OccurredAt: occurred, UserID: e.UserID,
+		ActorType: e.ActorType, EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		Outcome: e.Outcome, ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
+		UserAgent: e.UserAgent, Details: e.Details, Metadata: jsonText(e.Metadata), Changes: jsonText(e.Changes),
+		Salt: e.Salt, Commitment: e.Commitment, LeafHash: e.LeafHash,
 	}, nil
+}
+
+// jsonText returns the stored JSON text of a line's metadata or changes:
+// nil when absent.
+func jsonText(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
 }

@@ -67,7 +67,7 @@ func (s *Server) updateAccountSecurity(w http.ResponseWriter, r *http.Request) e
 			IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
 		}
 		e.SetUserActor(p.User)
-		return tx.AppendEvents(ctx, e)
+		return s.appendEvents(ctx, tx, e)
 	})
 	if err != nil {
 		return err

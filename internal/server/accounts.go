@@ -56,7 +56,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.CreateUser(ctx, owner, "owner_email"); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx,
+		return s.appendEvents(ctx, tx,
 			&audit.Event{
 				AccountID: acct.ID, UserID: owner.ID, ActorType: audit.ActorUser, ActorEmail: owner.Email, ActorName: owner.FullName(), Action: audit.ActionAccountCreated,
 				ResourceType: audit.ResourceAccount, ResourceID: strconv.FormatInt(acct.ID, 10),

@@ -135,7 +135,7 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, s.keyEvent(r, p, k, audit.ActionAPIKeyCreated,
+		return s.appendEvents(ctx, tx, s.keyEvent(r, p, k, audit.ActionAPIKeyCreated,
 			fmt.Sprintf("Created API key %q (%s) with scopes %s", k.Name, k.Prefix, strings.Join(k.Scopes, " "))))
 	})
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 		if !k.RevokedAt.Equal(tx.Now()) {
 			return nil // already revoked before
 		}
-		return tx.AppendEvents(ctx, s.keyEvent(r, p, k, audit.ActionAPIKeyRevoked, fmt.Sprintf("Revoked API key %q (%s)", k.Name, k.Prefix)))
+		return s.appendEvents(ctx, tx, s.keyEvent(r, p, k, audit.ActionAPIKeyRevoked, fmt.Sprintf("Revoked API key %q (%s)", k.Name, k.Prefix)))
 	})
 	if err != nil {
 		return notFoundAs(err, errKeyNotFound)

@@ -64,7 +64,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 			reason = "Failed login attempt: user is deactivated"
 		}
 		err := s.store.Update(ctx, func(tx *sqlstore.Tx) error {
-			return tx.AppendEvents(ctx, &audit.Event{
+			return s.appendEvents(ctx, tx, &audit.Event{
 				AccountID: user.AccountID, UserID: user.ID, ActorType: audit.ActorUser, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionLoginFailed,
 				ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(user.ID, 10),
 				Details: reason, IPAddress: ip, UserAgent: ua,
@@ -98,7 +98,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, &audit.Event{
+		return s.appendEvents(ctx, tx, &audit.Event{
 			AccountID: user.AccountID, UserID: user.ID, ActorType: audit.ActorUser, ActorEmail: user.Email, ActorName: user.FullName(), Action: audit.ActionUserLogin,
 			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(user.ID, 10),
 			Details: "User logged in successfully", IPAddress: ip, UserAgent: ua,
@@ -120,7 +120,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.DeleteSession(ctx, p.Session.TokenHash); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, &audit.Event{
+		return s.appendEvents(ctx, tx, &audit.Event{
 			AccountID: p.User.AccountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(), Action: audit.ActionUserLogout,
 			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(p.User.ID, 10),
 			Details: "User logged out", IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),

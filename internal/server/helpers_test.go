@@ -19,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
 
 // testParams are cheap argon2id parameters: the server tests exercise the
@@ -42,9 +43,10 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*Deps)) *testEnv {
 	cfg.Env = config.Development
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
-	writer := ingest.NewWriter(db, ingest.Options{})
+	signer := sqltest.Signer(t)
+	writer := ingest.NewWriter(db, signer, ingest.Options{})
 	t.Cleanup(writer.Close)
-	deps := Deps{Store: db, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")}
+	deps := Deps{Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(testParams), Config: cfg, SecretKey: []byte("test-secret-key")}
 	for _, o := range opts {
 		o(&deps)
 	}
@@ -210,7 +212,7 @@ func (c *client) login(email, pw string) *response {
 func (e *testEnv) appendEvents(evs ...*audit.Event) {
 	e.t.Helper()
 	ctx := context.Background()
-	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
+	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return e.srv.appendEvents(ctx, tx, evs...) }); err != nil {
 		e.t.Fatal(err)
 	}
 }

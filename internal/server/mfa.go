@@ -96,7 +96,7 @@ func (s *Server) mfaSetup(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.PutPendingMFA(ctx, &audit.MFA{AccountID: p.User.AccountID, UserID: p.User.ID, Secret: sealed}); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, s.userEvent(r, p.User, p.User, audit.ActionMFAEnrollmentStarted, "Started MFA enrolment (authenticator app)"))
+		return s.appendEvents(ctx, tx, s.userEvent(r, p.User, p.User, audit.ActionMFAEnrollmentStarted, "Started MFA enrolment (authenticator app)"))
 	})
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *Server) mfaConfirm(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return audit.Errorf(audit.ECONFLICT, "The enrolment changed meanwhile: start again with POST /api/auth/mfa/setup.")
 		}
-		return tx.AppendEvents(ctx, s.userEvent(r, p.User, p.User, audit.ActionMFAEnabled,
+		return s.appendEvents(ctx, tx, s.userEvent(r, p.User, p.User, audit.ActionMFAEnabled,
 			fmt.Sprintf("Enabled MFA (authenticator app) with %d recovery codes", len(codes))))
 	})
 	if err != nil {
@@ -193,12 +193,12 @@ func (s *Server) mfaDisable(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if wrong = !ok; wrong {
-			return tx.AppendEvents(ctx, s.userEvent(r, p.User, p.User, audit.ActionLoginFailed, "Failed MFA disable: wrong code"))
+			return s.appendEvents(ctx, tx, s.userEvent(r, p.User, p.User, audit.ActionLoginFailed, "Failed MFA disable: wrong code"))
 		}
 		if err := tx.DeleteMFA(ctx, m.AccountID, m.UserID); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, s.userEvent(r, p.User, p.User, audit.ActionMFADisabled, "Disabled MFA, confirmed with "+via))
+		return s.appendEvents(ctx, tx, s.userEvent(r, p.User, p.User, audit.ActionMFADisabled, "Disabled MFA, confirmed with "+via))
 	})
 	switch {
 	case err != nil:
@@ -314,7 +314,7 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request) error {
 			if err := tx.FailMFAChallenge(ctx, hash, ch.Attempts, mfaMaxAttempts); err != nil {
 				return err
 			}
-			return tx.AppendEvents(ctx, s.userEvent(r, user, user, audit.ActionLoginFailed, "Failed login attempt: wrong MFA code"))
+			return s.appendEvents(ctx, tx, s.userEvent(r, user, user, audit.ActionLoginFailed, "Failed login attempt: wrong MFA code"))
 		}
 		if err := tx.DeleteMFAChallenge(ctx, hash); err != nil {
 			return err
@@ -327,7 +327,7 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request) error {
 		if err := s.createSession(ctx, tx, r, user, token); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, s.userEvent(r, user, user, audit.ActionUserLogin, "User logged in successfully with MFA ("+via+")"))
+		return s.appendEvents(ctx, tx, s.userEvent(r, user, user, audit.ActionUserLogin, "User logged in successfully with MFA ("+via+")"))
 	})
 	switch {
 	case err != nil:

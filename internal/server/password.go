@@ -66,7 +66,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		if err := s.createSession(ctx, tx, r, p.User, token); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, s.userEvent(r, p.User, p.User, audit.ActionPasswordChanged,
+		return s.appendEvents(ctx, tx, s.userEvent(r, p.User, p.User, audit.ActionPasswordChanged,
 			fmt.Sprintf("Password changed; %d other session(s) ended", max(n-1, 0))))
 	})
 	if err != nil {
@@ -89,7 +89,7 @@ func (s *Server) checkPassword(r *http.Request, u *audit.User, pw, field, detail
 		return nil
 	}
 	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error {
-		return tx.AppendEvents(ctx, s.userEvent(r, u, u, audit.ActionLoginFailed, details))
+		return s.appendEvents(ctx, tx, s.userEvent(r, u, u, audit.ActionLoginFailed, details))
 	})
 	if err != nil {
 		return err

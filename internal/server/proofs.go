@@ -24,7 +24,7 @@ type CheckpointJSON struct {
 
 func (s *Server) checkpointJSON(c *sqlstore.Checkpoint) CheckpointJSON {
 	return CheckpointJSON{
-		Origin: tlog.Origin(s.store.Signer().Name(), c.AccountID), TreeSize: c.Size, RootHash: c.Root,
+		Origin: tlog.Origin(s.signer.Name(), c.AccountID), TreeSize: c.Size, RootHash: c.Root,
 		Checkpoint: c.Note, CreatedAt: formatTime(c.CreatedAt),
 	}
 }
@@ -54,9 +54,8 @@ func notFoundAs(err error, replacement error) error {
 
 // verifierKey publishes the public key that signs every checkpoint.
 func (s *Server) verifierKey(w http.ResponseWriter, r *http.Request) error {
-	signer := s.store.Signer()
 	return writeJSON(w, http.StatusOK, map[string]string{
-		"verifier_key": signer.VerifierKey(), "key_name": signer.Name(), "algorithm": "Ed25519",
+		"verifier_key": s.signer.VerifierKey(), "key_name": s.signer.Name(), "algorithm": "Ed25519",
 	})
 }
 
@@ -137,7 +136,7 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	extendDeadline(w)
-	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).AccountID, s.store.Signer().VerifierKey())
+	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).AccountID, s.signer.VerifierKey())
 	if err != nil {
 		return err
 	}
@@ -188,7 +187,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		Details: fmt.Sprintf("Exported the audit log as NDJSON%s", describeFilter(filter)), IPAddress: s.clientIP(r), UserAgent: r.UserAgent(),
 	}
 	p.setActor(exported)
-	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, exported) })
+	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error { return s.appendEvents(ctx, tx, exported) })
 	if err != nil {
 		return err
 	}
@@ -202,7 +201,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-log-account-%d-size-%d.ndjson"`, accountID, c.Size))
 	w.WriteHeader(http.StatusOK)
 	ew := export.NewWriter(w, export.Header{
-		AccountID: accountID, Origin: tlog.Origin(s.store.Signer().Name(), accountID), TreeSize: c.Size, RootHash: c.Root,
+		AccountID: accountID, Origin: tlog.Origin(s.signer.Name(), accountID), TreeSize: c.Size, RootHash: c.Root,
 		Checkpoint: c.Note, Complete: complete, Filter: filter, ExportedAt: formatTime(s.now()),
 	})
 	var tiles *tlog.Tiles

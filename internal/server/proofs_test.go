@@ -46,7 +46,7 @@ func TestVerifiableLogAPI(t *testing.T) {
 		// The verifier key is public and is the store's.
 		vk := e.client().do("GET", "/api/verifier-key", nil).want(t, 200)
 		vkey, _ := vk.body["verifier_key"].(string)
-		if vkey != db.Signer().VerifierKey() || vk.body["algorithm"] != "Ed25519" {
+		if vkey != sqltest.Signer(t).VerifierKey() || vk.body["algorithm"] != "Ed25519" {
 			t.Fatalf("verifier key %s", vk.raw)
 		}
 
@@ -147,7 +147,7 @@ func TestExport(t *testing.T) {
 			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: []string{"order_refunded", "product_created"}[i%2],
 				ResourceType: "order", Details: fmt.Sprintf("event %d", i), IPAddress: "203.0.113.5"})
 		}
-		vkey := db.Signer().VerifierKey()
+		vkey := sqltest.Signer(t).VerifierKey()
 
 		file := download(t, tn, "format=ndjson")
 		rep, err := export.Verify(bytes.NewReader(file), vkey)

@@ -160,7 +160,7 @@ func (s *Server) auditThrottled(r *http.Request, email string) {
 		return
 	}
 	err = s.store.Update(ctx, func(tx *sqlstore.Tx) error {
-		return tx.AppendEvents(ctx, s.userEvent(r, user, user, audit.ActionLoginFailed,
+		return s.appendEvents(ctx, tx, s.userEvent(r, user, user, audit.ActionLoginFailed,
 			"Failed login attempt: too many attempts, sign-in throttled (throttled attempts are recorded at most once every 10 minutes)"))
 	})
 	if err != nil {

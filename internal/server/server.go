@@ -9,6 +9,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,16 +17,19 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Server serves the API. Create one with New.
 type Server struct {
 	store  *sqlstore.DB
+	signer *tlog.Signer
 	ingest *ingest.Writer
 	hasher *password.Hasher
 	cfg    config.Config
@@ -46,6 +50,9 @@ const ingestWait = 10 * time.Second
 // Deps are what a Server needs.
 type Deps struct {
 	Store *sqlstore.DB
+	// Signer signs the checkpoint of every append; its verifier key is
+	// the one GET /api/verifier-key publishes.
+	Signer *tlog.Signer
 	// Ingest group-commits the events that platform services send.
 	Ingest *ingest.Writer
 	Hasher *password.Hasher
@@ -61,6 +68,7 @@ type Deps struct {
 func New(d Deps) *Server {
 	s := &Server{
 		store:  d.Store,
+		signer: d.Signer,
 		ingest: d.Ingest,
 		hasher: d.Hasher,
 		cfg:    d.Config,
@@ -129,4 +137,11 @@ func (s *Server) tokenHash(token string) string {
 	m := hmac.New(sha256.New, s.secret)
 	m.Write([]byte(token))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// appendEvents appends events to their accounts' logs in tx, signed with
+// the service's key, for handlers that need no more than success.
+func (s *Server) appendEvents(ctx context.Context, tx *sqlstore.Tx, events ...*audit.Event) error {
+	_, err := tx.AppendEvents(ctx, s.signer, events...)
+	return err
 }

@@ -64,7 +64,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		if err := tx.CreateUser(ctx, u, "email"); err != nil {
 			return err
 		}
-		return tx.AppendEvents(ctx, &audit.Event{
+		return s.appendEvents(ctx, tx, &audit.Event{
 			AccountID: u.AccountID, UserID: p.User.ID, ActorType: audit.ActorUser, ActorEmail: p.User.Email, ActorName: p.User.FullName(), Action: audit.ActionUserCreated,
 			ResourceType: audit.ResourceUser, ResourceID: strconv.FormatInt(u.ID, 10),
 			Details:   fmt.Sprintf("Created user %s with role %s", u.Email, u.Role),

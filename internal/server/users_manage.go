@@ -113,7 +113,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 			last := events[len(events)-1]
 			last.Details += fmt.Sprintf("; %d session(s) ended, %d API key(s) revoked", sessions, keys)
 		}
-		return tx.AppendEvents(ctx, events...)
+		return s.appendEvents(ctx, tx, events...)
 	})
 	if err != nil {
 		return err

@@ -43,5 +43,5 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 // Tiles returns a view of the account's stored tree for computing proofs.
 // It caches what it reads: use a fresh one for each bounded piece of work.
 func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
-	return tlog.NewTiles(db.tileLoader(ctx, db.rd, accountID))
+	return tlog.TilesOf(ctx, readLog{db, db.rd}, accountID)
 }

@@ -114,10 +114,6 @@ func open(t testing.TB, url string) *sqlstore.DB {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	db.UseSigner(Signer(t))
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
 	return db
 }
 
@@ -242,8 +238,8 @@ var (
 	signerErr  error
 )
 
-// Signer returns the checkpoint signer that every test database uses: one
-// key per test process, named "test.auditlog".
+// Signer returns the checkpoint signer that tests append with: one key per
+// test process, named "test.auditlog".
 func Signer(t testing.TB) *tlog.Signer {
 	t.Helper()
 	signerOnce.Do(func() {

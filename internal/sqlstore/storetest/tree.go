@@ -31,9 +31,9 @@ func buildLog(t *testing.T, db *sqlstore.DB, n, batch int) *audit.Account {
 	return a
 }
 
-func verify(t *testing.T, db *sqlstore.DB, accountID int64) *sqlstore.VerifyReport {
+func verify(t *testing.T, db *sqlstore.DB, accountID int64) *tlog.Report {
 	t.Helper()
-	rep, err := db.VerifyLog(context.Background(), accountID, db.Signer().VerifierKey())
+	rep, err := db.VerifyLog(context.Background(), accountID, signer.VerifierKey())
 	if err != nil {
 		t.Fatalf("VerifyLog: %v", err)
 	}
@@ -47,7 +47,7 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 	if rep.Failure != nil || rep.CheckedEvents != 70 || rep.CheckedCheckpoints != 7 || rep.TreeSize != 70 {
 		t.Fatalf("untouched log: %+v, failure %+v", rep, rep.Failure)
 	}
-	vkey := db.Signer().VerifierKey()
+	vkey := signer.VerifierKey()
 
 	// The latest checkpoint is signed and names the account's log.
 	latest, err := db.Checkpoint(ctx, a.ID, 0)
@@ -107,7 +107,7 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 // testTamperDetection changes the stored log in each way an insider with
 // database access might, and checks that VerifyLog finds it, where it is.
 func testTamperDetection(t *testing.T, open OpenFunc) {
-	other, err := otherSigner()
+	other, err := newTestSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +188,9 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 	}
 }
 
-// otherSigner is a key with the test key's name that the service never used.
-func otherSigner() (*tlog.Signer, error) {
+// newTestSigner returns a new key with the test key's name: the suite's
+// own, or another that the service never used.
+func newTestSigner() (*tlog.Signer, error) {
 	skey, _, err := tlog.GenerateKey("test.auditlog")
 	if err != nil {
 		return nil, err
