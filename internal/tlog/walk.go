@@ -12,6 +12,7 @@ type Failure struct {
 	Reason string
 }
 
+// Error describes the failure with its place in the log.
 func (f *Failure) Error() string {
 	if f.Index >= 0 {
 		return fmt.Sprintf("log index %d (seq %d): %s", f.Index, f.Index+1, f.Reason)
