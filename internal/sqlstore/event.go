@@ -106,15 +106,12 @@ func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then 
 	events := []*audit.Event{}
 	for rows.Next() {
 		e := &audit.Event{}
-		dest, finish := eventDest(e)
+		dest := eventDest(e, 5)
 		if extra != nil {
 			dest = append(dest, extra(e)...)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, db.wrap(err, "scan event")
-		}
-		if err := finish(); err != nil {
-			return nil, err
 		}
 		if then != nil {
 			then(e)
@@ -127,12 +124,11 @@ func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then 
 // event returns the account's event with the given ID.
 func (db *DB) event(ctx context.Context, q runner, accountID, id int64) (*audit.Event, error) {
 	e := &audit.Event{}
-	dest, finish := eventDest(e)
-	err := q.queryRow(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`, accountID, id).Scan(dest...)
+	err := q.queryRow(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`, accountID, id).Scan(eventDest(e, 0)...)
 	if err != nil {
 		return nil, db.wrap(err, "select event")
 	}
-	return e, finish()
+	return e, nil
 }
 
 // Event returns the account's event with the given ID, or audit.ErrNotFound.

@@ -16,43 +16,43 @@ type eventColumn struct {
 	// value returns the event's value for the column, with times converted
 	// by t; nil for the ID, which the database generates.
 	value func(e *audit.Event, t func(time.Time) any) any
-	// dest returns where to scan the column; s holds what needs converting
-	// after the scan (see eventScan.finish).
-	dest func(e *audit.Event, s *eventScan) any
+	// dest returns where to scan the column into e.
+	dest func(e *audit.Event) any
 }
 
-// eventTable lists the columns of events once; the insert column list, the
-// select list and the scan destinations all derive from it.
+// eventTable lists the columns of events once: the insert column list, the
+// select list and the scan destinations all derive from it, and NULLs map to
+// zero values in the scanners it names.
 var eventTable = []eventColumn{
-	{"id", nil, func(e *audit.Event, _ *eventScan) any { return &e.ID }},
-	{"account_id", func(e *audit.Event, _ func(time.Time) any) any { return e.AccountID }, func(e *audit.Event, _ *eventScan) any { return &e.AccountID }},
-	{"seq", func(e *audit.Event, _ func(time.Time) any) any { return e.Seq }, func(e *audit.Event, _ *eventScan) any { return &e.Seq }},
-	{"user_id", func(e *audit.Event, _ func(time.Time) any) any { return nullable(e.UserID) }, func(_ *audit.Event, s *eventScan) any { return &s.userID }},
-	{"action", func(e *audit.Event, _ func(time.Time) any) any { return e.Action }, func(e *audit.Event, _ *eventScan) any { return &e.Action }},
-	{"resource_type", func(e *audit.Event, _ func(time.Time) any) any { return e.ResourceType }, func(e *audit.Event, _ *eventScan) any { return &e.ResourceType }},
-	{"resource_id", func(e *audit.Event, _ func(time.Time) any) any { return e.ResourceID }, func(e *audit.Event, _ *eventScan) any { return &e.ResourceID }},
-	{"details", func(e *audit.Event, _ func(time.Time) any) any { return e.Details }, func(e *audit.Event, _ *eventScan) any { return &e.Details }},
-	{"ip_address", func(e *audit.Event, _ func(time.Time) any) any { return e.IPAddress }, func(e *audit.Event, _ *eventScan) any { return &e.IPAddress }},
-	{"user_agent", func(e *audit.Event, _ func(time.Time) any) any { return e.UserAgent }, func(e *audit.Event, _ *eventScan) any { return &e.UserAgent }},
-	{"created_at", func(e *audit.Event, t func(time.Time) any) any { return t(e.CreatedAt) }, func(e *audit.Event, _ *eventScan) any { return timeValue{&e.CreatedAt} }},
-	{"actor_type", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorType }, func(e *audit.Event, _ *eventScan) any { return &e.ActorType }},
-	{"actor_id", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorID }, func(e *audit.Event, _ *eventScan) any { return &e.ActorID }},
-	{"actor_email", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorEmail }, func(e *audit.Event, _ *eventScan) any { return &e.ActorEmail }},
-	{"actor_name", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorName }, func(e *audit.Event, _ *eventScan) any { return &e.ActorName }},
-	{"event_id", func(e *audit.Event, _ func(time.Time) any) any { return nullString(e.EventID) }, func(_ *audit.Event, s *eventScan) any { return &s.eventID }},
+	{"id", nil, func(e *audit.Event) any { return &e.ID }},
+	{"account_id", func(e *audit.Event, _ func(time.Time) any) any { return e.AccountID }, func(e *audit.Event) any { return &e.AccountID }},
+	{"seq", func(e *audit.Event, _ func(time.Time) any) any { return e.Seq }, func(e *audit.Event) any { return &e.Seq }},
+	{"user_id", func(e *audit.Event, _ func(time.Time) any) any { return nullable(e.UserID) }, func(e *audit.Event) any { return nullInt{&e.UserID} }},
+	{"action", func(e *audit.Event, _ func(time.Time) any) any { return e.Action }, func(e *audit.Event) any { return &e.Action }},
+	{"resource_type", func(e *audit.Event, _ func(time.Time) any) any { return e.ResourceType }, func(e *audit.Event) any { return &e.ResourceType }},
+	{"resource_id", func(e *audit.Event, _ func(time.Time) any) any { return e.ResourceID }, func(e *audit.Event) any { return &e.ResourceID }},
+	{"details", func(e *audit.Event, _ func(time.Time) any) any { return e.Details }, func(e *audit.Event) any { return &e.Details }},
+	{"ip_address", func(e *audit.Event, _ func(time.Time) any) any { return e.IPAddress }, func(e *audit.Event) any { return &e.IPAddress }},
+	{"user_agent", func(e *audit.Event, _ func(time.Time) any) any { return e.UserAgent }, func(e *audit.Event) any { return &e.UserAgent }},
+	{"created_at", func(e *audit.Event, t func(time.Time) any) any { return t(e.CreatedAt) }, func(e *audit.Event) any { return timeValue{&e.CreatedAt} }},
+	{"actor_type", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorType }, func(e *audit.Event) any { return &e.ActorType }},
+	{"actor_id", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorID }, func(e *audit.Event) any { return &e.ActorID }},
+	{"actor_email", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorEmail }, func(e *audit.Event) any { return &e.ActorEmail }},
+	{"actor_name", func(e *audit.Event, _ func(time.Time) any) any { return e.ActorName }, func(e *audit.Event) any { return &e.ActorName }},
+	{"event_id", func(e *audit.Event, _ func(time.Time) any) any { return nullString(e.EventID) }, func(e *audit.Event) any { return nullText{&e.EventID} }},
 	{"occurred_at", func(e *audit.Event, t func(time.Time) any) any {
 		if e.OccurredAt.IsZero() {
 			return nil
 		}
 		return t(e.OccurredAt)
-	}, func(e *audit.Event, _ *eventScan) any { return timeValue{&e.OccurredAt} }},
-	{"outcome", func(e *audit.Event, _ func(time.Time) any) any { return e.Outcome }, func(e *audit.Event, _ *eventScan) any { return &e.Outcome }},
-	{"metadata", func(e *audit.Event, _ func(time.Time) any) any { return nullBytes(e.Metadata) }, func(_ *audit.Event, s *eventScan) any { return &s.metadata }},
-	{"changes", func(e *audit.Event, _ func(time.Time) any) any { return nullBytes(e.Changes) }, func(_ *audit.Event, s *eventScan) any { return &s.changes }},
-	{"api_key_id", func(e *audit.Event, _ func(time.Time) any) any { return nullable(e.APIKeyID) }, func(_ *audit.Event, s *eventScan) any { return &s.apiKeyID }},
-	{"salt", func(e *audit.Event, _ func(time.Time) any) any { return e.Salt }, func(e *audit.Event, _ *eventScan) any { return &e.Salt }},
-	{"commitment", func(e *audit.Event, _ func(time.Time) any) any { return e.Commitment[:] }, func(_ *audit.Event, s *eventScan) any { return &s.commitment }},
-	{"leaf_hash", func(e *audit.Event, _ func(time.Time) any) any { return e.LeafHash[:] }, func(_ *audit.Event, s *eventScan) any { return &s.leafHash }},
+	}, func(e *audit.Event) any { return timeValue{&e.OccurredAt} }},
+	{"outcome", func(e *audit.Event, _ func(time.Time) any) any { return e.Outcome }, func(e *audit.Event) any { return &e.Outcome }},
+	{"metadata", func(e *audit.Event, _ func(time.Time) any) any { return nullBytes(e.Metadata) }, func(e *audit.Event) any { return nullJSON{&e.Metadata} }},
+	{"changes", func(e *audit.Event, _ func(time.Time) any) any { return nullBytes(e.Changes) }, func(e *audit.Event) any { return nullJSON{&e.Changes} }},
+	{"api_key_id", func(e *audit.Event, _ func(time.Time) any) any { return nullable(e.APIKeyID) }, func(e *audit.Event) any { return nullInt{&e.APIKeyID} }},
+	{"salt", func(e *audit.Event, _ func(time.Time) any) any { return e.Salt }, func(e *audit.Event) any { return &e.Salt }},
+	{"commitment", func(e *audit.Event, _ func(time.Time) any) any { return e.Commitment[:] }, func(e *audit.Event) any { return hash32{&e.Commitment} }},
+	{"leaf_hash", func(e *audit.Event, _ func(time.Time) any) any { return e.LeafHash[:] }, func(e *audit.Event) any { return hash32{&e.LeafHash} }},
 }
 
 var (
@@ -86,38 +86,64 @@ func eventRow(e *audit.Event, t func(time.Time) any) []any {
 	return row
 }
 
-// eventScan holds the scanned values of the columns that need converting.
-type eventScan struct {
-	userID, apiKeyID           sql.NullInt64
-	eventID, metadata, changes sql.NullString
-	commitment, leafHash       []byte
-}
-
-// eventDest returns the scan destinations of eventColumns into e, and a
-// function to call after the scan to finish filling e.
-func eventDest(e *audit.Event) (dest []any, finish func() error) {
-	s := &eventScan{}
-	dest = make([]any, len(eventTable), len(eventTable)+5)
+// eventDest returns the scan destinations of eventColumns into e, with
+// room for extra columns after them.
+func eventDest(e *audit.Event, extra int) []any {
+	dest := make([]any, len(eventTable), len(eventTable)+extra)
 	for i, c := range eventTable {
-		dest[i] = c.dest(e, s)
+		dest[i] = c.dest(e)
 	}
-	return dest, func() error { return s.finish(e) }
+	return dest
 }
 
-// finish converts the scanned values into e.
-func (s *eventScan) finish(e *audit.Event) error {
-	e.UserID, e.APIKeyID, e.EventID = s.userID.Int64, s.apiKeyID.Int64, s.eventID.String
-	if s.metadata.Valid {
-		e.Metadata = []byte(s.metadata.String)
+// nullInt scans a nullable integer; NULL is 0.
+type nullInt struct{ p *int64 }
+
+// Scan implements sql.Scanner.
+func (v nullInt) Scan(src any) error {
+	var n sql.NullInt64
+	err := n.Scan(src)
+	*v.p = n.Int64
+	return err
+}
+
+// nullText scans nullable text; NULL is "".
+type nullText struct{ p *string }
+
+// Scan implements sql.Scanner.
+func (v nullText) Scan(src any) error {
+	var n sql.NullString
+	err := n.Scan(src)
+	*v.p = n.String
+	return err
+}
+
+// nullJSON scans nullable JSON text; NULL is nil.
+type nullJSON struct{ p *[]byte }
+
+// Scan implements sql.Scanner.
+func (v nullJSON) Scan(src any) error {
+	var n sql.NullString
+	if err := n.Scan(src); err != nil {
+		return err
 	}
-	if s.changes.Valid {
-		e.Changes = []byte(s.changes.String)
+	*v.p = nil
+	if n.Valid {
+		*v.p = []byte(n.String)
 	}
-	if len(s.commitment) != len(e.Commitment) || len(s.leafHash) != len(e.LeafHash) {
-		return fmt.Errorf("sqlstore: event %d of account %d has a malformed commitment or leaf hash", e.Seq, e.AccountID)
+	return nil
+}
+
+// hash32 scans a 32-byte hash, which must be exactly that.
+type hash32 struct{ p *[32]byte }
+
+// Scan implements sql.Scanner.
+func (v hash32) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok || len(b) != len(v.p) {
+		return fmt.Errorf("sqlstore: malformed stored hash (%T of %d bytes; want 32 bytes)", src, len(b))
 	}
-	copy(e.Commitment[:], s.commitment)
-	copy(e.LeafHash[:], s.leafHash)
+	copy(v.p[:], b)
 	return nil
 }
 
