@@ -40,6 +40,7 @@ type Failure struct {
 	Reason string
 }
 
+// Error describes the failure with its line and, for one event, its place in the log.
 func (f *Failure) Error() string {
 	if f.Index >= 0 {
 		return fmt.Sprintf("line %d (log index %d, seq %d): %s", f.Line, f.Index, f.Index+1, f.Reason)
