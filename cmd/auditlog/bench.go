@@ -108,7 +108,11 @@ Flags:
 		return err
 	}
 	defer db.Close()
-	writer := ingest.NewWriter(db, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	signer, err := checkpointSigner(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,9 +120,9 @@ Flags:
 	}
 	srv := &http.Server{Handler: server.New(server.Deps{
 		App: app.New(app.Deps{
-			Store: db, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+			Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
 		}),
-		Store: db, Ingest: writer, Config: cfg, Logger: log,
+		Store: db, Signer: signer, Ingest: writer, Config: cfg, Logger: log,
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

@@ -10,9 +10,10 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // settings collects the configuration flags of a subcommand. Flags are
@@ -116,32 +117,24 @@ func newLogger(e *env, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// openStore opens the database and applies pending migrations.
+// openStore opens the database, which applies pending migrations, and logs
+// the migrations it applied.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.DB, error) {
 	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", db.Describe(), err)
-	}
-	for _, name := range applied {
+	for _, name := range db.Applied() {
 		log.Info("applied migration", "name", name)
 	}
-	signer, err := checkpointSigner(ctx, cfg, db, log)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	db.UseSigner(signer)
 	return db, nil
 }
 
-// checkpointSigner returns the configured signing key, or the one kept in
-// the database, generated on first start.
-func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*merkle.Signer, error) {
+// checkpointSigner returns the signer of SIGNING_KEY or, when none is set,
+// of the key kept in the database, which it generates and stores on first
+// use. Only the commands that append events call it (serve, init-db
+// --sample); commands that only read use storedSigner.
+func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*tlog.Signer, error) {
 	skey := cfg.SigningKey
 	if skey == "" {
 		var created bool
@@ -153,7 +146,35 @@ func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, l
 			log.Info("generated a checkpoint signing key and stored it in the database; set SIGNING_KEY to keep it outside")
 		}
 	}
-	signer, err := merkle.NewSigner(skey)
+	return newSigner(skey)
+}
+
+// errNoSigningKey is storedSigner's answer when there is no key to read.
+var errNoSigningKey = errors.New("no signing key yet: run auditlog serve once, or set SIGNING_KEY")
+
+// storedSigner returns the signer of SIGNING_KEY or, when none is set, of
+// the key kept in the database, opened with open. It never creates a key:
+// without one it returns errNoSigningKey.
+func storedSigner(ctx context.Context, cfg config.Config, open func() (*sqlstore.DB, error)) (*tlog.Signer, error) {
+	if cfg.SigningKey != "" {
+		return newSigner(cfg.SigningKey)
+	}
+	db, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	skey, err := db.StoredCheckpointKey(ctx)
+	if errors.Is(err, audit.ErrNotFound) {
+		return nil, errNoSigningKey
+	} else if err != nil {
+		return nil, fmt.Errorf("checkpoint signing key: %w", err)
+	}
+	return newSigner(skey)
+}
+
+func newSigner(skey string) (*tlog.Signer, error) {
+	signer, err := tlog.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("SIGNING_KEY: %w", err)
 	}

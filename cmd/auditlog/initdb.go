@@ -10,6 +10,7 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sample"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 func runInitDB(ctx context.Context, e *env, args []string) error {
@@ -29,14 +30,18 @@ func runInitDB(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	fmt.Fprintf(e.stdout, "schema of %s is up to date\n", db.Describe())
 	if *withSample {
-		return loadSample(ctx, e, db, password.NewHasher(password.OWASP))
+		signer, err := checkpointSigner(ctx, st.cfg, db, log)
+		if err != nil {
+			return err
+		}
+		return loadSample(ctx, e, db, signer, password.NewHasher(password.OWASP))
 	}
 	return nil
 }
 
 // loadSample loads the sample data and says what it did.
-func loadSample(ctx context.Context, e *env, db *sqlstore.DB, hasher *password.Hasher) error {
-	created, err := sample.Load(ctx, db, hasher, time.Now())
+func loadSample(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signer, hasher *password.Hasher) error {
+	created, err := sample.Load(ctx, db, signer, hasher, time.Now())
 	if err != nil {
 		return fmt.Errorf("load sample data: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
-	fs, st := newFlagSet(e, "migrate", "Apply every pending schema migration to the database, then exit.\nMigrations also run at every start of serve and init-db.")
+	fs, st := newFlagSet(e, "migrate", "Apply every pending schema migration to the database, name each one applied,\nthen exit. Migrations also run whenever a command opens the database (serve,\ninit-db). It creates no signing key.")
 	if err := st.parse(e, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -21,6 +21,9 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	for _, name := range db.Applied() {
+		fmt.Fprintf(e.stdout, "applied %s\n", name)
+	}
 	fmt.Fprintf(e.stdout, "schema of %s is up to date\n", db.Describe())
 	return nil
 }

@@ -76,9 +76,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	signer, err := checkpointSigner(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
 	hasher := password.NewHasher(password.OWASP)
 	if *withSample {
-		if err := loadSample(ctx, e, db, hasher); err != nil {
+		if err := loadSample(ctx, e, db, signer, hasher); err != nil {
 			return err
 		}
 	}
@@ -87,14 +91,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	writer := ingest.NewWriter(db, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close() // after the server has stopped: commits what is queued
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
 			App: app.New(app.Deps{
-				Store: db, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+				Store: db, Signer: signer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
 			}),
-			Store: db, Ingest: writer, Config: cfg, Logger: log,
+			Store: db, Signer: signer, Ingest: writer, Config: cfg, Logger: log,
 		}),
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/export"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // errVerifyFailed is returned when an export does not verify; the reason has
@@ -93,19 +94,20 @@ func formatFilter(m map[string]string) string {
 }
 
 func runVerifierKey(ctx context.Context, e *env, args []string) error {
-	fs, st := newFlagSet(e, "verifier-key", "Print the public key that verifies this service's checkpoints and exports:\nthe value to give auditlog verify --key, also served at GET /api/verifier-key.")
+	fs, st := newFlagSet(e, "verifier-key", "Print the public key that verifies this service's checkpoints and exports:\nthe value to give auditlog verify --key, also served at GET /api/verifier-key.\nIt is the key of SIGNING_KEY or, when that is unset, the key stored in the\ndatabase; it never creates one, and fails when there is none yet.")
 	if err := st.parse(e, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	db, err := openStore(ctx, st.cfg, newLogger(e, st.cfg.LogLevel))
+	signer, err := storedSigner(ctx, st.cfg, func() (*sqlstore.DB, error) {
+		return openStore(ctx, st.cfg, newLogger(e, st.cfg.LogLevel))
+	})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	fmt.Fprintln(e.stdout, db.Signer().VerifierKey())
+	fmt.Fprintln(e.stdout, signer.VerifierKey())
 	return nil
 }
 
@@ -130,7 +132,7 @@ Flags:
 		}
 		return usageError{err}
 	}
-	skey, vkey, err := merkle.GenerateKey(*name)
+	skey, vkey, err := tlog.GenerateKey(*name)
 	if err != nil {
 		return err
 	}

@@ -87,12 +87,14 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // App performs the service's operations. Create one with New; it is safe
 // for concurrent use.
 type App struct {
 	store  *sqlstore.DB
+	signer *tlog.Signer
 	hasher *password.Hasher
 	cfg    config.Config
 	log    *slog.Logger
@@ -106,7 +108,9 @@ type App struct {
 
 // Deps are what an App needs.
 type Deps struct {
-	Store  *sqlstore.DB
+	Store *sqlstore.DB
+	// Signer signs the checkpoint of every append to a log.
+	Signer *tlog.Signer
 	Hasher *password.Hasher
 	Config config.Config
 	Logger *slog.Logger
@@ -123,6 +127,7 @@ type Deps struct {
 func New(d Deps) *App {
 	a := &App{
 		store:  d.Store,
+		signer: d.Signer,
 		hasher: d.Hasher,
 		cfg:    d.Config,
 		log:    d.Logger,

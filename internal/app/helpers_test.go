@@ -14,6 +14,7 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 	"github.com/auditlog/auditlog/internal/totp"
 )
 
@@ -45,7 +46,7 @@ func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*config.Config)) *fi
 	}
 	f := &fixture{t: t, ctx: context.Background(), db: db, now: time.Now().UTC()}
 	f.app = app.New(app.Deps{
-		Store: db, Hasher: password.NewHasher(testParams), Config: cfg,
+		Store: db, Signer: sqltest.Signer(t), Hasher: password.NewHasher(testParams), Config: cfg,
 		SecretKey: []byte("app-test-secret"), Now: func() time.Time { return f.now },
 	})
 	return f

@@ -45,7 +45,8 @@ func (a *App) record(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Clie
 		by.setActor(e)
 		events[i] = e
 	}
-	return tx.AppendEvents(ctx, events...)
+	_, err := tx.AppendEvents(ctx, a.signer, events...)
+	return err
 }
 
 // recordNow records entries in a transaction of their own.

@@ -80,8 +80,8 @@ type Event struct {
 
 	// Salt keys the commitment to the event's personal data (actor ID,
 	// email and name, IP address, user agent, details, metadata and
-	// changes) in its leaf of the account's verifiable log. Commitment is that commitment, and LeafHash the hash of
-	// the leaf. The write path sets all three. After erasure of the personal
+	// changes) in its leaf of the account's verifiable log. Commitment is
+	// that commitment, and LeafHash the hash of the leaf. The write path sets all three. After erasure of the personal
 	// data, Salt is nil and Commitment keeps the leaf verifiable.
 	Salt       []byte
 	Commitment [32]byte
@@ -90,10 +90,19 @@ type Event struct {
 	// User is the acting user as it is now, filled in by reads; nil when
 	// UserID is 0.
 	User *User
+}
 
-	// Replayed is set by the write path when the account already held an
-	// event with this EventID: the event was not written again, and the
-	// other fields now hold the stored one.
+// Appended is what the write path reports of one event it was given: the
+// event as stored, and whether it was a replay. The write path never
+// changes the events it is given.
+type Appended struct {
+	// Event is the stored event: the one written, with its ID, Seq,
+	// CreatedAt, Salt, Commitment and LeafHash, or for a replay the event
+	// stored earlier under the same EventID.
+	Event *Event
+	// Replayed reports that the account already held an event with this
+	// EventID (or the same call wrote it for an earlier input): nothing was
+	// written for this input.
 	Replayed bool
 }
 

@@ -9,35 +9,35 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // testLog is an account's log built in memory the way the store builds it.
 type testLog struct {
 	events []*audit.Event
-	tiles  map[merkle.TileKey][]byte
-	signer *merkle.Signer
+	tiles  map[tlog.TileKey][]byte
+	signer *tlog.Signer
 	vkey   string
 }
 
 func newTestLog(t testing.TB, accountID int64, n int) *testLog {
-	skey, vkey, err := merkle.GenerateKey("audit.example.com")
+	skey, vkey, err := tlog.GenerateKey("audit.example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := merkle.NewSigner(skey)
-	l := &testLog{tiles: map[merkle.TileKey][]byte{}, signer: signer, vkey: vkey}
-	tiles := merkle.NewTiles(l.load)
+	signer, _ := tlog.NewSigner(skey)
+	l := &testLog{tiles: map[tlog.TileKey][]byte{}, signer: signer, vkey: vkey}
+	tiles := tlog.NewTiles(l.load)
 	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
-		e := &audit.Event{
-			ID: int64(1000 + i), AccountID: accountID, Seq: int64(i + 1), UserID: int64(1 + i%4),
+		e := tlog.Sealed(&audit.Event{
+			AccountID: accountID, UserID: int64(1 + i%4),
 			Action: []string{"order_refunded", "product_created", "user_login"}[i%3], ResourceType: "order", ResourceID: fmt.Sprint(5000 + i),
 			Details: fmt.Sprintf("Refunded $%d.00", i), IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64)",
 			ActorEmail: "admin@sample-store.com", ActorName: "Adam Admin", CreatedAt: base.Add(time.Duration(i) * time.Second),
-		}
-		merkle.Seal(e)
+		}, int64(i+1), base)
+		e.ID = int64(1000 + i)
 		if err := tiles.Append(int64(i), e.LeafHash); err != nil {
 			t.Fatal(err)
 		}
@@ -49,8 +49,8 @@ func newTestLog(t testing.TB, accountID int64, n int) *testLog {
 	return l
 }
 
-func (l *testLog) load(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
-	out := map[merkle.TileKey][]byte{}
+func (l *testLog) load(keys []tlog.TileKey) (map[tlog.TileKey][]byte, error) {
+	out := map[tlog.TileKey][]byte{}
 	for _, k := range keys {
 		if d, ok := l.tiles[k]; ok {
 			out[k] = d
@@ -63,13 +63,13 @@ func (l *testLog) load(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error)
 // returns true, each with its inclusion proof.
 func (l *testLog) export(t testing.TB, keep func(*audit.Event) bool) []byte {
 	size := int64(len(l.events))
-	tiles := merkle.NewTiles(l.load)
+	tiles := tlog.NewTiles(l.load)
 	root, err := tiles.Root(size)
 	if err != nil {
 		t.Fatal(err)
 	}
 	accountID := l.events[0].AccountID
-	cp := merkle.Checkpoint{Origin: merkle.Origin(l.signer.Name(), accountID), Size: size, Root: root}
+	cp := tlog.Checkpoint{Origin: tlog.Origin(l.signer.Name(), accountID), Size: size, Root: root}
 	note, _ := l.signer.Sign(cp)
 	var buf bytes.Buffer
 	w := NewWriter(&buf, Header{AccountID: accountID, Origin: cp.Origin, TreeSize: size, RootHash: root, Checkpoint: string(note), Complete: keep == nil, ExportedAt: "2024-06-01T00:00:00.000000Z"})
@@ -205,8 +205,11 @@ func recomputeLeaf(t *testing.T, ls []string, i int) []string {
 	if err := jsonUnmarshal([]byte(ls[i]), &ev); err != nil {
 		t.Fatal(err)
 	}
-	leaf, _ := ev.leaf(7)
-	ev.LeafHash = leaf.Hash()
+	e, err := ev.Event(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.LeafHash = tlog.LeafOf(e).Hash()
 	out := append([]string(nil), ls...)
 	out[i] = jsonLine(t, ev)
 	return out

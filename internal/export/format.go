@@ -1,10 +1,11 @@
 package export
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Format names this version of the export format; it is the header's
@@ -25,7 +26,7 @@ type Header struct {
 	AccountID  int64             `json:"account_id"`
 	Origin     string            `json:"origin"`
 	TreeSize   int64             `json:"tree_size"`
-	RootHash   merkle.Hash       `json:"root_hash"`
+	RootHash   tlog.Hash         `json:"root_hash"`
 	Checkpoint string            `json:"checkpoint"` // the signed note
 	Complete   bool              `json:"complete"`   // every event 1..tree_size follows, in order
 	Filter     map[string]string `json:"filter,omitempty"`
@@ -34,30 +35,30 @@ type Header struct {
 
 // Event is one event line.
 type Event struct {
-	Type         string        `json:"type"` // "event"
-	ID           int64         `json:"id"`
-	Seq          int64         `json:"seq"`
-	CreatedAt    string        `json:"created_at"`  // RFC 3339, UTC, microseconds
-	OccurredAt   string        `json:"occurred_at"` // "" when not given
-	UserID       int64         `json:"user_id"`
-	ActorType    string        `json:"actor_type"`
-	EventID      string        `json:"event_id"`
-	Action       string        `json:"action"`
-	ResourceType string        `json:"resource_type"`
-	ResourceID   string        `json:"resource_id"`
-	Outcome      string        `json:"outcome"`
-	ActorID      string        `json:"actor_id"`
-	ActorEmail   string        `json:"actor_email"`
-	ActorName    string        `json:"actor_name"`
-	IPAddress    string        `json:"ip_address"`
-	UserAgent    string        `json:"user_agent"`
-	Details      string        `json:"details"`
-	Metadata     string        `json:"metadata"` // the JSON text the leaf commits to, "" when absent
-	Changes      string        `json:"changes"`  // the JSON text the leaf commits to, "" when absent
-	Salt         []byte        `json:"salt"`     // null once the personal data is erased
-	Commitment   merkle.Hash   `json:"commitment"`
-	LeafHash     merkle.Hash   `json:"leaf_hash"`
-	Proof        []merkle.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
+	Type         string      `json:"type"` // "event"
+	ID           int64       `json:"id"`
+	Seq          int64       `json:"seq"`
+	CreatedAt    string      `json:"created_at"`  // RFC 3339, UTC, microseconds
+	OccurredAt   string      `json:"occurred_at"` // "" when not given
+	UserID       int64       `json:"user_id"`
+	ActorType    string      `json:"actor_type"`
+	EventID      string      `json:"event_id"`
+	Action       string      `json:"action"`
+	ResourceType string      `json:"resource_type"`
+	ResourceID   string      `json:"resource_id"`
+	Outcome      string      `json:"outcome"`
+	ActorID      string      `json:"actor_id"`
+	ActorEmail   string      `json:"actor_email"`
+	ActorName    string      `json:"actor_name"`
+	IPAddress    string      `json:"ip_address"`
+	UserAgent    string      `json:"user_agent"`
+	Details      string      `json:"details"`
+	Metadata     string      `json:"metadata"` // the JSON text the leaf commits to, "" when absent
+	Changes      string      `json:"changes"`  // the JSON text the leaf commits to, "" when absent
+	Salt         []byte      `json:"salt"`     // null once the personal data is erased
+	Commitment   tlog.Hash   `json:"commitment"`
+	LeafHash     tlog.Hash   `json:"leaf_hash"`
+	Proof        []tlog.Hash `json:"proof,omitempty"` // inclusion proof, in filtered exports
 }
 
 // End is the last line: it lets a verifier tell a whole file from a cut one.
@@ -84,29 +85,33 @@ func EventOf(e *audit.Event) Event {
 	return out
 }
 
-// personal returns the personal data of an event line.
-func (e *Event) personal() merkle.Personal {
-	return merkle.Personal{
-		ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
-		UserAgent: e.UserAgent, Details: e.Details, Metadata: e.Metadata, Changes: e.Changes,
-	}
-}
-
-// leaf rebuilds the leaf of an event line.
-func (e *Event) leaf(accountID int64) (*merkle.Leaf, error) {
-	t, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
+// Event returns the stored event that an event line of the given account's
+// export shows: the inverse of EventOf (the line's proof aside).
+func (e *Event) Event(accountID int64) (*audit.Event, error) {
+	created, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("export: created_at %q: %w", e.CreatedAt, err)
 	}
 	var occurred time.Time
 	if e.OccurredAt != "" {
 		if occurred, err = time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("export: occurred_at %q: %w", e.OccurredAt, err)
 		}
 	}
-	return &merkle.Leaf{
-		AccountID: accountID, Seq: e.Seq, CreatedAt: t, OccurredAt: occurred, UserID: e.UserID, ActorType: e.ActorType,
-		EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome,
-		Commitment: e.Commitment,
+	return &audit.Event{
+		ID: e.ID, AccountID: accountID, Seq: e.Seq, CreatedAt: created, OccurredAt: occurred, UserID: e.UserID,
+		ActorType: e.ActorType, EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
+		Outcome: e.Outcome, ActorID: e.ActorID, ActorEmail: e.ActorEmail, ActorName: e.ActorName, IPAddress: e.IPAddress,
+		UserAgent: e.UserAgent, Details: e.Details, Metadata: jsonText(e.Metadata), Changes: jsonText(e.Changes),
+		Salt: e.Salt, Commitment: e.Commitment, LeafHash: e.LeafHash,
 	}, nil
+}
+
+// jsonText returns the stored JSON text of a line's metadata or changes:
+// nil when absent.
+func jsonText(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
@@ -25,7 +25,7 @@ type Report struct {
 	AccountID int64
 	Origin    string
 	TreeSize  int64
-	Root      merkle.Hash
+	Root      tlog.Hash
 	Events    int64 // event lines checked
 	Complete  bool  // the file holds every event of the log up to TreeSize
 	Erased    int64 // events whose personal data had been erased (checked by commitment only)
@@ -40,6 +40,7 @@ type Failure struct {
 	Reason string
 }
 
+// Error describes the failure with its line and, for one event, its place in the log.
 func (f *Failure) Error() string {
 	if f.Index >= 0 {
 		return fmt.Sprintf("line %d (log index %d, seq %d): %s", f.Line, f.Index, f.Index+1, f.Reason)
@@ -89,11 +90,11 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	if h.Format != Format {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("format %q is not %q", h.Format, Format)}
 	}
-	cp, err := merkle.OpenCheckpoint([]byte(h.Checkpoint), vkey)
+	cp, err := tlog.OpenCheckpoint([]byte(h.Checkpoint), vkey)
 	if err != nil {
 		return nil, &Failure{Line: 1, Index: -1, Reason: "checkpoint is not validly signed by the given key: " + err.Error()}
 	}
-	if want := merkle.Origin(merkle.KeyName(vkey), h.AccountID); cp.Origin != want || h.Origin != want {
+	if want := tlog.Origin(tlog.KeyName(vkey), h.AccountID); cp.Origin != want || h.Origin != want {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("checkpoint origin %q is not the log of account %d (%q)", cp.Origin, h.AccountID, want)}
 	}
 	if cp.Size != h.TreeSize || cp.Root != h.RootHash {
@@ -101,12 +102,29 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	}
 	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter}
 
-	var (
-		b       merkle.Builder
-		lastSeq int64
-		ev      Event
-		sawEnd  bool
-	)
+	// The walk checks what every log has (seq order, commitments, leaf
+	// hashes, and for a complete export the tree up to the header's
+	// checkpoint); a filtered export plugs in each event's inclusion proof.
+	var ev Event
+	opts := tlog.WalkOptions{Sparse: !h.Complete}
+	if h.Complete {
+		header := &tlog.SignedCheckpoint{Size: h.TreeSize, Root: h.RootHash, Note: []byte(h.Checkpoint)}
+		opts.Checkpoints = func() (*tlog.SignedCheckpoint, error) {
+			c := header
+			header = nil
+			return c, nil
+		}
+	} else {
+		opts.Leaf = func(index int64, leaf tlog.Hash) (*tlog.Failure, error) {
+			if err := tlog.VerifyInclusion(ev.Proof, rep.TreeSize, rep.Root, index, leaf); err != nil {
+				return &tlog.Failure{Index: index, Reason: "inclusion proof does not lead to the checkpoint's root"}, nil
+			}
+			return nil, nil
+		}
+	}
+	walk := tlog.NewWalker(h.AccountID, vkey, opts)
+	failed := func(f *tlog.Failure) error { return &Failure{Line: line, Index: f.Index, Reason: f.Reason} }
+	sawEnd := false
 	eventPrefix := []byte(`{"type":"event"`)
 	for {
 		text, err := next()
@@ -123,8 +141,8 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 			if jsonv2.Unmarshal(text, &end, strict) != nil || end.Type != TypeEnd {
 				return nil, &Failure{Line: line, Index: -1, Reason: "line is neither an event nor the end line"}
 			}
-			if end.Events != rep.Events {
-				return nil, &Failure{Line: line, Index: -1, Reason: fmt.Sprintf("end line counts %d events; the file holds %d", end.Events, rep.Events)}
+			if end.Events != walk.Events {
+				return nil, &Failure{Line: line, Index: -1, Reason: fmt.Sprintf("end line counts %d events; the file holds %d", end.Events, walk.Events)}
 			}
 			sawEnd = true
 			continue
@@ -133,63 +151,27 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 		if err := jsonv2.Unmarshal(text, &ev, strict); err != nil {
 			return nil, &Failure{Line: line, Index: -1, Reason: "malformed event line"}
 		}
-		if err := checkEvent(&ev, rep, &b, lastSeq, line); err != nil {
-			return nil, err
+		if ev.Seq < 1 || ev.Seq > rep.TreeSize {
+			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: fmt.Sprintf("seq %d is outside the checkpoint's tree of size %d", ev.Seq, rep.TreeSize)}
 		}
-		lastSeq = ev.Seq
-		rep.Events++
+		e, err := ev.Event(h.AccountID)
+		if err != nil {
+			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: fmt.Sprintf("bad created_at %q or occurred_at %q", ev.CreatedAt, ev.OccurredAt)}
+		}
+		if f, err := walk.Event(e); err != nil {
+			return nil, err
+		} else if f != nil {
+			return nil, failed(f)
+		}
 	}
 	if !sawEnd {
 		return nil, &Failure{Line: line, Index: -1, Reason: "no end line: the file is truncated"}
 	}
-	if rep.Complete {
-		if b.Size() != cp.Size {
-			return nil, &Failure{Line: line, Index: b.Size(), Reason: fmt.Sprintf("complete export holds %d events; the checkpoint covers %d", b.Size(), cp.Size)}
-		}
-		if b.Root() != cp.Root {
-			return nil, &Failure{Line: line, Index: -1, Reason: "the events do not hash to the checkpoint's root: the log was altered"}
-		}
+	if f, err := walk.Finish(); err != nil {
+		return nil, err
+	} else if f != nil {
+		return nil, failed(f)
 	}
+	rep.Events, rep.Erased = walk.Events, walk.Erased
 	return rep, nil
-}
-
-// checkEvent checks one event line.
-func checkEvent(ev *Event, rep *Report, b *merkle.Builder, lastSeq int64, line int) error {
-	idx := ev.Seq - 1
-	fail := func(format string, args ...any) error {
-		return &Failure{Line: line, Index: idx, Reason: fmt.Sprintf(format, args...)}
-	}
-	switch {
-	case ev.Seq < 1 || ev.Seq > rep.TreeSize:
-		return fail("seq %d is outside the checkpoint's tree of size %d", ev.Seq, rep.TreeSize)
-	case rep.Complete && ev.Seq != lastSeq+1:
-		return &Failure{Line: line, Index: lastSeq, Reason: fmt.Sprintf("expected seq %d, found %d: events are missing or out of order", lastSeq+1, ev.Seq)}
-	case ev.Seq <= lastSeq:
-		return fail("seq %d does not follow seq %d", ev.Seq, lastSeq)
-	}
-	personal := ev.personal()
-	if ev.Salt == nil {
-		if personal != (merkle.Personal{}) {
-			return fail("personal data without a salt cannot be checked")
-		}
-		rep.Erased++
-	} else if len(ev.Salt) != merkle.SaltSize || personal.Commit(ev.Salt) != ev.Commitment {
-		return fail("personal data (actor, IP address, user agent or details) does not match its commitment")
-	}
-	leaf, err := ev.leaf(rep.AccountID)
-	if err != nil {
-		return fail("bad created_at %q or occurred_at %q", ev.CreatedAt, ev.OccurredAt)
-	}
-	h := leaf.Hash()
-	if h != ev.LeafHash {
-		return fail("event fields do not hash to its leaf hash")
-	}
-	if rep.Complete {
-		b.Add(h)
-		return nil
-	}
-	if err := merkle.VerifyInclusion(ev.Proof, rep.TreeSize, rep.Root, idx, h); err != nil {
-		return fail("inclusion proof does not lead to the checkpoint's root")
-	}
-	return nil
 }

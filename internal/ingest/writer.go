@@ -9,6 +9,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // ErrBusy means the writer's queue is full: the client should retry after a
@@ -39,6 +40,7 @@ type Options struct {
 // (one fsync, one checkpoint per account).
 type Writer struct {
 	store  *sqlstore.DB
+	signer *tlog.Signer
 	opts   Options
 	queue  chan *job
 	queued atomic.Int64
@@ -49,11 +51,18 @@ type Writer struct {
 
 type job struct {
 	events []*audit.Event
-	done   chan error
+	done   chan result
 }
 
-// NewWriter starts a Writer's workers. Call Close to stop them.
-func NewWriter(store *sqlstore.DB, opts Options) *Writer {
+// result is what a job's writer reports: the job's share of the results.
+type result struct {
+	appended []audit.Appended
+	err      error
+}
+
+// NewWriter starts a Writer's workers, which append to store and sign each
+// changed log's checkpoint with signer. Call Close to stop them.
+func NewWriter(store *sqlstore.DB, signer *tlog.Signer, opts Options) *Writer {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
@@ -66,7 +75,7 @@ func NewWriter(store *sqlstore.DB, opts Options) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{store: store, opts: opts, queue: make(chan *job, opts.MaxQueuedEvents)}
+	w := &Writer{store: store, signer: signer, opts: opts, queue: make(chan *job, opts.MaxQueuedEvents)}
 	for range opts.Workers {
 		w.wg.Go(w.work)
 	}
@@ -74,34 +83,36 @@ func NewWriter(store *sqlstore.DB, opts Options) *Writer {
 }
 
 // Write writes the events durably and returns once they are committed (or
-// found to be replays of events already committed; see audit.Event.Replayed).
+// found to be replays of events already committed), with what the write
+// path reports of each: per event and in order, the stored event and whether
+// it was a replay (see audit.Appended). The events given are not changed.
 // All the events of one Write commit together or not at all. It returns
 // ErrBusy at once when the queue is full. If ctx ends first, Write returns
 // its error, but the events may still be committed: clients make retries
 // safe with event IDs.
-func (w *Writer) Write(ctx context.Context, events []*audit.Event) error {
+func (w *Writer) Write(ctx context.Context, events []*audit.Event) ([]audit.Appended, error) {
 	n := int64(len(events))
 	if n == 0 {
-		return nil
+		return []audit.Appended{}, nil
 	}
 	if w.queued.Add(n) > w.opts.MaxQueuedEvents {
 		w.queued.Add(-n)
-		return ErrBusy
+		return nil, ErrBusy
 	}
-	j := &job{events: events, done: make(chan error, 1)}
+	j := &job{events: events, done: make(chan result, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		w.queued.Add(-n)
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	w.queue <- j // never blocks: the queue holds MaxQueuedEvents jobs and each has an event
 	w.mu.RUnlock()
 	select {
-	case err := <-j.done:
-		return err
+	case r := <-j.done:
+		return r.appended, r.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -146,24 +157,42 @@ func (w *Writer) work() {
 // fault (for example an actor deleted since validation): each request is then
 // written alone, so the others still succeed.
 func (w *Writer) commit(batch []*job) {
-	err := w.write(batch)
+	appended, err := w.write(batch)
 	if err != nil && len(batch) > 1 && audit.ErrorCode(err) != audit.EUNAVAILABLE {
 		w.opts.Logger.Warn("group commit failed; writing its requests one by one", "requests", len(batch), "err", err)
 		for _, j := range batch {
-			j.done <- w.write([]*job{j})
+			appended, err := w.write([]*job{j})
+			j.done <- result{appended, err}
 		}
 		return
 	}
 	for _, j := range batch {
-		j.done <- err
+		if err != nil {
+			j.done <- result{err: err}
+			continue
+		}
+		n := len(j.events)
+		j.done <- result{appended: appended[:n:n]}
+		appended = appended[n:]
 	}
 }
 
-func (w *Writer) write(batch []*job) error {
+// write appends the batch's events in one transaction and returns the
+// results of the attempt that committed.
+func (w *Writer) write(batch []*job) ([]audit.Appended, error) {
 	var events []*audit.Event
 	for _, j := range batch {
 		events = append(events, j.events...)
 	}
 	ctx := context.Background() // a client that leaves must not abort others' commit
-	return w.store.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, events...) })
+	var appended []audit.Appended
+	err := w.store.Update(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		appended, err = tx.AppendEvents(ctx, w.signer, events...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return appended, nil
 }

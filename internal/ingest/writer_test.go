@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -84,16 +85,28 @@ func waitQueued(t *testing.T, w *ingest.Writer, n int64) {
 func TestGroupCommit(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "group.example.com")
-	w := ingest.NewWriter(db, ingest.Options{})
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{})
 	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 
 	release := holdWriter(t, db)
 	const requests = 50
 	var wg sync.WaitGroup
 	errs := make(chan error, requests)
+	seqs := make([]int64, requests)
 	for i := range requests {
 		wg.Go(func() {
-			errs <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "order.created", ResourceID: fmt.Sprint(i)}})
+			in := &audit.Event{AccountID: account, Action: "order.created", ResourceID: fmt.Sprint(i)}
+			res, err := w.Write(t.Context(), []*audit.Event{in})
+			switch {
+			case err != nil:
+			case len(res) != 1 || res[0].Replayed || res[0].Event.ID == 0 || res[0].Event.ResourceID != fmt.Sprint(i):
+				err = fmt.Errorf("request %d: results %+v; want its one stored event", i, res)
+			case in.Seq != 0 || in.ID != 0:
+				err = fmt.Errorf("request %d: Write changed its input: %+v", i, in)
+			default:
+				seqs[i] = res[0].Event.Seq
+			}
+			errs <- err
 		})
 	}
 	// The worker holds the first request, blocked on the database; the
@@ -110,6 +123,12 @@ func TestGroupCommit(t *testing.T) {
 	size, _ := db.LogSize(t.Context(), account)
 	if size != requests {
 		t.Fatalf("log size %d; want %d", size, requests)
+	}
+	slices.Sort(seqs)
+	for i, seq := range seqs {
+		if seq != int64(i+1) {
+			t.Fatalf("the requests' results hold seqs %v; want 1 to %d once each", seqs, requests)
+		}
 	}
 	// Checkpoints are signed once per transaction and account. The worker
 	// took whichever requests had arrived when it woke (usually one) into
@@ -135,7 +154,7 @@ func TestGroupCommit(t *testing.T) {
 func TestWriterSaturated(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "busy.example.com")
-	w := ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 10})
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 10})
 	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	var wg sync.WaitGroup
@@ -145,14 +164,14 @@ func TestWriterSaturated(t *testing.T) {
 			for i := range evs {
 				evs[i] = &audit.Event{AccountID: account, Action: "a.b"}
 			}
-			if err := w.Write(t.Context(), evs); err != nil {
+			if _, err := w.Write(t.Context(), evs); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	waitQueued(t, w, 10)
 	start := time.Now()
-	err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "a.b"}})
+	_, err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "a.b"}})
 	if !errors.Is(err, ingest.ErrBusy) || time.Since(start) > time.Second {
 		t.Fatalf("write to a full queue: %v after %s; want ErrBusy at once", err, time.Since(start))
 	}
@@ -168,20 +187,23 @@ func TestWriterSaturated(t *testing.T) {
 func TestOneBadRequestSparesTheBatch(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "spare.example.com")
-	w := ingest.NewWriter(db, ingest.Options{})
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{})
 	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	results := make(chan error, 3)
 	go func() {
-		results <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "first"}})
+		_, err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "first"}})
+		results <- err
 	}()
 	waitQueued(t, w, 1)
 	go func() {
-		results <- w.Write(t.Context(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}})
+		_, err := w.Write(t.Context(), []*audit.Event{{AccountID: 99999, Action: "no.such.account"}})
+		results <- err
 	}()
 	waitQueued(t, w, 2)
 	go func() {
-		results <- w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "third"}})
+		_, err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "third"}})
+		results <- err
 	}()
 	waitQueued(t, w, 3)
 	release()

@@ -19,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // The sample account.
@@ -45,8 +46,8 @@ var Users = []Credential{
 
 // Load creates the sample data unless an account on AccountDomain already
 // exists, and reports whether it created it. now is the end of the 30 days
-// the events are spread over.
-func Load(ctx context.Context, db *sqlstore.DB, hasher *password.Hasher, now time.Time) (created bool, err error) {
+// the events are spread over; signer signs the log's checkpoint.
+func Load(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, hasher *password.Hasher, now time.Time) (created bool, err error) {
 	users := make([]*audit.User, len(Users))
 	for i, c := range Users {
 		hash, err := hasher.Hash(ctx, c.Password)
@@ -75,7 +76,8 @@ func Load(ctx context.Context, db *sqlstore.DB, hasher *password.Hasher, now tim
 			}
 		}
 		created = true
-		return tx.AppendEvents(ctx, Events(acct.ID, users, now)...)
+		_, err = tx.AppendEvents(ctx, signer, Events(acct.ID, users, now)...)
+		return err
 	})
 	return created, err
 }

@@ -16,11 +16,11 @@ func TestLoad(t *testing.T) {
 		ctx := t.Context()
 		hasher := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
 		now := time.Now().UTC()
-		created, err := sample.Load(ctx, db, hasher, now)
+		created, err := sample.Load(ctx, db, sqltest.Signer(t), hasher, now)
 		if err != nil || !created {
 			t.Fatalf("first Load = %v, %v; want true, nil", created, err)
 		}
-		created, err = sample.Load(ctx, db, hasher, now)
+		created, err = sample.Load(ctx, db, sqltest.Signer(t), hasher, now)
 		if err != nil || created {
 			t.Fatalf("second Load = %v, %v; want false, nil (idempotent)", created, err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
 
 // testParams are cheap argon2id parameters: the server tests exercise the
@@ -56,7 +57,8 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	cfg.Env = config.Development
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
-	writer := ingest.NewWriter(db, ingest.Options{})
+	signer := sqltest.Signer(t)
+	writer := ingest.NewWriter(db, signer, ingest.Options{})
 	t.Cleanup(writer.Close)
 	deps := testDeps{Config: cfg}
 	for _, o := range opts {
@@ -65,10 +67,10 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	e := &testEnv{t: t, db: db, cfg: deps.Config, now: time.Now}
 	clock := func() time.Time { return e.now() }
 	e.app = app.New(app.Deps{
-		Store: db, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
+		Store: db, Signer: signer, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
 		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
 	})
-	e.srv = New(Deps{App: e.app, Store: db, Ingest: writer, Config: deps.Config, Logger: deps.Logger, Now: clock})
+	e.srv = New(Deps{App: e.app, Store: db, Signer: signer, Ingest: writer, Config: deps.Config, Logger: deps.Logger, Now: clock})
 	e.ts = httptest.NewServer(e.srv)
 	t.Cleanup(e.ts.Close)
 	return e
@@ -234,7 +236,11 @@ func (c *client) login(email, pw string) *response {
 func (e *testEnv) appendEvents(evs ...*audit.Event) {
 	e.t.Helper()
 	ctx := e.t.Context()
-	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
+	err := e.db.Update(ctx, func(tx *sqlstore.Tx) error {
+		_, err := tx.AppendEvents(ctx, sqltest.Signer(e.t), evs...)
+		return err
+	})
+	if err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Body limits of the ingest endpoints: a single event is at most a few tens
@@ -86,28 +86,28 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeEvents(w, r, events); err != nil {
+	res, err := s.writeEvents(w, r, events)
+	if err != nil {
 		return err
 	}
-	e := events[0]
 	status := http.StatusCreated
-	if e.Replayed {
+	if res[0].Replayed {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(e)})
+	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(res[0].Event)})
 }
 
 // BatchItemJSON is what a batch response says of each event, in request
 // order: enough to find it (GET /api/audit-logs, its proof) without echoing
 // a thousand full events back.
 type BatchItemJSON struct {
-	ID        int64       `json:"id"`
-	Seq       int64       `json:"seq"`
-	EventID   *string     `json:"event_id"`
-	LeafHash  merkle.Hash `json:"leaf_hash"`
-	CreatedAt string      `json:"created_at"`
-	Replayed  bool        `json:"replayed"`
+	ID        int64     `json:"id"`
+	Seq       int64     `json:"seq"`
+	EventID   *string   `json:"event_id"`
+	LeafHash  tlog.Hash `json:"leaf_hash"`
+	CreatedAt string    `json:"created_at"`
+	Replayed  bool      `json:"replayed"`
 }
 
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
@@ -133,14 +133,16 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeEvents(w, r, events); err != nil {
+	res, err := s.writeEvents(w, r, events)
+	if err != nil {
 		return err
 	}
-	out := make([]BatchItemJSON, len(events))
+	out := make([]BatchItemJSON, len(res))
 	created := 0
-	for i, e := range events {
-		out[i] = BatchItemJSON{ID: e.ID, Seq: e.Seq, EventID: optional(e.EventID), LeafHash: e.LeafHash, CreatedAt: formatTime(e.CreatedAt), Replayed: e.Replayed}
-		if !e.Replayed {
+	for i, a := range res {
+		e := a.Event
+		out[i] = BatchItemJSON{ID: e.ID, Seq: e.Seq, EventID: optional(e.EventID), LeafHash: e.LeafHash, CreatedAt: formatTime(e.CreatedAt), Replayed: a.Replayed}
+		if !a.Replayed {
 			created++
 		}
 	}
@@ -158,23 +160,23 @@ func (s *Server) prepareEvents(r *http.Request, ins []ingest.EventInput) ([]*aud
 	return s.app.PrepareEvents(r.Context(), principalFrom(r.Context()), ins)
 }
 
-// writeEvents hands the events to the group-commit writer and waits until
-// they are committed.
-func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, events []*audit.Event) error {
+// writeEvents hands the events to the group-commit writer, waits until
+// they are committed and returns what the write path reports of each.
+func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, events []*audit.Event) ([]audit.Appended, error) {
 	// The client's disconnect must not leave it unsure for longer than
 	// needed, but the commit itself is not cancelled (see ingest.Writer).
 	ctx, cancel := context.WithTimeout(r.Context(), ingestWait)
 	defer cancel()
-	err := s.ingest.Write(ctx, events)
+	res, err := s.ingest.Write(ctx, events)
 	switch {
 	case errors.Is(err, ingest.ErrBusy), errors.Is(err, ingest.ErrClosed):
 		w.Header().Set("Retry-After", "1")
-		return errSaturated
+		return nil, errSaturated
 	case errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "1")
-		return errCommitSlow
+		return nil, errCommitSlow
 	}
-	return err
+	return res, err
 }
 
 var (

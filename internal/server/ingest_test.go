@@ -303,7 +303,7 @@ func TestIngestSaturated(t *testing.T) {
 	e := newTestEnv(t, db)
 	tn := e.newTenant("acme")
 	svc, _ := e.newKey(tn, "svc", "events:write")
-	e.srv.ingest = ingest.NewWriter(db, ingest.Options{MaxQueuedEvents: 1})
+	e.srv.ingest = ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 1})
 	t.Cleanup(e.srv.ingest.Close)
 
 	const deadline = 10 * time.Second // for each wait below

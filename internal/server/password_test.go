@@ -100,7 +100,7 @@ func TestBreachedPasswords(t *testing.T) {
 func TestSampleUsersKeepDocumentedPasswords(t *testing.T) {
 	t.Parallel()
 	db := sqltest.OpenSQLite(t)
-	if _, err := sample.Load(t.Context(), db, password.NewHasher(testParams), time.Now()); err != nil {
+	if _, err := sample.Load(t.Context(), db, sqltest.Signer(t), password.NewHasher(testParams), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e := newTestEnv(t, db)

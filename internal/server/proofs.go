@@ -9,22 +9,22 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/export"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // CheckpointJSON is a signed checkpoint as the API shows it.
 type CheckpointJSON struct {
-	Origin     string      `json:"origin"`
-	TreeSize   int64       `json:"tree_size"`
-	RootHash   merkle.Hash `json:"root_hash"`  // standard base64
-	Checkpoint string      `json:"checkpoint"` // the C2SP signed note
-	CreatedAt  string      `json:"created_at"`
+	Origin     string    `json:"origin"`
+	TreeSize   int64     `json:"tree_size"`
+	RootHash   tlog.Hash `json:"root_hash"`  // standard base64
+	Checkpoint string    `json:"checkpoint"` // the C2SP signed note
+	CreatedAt  string    `json:"created_at"`
 }
 
 func (s *Server) checkpointJSON(c *sqlstore.Checkpoint) CheckpointJSON {
 	return CheckpointJSON{
-		Origin: merkle.Origin(s.store.Signer().Name(), c.AccountID), TreeSize: c.Size, RootHash: c.Root,
+		Origin: tlog.Origin(s.signer.Name(), c.AccountID), TreeSize: c.Size, RootHash: c.Root,
 		Checkpoint: c.Note, CreatedAt: formatTime(c.CreatedAt),
 	}
 }
@@ -54,9 +54,8 @@ func notFoundAs(err error, replacement error) error {
 
 // verifierKey publishes the public key that signs every checkpoint.
 func (s *Server) verifierKey(w http.ResponseWriter, r *http.Request) error {
-	signer := s.store.Signer()
 	return writeJSON(w, http.StatusOK, map[string]string{
-		"verifier_key": signer.VerifierKey(), "key_name": signer.Name(), "algorithm": "Ed25519",
+		"verifier_key": s.signer.VerifierKey(), "key_name": s.signer.Name(), "algorithm": "Ed25519",
 	})
 }
 
@@ -94,15 +93,15 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) error {
 		return notFoundAs(err, errNoCheckpoint)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"event_id": p.Event.ID, "seq": p.Event.Seq, "leaf_index": p.Event.Seq - 1, "leaf_hash": merkle.Hash(p.Event.LeafHash),
+		"event_id": p.Event.ID, "seq": p.Event.Seq, "leaf_index": p.Event.Seq - 1, "leaf_hash": tlog.Hash(p.Event.LeafHash),
 		"tree_size": p.Checkpoint.Size, "root_hash": p.Checkpoint.Root, "proof": hashes(p.Proof),
 		"checkpoint": s.checkpointJSON(p.Checkpoint),
 	})
 }
 
-func hashes(hs []merkle.Hash) []merkle.Hash {
+func hashes(hs []tlog.Hash) []tlog.Hash {
 	if hs == nil {
-		return []merkle.Hash{}
+		return []tlog.Hash{}
 	}
 	return hs
 }
@@ -137,7 +136,7 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	extendDeadline(w)
-	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).AccountID, s.store.Signer().VerifierKey())
+	rep, err := s.store.VerifyLog(ctx, principalFrom(ctx).AccountID, s.signer.VerifierKey())
 	if err != nil {
 		return err
 	}
@@ -196,10 +195,10 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-log-account-%d-size-%d.ndjson"`, accountID, c.Size))
 	w.WriteHeader(http.StatusOK)
 	ew := export.NewWriter(w, export.Header{
-		AccountID: accountID, Origin: merkle.Origin(s.store.Signer().Name(), accountID), TreeSize: c.Size, RootHash: c.Root,
+		AccountID: accountID, Origin: tlog.Origin(s.signer.Name(), accountID), TreeSize: c.Size, RootHash: c.Root,
 		Checkpoint: c.Note, Complete: complete, Filter: filter, ExportedAt: formatTime(s.now()),
 	})
-	var tiles *merkle.Tiles
+	var tiles *tlog.Tiles
 	n := 0
 	err = s.store.ExportEvents(ctx, accountID, f, c.Size, func(e *audit.Event) error {
 		line := export.EventOf(e)

@@ -10,14 +10,14 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/export"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
-func hashOf(t *testing.T, v any) merkle.Hash {
+func hashOf(t *testing.T, v any) tlog.Hash {
 	t.Helper()
-	var h merkle.Hash
+	var h tlog.Hash
 	b, _ := json.Marshal(v)
 	if err := json.Unmarshal(b, &h); err != nil {
 		t.Fatalf("not a hash: %v", v)
@@ -25,8 +25,8 @@ func hashOf(t *testing.T, v any) merkle.Hash {
 	return h
 }
 
-func hashList(t *testing.T, v any) []merkle.Hash {
-	var out []merkle.Hash
+func hashList(t *testing.T, v any) []tlog.Hash {
+	var out []tlog.Hash
 	for _, x := range v.([]any) {
 		out = append(out, hashOf(t, x))
 	}
@@ -45,14 +45,14 @@ func TestVerifiableLogAPI(t *testing.T) {
 		// The verifier key is public and is the store's.
 		vk := e.client().do("GET", "/api/verifier-key", nil).want(t, 200)
 		vkey, _ := vk.body["verifier_key"].(string)
-		if vkey != db.Signer().VerifierKey() || vk.body["algorithm"] != "Ed25519" {
+		if vkey != sqltest.Signer(t).VerifierKey() || vk.body["algorithm"] != "Ed25519" {
 			t.Fatalf("verifier key %s", vk.raw)
 		}
 
 		// The latest checkpoint is signed by that key and covers the log.
 		cp := tn.owner.do("GET", "/api/audit-logs/checkpoint", nil).want(t, 200)
 		size := num(cp.body, "tree_size")
-		signed, err := merkle.OpenCheckpoint([]byte(cp.body["checkpoint"].(string)), vkey)
+		signed, err := tlog.OpenCheckpoint([]byte(cp.body["checkpoint"].(string)), vkey)
 		if err != nil || signed.Size != size || signed.Root != hashOf(t, cp.body["root_hash"]) || signed.Origin != cp.body["origin"] {
 			t.Fatalf("checkpoint %s: %+v, %v", cp.raw, signed, err)
 		}
@@ -71,7 +71,7 @@ func TestVerifiableLogAPI(t *testing.T) {
 			if hashOf(t, p.body["leaf_hash"]) != hashOf(t, ev["leaf_hash"]) || num(p.body, "seq") != num(ev, "seq") {
 				t.Fatalf("proof %s does not match event %v", p.raw, ev)
 			}
-			err := merkle.VerifyInclusion(hashList(t, p.body["proof"]), num(p.body, "tree_size"), hashOf(t, p.body["root_hash"]),
+			err := tlog.VerifyInclusion(hashList(t, p.body["proof"]), num(p.body, "tree_size"), hashOf(t, p.body["root_hash"]),
 				num(p.body, "leaf_index"), hashOf(t, ev["leaf_hash"]))
 			if err != nil {
 				t.Errorf("event %v: %v", ev["seq"], err)
@@ -84,7 +84,7 @@ func TestVerifiableLogAPI(t *testing.T) {
 		// Consistency between the first checkpoint and the latest.
 		c := tn.owner.do("GET", "/api/audit-logs/consistency?from=2", nil).want(t, 200)
 		from, to := c.obj("from"), c.obj("to")
-		if err := merkle.VerifyConsistency(hashList(t, c.body["proof"]), num(from, "tree_size"), hashOf(t, from["root_hash"]),
+		if err := tlog.VerifyConsistency(hashList(t, c.body["proof"]), num(from, "tree_size"), hashOf(t, from["root_hash"]),
 			num(to, "tree_size"), hashOf(t, to["root_hash"])); err != nil {
 			t.Errorf("consistency: %v (%s)", err, c.raw)
 		}
@@ -146,7 +146,7 @@ func TestExport(t *testing.T) {
 			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: []string{"order_refunded", "product_created"}[i%2],
 				ResourceType: "order", Details: fmt.Sprintf("event %d", i), IPAddress: "203.0.113.5"})
 		}
-		vkey := db.Signer().VerifierKey()
+		vkey := sqltest.Signer(t).VerifierKey()
 
 		file := download(t, tn, "format=ndjson")
 		rep, err := export.Verify(bytes.NewReader(file), vkey)

@@ -26,12 +26,14 @@ import (
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Server serves the API. Create one with New.
 type Server struct {
 	app    Application
 	store  *sqlstore.DB
+	signer *tlog.Signer
 	ingest *ingest.Writer
 	cfg    config.Config
 	log    *slog.Logger
@@ -51,6 +53,9 @@ type Deps struct {
 	// Store serves the verifiable log's reads (checkpoints, proofs,
 	// verification, export) and the health check.
 	Store *sqlstore.DB
+	// Signer signs the checkpoint of every append; its verifier key is
+	// the one GET /api/verifier-key publishes.
+	Signer *tlog.Signer
 	// Ingest group-commits the events that platform services send.
 	Ingest *ingest.Writer
 	// Config supplies the cookie settings and the trusted proxies.
@@ -65,6 +70,7 @@ func New(d Deps) *Server {
 	s := &Server{
 		app:    d.App,
 		store:  d.Store,
+		signer: d.Signer,
 		ingest: d.Ingest,
 		cfg:    d.Config,
 		log:    d.Logger,

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // The JSON shapes of the API. Field names and nesting follow the seed; fields
@@ -71,7 +71,7 @@ type EventJSON struct {
 	IPAddress    *string        `json:"ip_address"`
 	UserAgent    *string        `json:"user_agent"`
 	CreatedAt    string         `json:"created_at"`
-	LeafHash     merkle.Hash    `json:"leaf_hash"` // the event's leaf in the account's verifiable log
+	LeafHash     tlog.Hash      `json:"leaf_hash"` // the event's leaf in the account's verifiable log
 
 	// Fields of the ingest API.
 	EventID    *string         `json:"event_id"`

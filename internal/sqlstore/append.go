@@ -8,186 +8,48 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // insertChunk is how many events one multi-row INSERT carries: 23 columns
 // each, well under every engine's limit on placeholders.
 const insertChunk = 500
 
-// eventInsertColumns are the columns the write path fills, in the order of
-// eventRow.
-var eventInsertColumns = []string{
-	"account_id", "seq", "user_id", "action", "resource_type", "resource_id", "details", "ip_address", "user_agent",
-	"created_at", "actor_type", "actor_id", "actor_email", "actor_name", "event_id", "occurred_at", "outcome",
-	"metadata", "changes", "api_key_id", "salt", "commitment", "leaf_hash",
-}
-
-// eventRow returns an event's values for eventInsertColumns, with times
-// converted by timeArg.
-func eventRow(e *audit.Event, timeArg func(time.Time) any) []any {
-	var occurred any
-	if !e.OccurredAt.IsZero() {
-		occurred = timeArg(e.OccurredAt)
-	}
-	return []any{
-		e.AccountID, e.Seq, nullable(e.UserID), e.Action, e.ResourceType, e.ResourceID, e.Details, e.IPAddress, e.UserAgent,
-		timeArg(e.CreatedAt), e.ActorType, e.ActorID, e.ActorEmail, e.ActorName, nullString(e.EventID), occurred, e.Outcome,
-		nullBytes(e.Metadata), nullBytes(e.Changes), nullable(e.APIKeyID), e.Salt, e.Commitment[:], e.LeafHash[:],
-	}
-}
-
-func nullable(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// nullBytes passes JSON text as a string (every engine stores it as text).
-func nullBytes(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
-}
-
-// accountAppend is one account's share of an append.
-type accountAppend struct {
-	accountID int64
-	size      int64 // the log's size before the append
-	fresh     []*audit.Event
-	dups      [][2]*audit.Event
-	tiles     *merkle.Tiles
-}
-
-// appendEvents is AppendEvents' work. Per account it takes the head lock,
-// sets replays aside and seals the new events into the account's tree; then
-// it writes every account's events with one bulk insert, reads their IDs
-// with one query, and signs and stores one checkpoint per account in one
-// statement, so a batch that mixes many accounts costs few round trips.
-func (tx *Tx) appendEvents(ctx context.Context, events []*audit.Event) error {
-	signer := tx.db.signer
-	if signer == nil {
-		return errNoSigner
-	}
-	byAccount := map[int64][]*audit.Event{}
-	var accounts []int64
-	for _, e := range events {
-		if _, seen := byAccount[e.AccountID]; !seen {
-			accounts = append(accounts, e.AccountID)
-		}
-		byAccount[e.AccountID] = append(byAccount[e.AccountID], e)
-	}
-	slices.Sort(accounts)
-	sizes, err := tx.lockHeads(ctx, accounts)
+// AppendEvents appends events to their accounts' logs and signs a
+// checkpoint of each changed log with signer. It is the one write path for
+// events; tlog.Append holds the algorithm (head lock, replays, seq, sealing,
+// tiles, checkpoint), and the transaction provides its storage. It returns,
+// per event and in order, the stored event and whether it was a replay of
+// one stored earlier under the same EventID. The events given are not
+// changed: when Update retries the transaction, the retry appends them
+// afresh, and only the committed attempt's results reach the caller (and
+// OnCommit).
+func (tx *Tx) AppendEvents(ctx context.Context, signer *tlog.Signer, events ...*audit.Event) ([]audit.Appended, error) {
+	res, err := tlog.Append(ctx, txLog{tx}, signer, tx.now, events)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	edges := make(map[int64][]merkle.TileKey, len(accounts))
-	for _, accountID := range accounts {
-		edges[accountID] = merkle.EdgeTiles(sizes[accountID])
-	}
-	edgeData, err := tx.db.loadTiles(ctx, tx.run, edges)
-	if err != nil {
-		return err
-	}
-	var work []*accountAppend
-	var fresh []*audit.Event
-	for _, accountID := range accounts {
-		// Under the head lock no other writer can add an event to this
-		// account, so looking for earlier copies first and then inserting
-		// is race-free.
-		a := &accountAppend{accountID: accountID, size: sizes[accountID]}
-		if a.fresh, a.dups, err = tx.resolveReplays(ctx, accountID, byAccount[accountID]); err != nil {
-			return err
+	for _, r := range res {
+		if !r.Replayed {
+			tx.appended = append(tx.appended, r.Event)
 		}
-		if len(a.fresh) == 0 {
-			continue
-		}
-		a.tiles = merkle.NewTiles(tx.db.tileLoader(ctx, tx.run, accountID))
-		if err := a.tiles.Preload(edges[accountID], edgeData[accountID]); err != nil {
-			return err
-		}
-		for i, e := range a.fresh {
-			e.Seq = a.size + int64(i) + 1
-			if e.CreatedAt.IsZero() {
-				e.CreatedAt = tx.now
-			}
-			e.CreatedAt = e.CreatedAt.UTC().Truncate(time.Microsecond) // what every engine stores
-			if !e.OccurredAt.IsZero() {
-				e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
-			}
-			merkle.Seal(e)
-			if err := a.tiles.Append(e.Seq-1, e.LeafHash); err != nil {
-				return fmt.Errorf("sqlstore: extend the log of account %d: %w", accountID, err)
-			}
-		}
-		work = append(work, a)
-		fresh = append(fresh, a.fresh...)
 	}
-	if len(work) == 0 {
-		return nil
-	}
-	if err := tx.insertEvents(ctx, fresh); err != nil {
-		return err
-	}
-	if err := tx.assignIDs(ctx, work); err != nil {
-		return err
-	}
-	var cpArgs, sizeArgs, rootArgs, inArgs []any
-	var changed []accountTile
-	for _, a := range work {
-		for _, d := range a.dups {
-			*d[0] = *d[1]
-			d[0].Replayed = true
-		}
-		newSize := a.size + int64(len(a.fresh))
-		root, err := a.tiles.Root(newSize)
-		if err != nil {
-			return fmt.Errorf("sqlstore: root of the log of account %d: %w", a.accountID, err)
-		}
-		for _, t := range a.tiles.Changed() {
-			changed = append(changed, accountTile{a.accountID, t})
-		}
-		note, err := signer.Sign(merkle.Checkpoint{Origin: merkle.Origin(signer.Name(), a.accountID), Size: newSize, Root: root})
-		if err != nil {
-			return fmt.Errorf("sqlstore: sign checkpoint: %w", err)
-		}
-		cpArgs = append(cpArgs, a.accountID, newSize, root[:], string(note), tx.db.t(tx.now))
-		sizeArgs = append(sizeArgs, a.accountID, newSize)
-		rootArgs = append(rootArgs, a.accountID, root[:])
-		inArgs = append(inArgs, a.accountID)
-	}
-	if err := tx.saveTiles(ctx, changed); err != nil {
-		return err
-	}
-	// Every head in one statement: the same SQL on every engine.
-	d := tx.db.dialect
-	sizeCase := strings.Repeat(" WHEN ? THEN ?"+d.castInt, len(work))
-	rootCase := strings.Repeat(" WHEN ? THEN ?"+d.castBytes, len(work))
-	in := "?" + strings.Repeat(", ?", len(work)-1)
-	args := append(append(append([]any{}, sizeArgs...), rootArgs...), inArgs...)
-	if _, err := tx.run.execBuilt(ctx, `UPDATE log_heads SET size = CASE account_id`+sizeCase+` END, root_hash = CASE account_id`+rootCase+` END
-		WHERE account_id IN (`+in+`)`, args...); err != nil {
-		return tx.db.wrap(err, "advance log heads")
-	}
-	_, err = tx.run.execBuilt(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`+
-		strings.Repeat(", (?, ?, ?, ?, ?)", len(work)-1), cpArgs...)
-	return tx.db.wrap(err, "insert checkpoints")
+	return res, nil
 }
 
-// lockHeads locks the log heads of the accounts, in ascending account order
-// (so that concurrent appends never deadlock), and returns their sizes. It
-// returns audit.ErrNotFound when an account has no log.
-func (tx *Tx) lockHeads(ctx context.Context, accounts []int64) (map[int64]int64, error) {
+// txLog is the storage of tlog.Append in a write transaction.
+type txLog struct{ tx *Tx }
+
+var _ tlog.Store = txLog{}
+
+// LoadTiles implements tlog.TileStore.
+func (l txLog) LoadTiles(ctx context.Context, keys map[int64][]tlog.TileKey) (map[int64]map[tlog.TileKey][]byte, error) {
+	return l.tx.db.loadTiles(ctx, l.tx.run, keys)
+}
+
+// LockHeads implements tlog.Store with one SELECT … FOR UPDATE.
+func (l txLog) LockHeads(ctx context.Context, accounts []int64) (map[int64]int64, error) {
+	tx := l.tx
 	args := make([]any, len(accounts))
 	for i, a := range accounts {
 		args[i] = a
@@ -217,57 +79,39 @@ func (tx *Tx) lockHeads(ctx context.Context, accounts []int64) (map[int64]int64,
 	return sizes, nil
 }
 
-// resolveReplays splits the account's events into those to write and those
-// whose EventID is already taken. An event whose EventID the account already
-// holds becomes a replay of the stored event at once; a second event with
-// the EventID of an earlier one in the same batch is returned in dups as
-// {duplicate, original}, to become a replay once the original is written.
-func (tx *Tx) resolveReplays(ctx context.Context, accountID int64, events []*audit.Event) (fresh []*audit.Event, dups [][2]*audit.Event, err error) {
-	var ids []any
-	seen := map[string]*audit.Event{}
-	for _, e := range events {
-		if e.EventID != "" && seen[e.EventID] == nil {
-			seen[e.EventID] = e
-			ids = append(ids, e.EventID)
-		}
-	}
-	if len(ids) == 0 {
-		return events, nil, nil
-	}
+// StoredEvents implements tlog.Store, insertChunk event IDs a query.
+func (l txLog) StoredEvents(ctx context.Context, accountID int64, eventIDs []string) (map[string]*audit.Event, error) {
+	tx := l.tx
 	stored := map[string]*audit.Event{}
-	for start := 0; start < len(ids); start += insertChunk {
-		chunk := ids[start:min(start+insertChunk, len(ids))]
+	for start := 0; start < len(eventIDs); start += insertChunk {
+		chunk := eventIDs[start:min(start+insertChunk, len(eventIDs))]
+		args := make([]any, 0, 1+len(chunk))
+		args = append(args, accountID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
 		rows, err := tx.run.queryBuilt(ctx, `SELECT `+eventColumns+` FROM events e
-			WHERE e.account_id = ? AND e.event_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, append([]any{accountID}, chunk...)...)
+			WHERE e.account_id = ? AND e.event_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
 		if err != nil {
-			return nil, nil, tx.db.wrap(err, "look up event ids")
+			return nil, tx.db.wrap(err, "look up event ids")
 		}
 		page, err := tx.db.scanEvents(rows, nil, nil)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		for _, e := range page {
 			stored[e.EventID] = e
 		}
 	}
-	for _, e := range events {
-		switch {
-		case e.EventID == "":
-			fresh = append(fresh, e)
-		case stored[e.EventID] != nil:
-			*e = *stored[e.EventID]
-			e.Replayed = true
-		case seen[e.EventID] != e:
-			dups = append(dups, [2]*audit.Event{e, seen[e.EventID]})
-		default:
-			fresh = append(fresh, e)
-		}
-	}
-	return fresh, dups, nil
+	return stored, nil
 }
 
-// insertEvents inserts the sealed events: by COPY where the engine has a
-// bulk path, else by multi-row INSERTs of insertChunk rows.
+// InsertEvents implements tlog.Store: by COPY where the engine has a bulk
+// path, else by multi-row INSERTs of insertChunk rows.
+func (l txLog) InsertEvents(ctx context.Context, events []*audit.Event) error {
+	return l.tx.insertEvents(ctx, events)
+}
+
 func (tx *Tx) insertEvents(ctx context.Context, events []*audit.Event) error {
 	if tx.db.dialect.copyEvents != nil && tx.conn != nil {
 		rows := make([][]any, len(events))
@@ -292,16 +136,20 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*audit.Event) error {
 	return nil
 }
 
-// assignIDs reads back the IDs of the events just written, by account and
-// seq: portable across engines and bulk paths, one query for all accounts.
-func (tx *Tx) assignIDs(ctx context.Context, work []*accountAppend) error {
+// AssignIDs implements tlog.Store: it reads back the IDs of the events just
+// written by account and seq, portable across engines and bulk paths, in
+// one query for all accounts.
+func (l txLog) AssignIDs(ctx context.Context, spans []tlog.Span) error {
+	tx := l.tx
 	var conds []string
 	var args []any
-	byAccount := make(map[int64]*accountAppend, len(work))
-	for _, a := range work {
+	byAccount := make(map[int64]tlog.Span, len(spans))
+	want := 0
+	for _, s := range spans {
 		conds = append(conds, "(account_id = ? AND seq > ? AND seq <= ?)")
-		args = append(args, a.accountID, a.size, a.size+int64(len(a.fresh)))
-		byAccount[a.accountID] = a
+		args = append(args, s.AccountID, s.Size, s.Size+int64(len(s.Events)))
+		byAccount[s.AccountID] = s
+		want += len(s.Events)
 	}
 	rows, err := tx.run.queryBuilt(ctx, `SELECT account_id, seq, id FROM events WHERE `+strings.Join(conds, " OR "),
 		append(slices.Clip(tx.db.dialect.planFresh), args...)...)
@@ -315,21 +163,17 @@ func (tx *Tx) assignIDs(ctx context.Context, work []*accountAppend) error {
 		if err := rows.Scan(&account, &seq, &id); err != nil {
 			return tx.db.wrap(err, "scan event id")
 		}
-		a := byAccount[account]
-		if a == nil {
+		s, ok := byAccount[account]
+		if !ok {
 			continue
 		}
-		if i := seq - a.size - 1; i >= 0 && i < int64(len(a.fresh)) {
-			a.fresh[i].ID = id
+		if i := seq - s.Size - 1; i >= 0 && i < int64(len(s.Events)) {
+			s.Events[i].ID = id
 			n++
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return tx.db.wrap(err, "read new event ids")
-	}
-	want := 0
-	for _, a := range work {
-		want += len(a.fresh)
 	}
 	if n != want {
 		return fmt.Errorf("sqlstore: wrote %d events but read back %d ids", want, n)
@@ -337,18 +181,87 @@ func (tx *Tx) assignIDs(ctx context.Context, work []*accountAppend) error {
 	return nil
 }
 
+// SaveTiles implements tlog.Store: the grown tiles of every account are
+// deleted, then all are inserted in multi-row INSERTs. Two statements
+// whatever the number of accounts, and the same SQL on every engine (an
+// upsert would differ).
+func (l txLog) SaveTiles(ctx context.Context, tiles []tlog.AccountTile) error {
+	tx := l.tx
+	grown := map[int64][]tlog.TileKey{}
+	for _, t := range tiles {
+		if !t.New {
+			grown[t.AccountID] = append(grown[t.AccountID], t.Key)
+		}
+	}
+	if where, args := tileKeyConds(grown); where != "" {
+		if _, err := tx.run.execBuilt(ctx, `DELETE FROM log_tiles WHERE `+where, args...); err != nil {
+			return tx.db.wrap(err, "replace tiles")
+		}
+	}
+	for start := 0; start < len(tiles); start += insertChunk {
+		chunk := tiles[start:min(start+insertChunk, len(tiles))]
+		args := make([]any, 0, 4*len(chunk))
+		for _, t := range chunk {
+			args = append(args, t.AccountID, t.Key.Level, t.Key.Index, t.Data)
+		}
+		if _, err := tx.run.execBuilt(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1), args...); err != nil {
+			return tx.db.wrap(err, "save tiles")
+		}
+	}
+	return nil
+}
+
+// AdvanceHeads implements tlog.Store: every head in one statement, the same
+// SQL on every engine.
+func (l txLog) AdvanceHeads(ctx context.Context, heads []tlog.SignedHead) error {
+	tx := l.tx
+	d := tx.db.dialect
+	sizeArgs := make([]any, 0, 2*len(heads))
+	rootArgs := make([]any, 0, 2*len(heads))
+	inArgs := make([]any, 0, len(heads))
+	for _, h := range heads {
+		sizeArgs = append(sizeArgs, h.AccountID, h.Size)
+		rootArgs = append(rootArgs, h.AccountID, h.Root[:])
+		inArgs = append(inArgs, h.AccountID)
+	}
+	sizeCase := strings.Repeat(" WHEN ? THEN ?"+d.castInt, len(heads))
+	rootCase := strings.Repeat(" WHEN ? THEN ?"+d.castBytes, len(heads))
+	in := "?" + strings.Repeat(", ?", len(heads)-1)
+	args := append(append(sizeArgs, rootArgs...), inArgs...)
+	_, err := tx.run.execBuilt(ctx, `UPDATE log_heads SET size = CASE account_id`+sizeCase+` END, root_hash = CASE account_id`+rootCase+` END
+		WHERE account_id IN (`+in+`)`, args...)
+	return tx.db.wrap(err, "advance log heads")
+}
+
+// InsertCheckpoints implements tlog.Store: every checkpoint in one INSERT.
+func (l txLog) InsertCheckpoints(ctx context.Context, heads []tlog.SignedHead) error {
+	tx := l.tx
+	args := make([]any, 0, 5*len(heads))
+	for _, h := range heads {
+		args = append(args, h.AccountID, h.Size, h.Root[:], string(h.Note), tx.db.t(tx.now))
+	}
+	_, err := tx.run.execBuilt(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`+
+		strings.Repeat(", (?, ?, ?, ?, ?)", len(heads)-1), args...)
+	return tx.db.wrap(err, "insert checkpoints")
+}
+
 // InsertRawForBenchmark writes event rows with the engine's bulk path (COPY
 // on PostgreSQL, multi-row INSERTs elsewhere) in one transaction, and
 // nothing else: no log head, no tree, no checkpoint, no idempotency check.
 // It exists only as the baseline that `auditlog bench` measures the real
 // write path against; the rows it writes are not part of any verifiable log.
-// The caller sets each event's AccountID and a Seq unique in the account.
+// The caller sets each event's AccountID, a Seq unique in the account and a
+// Salt; the events given are not changed.
 func (db *DB) InsertRawForBenchmark(ctx context.Context, events []*audit.Event) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		for _, e := range events {
-			e.CreatedAt = tx.now
-			e.Commitment, e.LeafHash = [32]byte{}, [32]byte{}
+		rows := make([]*audit.Event, len(events))
+		for i, e := range events {
+			c := *e
+			c.CreatedAt = tx.now
+			c.Commitment, c.LeafHash = [32]byte{}, [32]byte{}
+			rows[i] = &c
 		}
-		return tx.insertEvents(ctx, events)
+		return tx.insertEvents(ctx, rows)
 	})
 }

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // benchEvents returns n events of a realistic size for one account.
@@ -33,6 +33,7 @@ func benchEvents(accountID int64, n int) []*audit.Event {
 // for batches of 1, 100 and 1000 events per transaction, on every engine this
 // run reaches. events/s is the figure to compare; ns/op is per batch.
 func BenchmarkAppend(b *testing.B) {
+	signer := sqltest.Signer(b)
 	for _, e := range sqltest.Engines(b) {
 		for _, batch := range []int{1, 100, 1000} {
 			for _, mode := range []string{"tree", "plain"} {
@@ -49,7 +50,7 @@ func BenchmarkAppend(b *testing.B) {
 						evs := benchEvents(a.ID, batch)
 						var err error
 						if mode == "tree" {
-							err = db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) })
+							err = db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, evs...); return err })
 						} else {
 							for _, e := range evs {
 								seq++
@@ -79,6 +80,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 		n, _ = strconv.Atoi(v)
 	}
 	db := sqltest.OpenSQLite(b)
+	signer := sqltest.Signer(b)
 	ctx := b.Context()
 	a := &audit.Account{Name: "Scale", Domain: "scale.example.com"}
 	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
@@ -87,7 +89,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 	start := time.Now()
 	for done := 0; done < n; done += 1000 {
 		evs := benchEvents(a.ID, min(1000, n-done))
-		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, evs...); return err }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -111,7 +113,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 				b.Fatal(err)
 			}
 			bytes = len(p.Proof) * 32
-			if err := merkle.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, p.Event.Seq-1, p.Event.LeafHash); err != nil {
+			if err := tlog.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, p.Event.Seq-1, p.Event.LeafHash); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -157,7 +159,7 @@ func BenchmarkProofsAtScale(b *testing.B) {
 	})
 	b.Run("verify-log", func(b *testing.B) {
 		for b.Loop() {
-			rep, err := db.VerifyLog(ctx, a.ID, db.Signer().VerifierKey())
+			rep, err := db.VerifyLog(ctx, a.ID, signer.VerifierKey())
 			if err != nil || rep.Failure != nil {
 				b.Fatal(err, rep.Failure)
 			}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -30,21 +29,26 @@ type DB struct {
 	read  *sql.DB
 	// wr and rd run statements on write and read; see runner.
 	wr, rd runner
+	// applied names the migrations Open applied.
+	applied []string
+	// beforeCommit, when set (by tests only), runs after fn and before the
+	// commit of each attempt of Update; an error fails the attempt.
+	beforeCommit func(attempt int) error
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.
 	Now func() time.Time
 
 	// OnCommit, when set, is called after each committed transaction that
-	// appended events, with those events in log order. It must not block.
+	// appended events, with the events as the committed attempt stored them
+	// (replays left out), in the order appended. It must not block.
 	OnCommit func(events []*audit.Event)
-
-	// signer signs a checkpoint after every append; see UseSigner.
-	signer *merkle.Signer
 }
 
-// Open connects to the database named by a DATABASE_URL (see ParseURL) and
-// checks that it answers. It does not apply migrations: call Migrate.
+// Open connects to the database named by a DATABASE_URL (see ParseURL),
+// checks that it answers and applies every pending schema migration (see
+// Migrate; Applied lists what it applied), so the store it returns is ready
+// for use. Several processes may open one database at once.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	src, err := ParseURL(databaseURL)
 	if err != nil {
@@ -70,8 +74,16 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
 	}
+	if db.applied, err = db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", src.Safe, err)
+	}
 	return db, nil
 }
+
+// Applied returns the names of the migrations that Open applied, in order;
+// none when the schema was already up to date.
+func (db *DB) Applied() []string { return db.applied }
 
 // openAttempts bounds how often Open pings a database that answers with a
 // transient error.
@@ -254,7 +266,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		var tx *Tx
-		tx, err = db.update(ctx, fn)
+		tx, err = db.update(ctx, attempt, fn)
 		if err == nil {
 			if db.OnCommit != nil && len(tx.appended) > 0 {
 				db.OnCommit(tx.appended)
@@ -272,7 +284,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
+func (db *DB) update(ctx context.Context, attempt int, fn func(tx *Tx) error) (*Tx, error) {
 	var conn *sql.Conn
 	begin := db.write.BeginTx
 	if db.dialect.copyEvents != nil {
@@ -293,6 +305,11 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) (*Tx, error) {
 	tx := &Tx{db: db, tx: sqltx, conn: conn, now: db.now(), run: runner{db: db, q: sqltx, tx: sqltx, stmts: db.wr.stmts}}
 	if err := fn(tx); err != nil {
 		return nil, err
+	}
+	if db.beforeCommit != nil {
+		if err := db.beforeCommit(attempt); err != nil {
+			return nil, err
+		}
 	}
 	if err := sqltx.Commit(); err != nil {
 		return nil, db.wrap(err, "commit")

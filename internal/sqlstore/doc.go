@@ -7,8 +7,13 @@
 // per-engine migration folders. Every method that reads or writes account data
 // takes the account ID as an explicit argument and puts it in its WHERE clause.
 //
+// Open returns a store ready for use: it applies pending migrations itself.
+// The store holds no signing key.
+//
 // Writes run in a Tx (see DB.Update). Tx.AppendEvents is the only way an event
-// enters the log: it locks the account's log head, assigns the next gapless
-// seq values and inserts the rows, so events written together with the change
-// they describe commit or roll back with it.
+// enters the log: it runs tlog.Append over the transaction (which locks the
+// account's log head, assigns the next gapless seq values, inserts the rows
+// and stores the checkpoint signed with the caller's signer), so events
+// written together with the change they describe commit or roll back with it.
+// The event columns are listed once, in eventTable.
 package sqlstore

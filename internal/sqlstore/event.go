@@ -3,32 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
 )
-
-// AppendEvents appends events to their accounts' logs. It is the one write
-// path for events: for each account, in ascending account order (so that
-// concurrent batches never deadlock), it locks the account's log head, sets
-// aside events whose EventID the account already holds (marking them
-// Replayed and filling them with the stored event), gives the others the next
-// seq values in the order given, seals them into the account's Merkle tree,
-// inserts them in bulk and signs a checkpoint. It sets each event's ID, Seq,
-// salt, commitment and leaf hash, and CreatedAt when it is zero.
-func (tx *Tx) AppendEvents(ctx context.Context, events ...*audit.Event) error {
-	if err := tx.appendEvents(ctx, events); err != nil {
-		return err
-	}
-	for _, e := range events {
-		if !e.Replayed {
-			tx.appended = append(tx.appended, e)
-		}
-	}
-	return nil
-}
 
 // LogSize returns the number of events in the account's log.
 func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
@@ -120,37 +98,6 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 	return page, err
 }
 
-// eventColumns are the event columns that eventDest scans, with alias "e".
-const eventColumns = `e.id, e.account_id, e.seq, e.user_id, e.action, e.resource_type, e.resource_id, e.details,
-	e.ip_address, e.user_agent, e.created_at, e.actor_type, e.actor_id, e.actor_email, e.actor_name, e.event_id,
-	e.occurred_at, e.outcome, e.metadata, e.changes, e.api_key_id, e.salt, e.commitment, e.leaf_hash`
-
-// eventDest returns the scan destinations for eventColumns into e, and a
-// function to call after the scan to finish filling e.
-func eventDest(e *audit.Event) (dest []any, finish func() error) {
-	var userID, apiKeyID sql.NullInt64
-	var eventID, metadata, changes sql.NullString
-	var commitment, leafHash []byte
-	dest = []any{&e.ID, &e.AccountID, &e.Seq, &userID, &e.Action, &e.ResourceType, &e.ResourceID, &e.Details,
-		&e.IPAddress, &e.UserAgent, timeValue{&e.CreatedAt}, &e.ActorType, &e.ActorID, &e.ActorEmail, &e.ActorName, &eventID,
-		timeValue{&e.OccurredAt}, &e.Outcome, &metadata, &changes, &apiKeyID, &e.Salt, &commitment, &leafHash}
-	return dest, func() error {
-		e.UserID, e.APIKeyID, e.EventID = userID.Int64, apiKeyID.Int64, eventID.String
-		if metadata.Valid {
-			e.Metadata = []byte(metadata.String)
-		}
-		if changes.Valid {
-			e.Changes = []byte(changes.String)
-		}
-		if len(commitment) != len(e.Commitment) || len(leafHash) != len(e.LeafHash) {
-			return fmt.Errorf("sqlstore: event %d of account %d has a malformed commitment or leaf hash", e.Seq, e.AccountID)
-		}
-		copy(e.Commitment[:], commitment)
-		copy(e.LeafHash[:], leafHash)
-		return nil
-	}
-}
-
 // scanEvents reads rows of eventColumns (followed by the columns that
 // extra, when set, returns destinations for) into events, and closes rows.
 // then, when set, runs after each row is scanned.
@@ -159,15 +106,12 @@ func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then 
 	events := []*audit.Event{}
 	for rows.Next() {
 		e := &audit.Event{}
-		dest, finish := eventDest(e)
+		dest := eventDest(e, 5)
 		if extra != nil {
 			dest = append(dest, extra(e)...)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, db.wrap(err, "scan event")
-		}
-		if err := finish(); err != nil {
-			return nil, err
 		}
 		if then != nil {
 			then(e)
@@ -180,22 +124,14 @@ func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then 
 // event returns the account's event with the given ID.
 func (db *DB) event(ctx context.Context, q runner, accountID, id int64) (*audit.Event, error) {
 	e := &audit.Event{}
-	dest, finish := eventDest(e)
-	err := q.queryRow(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`, accountID, id).Scan(dest...)
+	err := q.queryRow(ctx, `SELECT `+eventColumns+` FROM events e WHERE e.account_id = ? AND e.id = ?`, accountID, id).Scan(eventDest(e, 0)...)
 	if err != nil {
 		return nil, db.wrap(err, "select event")
 	}
-	return e, finish()
+	return e, nil
 }
 
 // Event returns the account's event with the given ID, or audit.ErrNotFound.
 func (db *DB) Event(ctx context.Context, accountID, id int64) (*audit.Event, error) {
 	return db.event(ctx, db.rd, accountID, id)
 }
-
-// UseSigner sets the key that signs a checkpoint after every append. Appends
-// fail until one is set.
-func (db *DB) UseSigner(s *merkle.Signer) { db.signer = s }
-
-// Signer returns the checkpoint signer, or nil.
-func (db *DB) Signer() *merkle.Signer { return db.signer }

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // exportPage is how many events ExportEvents reads per query.
@@ -42,6 +42,6 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 
 // Tiles returns a view of the account's stored tree for computing proofs.
 // It caches what it reads: use a fresh one for each bounded piece of work.
-func (db *DB) Tiles(ctx context.Context, accountID int64) *merkle.Tiles {
-	return merkle.NewTiles(db.tileLoader(ctx, db.rd, accountID))
+func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
+	return tlog.TilesOf(ctx, readLog{db, db.rd}, accountID)
 }

@@ -57,7 +57,9 @@ func Migrations(engine Engine) ([]Migration, error) {
 }
 
 // Migrate applies every migration not yet recorded and returns the names of
-// those it applied. It is safe to run at every start, and from several
+// those it applied. Open calls it, so a store is migrated once opened;
+// calling it again applies only what another process has not. It is safe to
+// run at every start, and from several
 // processes at once: on PostgreSQL and MySQL it holds a database-wide lock
 // (pg_advisory_lock, GET_LOCK) while it works. On PostgreSQL and SQLite each
 // migration commits or rolls back whole; MySQL commits every DDL statement

@@ -44,7 +44,11 @@ func BenchmarkReadPath(b *testing.B) {
 						e.Action = "user_login"
 					}
 				}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, evs...) }); err != nil {
+				err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+					_, err := tx.AppendEvents(ctx, sqltest.Signer(b), evs...)
+					return err
+				})
+				if err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -2,28 +2,19 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
-
-// tileLoader reads the account's stored tiles through q.
-func (db *DB) tileLoader(ctx context.Context, q runner, accountID int64) merkle.TileLoader {
-	return func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
-		tiles, err := db.loadTiles(ctx, q, map[int64][]merkle.TileKey{accountID: keys})
-		return tiles[accountID], err
-	}
-}
 
 // tileKeyConds returns the WHERE clause and arguments that select the given
 // tiles of many accounts. Each OR term names a whole primary key, so every
 // engine answers with one index lookup per tile (a term without account_id
 // would make SQLite scan all of the account's tiles).
-func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
+func tileKeyConds(keys map[int64][]tlog.TileKey) (string, []any) {
 	var conds []string
 	var args []any
 	for account, ks := range keys {
@@ -35,11 +26,23 @@ func tileKeyConds(keys map[int64][]merkle.TileKey) (string, []any) {
 	return strings.Join(conds, " OR "), args
 }
 
+// readLog reads an account's stored tree through a read runner: the
+// storage of proofs and of the stored log's verification.
+type readLog struct {
+	db *DB
+	r  runner
+}
+
+// LoadTiles implements tlog.TileStore.
+func (l readLog) LoadTiles(ctx context.Context, keys map[int64][]tlog.TileKey) (map[int64]map[tlog.TileKey][]byte, error) {
+	return l.db.loadTiles(ctx, l.r, keys)
+}
+
 // loadTiles reads the given tiles of many accounts in one query, through q.
-func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.TileKey) (map[int64]map[merkle.TileKey][]byte, error) {
-	out := make(map[int64]map[merkle.TileKey][]byte, len(keys))
+func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]tlog.TileKey) (map[int64]map[tlog.TileKey][]byte, error) {
+	out := make(map[int64]map[tlog.TileKey][]byte, len(keys))
 	for account := range keys {
-		out[account] = map[merkle.TileKey][]byte{}
+		out[account] = map[tlog.TileKey][]byte{}
 	}
 	where, args := tileKeyConds(keys)
 	if where == "" {
@@ -52,7 +55,7 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.T
 	defer rows.Close()
 	for rows.Next() {
 		var account int64
-		var k merkle.TileKey
+		var k tlog.TileKey
 		var data []byte
 		if err := rows.Scan(&account, &k.Level, &k.Index, &data); err != nil {
 			return nil, db.wrap(err, "scan tile")
@@ -60,42 +63,6 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]merkle.T
 		out[account][k] = data
 	}
 	return out, db.wrap(rows.Err(), "select tiles")
-}
-
-// accountTile is a changed tile of one account.
-type accountTile struct {
-	accountID int64
-	merkle.ChangedTile
-}
-
-// saveTiles writes the tiles the appends changed, for every account at
-// once: the grown ones are deleted, then all are inserted in multi-row
-// INSERTs. Two statements whatever the number of accounts, and the same SQL
-// on every engine (an upsert would differ).
-func (tx *Tx) saveTiles(ctx context.Context, tiles []accountTile) error {
-	grown := map[int64][]merkle.TileKey{}
-	for _, t := range tiles {
-		if !t.New {
-			grown[t.accountID] = append(grown[t.accountID], t.Key)
-		}
-	}
-	if where, args := tileKeyConds(grown); where != "" {
-		if _, err := tx.run.execBuilt(ctx, `DELETE FROM log_tiles WHERE `+where, args...); err != nil {
-			return tx.db.wrap(err, "replace tiles")
-		}
-	}
-	for start := 0; start < len(tiles); start += insertChunk {
-		chunk := tiles[start:min(start+insertChunk, len(tiles))]
-		args := make([]any, 0, 4*len(chunk))
-		for _, t := range chunk {
-			args = append(args, t.accountID, t.Key.Level, t.Key.Index, t.Data)
-		}
-		if _, err := tx.run.execBuilt(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`+
-			strings.Repeat(", (?, ?, ?, ?)", len(chunk)-1), args...); err != nil {
-			return tx.db.wrap(err, "save tiles")
-		}
-	}
-	return nil
 }
 
 // Checkpoint returns the account's checkpoint for the given tree size, or
@@ -108,7 +75,7 @@ func (db *DB) Checkpoint(ctx context.Context, accountID, size int64) (*Checkpoin
 type Checkpoint struct {
 	AccountID int64
 	Size      int64
-	Root      merkle.Hash
+	Root      tlog.Hash
 	Note      string // the signed note, as served to clients
 	CreatedAt time.Time
 }
@@ -137,7 +104,7 @@ func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (
 type InclusionProof struct {
 	Event      *audit.Event
 	Checkpoint *Checkpoint
-	Proof      []merkle.Hash
+	Proof      []tlog.Hash
 }
 
 // ProveEvent returns the proof that the account's event with the given ID
@@ -158,7 +125,7 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 		if e.Seq > c.Size {
 			return &audit.Error{Code: audit.EINVALID, Field: "size", Message: fmt.Sprintf("The event has seq %d, after the checkpoint of size %d.", e.Seq, c.Size)}
 		}
-		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).InclusionProof(c.Size, e.Seq-1)
+		proof, err := tlog.ProveInclusion(ctx, readLog{db, tx}, accountID, c.Size, e.Seq-1)
 		if err != nil {
 			return fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
 		}
@@ -172,7 +139,7 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 // of a newer one's.
 type ConsistencyProof struct {
 	From, To *Checkpoint
-	Proof    []merkle.Hash
+	Proof    []tlog.Hash
 }
 
 // ProveConsistency returns the proof that the account's log at checkpoint
@@ -192,7 +159,7 @@ func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (
 		if err != nil {
 			return err
 		}
-		proof, err := merkle.NewTiles(db.tileLoader(ctx, tx, accountID)).ConsistencyProof(cFrom.Size, cTo.Size)
+		proof, err := tlog.ProveConsistency(ctx, readLog{db, tx}, accountID, cFrom.Size, cTo.Size)
 		if err != nil {
 			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
 		}
@@ -201,6 +168,3 @@ func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (
 	})
 	return p, err
 }
-
-// errNoSigner is returned by appends when no checkpoint signer is set.
-var errNoSigner = errors.New("sqlstore: no checkpoint signer configured (call UseSigner)")

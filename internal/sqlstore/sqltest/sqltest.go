@@ -36,8 +36,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 	_ "github.com/go-sql-driver/mysql" // registers the "mysql" driver
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
@@ -144,10 +144,6 @@ func open(t testing.TB, url string) *sqlstore.DB {
 	}
 	raw.Store(db, url)
 	t.Cleanup(func() { raw.Delete(db); db.Close() })
-	db.UseSigner(Signer(t))
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
 	return db
 }
 
@@ -272,18 +268,18 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 
 var (
 	signerOnce sync.Once
-	signer     *merkle.Signer
+	signer     *tlog.Signer
 	signerErr  error
 )
 
-// Signer returns the checkpoint signer that every test database uses: one
-// key per test process, named "test.auditlog".
-func Signer(t testing.TB) *merkle.Signer {
+// Signer returns the checkpoint signer that tests append with: one key per
+// test process, named "test.auditlog".
+func Signer(t testing.TB) *tlog.Signer {
 	t.Helper()
 	signerOnce.Do(func() {
 		var skey string
-		if skey, _, signerErr = merkle.GenerateKey("test.auditlog"); signerErr == nil {
-			signer, signerErr = merkle.NewSigner(skey)
+		if skey, _, signerErr = tlog.GenerateKey("test.auditlog"); signerErr == nil {
+			signer, signerErr = tlog.NewSigner(skey)
 		}
 	})
 	if signerErr != nil {

@@ -28,11 +28,16 @@ func testAppendEvents(t *testing.T, db *sqlstore.DB) {
 
 	// One batch may span accounts; each account's seq starts at 1.
 	batch1 := []*audit.Event{event(a.ID, "a1"), event(a.ID, "a2"), event(b.ID, "b1")}
-	appendEvents(t, db, batch1...)
+	stored1 := appendEvents(t, db, batch1...)
 	batch2 := []*audit.Event{event(b.ID, "b2"), event(a.ID, "a3")}
-	appendEvents(t, db, batch2...)
-	ids := map[int64]bool{}
+	stored2 := appendEvents(t, db, batch2...)
 	for _, e := range append(batch1, batch2...) {
+		if e.Seq != 0 || e.ID != 0 || e.CreatedAt != (time.Time{}) || e.Salt != nil {
+			t.Errorf("AppendEvents changed its input %s: %+v", e.Action, e)
+		}
+	}
+	ids := map[int64]bool{}
+	for _, e := range append(stored1, stored2...) {
 		want := int64(e.Action[1] - '0')
 		if e.Seq != want {
 			t.Errorf("event %s: seq %d; want %d", e.Action, e.Seq, want)
@@ -60,7 +65,7 @@ func testAppendEvents(t *testing.T, db *sqlstore.DB) {
 	}
 	anonymous := &audit.Event{AccountID: a.ID, Action: "api_call"}
 	foreign := &audit.Event{AccountID: a.ID, UserID: ub.ID, Action: "foreign_user"}
-	appendEvents(t, db, full, anonymous, foreign)
+	stored := appendEvents(t, db, full, anonymous, foreign)
 	page := events(t, db, a.ID, audit.EventFilter{}, 1, 10)
 	byAction := map[string]*audit.Event{}
 	for _, e := range page.Events {
@@ -70,9 +75,9 @@ func testAppendEvents(t *testing.T, db *sqlstore.DB) {
 	if got == nil {
 		t.Fatalf("Events did not return the full event: %v", page.Events)
 	}
-	if got.ID != full.ID || got.AccountID != a.ID || got.Seq != 4 || got.UserID != ua.ID || got.ResourceType != full.ResourceType ||
+	if got.ID != stored[0].ID || got.AccountID != a.ID || got.Seq != 4 || got.UserID != ua.ID || got.ResourceType != full.ResourceType ||
 		got.ResourceID != full.ResourceID || got.Details != full.Details || got.IPAddress != full.IPAddress || got.UserAgent != full.UserAgent ||
-		!sameTime(got.CreatedAt, full.CreatedAt) {
+		!sameTime(got.CreatedAt, stored[0].CreatedAt) {
 		t.Errorf("stored event differs:\n got %+v\nwant %+v", summary(got), summary(full))
 	}
 	if got.User == nil || got.User.ID != ua.ID || got.User.Email != ua.Email || got.User.FirstName != ua.FirstName || got.User.Role != ua.Role {
@@ -85,7 +90,7 @@ func testAppendEvents(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("event naming another account's user = %+v; want its UserID and no User", e)
 	}
 
-	err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, event(b.ID+1000, "nowhere")) })
+	err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := appendTx(ctx, tx, event(b.ID+1000, "nowhere")); return err })
 	wantNotFound(t, "AppendEvents(unknown account)", err)
 }
 
@@ -104,12 +109,15 @@ func testEventTimes(t *testing.T, db *sqlstore.DB) {
 	now := fixedClock(db, time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.FixedZone("PST", -8*3600)))
 	def := event(a.ID, "default_time")
 	var txNow time.Time
+	var res []audit.Appended
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
 		txNow = tx.Now()
-		return tx.AppendEvents(ctx, def)
+		var err error
+		res, err = appendTx(ctx, tx, def)
+		return err
 	})
-	if !sameTime(txNow, now) || !sameTime(def.CreatedAt, now) {
-		t.Errorf("tx.Now() = %v, CreatedAt = %v; want %v", txNow, def.CreatedAt, now)
+	if !sameTime(txNow, now) || !sameTime(res[0].Event.CreatedAt, now) {
+		t.Errorf("tx.Now() = %v, CreatedAt = %v; want %v", txNow, res[0].Event.CreatedAt, now)
 	}
 	// Explicit times keep their microseconds, come back in UTC, and lose
 	// anything finer than a microsecond.
@@ -343,7 +351,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 		if err := tx.CreateSession(ctx, &audit.Session{TokenHash: "doomed", UserID: cu.ID, AccountID: c.ID, ExpiresAt: tx.Now().Add(time.Hour)}); err != nil {
 			return err
 		}
-		if err := tx.AppendEvents(ctx, event(a.ID, "doomed"), event(c.ID, "doomed")); err != nil {
+		if _, err := appendTx(ctx, tx, event(a.ID, "doomed"), event(c.ID, "doomed")); err != nil {
 			return err
 		}
 		return errBoom
@@ -353,7 +361,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 	}
 	// A database error part-way rolls back what came before it too.
 	err = db.Update(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.AppendEvents(ctx, event(a.ID, "doomed")); err != nil {
+		if _, err := appendTx(ctx, tx, event(a.ID, "doomed")); err != nil {
 			return err
 		}
 		dup := &audit.User{AccountID: a.ID, Email: u.Email, PasswordHash: "h", Role: audit.RoleAnalyst}
@@ -377,8 +385,7 @@ func testRollback(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("%d rolled-back events are visible", n)
 	}
 	// No seq was used up: the next event follows on.
-	next := event(a.ID, "after")
-	appendEvents(t, db, next)
+	next := appendEvents(t, db, event(a.ID, "after"))[0]
 	if next.Seq != 3 {
 		t.Errorf("seq after rollbacks = %d; want 3", next.Seq)
 	}
@@ -393,7 +400,7 @@ func testOnCommit(t *testing.T, db *sqlstore.DB) {
 	appendEvents(t, db, event(a.ID, "x"), event(a.ID, "y"))
 	appendEvents(t, db, event(a.ID, "z"))
 	db.Update(ctx, func(tx *sqlstore.Tx) error {
-		tx.AppendEvents(ctx, event(a.ID, "rolled_back"))
+		appendTx(ctx, tx, event(a.ID, "rolled_back"))
 		return errBoom
 	})
 	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return nil })
@@ -421,7 +428,7 @@ func testConcurrentAppends(t *testing.T, db *sqlstore.DB) {
 				if i%3 == 0 {
 					es = append([]*audit.Event{event(b.ID, "first")}, es...)
 				}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, es...) }); err != nil {
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := appendTx(ctx, tx, es...); return err }); err != nil {
 					errs <- fmt.Errorf("worker %d batch %d: %w", w, i, err)
 				}
 			}

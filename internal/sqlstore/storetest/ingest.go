@@ -21,8 +21,8 @@ func testEventFields(t *testing.T, db *sqlstore.DB) {
 		OccurredAt: occurred, Details: "Refund declined", IPAddress: "2001:db8::1", UserAgent: "svc/1.0",
 		Metadata: []byte(`{"amount_cents":4200,"currency":"USD"}`), Changes: []byte(`[{"field":"status","old":"paid","new":"refunded"}]`),
 	}
-	appendEvents(t, db, in)
-	got, err := db.Event(t.Context(), a.ID, in.ID)
+	stored := appendEvents(t, db, in)[0]
+	got, err := db.Event(t.Context(), a.ID, stored.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func testEventFields(t *testing.T, db *sqlstore.DB) {
 		"ActorType": {got.ActorType, in.ActorType}, "ActorID": {got.ActorID, in.ActorID}, "EventID": {got.EventID, in.EventID},
 		"Outcome": {got.Outcome, in.Outcome}, "Metadata": {string(got.Metadata), string(in.Metadata)},
 		"Changes": {string(got.Changes), string(in.Changes)}, "ActorEmail": {got.ActorEmail, in.ActorEmail},
-		"LeafHash": {got.LeafHash, in.LeafHash},
+		"LeafHash": {got.LeafHash, stored.LeafHash},
 	} {
 		if pair[0] != pair[1] {
 			t.Errorf("%s = %v; want %v", name, pair[0], pair[1])
@@ -53,20 +53,19 @@ func testIdempotentAppends(t *testing.T, db *sqlstore.DB) {
 	ev := func(account int64, id string) *audit.Event {
 		return &audit.Event{AccountID: account, EventID: id, Action: "order.created", ResourceID: id}
 	}
-	first := ev(a.ID, "e1")
-	appendEvents(t, db, first)
+	first := appendEvents(t, db, ev(a.ID, "e1"))[0]
 
 	// A later retry, a duplicate within one batch, and the same id in
 	// another account (which is a different event).
-	retry, x, xdup, other := ev(a.ID, "e1"), ev(a.ID, "e2"), ev(a.ID, "e2"), ev(b.ID, "e1")
-	appendEvents(t, db, retry, x, xdup, other)
-	if !retry.Replayed || retry.ID != first.ID || retry.Seq != first.Seq {
-		t.Errorf("retry = %+v; want a replay of event %d", retry, first.ID)
+	res := appendResults(t, db, ev(a.ID, "e1"), ev(a.ID, "e2"), ev(a.ID, "e2"), ev(b.ID, "e1"))
+	retry, x, xdup, other := res[0], res[1], res[2], res[3]
+	if !retry.Replayed || retry.Event.ID != first.ID || retry.Event.Seq != first.Seq {
+		t.Errorf("retry = %+v; want a replay of event %d", retry.Event, first.ID)
 	}
-	if x.Replayed || !xdup.Replayed || xdup.ID != x.ID {
-		t.Errorf("in-batch duplicate: x replayed=%v, dup replayed=%v id %d vs %d", x.Replayed, xdup.Replayed, xdup.ID, x.ID)
+	if x.Replayed || !xdup.Replayed || xdup.Event.ID != x.Event.ID {
+		t.Errorf("in-batch duplicate: x replayed=%v, dup replayed=%v id %d vs %d", x.Replayed, xdup.Replayed, xdup.Event.ID, x.Event.ID)
 	}
-	if other.Replayed {
+	if other.Replayed || other.Event.AccountID != b.ID {
 		t.Error("the same event_id in another account was taken for a replay")
 	}
 	// A batch of only replays writes nothing, not even a checkpoint.
@@ -79,24 +78,29 @@ func testIdempotentAppends(t *testing.T, db *sqlstore.DB) {
 
 	// Racing retries of one event: exactly one is written.
 	var wg sync.WaitGroup
-	results := make([]*audit.Event, 16)
+	results := make([]audit.Appended, 16)
 	for i := range results {
 		wg.Go(func() {
-			e := ev(a.ID, "race")
-			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, e) }); err != nil {
+			err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+				res, err := appendTx(ctx, tx, ev(a.ID, "race"))
+				if err == nil {
+					results[i] = res[0]
+				}
+				return err
+			})
+			if err != nil {
 				t.Error(err)
 			}
-			results[i] = e
 		})
 	}
 	wg.Wait()
 	written := 0
-	for _, e := range results {
-		if !e.Replayed {
+	for _, r := range results {
+		if !r.Replayed {
 			written++
 		}
-		if e.ID != results[0].ID {
-			t.Errorf("racing retries returned events %d and %d", e.ID, results[0].ID)
+		if r.Event.ID != results[0].Event.ID {
+			t.Errorf("racing retries returned events %d and %d", r.Event.ID, results[0].Event.ID)
 		}
 	}
 	if written != 1 {
@@ -123,9 +127,11 @@ func testBulkAppend(t *testing.T, db *sqlstore.DB) {
 		}
 		evs = append(evs, &audit.Event{AccountID: acct, Action: "bulk.event", ResourceID: fmt.Sprint(i)})
 	}
-	appendEvents(t, db, evs...)
 	ids := map[int64]bool{}
-	for _, e := range evs {
+	for i, e := range appendEvents(t, db, evs...) {
+		if e.AccountID != evs[i].AccountID || e.ResourceID != evs[i].ResourceID {
+			t.Fatalf("result %d is event %s of account %d; want its input's", i, e.ResourceID, e.AccountID)
+		}
 		if e.ID == 0 || ids[e.ID] {
 			t.Fatalf("event %s got id %d (missing or repeated)", e.ResourceID, e.ID)
 		}

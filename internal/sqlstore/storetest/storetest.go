@@ -17,6 +17,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // OpenFunc returns a fresh, migrated database that is closed and dropped
@@ -90,11 +91,46 @@ func newUser(t testing.TB, db *sqlstore.DB, accountID int64, email string, role 
 	return u
 }
 
-// appendEvents appends the events in one transaction.
-func appendEvents(t testing.TB, db *sqlstore.DB, events ...*audit.Event) {
+// appendEvents appends the events in one transaction, signed with the test
+// signer, and returns the stored events in order (for a replay, the event
+// stored earlier).
+func appendEvents(t testing.TB, db *sqlstore.DB, events ...*audit.Event) []*audit.Event {
 	t.Helper()
-	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.AppendEvents(ctx, events...) })
+	res := appendResults(t, db, events...)
+	stored := make([]*audit.Event, len(res))
+	for i, r := range res {
+		stored[i] = r.Event
+	}
+	return stored
 }
+
+// appendResults appends the events in one transaction and returns the
+// write path's results.
+func appendResults(t testing.TB, db *sqlstore.DB, events ...*audit.Event) []audit.Appended {
+	t.Helper()
+	var res []audit.Appended
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
+		var err error
+		res, err = appendTx(ctx, tx, events...)
+		return err
+	})
+	return res
+}
+
+// appendTx appends the events in tx, signed with the test signer.
+func appendTx(ctx context.Context, tx *sqlstore.Tx, events ...*audit.Event) ([]audit.Appended, error) {
+	return tx.AppendEvents(ctx, signer, events...)
+}
+
+// signer is the key every append of the suite signs with, named
+// "test.auditlog".
+var signer = func() *tlog.Signer {
+	s, err := newTestSigner()
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // events returns the page of the account's events for the filter and page.
 func events(t testing.TB, db *sqlstore.DB, accountID int64, f audit.EventFilter, page, perPage int) *audit.EventPage {

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/merkle"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // buildLog appends n events to a new account in batches of the given size
@@ -31,9 +31,9 @@ func buildLog(t *testing.T, db *sqlstore.DB, n, batch int) *audit.Account {
 	return a
 }
 
-func verify(t *testing.T, db *sqlstore.DB, accountID int64) *sqlstore.VerifyReport {
+func verify(t *testing.T, db *sqlstore.DB, accountID int64) *tlog.Report {
 	t.Helper()
-	rep, err := db.VerifyLog(t.Context(), accountID, db.Signer().VerifierKey())
+	rep, err := db.VerifyLog(t.Context(), accountID, signer.VerifierKey())
 	if err != nil {
 		t.Fatalf("VerifyLog: %v", err)
 	}
@@ -47,15 +47,15 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 	if rep.Failure != nil || rep.CheckedEvents != 70 || rep.CheckedCheckpoints != 7 || rep.TreeSize != 70 {
 		t.Fatalf("untouched log: %+v, failure %+v", rep, rep.Failure)
 	}
-	vkey := db.Signer().VerifierKey()
+	vkey := signer.VerifierKey()
 
 	// The latest checkpoint is signed and names the account's log.
 	latest, err := db.Checkpoint(ctx, a.ID, 0)
 	if err != nil || latest.Size != 70 {
 		t.Fatalf("latest checkpoint = %+v, %v", latest, err)
 	}
-	cp, err := merkle.OpenCheckpoint([]byte(latest.Note), vkey)
-	if err != nil || cp.Origin != merkle.Origin("test.auditlog", a.ID) || cp.Root != latest.Root {
+	cp, err := tlog.OpenCheckpoint([]byte(latest.Note), vkey)
+	if err != nil || cp.Origin != tlog.Origin("test.auditlog", a.ID) || cp.Root != latest.Root {
 		t.Fatalf("checkpoint note %q: %+v, %v", latest.Note, cp, err)
 	}
 	past, err := db.Checkpoint(ctx, a.ID, 30)
@@ -78,7 +78,7 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 			if err != nil {
 				t.Fatalf("ProveEvent(%d, %d): %v", e.ID, size, err)
 			}
-			if err := merkle.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, e.Seq-1, e.LeafHash); err != nil {
+			if err := tlog.VerifyInclusion(p.Proof, p.Checkpoint.Size, p.Checkpoint.Root, e.Seq-1, e.LeafHash); err != nil {
 				t.Errorf("event %d: %v", e.Seq, err)
 			}
 		}
@@ -89,7 +89,7 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 		if err != nil {
 			t.Fatalf("ProveConsistency(%d): %v", from, err)
 		}
-		if err := merkle.VerifyConsistency(p.Proof, p.From.Size, p.From.Root, p.To.Size, p.To.Root); err != nil {
+		if err := tlog.VerifyConsistency(p.Proof, p.From.Size, p.From.Root, p.To.Size, p.To.Root); err != nil {
 			t.Errorf("consistency %d→70: %v", from, err)
 		}
 	}
@@ -107,7 +107,7 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 // testTamperDetection changes the stored log in each way an insider with
 // database access might, and checks that VerifyLog finds it, where it is.
 func testTamperDetection(t *testing.T, open OpenFunc) {
-	other, err := otherSigner()
+	other, err := newTestSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 				make([]byte, 16*32), a)
 		}, 16, "stored tree hash"},
 		{"replace a checkpoint with one signed by another key", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			note, err := other.Sign(merkle.Checkpoint{Origin: merkle.Origin(other.Name(), a), Size: 50, Root: merkle.EmptyRoot})
+			note, err := other.Sign(tlog.Checkpoint{Origin: tlog.Origin(other.Name(), a), Size: 50, Root: tlog.EmptyRoot})
 			if err != nil {
 				return err
 			}
@@ -188,13 +188,14 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 	}
 }
 
-// otherSigner is a key with the test key's name that the service never used.
-func otherSigner() (*merkle.Signer, error) {
-	skey, _, err := merkle.GenerateKey("test.auditlog")
+// newTestSigner returns a new key with the test key's name: the suite's
+// own, or another that the service never used.
+func newTestSigner() (*tlog.Signer, error) {
+	skey, _, err := tlog.GenerateKey("test.auditlog")
 	if err != nil {
 		return nil, err
 	}
-	return merkle.NewSigner(skey)
+	return tlog.NewSigner(skey)
 }
 
 // forgeTree returns a tampering that rewrites event seq as a forger with
@@ -203,19 +204,19 @@ func otherSigner() (*merkle.Signer, error) {
 // consistent with each other. Only the signed checkpoints still disagree.
 func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error {
 	page := events(t, db, accountID, audit.EventFilter{}, 1, 100)
-	leaves := make([]merkle.Hash, len(page.Events))
-	var forged merkle.Hash
+	leaves := make([]tlog.Hash, len(page.Events))
+	var forged tlog.Hash
 	for _, e := range page.Events {
 		if e.Seq == seq {
 			e.Action = "nothing_happened"
-			forged = merkle.LeafOf(e).Hash()
+			forged = tlog.LeafOf(e).Hash()
 			e.LeafHash = forged
 		}
 		leaves[e.Seq-1] = e.LeafHash
 	}
-	store := map[merkle.TileKey][]byte{}
-	tiles := merkle.NewTiles(func(keys []merkle.TileKey) (map[merkle.TileKey][]byte, error) {
-		out := map[merkle.TileKey][]byte{}
+	store := map[tlog.TileKey][]byte{}
+	tiles := tlog.NewTiles(func(keys []tlog.TileKey) (map[tlog.TileKey][]byte, error) {
+		out := map[tlog.TileKey][]byte{}
 		for _, k := range keys {
 			if d, ok := store[k]; ok {
 				out[k] = d

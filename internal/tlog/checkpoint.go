@@ -1,4 +1,4 @@
-package merkle
+package tlog
 
 import (
 	"crypto/rand"
@@ -31,7 +31,7 @@ func (c Checkpoint) Body() string {
 }
 
 // ErrCheckpoint is wrapped by every checkpoint parsing failure.
-var ErrCheckpoint = errors.New("merkle: malformed checkpoint")
+var ErrCheckpoint = errors.New("tlog: malformed checkpoint")
 
 // ParseCheckpointBody parses a checkpoint's note text. It is strict: exactly
 // three lines, a non-empty origin without control characters, a decimal size
@@ -69,7 +69,7 @@ type Signer struct {
 func NewSigner(skey string) (*Signer, error) {
 	s, err := note.NewSigner(skey)
 	if err != nil {
-		return nil, fmt.Errorf("merkle: signing key: %w", err)
+		return nil, fmt.Errorf("tlog: signing key: %w", err)
 	}
 	vkey, err := verifierKeyOf(skey)
 	if err != nil {
@@ -89,11 +89,11 @@ func verifierKeyOf(skey string) (string, error) {
 	// A signer key is PRIVATE+KEY+name+hash+base64(alg || private key seed).
 	parts := strings.SplitN(skey, "+", 5)
 	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
-		return "", fmt.Errorf("merkle: signing key is not PRIVATE+KEY+<name>+<hash>+<key>")
+		return "", fmt.Errorf("tlog: signing key is not PRIVATE+KEY+<name>+<hash>+<key>")
 	}
 	raw, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(raw) != 1+32 || raw[0] != 1 {
-		return "", fmt.Errorf("merkle: signing key is not an Ed25519 note key")
+		return "", fmt.Errorf("tlog: signing key is not an Ed25519 note key")
 	}
 	pub := ed25519Public(raw[1:])
 	return note.NewEd25519VerifierKey(parts[2], pub)
@@ -123,11 +123,11 @@ func KeyName(vkey string) string {
 func OpenCheckpoint(signed []byte, vkey string) (Checkpoint, error) {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("merkle: verifier key: %w", err)
+		return Checkpoint{}, fmt.Errorf("tlog: verifier key: %w", err)
 	}
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("merkle: checkpoint signature: %w", err)
+		return Checkpoint{}, fmt.Errorf("tlog: checkpoint signature: %w", err)
 	}
 	return ParseCheckpointBody(n.Text)
 }

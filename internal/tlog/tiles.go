@@ -1,4 +1,4 @@
-package merkle
+package tlog
 
 import (
 	"cmp"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"golang.org/x/mod/sumdb/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // TileHeight is the height of the stored tiles: each tile holds up to
@@ -29,10 +29,10 @@ type TileLoader func(keys []TileKey) (map[TileKey][]byte, error)
 
 // ErrMissingHash means a hash needed for a computation is not stored: the
 // stored tree is shorter than the caller believes, or was damaged.
-var ErrMissingHash = errors.New("merkle: hash not stored")
+var ErrMissingHash = errors.New("tlog: hash not stored")
 
 // Tiles is the part of one account's tree that a computation touches,
-// loaded on demand and cached. It implements tlog.HashReader, so tlog can
+// loaded on demand and cached. It implements sumdb.HashReader, so tlog can
 // compute roots and proofs over it, and it appends leaves, remembering which
 // tiles changed so the caller can store them. A Tiles is used by one
 // goroutine at a time, for one transaction or one request.
@@ -53,8 +53,8 @@ func NewTiles(load TileLoader) *Tiles {
 	return &Tiles{load: load, tiles: map[TileKey][]byte{}, dirty: map[TileKey]bool{}, fresh: map[TileKey]bool{}, made: map[int64]Hash{}}
 }
 
-func tileOf(index int64) (tlog.Tile, TileKey) {
-	t := tlog.TileForIndex(TileHeight, index)
+func tileOf(index int64) (sumdb.Tile, TileKey) {
+	t := sumdb.TileForIndex(TileHeight, index)
 	return t, TileKey{Level: t.L, Index: t.N}
 }
 
@@ -76,20 +76,20 @@ func (s *Tiles) ensure(keys []TileKey) error {
 	for _, k := range missing {
 		data, stored := got[k]
 		s.fresh[k] = !stored
-		if len(data)%tlog.HashSize != 0 || len(data) > tlog.HashSize<<TileHeight {
-			return fmt.Errorf("merkle: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(data), 1<<TileHeight)
+		if len(data)%sumdb.HashSize != 0 || len(data) > sumdb.HashSize<<TileHeight {
+			return fmt.Errorf("tlog: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(data), 1<<TileHeight)
 		}
 		s.tiles[k] = append([]byte(nil), data...) // own the bytes: they grow on append
 	}
 	return nil
 }
 
-// ReadHashes implements tlog.HashReader over the stored tiles. Hashes
+// ReadHashes implements sumdb.HashReader over the stored tiles. Hashes
 // computed before (by Append, or from a tile) come from memory; the rest
 // are read from their tiles, recomputing the levels between tile rows, and
 // remembered.
-func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
+func (s *Tiles) ReadHashes(indexes []int64) ([]sumdb.Hash, error) {
+	out := make([]sumdb.Hash, len(indexes))
 	var missing []int
 	var keys []TileKey
 	for i, idx := range indexes {
@@ -111,12 +111,12 @@ func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		idx := indexes[i]
 		t, k := tileOf(idx)
 		data := s.tiles[k]
-		if len(data) < t.W*tlog.HashSize {
-			level, n := tlog.SplitStoredHashIndex(idx)
+		if len(data) < t.W*sumdb.HashSize {
+			level, n := sumdb.SplitStoredHashIndex(idx)
 			return nil, fmt.Errorf("%w: level %d node %d (tile %d/%d holds %d of the %d hashes needed)",
-				ErrMissingHash, level, n, k.Level, k.Index, len(data)/tlog.HashSize, t.W)
+				ErrMissingHash, level, n, k.Level, k.Index, len(data)/sumdb.HashSize, t.W)
 		}
-		h, err := tlog.HashFromTile(t, data, idx)
+		h, err := sumdb.HashFromTile(t, data, idx)
 		if err != nil {
 			return nil, err
 		}
@@ -128,14 +128,14 @@ func (s *Tiles) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 
 // Append adds leaf as record n, which must be the tree's current size.
 func (s *Tiles) Append(n int64, leaf Hash) error {
-	hashes, err := tlog.StoredHashesForRecordHash(n, leaf, s)
+	hashes, err := sumdb.StoredHashesForRecordHash(n, leaf, s)
 	if err != nil {
 		return err
 	}
-	first := tlog.StoredHashIndex(0, n)
+	first := sumdb.StoredHashIndex(0, n)
 	for i, h := range hashes {
 		s.made[first+int64(i)] = h
-		level, m := tlog.SplitStoredHashIndex(first + int64(i))
+		level, m := sumdb.SplitStoredHashIndex(first + int64(i))
 		if level%TileHeight != 0 {
 			continue // recomputed from the tile below when needed
 		}
@@ -150,8 +150,8 @@ func (s *Tiles) Append(n int64, leaf Hash) error {
 			return err
 		}
 		data := s.tiles[k]
-		if want := off * tlog.HashSize; int64(len(data)) != want {
-			return fmt.Errorf("merkle: appending record %d: tile %d/%d holds %d bytes; want %d (stored tree and size disagree)",
+		if want := off * sumdb.HashSize; int64(len(data)) != want {
+			return fmt.Errorf("tlog: appending record %d: tile %d/%d holds %d bytes; want %d (stored tree and size disagree)",
 				n, k.Level, k.Index, len(data), want)
 		}
 		s.tiles[k] = append(data, h[:]...)
@@ -165,7 +165,7 @@ func (s *Tiles) Root(size int64) (Hash, error) {
 	if size == 0 {
 		return EmptyRoot, nil
 	}
-	return tlog.TreeHash(size, s)
+	return sumdb.TreeHash(size, s)
 }
 
 // ChangedTile is a tile that Append changed: its full new data, and whether
@@ -191,18 +191,18 @@ func (s *Tiles) Changed() []ChangedTile {
 // InclusionProof proves that record index (0-based) is in the tree of size.
 func (s *Tiles) InclusionProof(size, index int64) ([]Hash, error) {
 	if index < 0 || index >= size {
-		return nil, fmt.Errorf("merkle: index %d is outside a tree of size %d", index, size)
+		return nil, fmt.Errorf("tlog: index %d is outside a tree of size %d", index, size)
 	}
-	return tlog.ProveRecord(size, index, s)
+	return sumdb.ProveRecord(size, index, s)
 }
 
 // ConsistencyProof proves that the tree of size from is a prefix of the tree
 // of size to.
 func (s *Tiles) ConsistencyProof(from, to int64) ([]Hash, error) {
 	if from < 1 || from > to {
-		return nil, fmt.Errorf("merkle: no consistency proof from size %d to size %d", from, to)
+		return nil, fmt.Errorf("tlog: no consistency proof from size %d to size %d", from, to)
 	}
-	return tlog.ProveTree(to, from, s)
+	return sumdb.ProveTree(to, from, s)
 }
 
 // EdgeTiles returns the stored tiles that appending to a tree of the given
@@ -229,8 +229,8 @@ func (s *Tiles) Preload(keys []TileKey, data map[TileKey][]byte) error {
 			continue
 		}
 		d, stored := data[k]
-		if len(d)%tlog.HashSize != 0 || len(d) > tlog.HashSize<<TileHeight {
-			return fmt.Errorf("merkle: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(d), 1<<TileHeight)
+		if len(d)%sumdb.HashSize != 0 || len(d) > sumdb.HashSize<<TileHeight {
+			return fmt.Errorf("tlog: stored tile %d/%d has %d bytes, not a whole number of at most %d hashes", k.Level, k.Index, len(d), 1<<TileHeight)
 		}
 		s.tiles[k], s.fresh[k] = append([]byte(nil), d...), !stored
 	}

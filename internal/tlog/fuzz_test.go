@@ -1,10 +1,10 @@
-package merkle
+package tlog
 
 import (
 	"bytes"
 	"testing"
 
-	"golang.org/x/mod/sumdb/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // FuzzOpenCheckpoint feeds arbitrary notes to the checkpoint verifier. The
@@ -47,7 +47,7 @@ func FuzzVerifyInclusion(f *testing.F) {
 		}
 		var leaf Hash
 		copy(leaf[:], leafText)
-		if h, err := tlog.ParseHash(leafText); err == nil {
+		if h, err := sumdb.ParseHash(leafText); err == nil {
 			leaf = h
 		}
 		proof := make([]Hash, len(proofBytes)/32)

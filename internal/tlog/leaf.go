@@ -1,4 +1,4 @@
-package merkle
+package tlog
 
 import (
 	"crypto/hmac"
@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // LeafVersion is the version of the leaf encoding that Encode writes.
@@ -18,7 +18,7 @@ const LeafVersion = 1
 const SaltSize = 32
 
 // Hash is a SHA-256 hash: a leaf hash, a tree node or a root.
-type Hash = tlog.Hash
+type Hash = sumdb.Hash
 
 // Personal is the personal data of an event. It enters the leaf only as a
 // commitment, so that erasing it (deleting the cleartext and the salt)
@@ -97,10 +97,10 @@ func (l *Leaf) Encode() []byte {
 }
 
 // Hash returns the leaf's RFC 6962 hash: SHA-256(0x00 || Encode()).
-func (l *Leaf) Hash() Hash { return tlog.RecordHash(l.Encode()) }
+func (l *Leaf) Hash() Hash { return sumdb.RecordHash(l.Encode()) }
 
 // ErrLeafEncoding is returned by DecodeLeaf for bytes that are not a leaf.
-var ErrLeafEncoding = errors.New("merkle: malformed leaf encoding")
+var ErrLeafEncoding = errors.New("tlog: malformed leaf encoding")
 
 // DecodeLeaf parses the canonical encoding of a leaf. It accepts exactly the
 // bytes that Encode produces and nothing else.

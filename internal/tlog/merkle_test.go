@@ -1,4 +1,4 @@
-package merkle
+package tlog
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // memTiles is a tile store in memory, standing in for the database table.
@@ -38,7 +38,7 @@ func (m memTiles) save(changed []ChangedTile) {
 func leafHash(i int64) Hash {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(i))
-	return tlog.RecordHash(b[:])
+	return sumdb.RecordHash(b[:])
 }
 
 // buildTree appends n leaves in batches of the given size, saving the
@@ -75,7 +75,7 @@ func TestTilesAgreeWithTlog(t *testing.T) {
 			store := buildTree(t, n, batch)
 			// The same tree through tlog's own storage layout.
 			var hashes []Hash
-			r := tlog.HashReaderFunc(func(idx []int64) ([]Hash, error) {
+			r := sumdb.HashReaderFunc(func(idx []int64) ([]Hash, error) {
 				out := make([]Hash, len(idx))
 				for i, x := range idx {
 					out[i] = hashes[x]
@@ -83,7 +83,7 @@ func TestTilesAgreeWithTlog(t *testing.T) {
 				return out, nil
 			})
 			for i := int64(0); i < n; i++ {
-				hs, err := tlog.StoredHashes(i, binaryLeaf(i), r)
+				hs, err := sumdb.StoredHashes(i, binaryLeaf(i), r)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -91,7 +91,7 @@ func TestTilesAgreeWithTlog(t *testing.T) {
 			}
 			tiles := NewTiles(store.load)
 			for _, size := range []int64{1, 2, 15, 16, 17, 255, 256, 257, 299, 300} {
-				want, _ := tlog.TreeHash(size, r)
+				want, _ := sumdb.TreeHash(size, r)
 				got, err := tiles.Root(size)
 				if err != nil || got != want {
 					t.Fatalf("Root(%d) = %x, %v; want %x", size, got, err, want)
@@ -116,7 +116,7 @@ func TestTilesAgreeWithTlog(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					fromRoot, _ := tlog.TreeHash(from, r)
+					fromRoot, _ := sumdb.TreeHash(from, r)
 					if err := VerifyConsistency(p, from, fromRoot, size, want); err != nil {
 						t.Errorf("consistency %d→%d: %v", from, size, err)
 					}

@@ -1,10 +1,10 @@
-package merkle
+package tlog
 
 import (
 	"crypto/sha256"
 	"fmt"
 
-	"golang.org/x/mod/sumdb/tlog"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // EmptyRoot is the root hash of the empty tree, SHA-256 of nothing (RFC 6962).
@@ -14,10 +14,10 @@ var EmptyRoot = Hash(sha256.Sum256(nil))
 // the given size and root.
 func VerifyInclusion(proof []Hash, size int64, root Hash, index int64, leaf Hash) error {
 	if index < 0 || index >= size {
-		return fmt.Errorf("merkle: index %d is outside a tree of size %d", index, size)
+		return fmt.Errorf("tlog: index %d is outside a tree of size %d", index, size)
 	}
-	if err := tlog.CheckRecord(proof, size, root, index, leaf); err != nil {
-		return fmt.Errorf("merkle: inclusion proof of record %d in tree of size %d: %w", index, size, err)
+	if err := sumdb.CheckRecord(proof, size, root, index, leaf); err != nil {
+		return fmt.Errorf("tlog: inclusion proof of record %d in tree of size %d: %w", index, size, err)
 	}
 	return nil
 }
@@ -26,10 +26,10 @@ func VerifyInclusion(proof []Hash, size int64, root Hash, index int64, leaf Hash
 // prefix of the tree of size to and root toRoot.
 func VerifyConsistency(proof []Hash, from int64, fromRoot Hash, to int64, toRoot Hash) error {
 	if from < 1 || from > to {
-		return fmt.Errorf("merkle: no consistency proof from size %d to size %d", from, to)
+		return fmt.Errorf("tlog: no consistency proof from size %d to size %d", from, to)
 	}
-	if err := tlog.CheckTree(proof, to, toRoot, from, fromRoot); err != nil {
-		return fmt.Errorf("merkle: consistency of tree size %d with size %d: %w", from, to, err)
+	if err := sumdb.CheckTree(proof, to, toRoot, from, fromRoot); err != nil {
+		return fmt.Errorf("tlog: consistency of tree size %d with size %d: %w", from, to, err)
 	}
 	return nil
 }
@@ -48,7 +48,7 @@ func (b *Builder) Add(leaf Hash) {
 	b.size++
 	for n := b.size; n&1 == 0; n >>= 1 {
 		k := len(b.stack)
-		b.stack[k-2] = tlog.NodeHash(b.stack[k-2], b.stack[k-1])
+		b.stack[k-2] = sumdb.NodeHash(b.stack[k-2], b.stack[k-1])
 		b.stack = b.stack[:k-1]
 	}
 }
@@ -63,7 +63,7 @@ func (b *Builder) Root() Hash {
 	}
 	h := b.stack[len(b.stack)-1]
 	for i := len(b.stack) - 2; i >= 0; i-- {
-		h = tlog.NodeHash(b.stack[i], h)
+		h = sumdb.NodeHash(b.stack[i], h)
 	}
 	return h
 }

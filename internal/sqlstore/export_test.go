@@ -1,0 +1,16 @@
+package sqlstore
+
+import "fmt"
+
+// FailFirstAttemptForTest makes the first attempt of every Update of db fail,
+// after fn ran and before the commit, with a transient error, so that Update
+// rolls it back and runs fn again. Tests use it to check what a retried
+// transaction reports.
+func FailFirstAttemptForTest(db *DB) {
+	db.beforeCommit = func(attempt int) error {
+		if attempt == 1 {
+			return fmt.Errorf("injected failure of attempt %d: %w", attempt, errTransient)
+		}
+		return nil
+	}
+}
