@@ -120,9 +120,9 @@ Flags:
 	}
 	srv := &http.Server{Handler: server.New(server.Deps{
 		App: app.New(app.Deps{
-			Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+			Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
 		}),
-		Store: db, Signer: signer, Ingest: writer, Config: cfg, Logger: log,
+		Store: db, Config: cfg, Logger: log,
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

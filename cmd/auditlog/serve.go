@@ -96,9 +96,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
 			App: app.New(app.Deps{
-				Store: db, Signer: signer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+				Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
 			}),
-			Store: db, Signer: signer, Ingest: writer, Config: cfg, Logger: log,
+			Store: db, Config: cfg, Logger: log,
 		}),
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,

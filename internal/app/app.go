@@ -46,8 +46,13 @@
 //   - security.go: the account's MFA policy.
 //   - limits.go: the rate-limit policy: which buckets each attempt draws
 //     from, and the at-most-once-per-10-minutes audit of throttled sign-ins.
-//   - events.go: listing events (keyset cursors), preparing ingested
-//     events (actor resolution), and recording exports.
+//   - events.go: listing events (keyset cursors) and preparing ingested
+//     events (actor resolution).
+//   - ingest.go: recording ingested events through the group-commit
+//     writer, and what a saturated or slow writer answers.
+//   - log.go: the verifiable log's reads: the verifier key, checkpoints,
+//     inclusion and consistency proofs, the server-side verification, and
+//     the self-proving export (which records itself first).
 //
 // # Rate limits
 //
@@ -84,6 +89,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -95,6 +101,7 @@ import (
 type App struct {
 	store  *sqlstore.DB
 	signer *tlog.Signer
+	ingest *ingest.Writer
 	hasher *password.Hasher
 	cfg    config.Config
 	log    *slog.Logger
@@ -111,6 +118,8 @@ type Deps struct {
 	Store *sqlstore.DB
 	// Signer signs the checkpoint of every append to a log.
 	Signer *tlog.Signer
+	// Ingest group-commits the events platform services send (Ingest).
+	Ingest *ingest.Writer
 	Hasher *password.Hasher
 	Config config.Config
 	Logger *slog.Logger
@@ -128,6 +137,7 @@ func New(d Deps) *App {
 	a := &App{
 		store:  d.Store,
 		signer: d.Signer,
+		ingest: d.Ingest,
 		hasher: d.Hasher,
 		cfg:    d.Config,
 		log:    d.Logger,

@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"io"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Application is what the server needs of the application layer, by
@@ -19,6 +22,7 @@ type Application interface {
 	userService
 	apiKeyService
 	eventService
+	logService
 }
 
 var _ Application = (*app.App)(nil)
@@ -66,6 +70,16 @@ type apiKeyService interface {
 
 type eventService interface {
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
-	PrepareEvents(ctx context.Context, p *app.Principal, ins []ingest.EventInput) ([]*audit.Event, error)
-	RecordExport(ctx context.Context, p *app.Principal, c app.Client, filter map[string]string) error
+	Ingest(ctx context.Context, p *app.Principal, ins []ingest.EventInput) ([]audit.Appended, error)
+}
+
+// logService serves the verifiable log's reads.
+type logService interface {
+	VerifierKey() (key, name string)
+	Origin(accountID int64) string
+	Checkpoint(ctx context.Context, p *app.Principal, size int64) (*sqlstore.Checkpoint, error)
+	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)
+	ProveConsistency(ctx context.Context, p *app.Principal, from, to int64) (*sqlstore.ConsistencyProof, error)
+	VerifyLog(ctx context.Context, p *app.Principal) (*tlog.Report, error)
+	ExportNDJSON(ctx context.Context, p *app.Principal, c app.Client, f audit.EventFilter, start func(*app.Export) io.Writer) error
 }

@@ -77,6 +77,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &limited) && w.Header().Get("Retry-After") == "" {
 		setRetryAfter(w, limited.RetryAfter)
 	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// Every 503 is temporary: a saturated writer, a slow commit, a
+		// database that cannot be reached. Tell clients when to retry.
+		w.Header().Set("Retry-After", "1")
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="auditlog"`)
 	}

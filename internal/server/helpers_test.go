@@ -46,6 +46,7 @@ type testDeps struct {
 	Config  config.Config
 	Limiter ratelimit.Limiter
 	Logger  *slog.Logger
+	Ingest  *ingest.Writer // nil: a writer with the default options
 }
 
 // newTestEnv starts a server over db. Rate limits are high enough that no
@@ -58,19 +59,22 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
 	signer := sqltest.Signer(t)
-	writer := ingest.NewWriter(db, signer, ingest.Options{})
-	t.Cleanup(writer.Close)
 	deps := testDeps{Config: cfg}
 	for _, o := range opts {
 		o(&deps)
 	}
+	writer := deps.Ingest
+	if writer == nil {
+		writer = ingest.NewWriter(db, signer, ingest.Options{})
+		t.Cleanup(writer.Close)
+	}
 	e := &testEnv{t: t, db: db, cfg: deps.Config, now: time.Now}
 	clock := func() time.Time { return e.now() }
 	e.app = app.New(app.Deps{
-		Store: db, Signer: signer, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
+		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
 		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
 	})
-	e.srv = New(Deps{App: e.app, Store: db, Signer: signer, Ingest: writer, Config: deps.Config, Logger: deps.Logger, Now: clock})
+	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock})
 	e.ts = httptest.NewServer(e.srv)
 	t.Cleanup(e.ts.Close)
 	return e

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -82,11 +81,7 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 	case in.EventID != key:
 		return audit.FieldError("event_id", "event_id differs from the Idempotency-Key header; send one or make them equal.")
 	}
-	events, err := s.prepareEvents(r, []ingest.EventInput{*in})
-	if err != nil {
-		return err
-	}
-	res, err := s.writeEvents(w, r, events)
+	res, err := s.app.Ingest(r.Context(), principalFrom(r.Context()), []ingest.EventInput{*in})
 	if err != nil {
 		return err
 	}
@@ -129,11 +124,7 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	events, err := s.prepareEvents(r, ins)
-	if err != nil {
-		return err
-	}
-	res, err := s.writeEvents(w, r, events)
+	res, err := s.app.Ingest(r.Context(), principalFrom(r.Context()), ins)
 	if err != nil {
 		return err
 	}
@@ -151,35 +142,5 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	return writeJSON(w, status, map[string]any{"audit_logs": out, "created": created, "replayed": len(events) - created})
+	return writeJSON(w, status, map[string]any{"audit_logs": out, "created": created, "replayed": len(res) - created})
 }
-
-// prepareEvents validates and converts the request's events, resolving
-// their actors (app.PrepareEvents).
-func (s *Server) prepareEvents(r *http.Request, ins []ingest.EventInput) ([]*audit.Event, error) {
-	return s.app.PrepareEvents(r.Context(), principalFrom(r.Context()), ins)
-}
-
-// writeEvents hands the events to the group-commit writer, waits until
-// they are committed and returns what the write path reports of each.
-func (s *Server) writeEvents(w http.ResponseWriter, r *http.Request, events []*audit.Event) ([]audit.Appended, error) {
-	// The client's disconnect must not leave it unsure for longer than
-	// needed, but the commit itself is not cancelled (see ingest.Writer).
-	ctx, cancel := context.WithTimeout(r.Context(), ingestWait)
-	defer cancel()
-	res, err := s.ingest.Write(ctx, events)
-	switch {
-	case errors.Is(err, ingest.ErrBusy), errors.Is(err, ingest.ErrClosed):
-		w.Header().Set("Retry-After", "1")
-		return nil, errSaturated
-	case errors.Is(err, context.DeadlineExceeded):
-		w.Header().Set("Retry-After", "1")
-		return nil, errCommitSlow
-	}
-	return res, err
-}
-
-var (
-	errSaturated  = audit.Errorf(audit.EUNAVAILABLE, "The service is writing as fast as it can; retry after the Retry-After delay.")
-	errCommitSlow = audit.Errorf(audit.EUNAVAILABLE, "The events were not confirmed in time; they may or may not be stored. Retry with the same event IDs: a retry never stores an event twice.")
-)

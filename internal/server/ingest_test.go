@@ -300,11 +300,11 @@ func TestIngestBadInput(t *testing.T) {
 // and checks that the next request gets 503 with Retry-After at once.
 func TestIngestSaturated(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
-	e := newTestEnv(t, db)
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 1})
+	t.Cleanup(w.Close)
+	e := newTestEnv(t, db, withWriter(w))
 	tn := e.newTenant("acme")
 	svc, _ := e.newKey(tn, "svc", "events:write")
-	e.srv.ingest = ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 1})
-	t.Cleanup(e.srv.ingest.Close)
 
 	const deadline = 10 * time.Second // for each wait below
 	held, release := make(chan struct{}), make(chan struct{})
@@ -318,9 +318,9 @@ func TestIngestSaturated(t *testing.T) {
 	}
 	first := make(chan *response, 1)
 	go func() { first <- svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.first"}) }()
-	for start := time.Now(); e.srv.ingest.Queued() != 1; time.Sleep(time.Millisecond) {
+	for start := time.Now(); w.Queued() != 1; time.Sleep(time.Millisecond) {
 		if time.Since(start) > deadline {
-			t.Fatalf("queued %d events after %s; want 1", e.srv.ingest.Queued(), deadline)
+			t.Fatalf("queued %d events after %s; want 1", w.Queued(), deadline)
 		}
 	}
 	r := svc.do("POST", "/api/audit-logs", map[string]any{"action": "a.second"})

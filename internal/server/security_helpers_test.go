@@ -9,6 +9,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/totp"
 )
@@ -29,6 +30,11 @@ func withLimiter(l ratelimit.Limiter) func(*testDeps) {
 }
 
 // withLogger makes the test app and server log to l.
+// withWriter makes the app ingest through w.
+func withWriter(w *ingest.Writer) func(*testDeps) {
+	return func(d *testDeps) { d.Ingest = w }
+}
+
 func withLogger(l *slog.Logger) func(*testDeps) {
 	return func(d *testDeps) { d.Logger = l }
 }

@@ -24,40 +24,27 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
-	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/sqlstore"
-	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // Server serves the API. Create one with New.
 type Server struct {
-	app    Application
-	store  *sqlstore.DB
-	signer *tlog.Signer
-	ingest *ingest.Writer
-	cfg    config.Config
-	log    *slog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
-	root   http.Handler
+	app   Application
+	store *sqlstore.DB
+	cfg   config.Config
+	log   *slog.Logger
+	now   func() time.Time
+	mux   *http.ServeMux
+	root  http.Handler
 }
-
-// ingestWait bounds how long an ingest request waits for its commit.
-const ingestWait = 10 * time.Second
 
 // Deps are what a Server needs.
 type Deps struct {
 	// App performs every operation; the server decodes, authenticates,
 	// calls it and renders. An *app.App.
 	App Application
-	// Store serves the verifiable log's reads (checkpoints, proofs,
-	// verification, export) and the health check.
+	// Store answers the health check.
 	Store *sqlstore.DB
-	// Signer signs the checkpoint of every append; its verifier key is
-	// the one GET /api/verifier-key publishes.
-	Signer *tlog.Signer
-	// Ingest group-commits the events that platform services send.
-	Ingest *ingest.Writer
 	// Config supplies the cookie settings and the trusted proxies.
 	Config config.Config
 	Logger *slog.Logger
@@ -68,14 +55,12 @@ type Deps struct {
 // New returns a Server ready to serve.
 func New(d Deps) *Server {
 	s := &Server{
-		app:    d.App,
-		store:  d.Store,
-		signer: d.Signer,
-		ingest: d.Ingest,
-		cfg:    d.Config,
-		log:    d.Logger,
-		now:    d.Now,
-		mux:    http.NewServeMux(),
+		app:   d.App,
+		store: d.Store,
+		cfg:   d.Config,
+		log:   d.Logger,
+		now:   d.Now,
+		mux:   http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/export"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/tlog"
+)
+
+// The verifiable log's reads: checkpoints, proofs, the server-side
+// verification and the self-proving export. Each is scoped to the caller's
+// account and needs PermViewAuditLogs (an API key's events:read scope).
+
+// Errors of the log's reads.
+var (
+	// ErrNoCheckpoint means the account's log has no checkpoint of the
+	// size asked for.
+	ErrNoCheckpoint = audit.Errorf(audit.ENOTFOUND, "No checkpoint of that size: checkpoints exist only at the sizes the log was signed at.")
+	// ErrEventNotFound means the account has no event with the ID.
+	ErrEventNotFound = audit.Errorf(audit.ENOTFOUND, "Audit log entry not found.")
+)
+
+// notFoundAs replaces a not-found error with a more precise one.
+func notFoundAs(err, replacement error) error {
+	if errors.Is(err, audit.ErrNotFound) {
+		return replacement
+	}
+	return err
+}
+
+// VerifierKey returns the public key that checks every checkpoint the
+// service signs, in the signed-note verifier key format, and its name.
+// Anyone may have it.
+func (a *App) VerifierKey() (key, name string) { return a.signer.VerifierKey(), a.signer.Name() }
+
+// Origin returns the name of an account's log, the first line of each of
+// its checkpoints.
+func (a *App) Origin(accountID int64) string { return tlog.Origin(a.signer.Name(), accountID) }
+
+// Checkpoint returns p's account's signed checkpoint of the given tree
+// size, or the latest when size is 0.
+func (a *App) Checkpoint(ctx context.Context, p *Principal, size int64) (*sqlstore.Checkpoint, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	c, err := a.store.Checkpoint(ctx, p.AccountID, size)
+	return c, notFoundAs(err, ErrNoCheckpoint)
+}
+
+// ProveEvent returns the proof that the event with the given ID is in p's
+// account's log at the checkpoint of the given size (the latest when size
+// is 0).
+func (a *App) ProveEvent(ctx context.Context, p *Principal, eventID, size int64) (*sqlstore.InclusionProof, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	if _, err := a.store.Event(ctx, p.AccountID, eventID); err != nil {
+		return nil, notFoundAs(err, ErrEventNotFound)
+	}
+	proof, err := a.store.ProveEvent(ctx, p.AccountID, eventID, size)
+	return proof, notFoundAs(err, ErrNoCheckpoint)
+}
+
+// ProveConsistency returns the proof that p's account's log at checkpoint
+// size from is a prefix of the log at checkpoint size to (the latest when
+// to is 0).
+func (a *App) ProveConsistency(ctx context.Context, p *Principal, from, to int64) (*sqlstore.ConsistencyProof, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	switch {
+	case from == 0:
+		return nil, audit.FieldError("from", "from is required: the size of an earlier signed checkpoint.")
+	case to != 0 && from > to:
+		return nil, audit.FieldError("from", "from must not be larger than to.")
+	}
+	proof, err := a.store.ProveConsistency(ctx, p.AccountID, from, to)
+	return proof, notFoundAs(err, ErrNoCheckpoint)
+}
+
+// VerifyLog re-checks p's account's whole stored log with the service's
+// verifier key. A log that fails a check is a report with a Failure, not
+// an error.
+func (a *App) VerifyLog(ctx context.Context, p *Principal) (*tlog.Report, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	return a.store.VerifyLog(ctx, p.AccountID, a.signer.VerifierKey())
+}
+
+// Export describes an export about to be written, for the surface to name
+// and label it before the first byte.
+type Export struct {
+	AccountID  int64
+	Checkpoint *sqlstore.Checkpoint
+	// Complete is set when the export holds every event of the log up to
+	// the checkpoint; otherwise each event carries its inclusion proof.
+	Complete bool
+}
+
+// ExportNDJSON records that p exports the account's events selected by f,
+// then writes them as a self-proving NDJSON export (package export): the
+// latest signed checkpoint, the events up to it in log order (each with
+// its inclusion proof when filtered), and an end line. It calls start once
+// the checkpoint is known and writes to the writer start returns; an error
+// before start is called means nothing was written. An export that fails
+// after start ends without its end line, which tells the reader, and the
+// verifier, that it is incomplete.
+func (a *App) ExportNDJSON(ctx context.Context, p *Principal, c Client, f audit.EventFilter, start func(*Export) io.Writer) error {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return err
+	}
+	filter := FilterParams(f)
+	if err := a.recordExport(ctx, p, c, filter); err != nil {
+		return err
+	}
+	cp, err := a.store.Checkpoint(ctx, p.AccountID, 0)
+	if err != nil {
+		return err
+	}
+	x := &Export{AccountID: p.AccountID, Checkpoint: cp, Complete: f == (audit.EventFilter{})}
+	ew := export.NewWriter(start(x), export.Header{
+		AccountID: p.AccountID, Origin: a.Origin(p.AccountID), TreeSize: cp.Size, RootHash: cp.Root,
+		Checkpoint: cp.Note, Complete: x.Complete, Filter: filter, ExportedAt: a.now().UTC().Format(timeLayout),
+	})
+	var tiles *tlog.Tiles
+	n := 0
+	err = a.store.ExportEvents(ctx, p.AccountID, f, cp.Size, func(e *audit.Event) error {
+		line := export.EventOf(e)
+		if !x.Complete {
+			if n%1000 == 0 {
+				tiles = a.store.Tiles(ctx, p.AccountID) // bounded cache: a fresh view per thousand events
+			}
+			var err error
+			if line.Proof, err = tiles.InclusionProof(cp.Size, e.Seq-1); err != nil {
+				return fmt.Errorf("prove event %d: %w", e.Seq, err)
+			}
+		}
+		n++
+		return ew.Write(line)
+	})
+	if err != nil {
+		return err
+	}
+	return ew.Close()
+}
+
+// timeLayout renders times as the API does: RFC 3339, UTC, microseconds.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// FilterParams returns the filter as the query parameters that select it,
+// nil when it selects everything: how an export's header and its audit
+// record name the selection.
+func FilterParams(f audit.EventFilter) map[string]string {
+	m := map[string]string{}
+	if f.UserID != 0 {
+		m["user_id"] = strconv.FormatInt(f.UserID, 10)
+	}
+	if f.Action != "" {
+		m["action"] = f.Action
+	}
+	if f.ResourceType != "" {
+		m["resource_type"] = f.ResourceType
+	}
+	if !f.Start.IsZero() {
+		m["start_date"] = f.Start.UTC().Format(timeLayout)
+	}
+	if !f.End.IsZero() {
+		m["end_date"] = f.End.UTC().Format(timeLayout)
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
