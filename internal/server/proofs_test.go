@@ -109,12 +109,7 @@ func TestVerifyReportsTampering(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	e := newTestEnv(t, db)
 	tn := e.newTenant("acme")
-	err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
-		return tx.ExecForTest(t.Context(), `UPDATE events SET details = 'nothing to see' WHERE account_id = ? AND seq = 2`, tn.accountID)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sqltest.Exec(t, db, `UPDATE events SET details = 'nothing to see' WHERE account_id = ? AND seq = 2`, tn.accountID)
 	v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)
 	f := v.obj("failure")
 	if v.body["ok"] != false || num(f, "seq") != 2 || !strings.Contains(fmt.Sprint(f["reason"]), "commitment") {

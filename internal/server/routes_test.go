@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
 
@@ -49,11 +48,7 @@ func TestInternalErrorsStayInternal(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	e := newTestEnv(t, db)
 	tn := e.newTenant("acme")
-	if err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
-		return tx.ExecForTest(t.Context(), `DROP TABLE events`)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sqltest.Exec(t, db, `DROP TABLE events`)
 	r := tn.owner.do("GET", "/api/audit-logs", nil)
 	r.wantError(t, 500, "internal", "")
 	if r.body["error"] != "Internal error." {

@@ -1,13 +1,13 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
 
@@ -113,58 +113,53 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 	}
 	tests := []struct {
 		name      string
-		tamper    func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error
+		tamper    func(t *testing.T, db *sqlstore.DB, accountID int64)
 		wantIndex int64
 		reason    string
 	}{
-		{"change a field", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `UPDATE events SET action = 'nothing_happened' WHERE account_id = ? AND seq = 10`, a)
+		{"change a field", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `UPDATE events SET action = 'nothing_happened' WHERE account_id = ? AND seq = 10`, a)
 		}, 9, "fields differ"},
-		{"change personal data", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `UPDATE events SET ip_address = '192.0.2.99' WHERE account_id = ? AND seq = 10`, a)
+		{"change personal data", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `UPDATE events SET ip_address = '192.0.2.99' WHERE account_id = ? AND seq = 10`, a)
 		}, 9, "commitment"},
-		{"change a time", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `UPDATE events SET created_at = (SELECT created_at FROM checkpoints WHERE account_id = ? AND tree_size = 10) WHERE account_id = ? AND seq = 33`, a, a)
+		{"change a time", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `UPDATE events SET created_at = (SELECT created_at FROM checkpoints WHERE account_id = ? AND tree_size = 10) WHERE account_id = ? AND seq = 33`, a, a)
 		}, 32, "fields differ"},
-		{"delete an event in the middle", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq = 25`, a)
+		{"delete an event in the middle", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `DELETE FROM events WHERE account_id = ? AND seq = 25`, a)
 		}, 24, "missing"},
-		{"delete the newest events", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a)
+		{"delete the newest events", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a)
 		}, 65, "missing"},
-		{"delete the newest events and rewind the head", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			if err := tx.ExecForTest(ctx, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a); err != nil {
-				return err
-			}
-			return tx.ExecForTest(ctx, `UPDATE log_heads SET size = 65 WHERE account_id = ?`, a)
+		{"delete the newest events and rewind the head", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `DELETE FROM events WHERE account_id = ? AND seq > 65`, a)
+			sqltest.Exec(t, db, `UPDATE log_heads SET size = 65 WHERE account_id = ?`, a)
 		}, 65, "missing"},
-		{"swap two events", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+		{"swap two events", func(t *testing.T, db *sqlstore.DB, a int64) {
 			for _, q := range []string{
 				`UPDATE events SET seq = -1 WHERE account_id = ? AND seq = 40`,
 				`UPDATE events SET seq = 40 WHERE account_id = ? AND seq = 41`,
 				`UPDATE events SET seq = 41 WHERE account_id = ? AND seq = -1`,
 			} {
-				if err := tx.ExecForTest(ctx, q, a); err != nil {
-					return err
-				}
+				sqltest.Exec(t, db, q, a)
 			}
-			return nil
 		}, 39, "fields differ"},
-		{"change a stored tree hash", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-			return tx.ExecForTest(ctx, `UPDATE log_tiles SET hashes = ? WHERE account_id = ? AND tile_level = 0 AND tile_index = 1`,
+		{"change a stored tree hash", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `UPDATE log_tiles SET hashes = ? WHERE account_id = ? AND tile_level = 0 AND tile_index = 1`,
 				make([]byte, 16*32), a)
 		}, 16, "stored tree hash"},
-		{"replace a checkpoint with one signed by another key", func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
+		{"replace a checkpoint with one signed by another key", func(t *testing.T, db *sqlstore.DB, a int64) {
 			note, err := other.Sign(tlog.Checkpoint{Origin: tlog.Origin(other.Name(), a), Size: 50, Root: tlog.EmptyRoot})
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			return tx.ExecForTest(ctx, `UPDATE checkpoints SET note = ? WHERE account_id = ? AND tree_size = 50`, string(note), a)
+			sqltest.Exec(t, db, `UPDATE checkpoints SET note = ? WHERE account_id = ? AND tree_size = 50`, string(note), a)
 		}, 49, "not validly signed"},
 	}
 	tests = append(tests, struct {
 		name      string
-		tamper    func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error
+		tamper    func(t *testing.T, db *sqlstore.DB, accountID int64)
 		wantIndex int64
 		reason    string
 	}{"rewrite an event, its leaf hash and the whole stored tree", nil, 9, "signed checkpoint's root"})
@@ -176,7 +171,7 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 			if tt.tamper == nil {
 				tt.tamper = forgeTree(t, db, a.ID, 10)
 			}
-			update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tt.tamper(ctx, tx, a.ID) })
+			tt.tamper(t, db, a.ID)
 			rep := verify(t, db, a.ID)
 			if rep.Failure == nil {
 				t.Fatalf("tampering went unnoticed: %+v", rep)
@@ -202,7 +197,7 @@ func newTestSigner() (*tlog.Signer, error) {
 // full database access but without the signing key would: the event's
 // action, its leaf hash, every stored tile and the log head's root, all
 // consistent with each other. Only the signed checkpoints still disagree.
-func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(ctx context.Context, tx *sqlstore.Tx, accountID int64) error {
+func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(t *testing.T, db *sqlstore.DB, accountID int64) {
 	page := events(t, db, accountID, audit.EventFilter{}, 1, 100)
 	leaves := make([]tlog.Hash, len(page.Events))
 	var forged tlog.Hash
@@ -233,18 +228,12 @@ func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(ctx con
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(ctx context.Context, tx *sqlstore.Tx, a int64) error {
-		if err := tx.ExecForTest(ctx, `UPDATE events SET action = 'nothing_happened', leaf_hash = ? WHERE account_id = ? AND seq = ?`, forged[:], a, seq); err != nil {
-			return err
-		}
-		if err := tx.ExecForTest(ctx, `DELETE FROM log_tiles WHERE account_id = ?`, a); err != nil {
-			return err
-		}
+	return func(t *testing.T, db *sqlstore.DB, a int64) {
+		sqltest.Exec(t, db, `UPDATE events SET action = 'nothing_happened', leaf_hash = ? WHERE account_id = ? AND seq = ?`, forged[:], a, seq)
+		sqltest.Exec(t, db, `DELETE FROM log_tiles WHERE account_id = ?`, a)
 		for _, c := range tiles.Changed() {
-			if err := tx.ExecForTest(ctx, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`, a, c.Key.Level, c.Key.Index, c.Data); err != nil {
-				return err
-			}
+			sqltest.Exec(t, db, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`, a, c.Key.Level, c.Key.Index, c.Data)
 		}
-		return tx.ExecForTest(ctx, `UPDATE log_heads SET root_hash = ? WHERE account_id = ?`, root[:], a)
+		sqltest.Exec(t, db, `UPDATE log_heads SET root_hash = ? WHERE account_id = ?`, root[:], a)
 	}
 }
