@@ -19,6 +19,7 @@ const (
 	ERATELIMITED  = "rate_limited" // too many requests: retry after the Retry-After header's seconds
 	EMFAREQUIRED  = "mfa_required" // the account requires MFA of the caller, who has not enrolled
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is temporarily unavailable
+	EFULL         = "storage_full" // the database has no space left to record anything
 	EINTERNAL     = "internal"     // anything else; details are logged, never sent
 )
 
@@ -96,6 +97,9 @@ var (
 	ErrNotFound = &Error{Code: ENOTFOUND, Message: "Not found."}
 	// ErrUnavailable means the database could not be reached or timed out.
 	ErrUnavailable = &Error{Code: EUNAVAILABLE, Message: "The service is temporarily unavailable; try again."}
+	// ErrStorageFull means the database refused a write for want of disk
+	// space. Nothing was written; reads still work.
+	ErrStorageFull = &Error{Code: EFULL, Message: "The service's database has no space left, so nothing can be recorded until an operator frees disk space; try again later."}
 	// ErrEmailTaken means another user, in any account, has the email.
 	// The caller names the request field at fault.
 	ErrEmailTaken = &Error{Code: ECONFLICT, Message: "A user with this email already exists."}

@@ -153,12 +153,12 @@ func (w *Writer) work() {
 }
 
 // commit writes the batch in one transaction. If that fails for a reason
-// other than the database being unavailable, one request's events may be at
+// other than the database being unavailable or full, one request's events may be at
 // fault (for example an actor deleted since validation): each request is then
 // written alone, so the others still succeed.
 func (w *Writer) commit(batch []*job) {
 	appended, err := w.write(batch)
-	if err != nil && len(batch) > 1 && audit.ErrorCode(err) != audit.EUNAVAILABLE {
+	if code := audit.ErrorCode(err); err != nil && len(batch) > 1 && code != audit.EUNAVAILABLE && code != audit.EFULL {
 		w.opts.Logger.Warn("group commit failed; writing its requests one by one", "requests", len(batch), "err", err)
 		for _, j := range batch {
 			appended, err := w.write([]*job{j})

@@ -27,6 +27,7 @@ var statuses = map[string]int{
 	audit.ERATELIMITED:  http.StatusTooManyRequests,
 	audit.EMFAREQUIRED:  http.StatusForbidden,
 	audit.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	audit.EFULL:         http.StatusInsufficientStorage,
 	audit.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -77,10 +78,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &limited) && w.Header().Get("Retry-After") == "" {
 		setRetryAfter(w, limited.RetryAfter)
 	}
-	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+	switch {
+	case w.Header().Get("Retry-After") != "":
+	case status == http.StatusServiceUnavailable:
 		// Every 503 is temporary: a saturated writer, a slow commit, a
 		// database that cannot be reached. Tell clients when to retry.
 		w.Header().Set("Retry-After", "1")
+	case status == http.StatusInsufficientStorage:
+		// Space comes back when an operator frees it: retry, not hammer.
+		w.Header().Set("Retry-After", "30")
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Cookie realm="auditlog"`)

@@ -77,6 +77,8 @@ var sqliteDialect = &dialect{
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("%w: %w", errTransient, err)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("%w: %w", errFull, err)
 		}
 		return err
 	},

@@ -64,6 +64,8 @@ const (
 	erNoReferencedRow2      = 1452
 	erLockWaitTimeout       = 1205
 	erLockDeadlock          = 1213
+	erDiskFull              = 1021 // "Disk full; waiting for someone to free some space"
+	erRecordFileFull        = 1114 // "The table is full"
 	erConCount              = 1040
 	erServerShutdown        = 1053
 	erOptionPreventsStmt    = 1290 // --read-only, as on a replica
@@ -84,6 +86,8 @@ func classifyMySQL(err error) error {
 			return fmt.Errorf("%w: %w", errForeignKey, err)
 		case erLockWaitTimeout, erLockDeadlock:
 			return fmt.Errorf("%w: %w", errTransient, err)
+		case erDiskFull, erRecordFileFull:
+			return fmt.Errorf("%w: %w", errFull, err)
 		case erConCount, erServerShutdown, erOptionPreventsStmt, erConnectionKilled, erStatementTimeout, erQueryTimeout, erClientInteractionTime:
 			return fmt.Errorf("%w: %w", errUnavailable, err)
 		}

@@ -89,6 +89,8 @@ func classifyPostgres(err error) error {
 			return fmt.Errorf("%w: %w", errForeignKey, err)
 		case "40001", "40P01", "55P03": // serialization_failure, deadlock_detected, lock_not_available
 			return fmt.Errorf("%w: %w", errTransient, err)
+		case "53100": // disk_full
+			return fmt.Errorf("%w: %w", errFull, err)
 		case "53300", "57P01", "57P02", "57P03", "57014", "25006":
 			// too_many_connections, admin_shutdown, crash_shutdown,
 			// cannot_connect_now, query_canceled (statement_timeout),

@@ -30,6 +30,9 @@ var (
 	// connections, statement timeout, read-only server. It is not retried:
 	// a connection lost during COMMIT leaves unknown whether it committed.
 	errUnavailable = errors.New("database unavailable")
+	// errFull marks a write the database refused for want of disk space.
+	// Nothing was written; the transaction is not retried.
+	errFull = errors.New("database storage full")
 )
 
 // wrap classifies a driver error by code and adds the operation to its text.
@@ -56,6 +59,8 @@ func (db *DB) wrap(err error, op string) error {
 		return fmt.Errorf("%w: %w", audit.ErrNotFound, err)
 	case errors.Is(err, errUnavailable):
 		return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message, Err: err}
+	case errors.Is(err, errFull):
+		return &audit.Error{Code: audit.EFULL, Message: audit.ErrStorageFull.Message, Err: err}
 	}
 	return err
 }
