@@ -29,6 +29,10 @@
 //     principal, the client's origin and the resource acted on. Every event
 //     the app records goes through it; the details texts are written next
 //     to each operation and are a contract (clients and tests read them).
+//   - background.go: recordLater, which records an event off the
+//     response path (failed sign-ins, so that a known email's answer takes
+//     no longer than an unknown one's), Flush, and Close, which writes
+//     what is queued before the process stops.
 //   - keys.go: Keys derives every value keyed by the secret key (session
 //     and MFA sign-in token hashes, rate-limit bucket keys, list cursor
 //     MACs, the MFA secret sealing key), each under its own label.
@@ -102,6 +106,9 @@ type App struct {
 	// limiter holds the rate-limit buckets (Redis when configured);
 	// localLimiter is this process's own, used when limiter fails.
 	limiter, localLimiter ratelimit.Limiter
+
+	// bg records events off the response path (background.go).
+	bg *background
 }
 
 // Deps are what an App needs.
@@ -119,7 +126,9 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// New returns an App ready to use.
+// New returns an App ready to use. Call Close when done with it, after
+// the surfaces have stopped and before the store closes: events recorded
+// in the background are written by then.
 func New(d Deps) *App {
 	a := &App{
 		store:  d.Store,
@@ -141,5 +150,6 @@ func New(d Deps) *App {
 	if a.limiter == nil {
 		a.limiter = local
 	}
+	a.startBackground()
 	return a
 }

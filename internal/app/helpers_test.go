@@ -33,6 +33,7 @@ type fixture struct {
 	ctx context.Context
 	db  *sqlstore.DB
 	app *app.App
+	cfg config.Config
 	now time.Time
 }
 
@@ -43,10 +44,15 @@ func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*config.Config)) *fi
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f := &fixture{t: t, ctx: context.Background(), db: db, now: time.Now().UTC()}
+	f := &fixture{t: t, ctx: context.Background(), db: db, cfg: cfg, now: time.Now().UTC()}
 	f.app = app.New(app.Deps{
 		Store: db, Hasher: password.NewHasher(testParams), Config: cfg,
 		SecretKey: []byte("app-test-secret"), Now: func() time.Time { return f.now },
+	})
+	t.Cleanup(func() { // before the database closes
+		if err := f.app.Close(f.ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 	})
 	return f
 }
@@ -114,9 +120,20 @@ func (f *fixture) session(token string) *app.Principal {
 	return p
 }
 
-// events returns the account's events with the action, newest first.
+// flush waits until the events the app records in the background (failed
+// sign-ins) are written.
+func (f *fixture) flush() {
+	f.t.Helper()
+	if err := f.app.Flush(f.ctx); err != nil {
+		f.t.Fatalf("Flush: %v", err)
+	}
+}
+
+// events returns the account's events with the action, newest first,
+// including those recorded in the background.
 func (f *fixture) events(accountID int64, action string) []*audit.Event {
 	f.t.Helper()
+	f.flush()
 	page, err := f.db.Events(f.ctx, accountID, audit.EventFilter{Action: action}, audit.PageRequest{Page: 1, PerPage: 100})
 	if err != nil {
 		f.t.Fatalf("Events: %v", err)

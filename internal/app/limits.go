@@ -178,6 +178,8 @@ func (a *App) allow(ctx context.Context, l limit) (ratelimit.Decision, error) {
 
 // auditThrottled records a throttled sign-in for email's account, unless one
 // was recorded within throttleAuditRule's period or no user has that email.
+// The event is written in the background, so a known email's refusal takes
+// as long as an unknown one's.
 func (a *App) auditThrottled(ctx context.Context, c Client, email string) {
 	d, err := a.allow(ctx, limit{"login-throttle-audit", throttleAuditRule, a.keys.BucketKey("login:throttle-audit", email)})
 	if err != nil || !d.Allowed {
@@ -187,7 +189,7 @@ func (a *App) auditThrottled(ctx context.Context, c Client, email string) {
 	if err != nil {
 		return
 	}
-	err = a.recordNow(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed,
+	err = a.recordLater(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed,
 		"Failed login attempt: too many attempts, sign-in throttled (throttled attempts are recorded at most once every 10 minutes)"})
 	if err != nil {
 		a.log.WarnContext(ctx, "could not record a throttled login", "err", err)

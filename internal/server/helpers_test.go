@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -67,6 +68,11 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	e.app = app.New(app.Deps{
 		Store: db, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
 		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
+	})
+	t.Cleanup(func() { // after the server has stopped, before the database closes
+		if err := e.app.Close(context.Background()); err != nil {
+			t.Errorf("app.Close: %v", err)
+		}
 	})
 	e.srv = New(Deps{App: e.app, Store: db, Ingest: writer, Config: deps.Config, Logger: deps.Logger, Now: clock})
 	e.ts = httptest.NewServer(e.srv)
@@ -239,9 +245,14 @@ func (e *testEnv) appendEvents(evs ...*audit.Event) {
 	}
 }
 
-// events lists the tenant's events with the given query, as its owner.
+// events lists the tenant's events with the given query, as its owner,
+// once the events recorded in the background (failed sign-ins) are
+// written.
 func (tn *tenant) events(t *testing.T, query string) *response {
 	t.Helper()
+	if err := tn.owner.env.app.Flush(t.Context()); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
 	return tn.owner.do("GET", "/api/audit-logs?"+query, nil).want(t, http.StatusOK)
 }
 
