@@ -40,7 +40,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*config.Config)) *fixture {
 	t.Helper()
 	cfg := config.Default()
-	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest = roomy, roomy, roomy, roomy
+	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest, cfg.RateLimitSignUp = roomy, roomy, roomy, roomy, roomy
 	for _, o := range opts {
 		o(&cfg)
 	}
