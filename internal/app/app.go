@@ -17,7 +17,7 @@
 // the operation's input at fault, spelled as the JSON API spells it (a form
 // uses the same names). Store conflicts come back as the sentinels
 // audit.ErrEmailTaken and audit.ErrDomainTaken, wrapped: the surface names
-// its own field for them (the JSON API says owner_email or email).
+// its own field for them (the JSON API says domain or email).
 //
 // # Where each rule lives
 //
@@ -36,7 +36,11 @@
 //   - keys.go: Keys derives every value keyed by the secret key (session
 //     and MFA sign-in token hashes, rate-limit bucket keys, list cursor
 //     MACs, the MFA secret sealing key), each under its own label.
-//   - accounts.go, users.go: account and user creation, the role rules
+//   - accounts.go, users.go: account creation (public SignUp, with its
+//     switch and rate limit, and the operator's CreateAccount) and user
+//     creation, the domain rule (an account's owner and users have
+//     addresses at exactly its domain, so no account holds another's), the
+//     role rules
 //     (audit.Role.CanAssign, admins never touch owners), the last-owner
 //     rule, and deactivation ending sessions, pending MFA sign-ins and the
 //     user's API keys.
@@ -58,7 +62,9 @@
 // Sign-in attempts are rate-limited inside the operations that make them:
 // Login and VerifyMFA draw from the client IP's and the account's login
 // buckets; ChangePassword, StartMFASetup, ConfirmMFA and DisableMFA draw
-// from the account's. A throttled attempt fails with a *RateLimitError
+// from the account's; SignUp draws from the client IP's sign-up bucket
+// once the request's fields are valid. A throttled attempt fails with a
+// *RateLimitError
 // (code audit.ERATELIMITED) that carries RetryAfter, and a throttled
 // attempt on a known account is recorded as login_failed at most once per
 // 10 minutes. Route-level buckets are drawn by the surface, through
