@@ -103,6 +103,7 @@ Flags:
 	// client address signs in to every account it sets up and sends far more
 	// than a key's default share.
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest = ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}
+	cfg.RateLimitSignUp = ratelimit.Rule{}
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -118,11 +119,12 @@ Flags:
 	if err != nil {
 		return err
 	}
+	a := app.New(app.Deps{
+		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
+	})
+	defer closeApp(a, log)
 	srv := &http.Server{Handler: server.New(server.Deps{
-		App: app.New(app.Deps{
-			Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
-		}),
-		Store: db, Config: cfg, Logger: log,
+		App: a, Store: db, Config: cfg, Logger: log,
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()

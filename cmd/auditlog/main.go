@@ -51,6 +51,7 @@ func commands() []command {
 		{"serve", "run the HTTP API (migrates the schema first)", runServe},
 		{"migrate", "apply pending schema migrations and exit", runMigrate},
 		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
+		{"create-account", "create an account and its owner (also when public sign-up is off)", runCreateAccount},
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
@@ -94,7 +95,7 @@ Commands:
 
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "\t%-12s  %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "\t%-14s  %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run "auditlog <command> -h" for a command's flags. Settings come from flags,

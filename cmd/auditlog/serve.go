@@ -93,12 +93,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close() // after the server has stopped: commits what is queued
+	a := app.New(app.Deps{
+		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+	})
+	defer closeApp(a, log) // after the server has stopped: records what is queued
 	srv := &http.Server{
 		Handler: server.New(server.Deps{
-			App: app.New(app.Deps{
-				Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
-			}),
-			Store: db, Config: cfg, Logger: log,
+			App: a, Store: db, Config: cfg, Logger: log,
 		}),
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -135,6 +136,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// closeApp writes the events the app still holds for the background (failed
+// sign-ins), waiting at most shutdownTimeout.
+func closeApp(a *app.App, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := a.Close(ctx); err != nil {
+		log.Error("could not record every queued event before stopping", "err", err)
+	}
 }
 
 // sweepSessions deletes expired sessions now and then, until ctx ends.

@@ -17,7 +17,7 @@
 // the operation's input at fault, spelled as the JSON API spells it (a form
 // uses the same names). Store conflicts come back as the sentinels
 // audit.ErrEmailTaken and audit.ErrDomainTaken, wrapped: the surface names
-// its own field for them (the JSON API says owner_email or email).
+// its own field for them (the JSON API says domain or email).
 //
 // # Where each rule lives
 //
@@ -29,10 +29,18 @@
 //     principal, the client's origin and the resource acted on. Every event
 //     the app records goes through it; the details texts are written next
 //     to each operation and are a contract (clients and tests read them).
+//   - background.go: recordLater, which records an event off the
+//     response path (failed sign-ins, so that a known email's answer takes
+//     no longer than an unknown one's), Flush, and Close, which writes
+//     what is queued before the process stops.
 //   - keys.go: Keys derives every value keyed by the secret key (session
 //     and MFA sign-in token hashes, rate-limit bucket keys, list cursor
 //     MACs, the MFA secret sealing key), each under its own label.
-//   - accounts.go, users.go: account and user creation, the role rules
+//   - accounts.go, users.go: account creation (public SignUp, with its
+//     switch and rate limit, and the operator's CreateAccount) and user
+//     creation, the domain rule (an account's owner and users have
+//     addresses at exactly its domain, so no account holds another's), the
+//     role rules
 //     (audit.Role.CanAssign, admins never touch owners), the last-owner
 //     rule, and deactivation ending sessions, pending MFA sign-ins and the
 //     user's API keys.
@@ -59,7 +67,9 @@
 // Sign-in attempts are rate-limited inside the operations that make them:
 // Login and VerifyMFA draw from the client IP's and the account's login
 // buckets; ChangePassword, StartMFASetup, ConfirmMFA and DisableMFA draw
-// from the account's. A throttled attempt fails with a *RateLimitError
+// from the account's; SignUp draws from the client IP's sign-up bucket
+// once the request's fields are valid. A throttled attempt fails with a
+// *RateLimitError
 // (code audit.ERATELIMITED) that carries RetryAfter, and a throttled
 // attempt on a known account is recorded as login_failed at most once per
 // 10 minutes. Route-level buckets are drawn by the surface, through
@@ -111,6 +121,9 @@ type App struct {
 	// limiter holds the rate-limit buckets (Redis when configured);
 	// localLimiter is this process's own, used when limiter fails.
 	limiter, localLimiter ratelimit.Limiter
+
+	// bg records events off the response path (background.go).
+	bg *background
 }
 
 // Deps are what an App needs.
@@ -132,7 +145,9 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// New returns an App ready to use.
+// New returns an App ready to use. Call Close when done with it, after
+// the surfaces have stopped and before the store closes: events recorded
+// in the background are written by then.
 func New(d Deps) *App {
 	a := &App{
 		store:  d.Store,
@@ -156,5 +171,6 @@ func New(d Deps) *App {
 	if a.limiter == nil {
 		a.limiter = local
 	}
+	a.startBackground()
 	return a
 }

@@ -57,8 +57,10 @@ type SignIn struct {
 
 // Login signs a user in with email and password. A wrong password, an
 // unknown email and a deactivated user all get the same error after the
-// same amount of hashing, so the answer reveals nothing about which
-// accounts exist. Failures for a known email are recorded as login_failed.
+// same amount of hashing and the same queries, so neither the answer nor
+// its timing reveals which accounts exist. Failures for a known email are
+// recorded as login_failed in the background (recordLater), so that the
+// write does not lengthen the answer.
 // Attempts draw from the client IP's and the account's login buckets before
 // any hashing. For a user with MFA the right password starts the second
 // step (VerifyMFA) instead of a session.
@@ -103,7 +105,9 @@ func (a *App) Login(ctx context.Context, c Client, in Credentials) (*SignIn, err
 		if ok {
 			reason = "Failed login attempt: user is deactivated"
 		}
-		if err := a.recordNow(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed, reason}); err != nil {
+		// Recorded in the background: writing it here would make this
+		// answer slower than the unknown email's, which records nothing.
+		if err := a.recordLater(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed, reason}); err != nil {
 			return nil, err
 		}
 		return nil, errBadCredentials

@@ -34,20 +34,26 @@ type fixture struct {
 	ctx context.Context
 	db  *sqlstore.DB
 	app *app.App
+	cfg config.Config
 	now time.Time
 }
 
 func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*config.Config)) *fixture {
 	t.Helper()
 	cfg := config.Default()
-	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest = roomy, roomy, roomy, roomy
+	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest, cfg.RateLimitSignUp = roomy, roomy, roomy, roomy, roomy
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f := &fixture{t: t, ctx: context.Background(), db: db, now: time.Now().UTC()}
+	f := &fixture{t: t, ctx: context.Background(), db: db, cfg: cfg, now: time.Now().UTC()}
 	f.app = app.New(app.Deps{
 		Store: db, Signer: sqltest.Signer(t), Hasher: password.NewHasher(testParams), Config: cfg,
 		SecretKey: []byte("app-test-secret"), Now: func() time.Time { return f.now },
+	})
+	t.Cleanup(func() { // before the database closes
+		if err := f.app.Close(f.ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 	})
 	return f
 }
@@ -115,9 +121,20 @@ func (f *fixture) session(token string) *app.Principal {
 	return p
 }
 
-// events returns the account's events with the action, newest first.
+// flush waits until the events the app records in the background (failed
+// sign-ins) are written.
+func (f *fixture) flush() {
+	f.t.Helper()
+	if err := f.app.Flush(f.ctx); err != nil {
+		f.t.Fatalf("Flush: %v", err)
+	}
+}
+
+// events returns the account's events with the action, newest first,
+// including those recorded in the background.
 func (f *fixture) events(accountID int64, action string) []*audit.Event {
 	f.t.Helper()
+	f.flush()
 	page, err := f.db.Events(f.ctx, accountID, audit.EventFilter{Action: action}, audit.PageRequest{Page: 1, PerPage: 100})
 	if err != nil {
 		f.t.Fatalf("Events: %v", err)

@@ -16,12 +16,14 @@ import (
 // RateLimit-Policy header). Sign-in attempts draw from the client IP's
 // bucket and from the bucket of the account signed in to, so neither one
 // address nor a botnet guessing one account gets far; reads draw from the
-// session's bucket; ingest draws from the API key's bucket.
+// session's bucket; ingest draws from the API key's bucket; public
+// sign-up draws from the client IP's sign-up bucket.
 const (
 	PolicyLoginIP      = "login-ip"
 	PolicyLoginAccount = "login-account"
 	PolicyReads        = "reads"
 	PolicyIngest       = "ingest"
+	PolicySignUpIP     = "signup-ip"
 )
 
 // throttleAuditRule bounds how often a throttled sign-in for one account is
@@ -88,6 +90,11 @@ func Seconds(d time.Duration) int64 {
 // ipLimit is the login bucket of the client's IP address.
 func (a *App) ipLimit(c Client) limit {
 	return limit{PolicyLoginIP, a.cfg.RateLimitLoginIP, "login:ip:" + c.ip}
+}
+
+// signUpLimit is the public sign-up bucket of the client's IP address.
+func (a *App) signUpLimit(c Client) limit {
+	return limit{PolicySignUpIP, a.cfg.RateLimitSignUp, "signup:ip:" + c.ip}
 }
 
 // accountLimit is the login bucket of the account signed in to as email.
@@ -178,6 +185,8 @@ func (a *App) allow(ctx context.Context, l limit) (ratelimit.Decision, error) {
 
 // auditThrottled records a throttled sign-in for email's account, unless one
 // was recorded within throttleAuditRule's period or no user has that email.
+// The event is written in the background, so a known email's refusal takes
+// as long as an unknown one's.
 func (a *App) auditThrottled(ctx context.Context, c Client, email string) {
 	d, err := a.allow(ctx, limit{"login-throttle-audit", throttleAuditRule, a.keys.BucketKey("login:throttle-audit", email)})
 	if err != nil || !d.Allowed {
@@ -187,7 +196,7 @@ func (a *App) auditThrottled(ctx context.Context, c Client, email string) {
 	if err != nil {
 		return
 	}
-	err = a.recordNow(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed,
+	err = a.recordLater(ctx, userPrincipal(user), c, entry{userResource(user), audit.ActionLoginFailed,
 		"Failed login attempt: too many attempts, sign-in throttled (throttled attempts are recorded at most once every 10 minutes)"})
 	if err != nil {
 		a.log.WarnContext(ctx, "could not record a throttled login", "err", err)

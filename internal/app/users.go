@@ -37,7 +37,11 @@ var (
 
 // CreateUser adds a user to p's account and records user_created in the
 // same transaction. Owners may create any role; admins any role but owner.
-// A taken email fails with an error wrapping audit.ErrEmailTaken.
+// The email must be an address at exactly the account's domain (400
+// naming email), so no account can hold, and so squat, another's
+// addresses. A taken email fails with an error wrapping
+// audit.ErrEmailTaken: within the domain rule, only a user of the same
+// account, or one created elsewhere before the rule, holds it.
 func (a *App) CreateUser(ctx context.Context, p *Principal, c Client, in NewUser) (*audit.User, error) {
 	if err := p.Authorize(audit.PermCreateUsers); err != nil {
 		return nil, err
@@ -54,6 +58,13 @@ func (a *App) CreateUser(ctx context.Context, p *Principal, c Client, in NewUser
 	}
 	u.Normalize()
 	if err := u.Validate(""); err != nil {
+		return nil, err
+	}
+	acct, err := a.store.Account(ctx, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAtDomain("email", u.Email, acct.Domain, "your account's domain"); err != nil {
 		return nil, err
 	}
 	if !p.User.Role.CanAssign(u.Role) {

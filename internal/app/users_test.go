@@ -170,7 +170,8 @@ func TestCreateUserRoles(t *testing.T) {
 			{name: "bad role", by: tn.p, role: "root", code: audit.EINVALID, field: "role"},
 			{name: "own account named", by: tn.p, role: audit.RoleAnalyst, accountID: tn.account.ID},
 			{name: "other account named", by: tn.p, role: audit.RoleAnalyst, accountID: other.account.ID, code: audit.EFORBIDDEN, field: "account_id"},
-			{name: "taken email", by: tn.p, role: audit.RoleAnalyst, email: "owner@other.example.com", code: audit.ECONFLICT},
+			{name: "taken email", by: tn.p, role: audit.RoleAnalyst, email: "owner@acme.example.com", code: audit.ECONFLICT},
+			{name: "address of another account", by: tn.p, role: audit.RoleAnalyst, email: "owner@other.example.com", code: audit.EINVALID, field: "email"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				n++
@@ -213,13 +214,15 @@ func TestCreateAccount(t *testing.T) {
 		}
 		f.wantEvent(tn.account.ID, audit.ActionUserCreated, "Created user owner@acme.example.com with role owner", tn.owner)
 
-		in := app.NewAccount{Name: "Again", Domain: "acme.example.com", OwnerEmail: "new@x.example.com", OwnerPassword: ownerPassword}
+		in := app.NewAccount{Name: "Again", Domain: "acme.example.com", OwnerEmail: "new@acme.example.com", OwnerPassword: ownerPassword}
 		_, _, err := f.app.CreateAccount(f.ctx, origin, in)
 		wantIs(t, "CreateAccount(taken domain)", err, audit.ErrDomainTaken)
-		in.Domain, in.OwnerEmail = "fresh.example.com", tn.owner.Email
+		// A taken owner email is a taken domain too: the answer is the
+		// same for every address at the domain.
+		in.OwnerEmail = tn.owner.Email
 		_, _, err = f.app.CreateAccount(f.ctx, origin, in)
-		wantIs(t, "CreateAccount(taken email)", err, audit.ErrEmailTaken)
-		in.OwnerEmail, in.OwnerPassword = "new@x.example.com", "short"
+		wantIs(t, "CreateAccount(taken email)", err, audit.ErrDomainTaken)
+		in.Domain, in.OwnerEmail, in.OwnerPassword = "fresh.example.com", "new@fresh.example.com", "short"
 		_, _, err = f.app.CreateAccount(f.ctx, origin, in)
 		wantCode(t, "CreateAccount(short password)", err, audit.EINVALID, "owner_password")
 	})

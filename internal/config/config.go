@@ -47,12 +47,17 @@ type Config struct {
 	// process; unset, each process keeps its own.
 	RedisURL string
 	// Rate limits (token buckets; see internal/ratelimit): login attempts
-	// per client IP and per account signed in to, reads per session, and
-	// ingest requests per API key.
+	// per client IP and per account signed in to, reads per session,
+	// ingest requests per API key, and public sign-ups per client IP.
 	RateLimitLoginIP      ratelimit.Rule
 	RateLimitLoginAccount ratelimit.Rule
 	RateLimitReads        ratelimit.Rule
 	RateLimitIngest       ratelimit.Rule
+	RateLimitSignUp       ratelimit.Rule
+	// PublicSignUp lets anyone create an account with POST /api/accounts.
+	// When false, only the operator creates accounts (auditlog
+	// create-account).
+	PublicSignUp bool
 	// AllowBreachedPasswords turns off the check of new passwords against
 	// the shipped list of common breached passwords.
 	AllowBreachedPasswords bool
@@ -70,6 +75,10 @@ var (
 	DefaultRateLimitLoginAccount = ratelimit.Rule{Limit: 10, Period: 10 * time.Minute}
 	DefaultRateLimitReads        = ratelimit.Rule{Limit: 300, Period: time.Minute}
 	DefaultRateLimitIngest       = ratelimit.Rule{Limit: 20000, Period: 10 * time.Second}
+	// DefaultRateLimitSignUp allows 5 sign-ups from one address at once,
+	// then one every 12 minutes: a team behind one NAT signing up a few
+	// stores is never stopped, a script filling the service is.
+	DefaultRateLimitSignUp = ratelimit.Rule{Limit: 5, Period: time.Hour}
 )
 
 // Default returns the configuration used when nothing is set.
@@ -88,6 +97,8 @@ func Default() Config {
 		RateLimitLoginAccount: DefaultRateLimitLoginAccount,
 		RateLimitReads:        DefaultRateLimitReads,
 		RateLimitIngest:       DefaultRateLimitIngest,
+		RateLimitSignUp:       DefaultRateLimitSignUp,
+		PublicSignUp:          true,
 	}
 }
 
@@ -190,6 +201,14 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 	rule("RATE_LIMIT_LOGIN_ACCOUNT", &c.RateLimitLoginAccount)
 	rule("RATE_LIMIT_READS", &c.RateLimitReads)
 	rule("RATE_LIMIT_INGEST", &c.RateLimitIngest)
+	rule("RATE_LIMIT_SIGNUP", &c.RateLimitSignUp)
+	if v, ok := lookup("PUBLIC_SIGNUP"); ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PUBLIC_SIGNUP=%q: want true or false", v))
+		}
+		c.PublicSignUp = b
+	}
 	if v, ok := lookup("BREACHED_PASSWORD_CHECK"); ok && v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -37,6 +37,8 @@ func TestDefault(t *testing.T) {
 		RateLimitLoginAccount: ratelimit.Rule{Limit: 10, Period: 10 * time.Minute},
 		RateLimitReads:        ratelimit.Rule{Limit: 300, Period: time.Minute},
 		RateLimitIngest:       ratelimit.Rule{Limit: 20000, Period: 10 * time.Second},
+		RateLimitSignUp:       ratelimit.Rule{Limit: 5, Period: time.Hour},
+		PublicSignUp:          true,
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -110,6 +112,14 @@ func TestFromEnv(t *testing.T) {
 			c.RateLimitIngest = ratelimit.Rule{Limit: 100, Period: time.Second}
 		}},
 		{"RATE_LIMIT_INGEST blank", map[string]string{"RATE_LIMIT_INGEST": "  "}, func(c *config.Config) {}},
+		{"RATE_LIMIT_SIGNUP", map[string]string{"RATE_LIMIT_SIGNUP": "2/1h"}, func(c *config.Config) {
+			c.RateLimitSignUp = ratelimit.Rule{Limit: 2, Period: time.Hour}
+		}},
+		{"RATE_LIMIT_SIGNUP off", map[string]string{"RATE_LIMIT_SIGNUP": "off"}, func(c *config.Config) { c.RateLimitSignUp = ratelimit.Rule{} }},
+
+		{"PUBLIC_SIGNUP false", map[string]string{"PUBLIC_SIGNUP": "false"}, func(c *config.Config) { c.PublicSignUp = false }},
+		{"PUBLIC_SIGNUP true", map[string]string{"PUBLIC_SIGNUP": "true"}, func(c *config.Config) {}},
+		{"PUBLIC_SIGNUP empty", map[string]string{"PUBLIC_SIGNUP": ""}, func(c *config.Config) {}},
 
 		// The variable names the check; the field names the exception.
 		{"BREACHED_PASSWORD_CHECK false", map[string]string{"BREACHED_PASSWORD_CHECK": "false"}, func(c *config.Config) { c.AllowBreachedPasswords = true }},
@@ -154,6 +164,8 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"RATE_LIMIT_READS": "10/0s"}, `RATE_LIMIT_READS: "10/0s": want N/DURATION such as 10/1m, with a duration of at least 1ms`},
 		{map[string]string{"RATE_LIMIT_INGEST": "-5/1s"}, `RATE_LIMIT_INGEST: "-5/1s": want N/DURATION such as 10/1m, or off`},
 		{map[string]string{"BREACHED_PASSWORD_CHECK": "maybe"}, `BREACHED_PASSWORD_CHECK="maybe": want true or false`},
+		{map[string]string{"RATE_LIMIT_SIGNUP": "5"}, `RATE_LIMIT_SIGNUP: "5": want N/DURATION such as 10/1m, or off`},
+		{map[string]string{"PUBLIC_SIGNUP": "no way"}, `PUBLIC_SIGNUP="no way": want true or false`},
 		// Every error is reported, not only the first.
 		{map[string]string{"PORT": "x", "COOKIE_SECURE": "y"}, "PORT=\"x\": want a number\nCOOKIE_SECURE=\"y\": want true or false"},
 	}

@@ -17,21 +17,24 @@ type createAccountRequest struct {
 	OwnerLastName  string `json:"owner_last_name"`
 }
 
-// createAccount creates an account and its owner (app.CreateAccount).
+// createAccount is public sign-up (app.SignUp): an account and its owner.
+// When the operator has turned sign-up off, every request gets the same
+// 403, whatever its body.
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
+	if err := s.app.SignUpOpen(); err != nil {
+		return err
+	}
 	var req createAccountRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	acct, owner, err := s.app.CreateAccount(r.Context(), s.client(r), app.NewAccount{
+	acct, owner, err := s.app.SignUp(r.Context(), s.client(r), app.NewAccount{
 		Name: req.Name, Domain: req.Domain, OwnerEmail: req.OwnerEmail, OwnerPassword: req.OwnerPassword,
 		OwnerFirstName: req.OwnerFirstName, OwnerLastName: req.OwnerLastName,
 	})
 	switch {
 	case errors.Is(err, audit.ErrDomainTaken):
 		return conflictOn("domain", err)
-	case errors.Is(err, audit.ErrEmailTaken):
-		return conflictOn("owner_email", err)
 	case err != nil:
 		return err
 	}

@@ -3,10 +3,13 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -32,7 +35,7 @@ func TestCreateAccount(t *testing.T) {
 			t.Errorf("owner %v", user)
 		}
 		// Names are trimmed; a long non-ASCII email that was accepted can sign in.
-		long := strings.Repeat("é", 150) + "@example.com"
+		long := strings.Repeat("é", 150) + "@spacey.example.com"
 		r = c.do("POST", "/api/accounts", map[string]string{
 			"name": "  Spacey  ", "domain": "spacey.example.com", "owner_email": long, "owner_password": "store-password-1",
 			"owner_first_name": " Ann ", "owner_last_name": " Lee ",
@@ -57,6 +60,9 @@ func TestCreateAccountErrors(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newTestEnv(t, db)
 		e.newTenant("taken")
+		// An address at a domain no account has claimed, held by the
+		// account above, as accounts made before the domain rule may hold.
+		e.insertUser(1, "old@legacy.example.com")
 		valid := func(change func(m map[string]any)) map[string]any {
 			m := map[string]any{
 				"name": "Shop", "domain": "shop.example.com", "owner_email": "o@shop.example.com",
@@ -72,8 +78,16 @@ func TestCreateAccountErrors(t *testing.T) {
 			code   string
 			field  string
 		}{
-			{"duplicate domain", valid(func(m map[string]any) { m["domain"] = "TAKEN.example.com" }), 409, "conflict", "domain"},
-			{"duplicate owner email", valid(func(m map[string]any) { m["owner_email"] = "owner@taken.example.com" }), 409, "conflict", "owner_email"},
+			{"duplicate domain", valid(func(m map[string]any) { m["domain"], m["owner_email"] = "TAKEN.example.com", "o@taken.example.com" }), 409, "conflict", "domain"},
+			// A taken owner email gets the taken domain's answer: whether
+			// the email exists is not told apart from any other address
+			// at the domain.
+			{"duplicate owner email", valid(func(m map[string]any) { m["domain"], m["owner_email"] = "taken.example.com", "owner@taken.example.com" }), 409, "conflict", "domain"},
+			{"domain with users from before the domain rule", valid(func(m map[string]any) { m["domain"], m["owner_email"] = "legacy.example.com", "old@legacy.example.com" }), 409, "conflict", "domain"},
+			{"domain with users, another address", valid(func(m map[string]any) { m["domain"], m["owner_email"] = "legacy.example.com", "new@legacy.example.com" }), 409, "conflict", "domain"},
+			{"owner email at another domain", valid(func(m map[string]any) { m["owner_email"] = "o@gmail.com" }), 400, "invalid", "owner_email"},
+			{"owner email at a subdomain", valid(func(m map[string]any) { m["owner_email"] = "o@eu.shop.example.com" }), 400, "invalid", "owner_email"},
+			{"owner email of another account", valid(func(m map[string]any) { m["owner_email"] = "owner@taken.example.com" }), 400, "invalid", "owner_email"},
 			{"missing name", valid(func(m map[string]any) { delete(m, "name") }), 400, "invalid", "name"},
 			{"blank name", valid(func(m map[string]any) { m["name"] = "   " }), 400, "invalid", "name"},
 			{"missing domain", valid(func(m map[string]any) { delete(m, "domain") }), 400, "invalid", "domain"},
@@ -180,6 +194,62 @@ func TestRoleTable(t *testing.T) {
 					t.Error("401 carries a redirect")
 				}
 			})
+		}
+	})
+}
+
+// TestSignUpRateLimit checks the client IP's sign-up bucket: requests with
+// valid fields draw from it, with the RateLimit headers; invalid ones don't.
+func TestSignUpRateLimit(t *testing.T) {
+	t.Parallel()
+	db := sqltest.OpenSQLite(t)
+	e := newTestEnv(t, db, withConfig(func(c *config.Config) {
+		c.RateLimitSignUp = tight(2, time.Hour)
+		c.TrustedProxies = mustPrefixes("127.0.0.1")
+	}))
+	clock := e.useClock()
+	c := e.client()
+	signUp := func(ip, name, email string) *response {
+		return c.do("POST", "/api/accounts", map[string]string{
+			"name": name, "domain": name + ".example.com", "owner_email": email, "owner_password": "owner-password",
+		}, "X-Forwarded-For", ip)
+	}
+	for i, name := range []string{"one", "two"} {
+		r := signUp("198.51.100.7", name, "o@"+name+".example.com").want(t, http.StatusCreated)
+		if r.header.Get("RateLimit-Policy") != `"signup-ip";q=2;w=3600` || !strings.Contains(r.header.Get("RateLimit"), `"signup-ip";r=`+strconv.Itoa(1-i)) {
+			t.Errorf("sign-up %d: RateLimit-Policy %q, RateLimit %q", i+1, r.header.Get("RateLimit-Policy"), r.header.Get("RateLimit"))
+		}
+	}
+	// An invalid request draws no token.
+	signUp("198.51.100.7", "x", "o@gmail.com").wantError(t, 400, "invalid", "owner_email")
+	r := signUp("198.51.100.7", "three", "o@three.example.com")
+	r.wantError(t, 429, "rate_limited", "")
+	if r.header.Get("Retry-After") != "1800" || !strings.Contains(r.header.Get("RateLimit"), `"signup-ip";r=0`) {
+		t.Errorf("Retry-After %q, RateLimit %q", r.header.Get("Retry-After"), r.header.Get("RateLimit"))
+	}
+	signUp("198.51.100.8", "four", "o@four.example.com").want(t, http.StatusCreated)
+	clock.advance(30 * time.Minute)
+	signUp("198.51.100.7", "three", "o@three.example.com").want(t, http.StatusCreated)
+}
+
+// TestSignUpClosed checks PUBLIC_SIGNUP=false: every sign-up gets the same
+// 403, whatever its body, and nothing is created.
+func TestSignUpClosed(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db, withConfig(func(c *config.Config) { c.PublicSignUp = false }))
+		for _, body := range []any{
+			map[string]string{"name": "Shop", "domain": "shop.example.com", "owner_email": "o@shop.example.com", "owner_password": "owner-password"},
+			map[string]string{"name": "Shop"},
+			"{not json",
+		} {
+			r := e.client().do("POST", "/api/accounts", body)
+			r.wantError(t, http.StatusForbidden, "forbidden", "")
+			if msg := r.body["error"]; msg != "Public sign-up is turned off on this service: its operator creates accounts (auditlog create-account)." {
+				t.Errorf("error %q", msg)
+			}
+		}
+		if _, err := db.Account(t.Context(), 1); err != audit.ErrNotFound {
+			t.Errorf("a refused sign-up created an account (err %v)", err)
 		}
 	})
 }

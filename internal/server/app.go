@@ -50,7 +50,8 @@ type mfaService interface {
 }
 
 type accountService interface {
-	CreateAccount(ctx context.Context, c app.Client, in app.NewAccount) (*audit.Account, *audit.User, error)
+	SignUpOpen() error
+	SignUp(ctx context.Context, c app.Client, in app.NewAccount) (*audit.Account, *audit.User, error)
 	Account(ctx context.Context, p *app.Principal, id int64) (*audit.Account, error)
 	AccountSecurity(ctx context.Context, p *app.Principal, id int64) (requireMFA bool, err error)
 	SetAccountSecurity(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.SecurityChange) error

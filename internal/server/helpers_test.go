@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -57,7 +58,7 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	cfg := config.Default()
 	cfg.Env = config.Development
 	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomyLimit, roomyLimit, roomyLimit
+	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitSignUp = roomyLimit, roomyLimit, roomyLimit, roomyLimit
 	signer := sqltest.Signer(t)
 	deps := testDeps{Config: cfg}
 	for _, o := range opts {
@@ -73,6 +74,11 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	e.app = app.New(app.Deps{
 		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
 		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
+	})
+	t.Cleanup(func() { // after the server has stopped, before the database closes
+		if err := e.app.Close(context.Background()); err != nil {
+			t.Errorf("app.Close: %v", err)
+		}
 	})
 	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock})
 	e.ts = httptest.NewServer(e.srv)
@@ -204,12 +210,19 @@ type tenant struct {
 	owner     *client
 }
 
-// newTenant creates an account through POST /api/accounts and signs its
-// owner in.
+// newTenant creates an account for the domain name.example.com through
+// POST /api/accounts and signs its owner in.
 func (e *testEnv) newTenant(name string) *tenant {
 	e.t.Helper()
+	return e.newTenantAt(name + ".example.com")
+}
+
+// newTenantAt creates an account for domain, owned by owner@domain,
+// through POST /api/accounts and signs its owner in.
+func (e *testEnv) newTenantAt(domain string) *tenant {
+	e.t.Helper()
 	c := e.client()
-	domain := name + ".example.com"
+	name, _, _ := strings.Cut(domain, ".")
 	r := c.do("POST", "/api/accounts", map[string]string{
 		"name": name + " Store", "domain": domain, "owner_email": "owner@" + domain,
 		"owner_password": "owner-password", "owner_first_name": "Olga", "owner_last_name": name,
@@ -218,11 +231,18 @@ func (e *testEnv) newTenant(name string) *tenant {
 	return &tenant{accountID: num(r.obj("account"), "id"), ownerID: num(r.obj("user"), "id"), domain: domain, owner: c}
 }
 
-// addUser creates a user with the role through the tenant's owner and
-// returns a client signed in as that user, and the user's ID.
+// addUser creates the user role@domain with the role through the
+// tenant's owner and returns a client signed in as that user, and the
+// user's ID.
 func (e *testEnv) addUser(tn *tenant, role audit.Role) (*client, int64) {
 	e.t.Helper()
-	email := string(role) + "@" + tn.domain
+	return e.addUserNamed(tn, role, string(role))
+}
+
+// addUserNamed is addUser for the address local@domain.
+func (e *testEnv) addUserNamed(tn *tenant, role audit.Role, local string) (*client, int64) {
+	e.t.Helper()
+	email := local + "@" + tn.domain
 	r := tn.owner.do("POST", "/api/users", map[string]string{
 		"email": email, "password": "user-password", "first_name": "U", "last_name": string(role), "role": string(role),
 	}).want(e.t, http.StatusCreated)
@@ -234,6 +254,18 @@ func (e *testEnv) addUser(tn *tenant, role audit.Role) (*client, int64) {
 func (c *client) login(email, pw string) *response {
 	c.env.t.Helper()
 	return c.do("POST", "/api/auth/login", map[string]string{"email": email, "password": pw}).want(c.env.t, http.StatusOK)
+}
+
+// insertUser stores an analyst with email in the account straight through
+// the store, past the application's rules: a user as one created before
+// addresses had to be at their account's domain.
+func (e *testEnv) insertUser(accountID int64, email string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	u := &audit.User{AccountID: accountID, Email: email, PasswordHash: "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g", Role: audit.RoleAnalyst, IsActive: true}
+	if err := e.db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // appendEvents writes events straight through the store's write path.
@@ -249,9 +281,14 @@ func (e *testEnv) appendEvents(evs ...*audit.Event) {
 	}
 }
 
-// events lists the tenant's events with the given query, as its owner.
+// events lists the tenant's events with the given query, as its owner,
+// once the events recorded in the background (failed sign-ins) are
+// written.
 func (tn *tenant) events(t *testing.T, query string) *response {
 	t.Helper()
+	if err := tn.owner.env.app.Flush(t.Context()); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
 	return tn.owner.do("GET", "/api/audit-logs?"+query, nil).want(t, http.StatusOK)
 }
 

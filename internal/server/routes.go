@@ -22,7 +22,7 @@ func (s *Server) routes() {
 	r("POST /api/auth/mfa/verify", public, limitLogin, s.mfaVerify)
 	r("POST /api/auth/mfa/disable", signedIn, limitLogin, s.mfaDisable)
 
-	r("POST /api/accounts", public, noLimit, s.createAccount)
+	r("POST /api/accounts", public, limitSignUp, s.createAccount)
 	r("GET /api/accounts/{id}", can(audit.PermViewAccount), limitReads, s.getAccount)
 	r("GET /api/accounts/{id}/security", can(audit.PermViewAccount), limitReads, s.getAccountSecurity)
 	r("PATCH /api/accounts/{id}/security", can(audit.PermManageAccountSecurity), noLimit, s.updateAccountSecurity)
@@ -81,6 +81,10 @@ const (
 	// limitIngest: the API key's ingest bucket (app.LimitIngest); a
 	// signed-in user's requests are not limited.
 	limitIngest
+	// limitSignUp: public sign-up, drawn by the app operation itself
+	// (app.SignUp) from the client IP's sign-up bucket, once the fields
+	// are valid.
+	limitSignUp
 )
 
 // handlerFunc is the signature of every handler: it writes a response and

@@ -14,9 +14,13 @@ import (
 func TestCreateUser(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newTestEnv(t, db)
-		tn := e.newTenant("acme")
+		// The seed's domain, so that its example address belongs here.
+		tn := e.newTenantAt("my-store.com")
 		other := e.newTenant("other")
-		admin, adminID := e.addUser(tn, audit.RoleAdmin)
+		admin, adminID := e.addUserNamed(tn, audit.RoleAdmin, "olivia.admin")
+		// An address at this account's domain held by another account, as
+		// accounts made before the domain rule may hold.
+		e.insertUser(other.accountID, "squatted@my-store.com")
 
 		// The seed's example body.
 		r := admin.do("POST", "/api/users", `{
@@ -43,20 +47,27 @@ func TestCreateUser(t *testing.T) {
 			code   string
 			field  string
 		}{
-			{"admin cannot create owner", admin, map[string]any{"email": "o2@acme.example.com", "password": "password-1", "role": "owner"}, 403, "forbidden", "role"},
-			{"owner can create owner", tn.owner, map[string]any{"email": "o2@acme.example.com", "password": "password-1", "role": "owner"}, 201, "", ""},
-			{"account_id of another account", tn.owner, map[string]any{"email": "x1@acme.example.com", "password": "password-1", "role": "analyst", "account_id": other.accountID}, 403, "forbidden", "account_id"},
-			{"account_id of own account", tn.owner, map[string]any{"email": "x2@acme.example.com", "password": "password-1", "role": "analyst", "account_id": tn.accountID}, 201, "", ""},
-			{"account_id not a number", tn.owner, map[string]any{"email": "x3@acme.example.com", "password": "password-1", "role": "analyst", "account_id": "1"}, 400, "invalid", "account_id"},
+			{"admin cannot create owner", admin, map[string]any{"email": "o2@my-store.com", "password": "password-1", "role": "owner"}, 403, "forbidden", "role"},
+			{"owner can create owner", tn.owner, map[string]any{"email": "o2@my-store.com", "password": "password-1", "role": "owner"}, 201, "", ""},
+			{"account_id of another account", tn.owner, map[string]any{"email": "x1@my-store.com", "password": "password-1", "role": "analyst", "account_id": other.accountID}, 403, "forbidden", "account_id"},
+			{"account_id of own account", tn.owner, map[string]any{"email": "x2@my-store.com", "password": "password-1", "role": "analyst", "account_id": tn.accountID}, 201, "", ""},
+			{"account_id not a number", tn.owner, map[string]any{"email": "x3@my-store.com", "password": "password-1", "role": "analyst", "account_id": "1"}, 400, "invalid", "account_id"},
 			{"duplicate email", tn.owner, map[string]any{"email": "ADMIN@my-store.com", "password": "password-1", "role": "analyst"}, 409, "conflict", "email"},
-			{"email taken in another account", tn.owner, map[string]any{"email": "owner@other.example.com", "password": "password-1", "role": "analyst"}, 409, "conflict", "email"},
-			{"missing role", tn.owner, map[string]any{"email": "x4@acme.example.com", "password": "password-1"}, 400, "invalid", "role"},
-			{"unknown role", tn.owner, map[string]any{"email": "x4@acme.example.com", "password": "password-1", "role": "superuser"}, 400, "invalid", "role"},
+			// An address at another account's domain is refused for the
+			// domain alone, whether that account has such a user or not.
+			{"address of another account", tn.owner, map[string]any{"email": "owner@other.example.com", "password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
+			{"address at another domain", tn.owner, map[string]any{"email": "nobody@other.example.com", "password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
+			{"address at a subdomain", tn.owner, map[string]any{"email": "x8@eu.my-store.com", "password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
+			{"address at a parent domain", tn.owner, map[string]any{"email": "x8@store.com", "password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
+			{"address at the domain, upper case", tn.owner, map[string]any{"email": "X9@MY-STORE.COM", "password": "password-1", "role": "analyst"}, 201, "", ""},
+			{"address taken before the domain rule", tn.owner, map[string]any{"email": "squatted@my-store.com", "password": "password-1", "role": "analyst"}, 409, "conflict", "email"},
+			{"missing role", tn.owner, map[string]any{"email": "x4@my-store.com", "password": "password-1"}, 400, "invalid", "role"},
+			{"unknown role", tn.owner, map[string]any{"email": "x4@my-store.com", "password": "password-1", "role": "superuser"}, 400, "invalid", "role"},
 			{"missing email", tn.owner, map[string]any{"password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
 			{"bad email", tn.owner, map[string]any{"email": "x@", "password": "password-1", "role": "analyst"}, 400, "invalid", "email"},
-			{"short password", tn.owner, map[string]any{"email": "x5@acme.example.com", "password": "1234567", "role": "analyst"}, 400, "invalid", "password"},
-			{"role wrong type", tn.owner, map[string]any{"email": "x6@acme.example.com", "password": "password-1", "role": 1}, 400, "invalid", "role"},
-			{"100 KB name", tn.owner, map[string]any{"email": "x7@acme.example.com", "password": "password-1", "role": "analyst", "first_name": strings.Repeat("n", 100<<10)}, 413, "too_large", ""},
+			{"short password", tn.owner, map[string]any{"email": "x5@my-store.com", "password": "1234567", "role": "analyst"}, 400, "invalid", "password"},
+			{"role wrong type", tn.owner, map[string]any{"email": "x6@my-store.com", "password": "password-1", "role": 1}, 400, "invalid", "role"},
+			{"100 KB name", tn.owner, map[string]any{"email": "x7@my-store.com", "password": "password-1", "role": "analyst", "first_name": strings.Repeat("n", 100<<10)}, 413, "too_large", ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -73,8 +84,8 @@ func TestCreateUser(t *testing.T) {
 		}
 		// The other account gained nobody.
 		users := other.owner.do("GET", "/api/users", nil).want(t, 200).list("users")
-		if len(users) != 1 {
-			t.Errorf("other account has %d users; want 1", len(users))
+		if len(users) != 2 {
+			t.Errorf("other account has %d users; want 2", len(users))
 		}
 	})
 }

@@ -39,6 +39,26 @@ func (tx *Tx) CreateUser(ctx context.Context, u *audit.User) error {
 	return nil
 }
 
+// EmailDomainInUse reports whether a user, in any account, has an address
+// at exactly domain (normalized; an address at a subdomain does not count).
+// Users created before addresses had to be at their account's domain may
+// hold addresses at a domain no account has claimed: such a domain is
+// already in use. Domains hold no LIKE wildcard (audit.ValidateDomain
+// allows a-z, 0-9, - and .), so the pattern matches the domain literally.
+// The query reads the users table through; it runs once per account
+// creation.
+func (tx *Tx) EmailDomainInUse(ctx context.Context, domain string) (bool, error) {
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM users WHERE email LIKE ? LIMIT 1`, "%@"+domain).Scan(&one)
+	switch err = tx.db.wrap(err, "select user at domain"); {
+	case errors.Is(err, audit.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 // UserByEmail returns the user with the given (normalized) email, in any
 // account: emails are unique across the service and sign-in names no account.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*audit.User, error) {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"CreateUser", testCreateUser},
 		{"Users", testUsers},
 		{"UserLookups", testUserLookups},
+		{"EmailDomainInUse", testEmailDomainInUse},
 		{"Sessions", testSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"AppendEvents", testAppendEvents},

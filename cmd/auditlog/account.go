@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/password"
+)
+
+// createAccountAgent is the user agent that the events of an account made
+// by the operator carry.
+const createAccountAgent = "auditlog create-account"
+
+func runCreateAccount(ctx context.Context, e *env, args []string) error {
+	fs, st := newFlagSet(e, "create-account", `Create an account and its owner, as POST /api/accounts does, from the operator's
+side: with no sign-up rate limit, and also when public sign-up is turned off
+(PUBLIC_SIGNUP=false). The same rules hold: the owner's email must be an
+address at the account's domain, and the domain must not be taken.
+
+The owner's password is read from --owner-password-file (the first line; use
+/dev/stdin to pipe it), or else generated and printed once.`)
+	name := fs.String("name", "", "the account's `name`, such as \"My Store\" (required)")
+	domain := fs.String("domain", "", "the account's `domain`, such as my-store.com (required)")
+	email := fs.String("owner-email", "", "the owner's `email`, at the domain (required)")
+	first := fs.String("owner-first-name", "", "the owner's first `name`")
+	last := fs.String("owner-last-name", "", "the owner's last `name`")
+	pwFile := fs.String("owner-password-file", "", "read the owner's password from the first line of this `file`")
+	if err := st.parse(e, fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	pw, generated := "", false
+	if *pwFile != "" {
+		b, err := os.ReadFile(*pwFile)
+		if err != nil {
+			return fmt.Errorf("create-account: owner password: %w", err)
+		}
+		pw, _, _ = strings.Cut(string(b), "\n")
+		pw = strings.TrimSuffix(pw, "\r")
+	} else {
+		pw, generated = rand.Text(), true
+	}
+	cfg := st.cfg
+	log := newLogger(e, cfg.LogLevel)
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	signer, err := checkpointSigner(ctx, cfg, db, log) // the account's log starts with its creation
+	if err != nil {
+		return err
+	}
+	a := app.New(app.Deps{
+		Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
+	})
+	defer closeApp(a, log)
+	acct, owner, err := a.CreateAccount(ctx, app.NewClient("", createAccountAgent), app.NewAccount{
+		Name: *name, Domain: *domain, OwnerEmail: *email, OwnerPassword: pw, OwnerFirstName: *first, OwnerLastName: *last,
+	})
+	if err != nil {
+		return accountError(err)
+	}
+	fmt.Fprintf(e.stdout, "created account %d %q (%s) with owner %s (user %d)\n", acct.ID, acct.Name, acct.Domain, owner.Email, owner.ID)
+	if generated {
+		fmt.Fprintf(e.stdout, "owner password (shown once; the owner should change it after signing in): %s\n", pw)
+	}
+	return nil
+}
+
+// flagOf names, for each input of app.CreateAccount, its flag.
+var flagOf = map[string]string{
+	"name": "--name", "domain": "--domain", "owner_email": "--owner-email", "owner_password": "--owner-password-file",
+	"owner_first_name": "--owner-first-name", "owner_last_name": "--owner-last-name",
+}
+
+// accountError says what was wrong with the account to create, naming the
+// flag at fault; internal errors keep their chain.
+func accountError(err error) error {
+	code := audit.ErrorCode(err)
+	if code == audit.EINTERNAL {
+		return fmt.Errorf("create-account: %w", err)
+	}
+	msg := audit.ErrorMessage(err)
+	if f, ok := flagOf[audit.ErrorField(err)]; ok {
+		return fmt.Errorf("create-account: %s: %s", f, msg)
+	}
+	if errors.Is(err, audit.ErrDomainTaken) {
+		return fmt.Errorf("create-account: --domain: %s", msg)
+	}
+	return fmt.Errorf("create-account: %s", msg)
+}
