@@ -45,3 +45,13 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
 	return tlog.TilesOf(ctx, readLog{db, db.rd}, accountID)
 }
+
+// CountEvents returns how many of the account's events with seq at most
+// upTo match the filter: the number of events ExportEvents gives for the
+// same arguments.
+func (db *DB) CountEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64) (int64, error) {
+	where, args := db.where(accountID, f)
+	var n int64
+	err := db.rd.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...).Scan(&n)
+	return n, db.wrap(err, "count events to export")
+}
