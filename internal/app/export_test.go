@@ -135,7 +135,10 @@ func TestExportStopsWhenCancelled(t *testing.T) {
 		for i := range events {
 			events[i] = &audit.Event{AccountID: tn.account.ID, Action: "order_created", ResourceType: "order", Details: strings.Repeat("x", 200)}
 		}
-		if err := db.Update(f.ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(f.ctx, sqltest.Signer(t), events...); return err }); err != nil {
+		if err := db.Update(f.ctx, func(tx *sqlstore.Tx) error {
+			_, err := tx.AppendEvents(f.ctx, sqltest.Signer(t), events...)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		for _, format := range app.ExportFormats {
