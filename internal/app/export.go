@@ -120,10 +120,6 @@ func asciiName(s string) bool {
 	return true
 }
 
-// exportCheckEvery is how many events an export writes between checks that
-// its context is still live: a client that goes away stops the reads.
-const exportCheckEvery = 256
-
 // Export records that p exports the account's events selected by
 // req.Filter in req.Format, then writes them.
 //
@@ -209,18 +205,57 @@ func exportDetails(x *Export) string {
 	return b.String()
 }
 
+// exportBatch is how many events the export's reader hands to its writer
+// at a time; at most exportBatches batches wait between them.
+const (
+	exportBatch   = 500
+	exportBatches = 2
+)
+
 // exportEvents calls fn for each event of the export, in seq order,
-// stopping when ctx ends.
+// stopping when ctx ends or fn fails. The store is read on a goroutine of
+// its own, a few batches ahead of fn, so that reading the next events
+// overlaps encoding and sending these: memory stays bounded by the batches
+// in flight, whatever the size of the log.
 func (a *App) exportEvents(ctx context.Context, x *Export, fn func(e *audit.Event) error) error {
-	n := 0
-	return a.store.ExportEvents(ctx, x.AccountID, x.Filter, x.Checkpoint.Size, func(e *audit.Event) error {
-		if n++; n%exportCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("export stopped: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []*audit.Event, exportBatches)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]*audit.Event, 0, exportBatch)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]*audit.Event, 0, exportBatch)
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("export stopped: %w", ctx.Err())
 			}
 		}
-		return fn(e)
-	})
+		err := a.store.ExportEvents(ctx, x.AccountID, x.Filter, x.Checkpoint.Size, func(e *audit.Event) error {
+			if batch = append(batch, e); len(batch) == exportBatch {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send()
+		}
+		errc <- err
+	}()
+	for batch := range batches {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("export stopped: %w", err)
+		}
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err // the deferred cancel stops the reader
+			}
+		}
+	}
+	return <-errc
 }
 
 // exportNDJSON writes the self-proving NDJSON export.
