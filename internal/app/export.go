@@ -205,57 +205,128 @@ func exportDetails(x *Export) string {
 	return b.String()
 }
 
-// exportBatch is how many events the export's reader hands to its writer
-// at a time; at most exportBatches batches wait between them.
+// How an export reads the log: in batches of exportBatch events, at most
+// exportAhead batches ahead of the writer. An unfiltered export, whose
+// events are the seqs 1..size with no gaps, reads its batches as seq ranges
+// on exportReaders connections at once.
 const (
-	exportBatch   = 500
-	exportBatches = 2
+	exportBatch   = 1000
+	exportAhead   = 4
+	exportReaders = 2
 )
 
+// exportChunk is one batch of an export's events, read by a reader.
+type exportChunk struct {
+	after, upTo int64 // the seq range; unused by the sequential reader
+	events      []*audit.Event
+	err         error
+	done        chan struct{} // closed once events and err are set
+}
+
 // exportEvents calls fn for each event of the export, in seq order,
-// stopping when ctx ends or fn fails. The store is read on a goroutine of
-// its own, a few batches ahead of fn, so that reading the next events
+// stopping when ctx ends or fn fails. The store is read on goroutines of
+// their own, a few batches ahead of fn, so that reading the next events
 // overlaps encoding and sending these: memory stays bounded by the batches
-// in flight, whatever the size of the log.
+// in flight (at most exportAhead+exportReaders+1), whatever the size of
+// the log.
 func (a *App) exportEvents(ctx context.Context, x *Export, fn func(e *audit.Event) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []*audit.Event, exportBatches)
-	errc := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		batch := make([]*audit.Event, 0, exportBatch)
-		send := func() error {
-			select {
-			case batches <- batch:
-				batch = make([]*audit.Event, 0, exportBatch)
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("export stopped: %w", ctx.Err())
-			}
+	defer cancel() // stops the readers when fn fails
+	chunks := make(chan *exportChunk, exportAhead)
+	if x.Complete {
+		go a.readRanges(ctx, x, chunks)
+	} else {
+		go a.readPages(ctx, x, chunks)
+	}
+	for c := range chunks {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return fmt.Errorf("export stopped: %w", ctx.Err())
 		}
-		err := a.store.ExportEvents(ctx, x.AccountID, x.Filter, x.Checkpoint.Size, func(e *audit.Event) error {
-			if batch = append(batch, e); len(batch) == exportBatch {
-				return send()
-			}
-			return nil
-		})
-		if err == nil && len(batch) > 0 {
-			err = send()
+		if c.err != nil {
+			return c.err
 		}
-		errc <- err
-	}()
-	for batch := range batches {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("export stopped: %w", err)
 		}
-		for _, e := range batch {
+		for _, e := range c.events {
 			if err := fn(e); err != nil {
-				return err // the deferred cancel stops the reader
+				return err
 			}
 		}
 	}
-	return <-errc
+	// A reader stops early, without a last chunk, only when ctx ends.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("export stopped: %w", err)
+	}
+	return nil
+}
+
+// readPages reads a filtered export's events in one pass, a batch at a
+// time, into chunks, and closes chunks at the end or on the first error.
+func (a *App) readPages(ctx context.Context, x *Export, chunks chan<- *exportChunk) {
+	defer close(chunks)
+	newChunk := func() *exportChunk {
+		return &exportChunk{done: make(chan struct{}), events: make([]*audit.Event, 0, exportBatch)}
+	}
+	c := newChunk()
+	send := func() error {
+		full := c
+		c = newChunk()
+		close(full.done)
+		select {
+		case chunks <- full:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("export stopped: %w", ctx.Err())
+		}
+	}
+	err := a.store.ExportEvents(ctx, x.AccountID, x.Filter, x.Checkpoint.Size, func(e *audit.Event) error {
+		if c.events = append(c.events, e); len(c.events) == exportBatch {
+			return send()
+		}
+		return nil
+	})
+	if err != nil {
+		c.err = err
+	}
+	if err != nil || len(c.events) > 0 {
+		send()
+	}
+}
+
+// readRanges reads a complete export's events as consecutive seq ranges
+// of exportBatch, on exportReaders goroutines, and passes them on in order.
+func (a *App) readRanges(ctx context.Context, x *Export, chunks chan<- *exportChunk) {
+	defer close(chunks)
+	work := make(chan *exportChunk)
+	defer close(work)
+	for range exportReaders {
+		go func() {
+			for c := range work {
+				c.events = make([]*audit.Event, 0, c.upTo-c.after)
+				c.err = a.store.ExportRange(ctx, x.AccountID, audit.EventFilter{}, c.after, c.upTo, func(e *audit.Event) error {
+					c.events = append(c.events, e)
+					return nil
+				})
+				close(c.done)
+			}
+		}()
+	}
+	for after := int64(0); after < x.Checkpoint.Size; after += exportBatch {
+		c := &exportChunk{after: after, upTo: min(after+exportBatch, x.Checkpoint.Size), done: make(chan struct{})}
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case chunks <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // exportNDJSON writes the self-proving NDJSON export.

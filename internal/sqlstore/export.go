@@ -16,9 +16,15 @@ const exportPage = 1000
 // are immutable once committed, so the pages agree with the checkpoint of
 // size upTo whenever they are read.
 func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64, fn func(e *audit.Event) error) error {
+	return db.ExportRange(ctx, accountID, f, 0, upTo, fn)
+}
+
+// ExportRange is ExportEvents for the events with seq above after and at
+// most upTo: an export may read disjoint ranges of the log at once.
+func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFilter, after, upTo int64, fn func(e *audit.Event) error) error {
 	where, args := db.where(accountID, f)
-	var last int64
-	for {
+	last := after
+	for last < upTo {
 		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
 			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`, append(args, last, upTo, exportPage)...)
 		if err != nil {
@@ -38,6 +44,7 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 			return nil
 		}
 	}
+	return nil
 }
 
 // Tiles returns a view of the account's stored tree for computing proofs.
