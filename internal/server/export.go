@@ -47,7 +47,9 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		extendDeadline(w)
 		h := w.Header()
 		h.Set("Content-Type", x.ContentType())
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": x.Filename()}))
+		// RFC 6266: the name is plain ASCII without quotes or backslashes
+		// (app.Export.Filename), so filename= alone names it everywhere.
+		h.Set("Content-Disposition", `attachment; filename="`+x.Filename()+`"`)
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Export-Events", strconv.FormatInt(x.Events, 10))
 		h.Set("X-Export-Tree-Size", strconv.FormatInt(x.Checkpoint.Size, 10))
