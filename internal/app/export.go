@@ -45,6 +45,10 @@ type ExportRequest struct {
 	BOM bool
 	// PDF configures a PDF report; zero values are the defaults.
 	PDF export.PDFOptions
+	// Progress, when set, is called as the export goes with the number of
+	// events read so far (for a PDF report, added to it before the report
+	// is written), at most once per thousand events.
+	Progress func(events int64)
 }
 
 // Export describes an export about to be written, for the surface to name
@@ -180,7 +184,7 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 	case FormatPDF:
 		return a.exportPDF(ctx, p, x, req, start)
 	}
-	return a.exportNDJSON(ctx, x, start)
+	return a.exportNDJSON(ctx, x, req, start)
 }
 
 // exportFilterOrder is the order in which an export's audit record names
@@ -229,10 +233,11 @@ type exportChunk struct {
 // overlaps encoding and sending these: memory stays bounded by the batches
 // in flight (at most exportAhead+exportReaders+1), whatever the size of
 // the log.
-func (a *App) exportEvents(ctx context.Context, x *Export, fn func(e *audit.Event) error) error {
+func (a *App) exportEvents(ctx context.Context, x *Export, progress func(int64), fn func(e *audit.Event) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the readers when fn fails
 	chunks := make(chan *exportChunk, exportAhead)
+	var done int64
 	if x.Complete {
 		go a.readRanges(ctx, x, chunks)
 	} else {
@@ -254,6 +259,9 @@ func (a *App) exportEvents(ctx context.Context, x *Export, fn func(e *audit.Even
 			if err := fn(e); err != nil {
 				return err
 			}
+		}
+		if done += int64(len(c.events)); progress != nil {
+			progress(done)
 		}
 	}
 	// A reader stops early, without a last chunk, only when ctx ends.
@@ -330,7 +338,7 @@ func (a *App) readRanges(ctx context.Context, x *Export, chunks chan<- *exportCh
 }
 
 // exportNDJSON writes the self-proving NDJSON export.
-func (a *App) exportNDJSON(ctx context.Context, x *Export, start func(*Export) io.Writer) error {
+func (a *App) exportNDJSON(ctx context.Context, x *Export, req ExportRequest, start func(*Export) io.Writer) error {
 	cp := x.Checkpoint
 	ew := export.NewWriter(start(x), export.Header{
 		AccountID: x.AccountID, Origin: a.Origin(x.AccountID), TreeSize: cp.Size, RootHash: cp.Root,
@@ -339,7 +347,7 @@ func (a *App) exportNDJSON(ctx context.Context, x *Export, start func(*Export) i
 	var tiles *tlog.Tiles
 	n := 0
 	var line export.Event
-	err := a.exportEvents(ctx, x, func(e *audit.Event) error {
+	err := a.exportEvents(ctx, x, req.Progress, func(e *audit.Event) error {
 		export.SetEvent(&line, e)
 		if !x.Complete {
 			if n%1000 == 0 {
@@ -362,7 +370,7 @@ func (a *App) exportNDJSON(ctx context.Context, x *Export, start func(*Export) i
 // exportCSV writes the CSV export.
 func (a *App) exportCSV(ctx context.Context, x *Export, req ExportRequest, start func(*Export) io.Writer) error {
 	cw := export.NewCSVWriter(start(x), export.CSVOptions{BOM: req.BOM})
-	if err := a.exportEvents(ctx, x, cw.Write); err != nil {
+	if err := a.exportEvents(ctx, x, req.Progress, cw.Write); err != nil {
 		return err
 	}
 	return cw.Close()
@@ -382,7 +390,7 @@ func (a *App) exportPDF(ctx context.Context, p *Principal, x *Export, req Export
 	}
 	info.GeneratedByName, info.GeneratedByEmail = p.names()
 	r := export.NewPDFReport(info, req.PDF)
-	if err := a.exportEvents(ctx, x, r.Add); err != nil {
+	if err := a.exportEvents(ctx, x, req.Progress, r.Add); err != nil {
 		return err
 	}
 	if _, err := r.WriteTo(start(x)); err != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -67,6 +68,15 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return err
+}
+
+// EventFilter returns the filter that the query parameters of
+// GET /api/audit-logs select (user_id, action, resource_type, start_date,
+// end_date), checked as the API checks them: how the command line reads
+// the same filters.
+func EventFilter(q url.Values) (audit.EventFilter, error) {
+	f, _, err := parseEventQuery(q)
+	return f, err
 }
 
 // acceptedFormat returns the export format an Accept header asks for: the
