@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,6 +75,15 @@ func TestExport(t *testing.T) {
 			t.Errorf("pdf export starts %q, type %q", file[:min(len(file), 8)], x.ContentType())
 		}
 		f.wantEvent(tn.account.ID, audit.ActionLogExported, fmt.Sprintf("Exported the audit log as PDF: %d events up to checkpoint %d", x.Checkpoint.Size, x.Checkpoint.Size), tn.owner)
+		// Over the cap, still a report, with the notice and every event
+		// counted.
+		x, file = exportTo(tn.p, app.ExportRequest{Format: app.FormatPDF, PDF: export.PDFOptions{MaxRows: 2}})
+		if text := pdfText(t, file); text != "" {
+			want := fmt.Sprintf("%d more events in range are not listed: the table stops at 2 rows. The summary counts all %d events.", x.Events-2, x.Events)
+			if !strings.Contains(text, want) || !strings.Contains(text, "Olga acme") || !strings.Contains(text, "acme.example.com") {
+				t.Errorf("pdf over the cap lacks %q, the owner or the domain:\n%s", want, text)
+			}
+		}
 
 		// A service exporting with a key is the actor by the key's prefix.
 		key, k, err := f.app.CreateAPIKey(f.ctx, tn.p, origin, app.NewAPIKey{Name: "siem", Scopes: []string{audit.ScopeEventsRead}})
@@ -174,4 +186,27 @@ func TestExportStopsWhenCancelled(t *testing.T) {
 			t.Errorf("%d exports recorded; want 4", got)
 		}
 	})
+}
+
+// pdfText returns the text pdftotext extracts from a PDF, its spaces and
+// line breaks folded, or "" when pdftotext is not installed (outside CI).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftotext not found (poppler-utils); CI must install it: %v", err)
+		}
+		t.Log("pdftotext not found: the PDF's text is not checked")
+		return ""
+	}
+	file := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(file, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-enc", "UTF-8", file, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }
