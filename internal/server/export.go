@@ -42,10 +42,12 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	if req.Filter, _, err = parseEventQuery(q); err != nil {
 		return err
 	}
+	// A large export, or a PDF report built before its first byte, may
+	// take longer than the server's write timeout.
+	extendDeadline(w)
 	started := false
 	err = s.app.Export(ctx, principalFrom(ctx), s.client(r), req, func(x *app.Export) io.Writer {
 		started = true
-		extendDeadline(w)
 		h := w.Header()
 		h.Set("Content-Type", x.ContentType())
 		// RFC 6266: the name is plain ASCII without quotes or backslashes
