@@ -104,6 +104,13 @@ func TestExportCommand(t *testing.T) {
 			t.Errorf("%q succeeded", args)
 		}
 	}
+	// An interrupted export (Ctrl-C cancels run's context) leaves none
+	// either.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(ctx, []string{"export", "--account", "1", "--output", "x.ndjson"}, env, io.Discard, io.Discard); err == nil {
+		t.Error("an interrupted export succeeded")
+	}
 	wantFiles(t, dir, "audit.db", "log.ndjson", "refunds.csv")
 
 	// Through the API, with a key that may read events.
