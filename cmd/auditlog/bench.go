@@ -56,6 +56,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	only := fs.String("only", "", "run only the scenarios whose names contain this `text`")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	exactlyOnce := fs.Int("exactly-once", 0, "instead of the scenarios, send `N` events in batches of 1,000 with Idempotency-Keys, send every batch twice at once (blind retries), and check that the log holds each event exactly once and verifies")
+	exportEvents := fs.Int("export", 0, "instead of the scenarios, load a log of `N` events into a new account and measure GET /api/audit-logs/export of it in each format, each served by a fresh auditlog serve process: events/s, time to first byte and the server's peak RSS")
+	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: auditlog bench [flags]
 
@@ -131,6 +133,9 @@ Flags:
 	base := "http://" + ln.Addr().String()
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 
+	if *exportEvents > 0 {
+		return exportBenchRun(ctx, e, db, signer, base, url, run, *exportEvents, strings.Split(*exportFormats, ","))
+	}
 	if *exactlyOnce > 0 {
 		return exactlyOnceRun(ctx, e, db, base, run, *exactlyOnce)
 	}

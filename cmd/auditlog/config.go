@@ -70,6 +70,15 @@ func (st *settings) intFlag(fs *flag.FlagSet, name, usage string, set func(*conf
 // file, then the environment, then the flags. It returns flag.ErrHelp when
 // args asked for help (the usage has then been printed).
 func (st *settings) parse(e *env, fs *flag.FlagSet, args []string) error {
+	if err := st.parseFlags(fs, args); err != nil {
+		return err
+	}
+	return st.load(e)
+}
+
+// parseFlags is parse's first half: the flags alone. A command that needs
+// the configuration only in some modes calls it, then load when it does.
+func (st *settings) parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -81,6 +90,12 @@ func (st *settings) parse(e *env, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	return nil
+}
+
+// load builds the configuration: defaults, then the .env file, then the
+// environment, then the flags parsed.
+func (st *settings) load(e *env) error {
 	lookup, err := config.Environment(st.envFile, e.lookupEnv)
 	if err != nil {
 		return err

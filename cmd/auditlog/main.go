@@ -53,6 +53,7 @@ func commands() []command {
 		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
 		{"create-account", "create an account and its owner (also when public sign-up is off)", runCreateAccount},
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
+		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
 		{"bench", "load the ingest API over loopback and report events/s and latency", runBench},

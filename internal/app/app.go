@@ -59,8 +59,11 @@
 //   - ingest.go: recording ingested events through the group-commit
 //     writer, and what a saturated or slow writer answers.
 //   - log.go: the verifiable log's reads: the verifier key, checkpoints,
-//     inclusion and consistency proofs, the server-side verification, and
-//     the self-proving export (which records itself first).
+//     inclusion and consistency proofs, the server-side verification.
+//   - export.go: exports as NDJSON (self-proving), CSV or a PDF report,
+//     each recorded with its format, filter and count before the first
+//     byte, then streamed (PDF: built whole) with the reads a few batches
+//     ahead of the writer.
 //
 // # Rate limits
 //

@@ -135,23 +135,3 @@ func (a *App) PrepareEvents(ctx context.Context, p *Principal, ins []ingest.Even
 	}
 	return events, nil
 }
-
-// exportFilterOrder is the order in which recordExport names the filter's
-// parameters.
-var exportFilterOrder = []string{"user_id", "action", "resource_type", "start_date", "end_date"}
-
-// recordExport records that p exported the account's audit log as NDJSON,
-// selected by filter (the export's query parameters and their values, nil
-// when unfiltered). The record is written before the export starts.
-func (a *App) recordExport(ctx context.Context, p *Principal, c Client, filter map[string]string) error {
-	details := "Exported the audit log as NDJSON"
-	if len(filter) > 0 {
-		details += " filtered by"
-		for _, k := range exportFilterOrder {
-			if v, ok := filter[k]; ok {
-				details += fmt.Sprintf(" %s=%s", k, v)
-			}
-		}
-	}
-	return a.recordNow(ctx, p, c, entry{auditLogResource, audit.ActionLogExported, details})
-}

@@ -1,14 +1,11 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"testing"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/export"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
@@ -118,59 +115,5 @@ func TestListEvents(t *testing.T) {
 		_, analyst := f.addUser(tn, audit.RoleAnalyst, "analyst")
 		_, err = f.app.ListEvents(f.ctx, analyst, app.EventQuery{Page: audit.PageRequest{Page: 1, PerPage: 2}})
 		wantCode(t, "ListEvents by an analyst", err, audit.EFORBIDDEN, "")
-	})
-}
-
-// TestExportNDJSON checks that an export records itself first (details
-// and actor), and that the file it writes verifies offline.
-func TestExportNDJSON(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
-		f := newFixture(t, db)
-		tn := f.newTenant("acme")
-		exportTo := func(p *app.Principal, filter audit.EventFilter) (*app.Export, []byte) {
-			t.Helper()
-			var buf bytes.Buffer
-			var x *app.Export
-			err := f.app.ExportNDJSON(f.ctx, p, origin, filter, func(e *app.Export) io.Writer { x = e; return &buf })
-			if err != nil {
-				t.Fatal(err)
-			}
-			return x, buf.Bytes()
-		}
-		x, file := exportTo(tn.p, audit.EventFilter{})
-		e := f.wantEvent(tn.account.ID, audit.ActionLogExported, "Exported the audit log as NDJSON", tn.owner)
-		if e.ResourceType != audit.ResourceAuditLog || e.ResourceID != "" {
-			t.Errorf("log_exported resource %q %q", e.ResourceType, e.ResourceID)
-		}
-		vkey, _ := f.app.VerifierKey()
-		rep, err := export.Verify(bytes.NewReader(file), vkey)
-		if err != nil || !rep.Complete || rep.TreeSize != x.Checkpoint.Size || rep.Events != x.Checkpoint.Size || !x.Complete {
-			t.Fatalf("complete export: report %+v, err %v; export %+v", rep, err, x)
-		}
-
-		x, file = exportTo(tn.p, audit.EventFilter{Action: "user_login", UserID: 7})
-		f.wantEvent(tn.account.ID, audit.ActionLogExported, "Exported the audit log as NDJSON filtered by user_id=7 action=user_login", tn.owner)
-		if rep, err := export.Verify(bytes.NewReader(file), vkey); err != nil || rep.Complete || x.Complete || rep.Events != 0 {
-			t.Fatalf("filtered export: report %+v, err %v", rep, err)
-		}
-
-		// A service exporting with a key is the actor by the key's prefix.
-		key, k, err := f.app.CreateAPIKey(f.ctx, tn.p, origin, app.NewAPIKey{Name: "siem", Scopes: []string{audit.ScopeEventsRead}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, err := f.app.AuthenticateKey(f.ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exportTo(svc, audit.EventFilter{})
-		e = f.events(tn.account.ID, audit.ActionLogExported)[0]
-		if e.ActorType != audit.ActorAPIKey || e.ActorID != k.Prefix || e.ActorName != "siem" || e.APIKeyID != k.ID || e.UserID != 0 {
-			t.Errorf("export by key: actor %q %q %q key %d user %d; want the key", e.ActorType, e.ActorID, e.ActorName, e.APIKeyID, e.UserID)
-		}
-		// An analyst may not export, and nothing is recorded for trying.
-		_, analyst := f.addUser(tn, audit.RoleAnalyst, "anna")
-		err = f.app.ExportNDJSON(f.ctx, analyst, origin, audit.EventFilter{}, func(*app.Export) io.Writer { t.Error("started"); return io.Discard })
-		wantCode(t, "analyst export", err, audit.EFORBIDDEN, "")
 	})
 }

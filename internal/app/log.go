@@ -3,12 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/export"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
@@ -92,63 +89,6 @@ func (a *App) VerifyLog(ctx context.Context, p *Principal) (*tlog.Report, error)
 		return nil, err
 	}
 	return a.store.VerifyLog(ctx, p.AccountID, a.signer.VerifierKey())
-}
-
-// Export describes an export about to be written, for the surface to name
-// and label it before the first byte.
-type Export struct {
-	AccountID  int64
-	Checkpoint *sqlstore.Checkpoint
-	// Complete is set when the export holds every event of the log up to
-	// the checkpoint; otherwise each event carries its inclusion proof.
-	Complete bool
-}
-
-// ExportNDJSON records that p exports the account's events selected by f,
-// then writes them as a self-proving NDJSON export (package export): the
-// latest signed checkpoint, the events up to it in log order (each with
-// its inclusion proof when filtered), and an end line. It calls start once
-// the checkpoint is known and writes to the writer start returns; an error
-// before start is called means nothing was written. An export that fails
-// after start ends without its end line, which tells the reader, and the
-// verifier, that it is incomplete.
-func (a *App) ExportNDJSON(ctx context.Context, p *Principal, c Client, f audit.EventFilter, start func(*Export) io.Writer) error {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
-		return err
-	}
-	filter := FilterParams(f)
-	if err := a.recordExport(ctx, p, c, filter); err != nil {
-		return err
-	}
-	cp, err := a.store.Checkpoint(ctx, p.AccountID, 0)
-	if err != nil {
-		return err
-	}
-	x := &Export{AccountID: p.AccountID, Checkpoint: cp, Complete: f == (audit.EventFilter{})}
-	ew := export.NewWriter(start(x), export.Header{
-		AccountID: p.AccountID, Origin: a.Origin(p.AccountID), TreeSize: cp.Size, RootHash: cp.Root,
-		Checkpoint: cp.Note, Complete: x.Complete, Filter: filter, ExportedAt: a.now().UTC().Format(timeLayout),
-	})
-	var tiles *tlog.Tiles
-	n := 0
-	err = a.store.ExportEvents(ctx, p.AccountID, f, cp.Size, func(e *audit.Event) error {
-		line := export.EventOf(e)
-		if !x.Complete {
-			if n%1000 == 0 {
-				tiles = a.store.Tiles(ctx, p.AccountID) // bounded cache: a fresh view per thousand events
-			}
-			var err error
-			if line.Proof, err = tiles.InclusionProof(cp.Size, e.Seq-1); err != nil {
-				return fmt.Errorf("prove event %d: %w", e.Seq, err)
-			}
-		}
-		n++
-		return ew.Write(line)
-	})
-	if err != nil {
-		return err
-	}
-	return ew.Close()
 }
 
 // timeLayout renders times as the API does: RFC 3339, UTC, microseconds.

@@ -83,7 +83,7 @@ func (l *testLog) export(t testing.TB, keep func(*audit.Event) bool) []byte {
 				t.Fatal(err)
 			}
 		}
-		if err := w.Write(line); err != nil {
+		if err := w.Write(&line); err != nil {
 			t.Fatal(err)
 		}
 	}

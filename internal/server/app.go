@@ -82,5 +82,5 @@ type logService interface {
 	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)
 	ProveConsistency(ctx context.Context, p *app.Principal, from, to int64) (*sqlstore.ConsistencyProof, error)
 	VerifyLog(ctx context.Context, p *app.Principal) (*tlog.Report, error)
-	ExportNDJSON(ctx context.Context, p *app.Principal, c app.Client, f audit.EventFilter, start func(*app.Export) io.Writer) error
+	Export(ctx context.Context, p *app.Principal, c app.Client, req app.ExportRequest, start func(*app.Export) io.Writer) error
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -141,34 +139,4 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 // take long to produce or stream (verification, exports).
 func extendDeadline(w http.ResponseWriter) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-}
-
-// exportEvents streams the caller's account's events as a self-proving
-// NDJSON file (app.ExportNDJSON, which records the export first).
-func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	q := r.URL.Query()
-	if f := q.Get("format"); f != "" && f != "ndjson" {
-		return audit.FieldError("format", "format must be ndjson.")
-	}
-	f, _, err := parseEventQuery(q)
-	if err != nil {
-		return err
-	}
-	started := false
-	err = s.app.ExportNDJSON(ctx, principalFrom(ctx), s.client(r), f, func(x *app.Export) io.Writer {
-		started = true
-		extendDeadline(w)
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-log-account-%d-size-%d.ndjson"`, x.AccountID, x.Checkpoint.Size))
-		w.WriteHeader(http.StatusOK)
-		return w
-	})
-	if err != nil && started {
-		// The status is sent; a truncated file (no end line) tells the
-		// client, and the verifier, that the export failed.
-		s.log.ErrorContext(ctx, "export failed", "account", principalFrom(ctx).AccountID, "err", err)
-		return nil
-	}
-	return err
 }

@@ -16,9 +16,15 @@ const exportPage = 1000
 // are immutable once committed, so the pages agree with the checkpoint of
 // size upTo whenever they are read.
 func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64, fn func(e *audit.Event) error) error {
+	return db.ExportRange(ctx, accountID, f, 0, upTo, fn)
+}
+
+// ExportRange is ExportEvents for the events with seq above after and at
+// most upTo: an export may read disjoint ranges of the log at once.
+func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFilter, after, upTo int64, fn func(e *audit.Event) error) error {
 	where, args := db.where(accountID, f)
-	var last int64
-	for {
+	last := after
+	for last < upTo {
 		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
 			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`, append(args, last, upTo, exportPage)...)
 		if err != nil {
@@ -38,10 +44,21 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 			return nil
 		}
 	}
+	return nil
 }
 
 // Tiles returns a view of the account's stored tree for computing proofs.
 // It caches what it reads: use a fresh one for each bounded piece of work.
 func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
 	return tlog.TilesOf(ctx, readLog{db, db.rd}, accountID)
+}
+
+// CountEvents returns how many of the account's events with seq at most
+// upTo match the filter: the number of events ExportEvents gives for the
+// same arguments.
+func (db *DB) CountEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64) (int64, error) {
+	where, args := db.where(accountID, f)
+	var n int64
+	err := db.rd.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...).Scan(&n)
+	return n, db.wrap(err, "count events to export")
 }

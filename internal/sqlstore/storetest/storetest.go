@@ -54,6 +54,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"EventFields", testEventFields},
 		{"IdempotentAppends", testIdempotentAppends},
 		{"BulkAppend", testBulkAppend},
+		{"ExportReads", testExportReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
