@@ -140,14 +140,14 @@ func (e *testEnv) client() *browserClient {
 	}}}
 }
 
-// page is a response of the console.
-type page struct {
+// response is a response of the console.
+type response struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func (c *browserClient) do(method, path string, form url.Values) page {
+func (c *browserClient) do(method, path string, form url.Values) response {
 	c.e.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -169,12 +169,12 @@ func (c *browserClient) do(method, path string, form url.Values) page {
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	io.Copy(&buf, resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: buf.String()}
+	return response{status: resp.StatusCode, header: resp.Header, body: buf.String()}
 }
 
-func (c *browserClient) get(path string) page { return c.do("GET", path, nil) }
+func (c *browserClient) get(path string) response { return c.do("GET", path, nil) }
 
-func (c *browserClient) post(path string, form url.Values) page { return c.do("POST", path, form) }
+func (c *browserClient) post(path string, form url.Values) response { return c.do("POST", path, form) }
 
 // signIn signs the sample user of role in.
 func (c *browserClient) signIn(role audit.Role) {

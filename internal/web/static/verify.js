@@ -167,7 +167,7 @@ const AuditlogVerify = (() => {
     };
     try {
       await check(section, step);
-      show('verified', '✓ Verified: this event is in the account’s signed log, unchanged.');
+      show('verified', '✓ Verified: this event’s leaf is in the account’s signed log.');
     } catch (e) {
       const li = document.createElement('li');
       li.className = 'bad';
