@@ -329,8 +329,8 @@ func TestBrowser(t *testing.T) {
 		// The event page: every field, the diff, and the verified badge.
 		b.open("/events/" + strconv.FormatInt(e.detailed, 10))
 		b.do(chromedp.WaitVisible(chromedp.CSS("#verify-status.verified")))
-		if n := b.count("#verify-steps li.ok"); n != 6 {
-			t.Errorf("verified with %d steps shown; want 6:\n%s", n, b.text("#verify-steps"))
+		if n := b.count("#verify-steps li.ok"); n != 7 {
+			t.Errorf("verified with %d steps shown; want 7:\n%s", n, b.text("#verify-steps"))
 		}
 		for _, want := range []string{"status", "paid", "refunded", "Box arrived crushed"} {
 			if !strings.Contains(b.text("table.diff"), want) {
@@ -348,8 +348,16 @@ func TestBrowser(t *testing.T) {
 		if got := eval[string](b, verifyVectors); got != "ok" {
 			t.Errorf("verification vectors: %s", got)
 		}
-		// A leaf hash that is not the event's fails the check, visibly.
-		b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("verify").dataset.leafHash = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="`),
+		// A changed field, or a leaf hash that is not the event's, fails
+		// the check, visibly.
+		b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("leaf").dataset.details = btoa("Refunded $4.20 on order #5001")`),
+			chromedp.Click(chromedp.ID("verify-again")),
+			chromedp.WaitVisible(chromedp.CSS("#verify-status.failed")))
+		if got := b.text("#verify-status"); !strings.Contains(got, "commitment") {
+			t.Errorf("a changed detail: %q", got)
+		}
+		b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#verify-status.verified")),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("verify").dataset.leafHash = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="`),
 			chromedp.Click(chromedp.ID("verify-again")),
 			chromedp.WaitVisible(chromedp.CSS("#verify-status.failed")))
 
@@ -465,6 +473,15 @@ const verifyVectors = `(async () => {
   const root = await V.rootFromInclusion(2, 5, hex("8df5d25e7dd3ac94494dfee6c5edee2d4fc554d1d9dee3152a00b0b6a6b09188"), path);
   if (V.toHex(root) !== "3a1413ba60ad79b96073ecec957b4e3446b53710e5deaa718118c01ce46283aa") return "root " + V.toHex(root);
   if (V.toHex(cp.root) !== V.toHex(root)) return "the checkpoint's root is not the proof's";
+  const leaf3 = {accountId: "42", seq: "3", createdAt: String(Date.UTC(2024, 0, 1, 12, 2, 0) * 1000 + 246912),
+    occurredAt: String(Date.UTC(2024, 0, 1, 11, 58, 30) * 1000), userId: "0", actorType: "api_key", eventId: "evt_5001",
+    action: "order.refunded", resourceType: "order", resourceId: "5001", outcome: "success", actorId: "al_3f9c2a1b",
+    actorEmail: "", actorName: "checkout-service", ipAddress: "", userAgent: "", details: "Refunded $42.00 on order #5001",
+    metadata: '{"amount_cents":4200,"currency":"USD"}', changes: '[{"field":"status","old":"paid","new":"refunded"}]'};
+  const c3 = await V.commit(leaf3, new Uint8Array(32).fill(3));
+  if (V.toHex(c3) !== "e7a24462348e6632e5ffd0bd762af8a391fd415f6e26af5ae594f734a2d6095a") return "commitment " + V.toHex(c3);
+  const h3 = await V.leafHash(leaf3, c3);
+  if (V.toHex(h3) !== "8df5d25e7dd3ac94494dfee6c5edee2d4fc554d1d9dee3152a00b0b6a6b09188") return "leaf hash " + V.toHex(h3);
   try {
     await V.openNote(note.replace("\n5\n", "\n6\n"), key);
     return "a changed note verified";

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -274,6 +275,43 @@ type eventView struct {
 	ResourceIDURL string
 	IPURL         string
 	Search        bool
+	Leaf          leafData
+}
+
+// leafData is what the browser needs to recompute an event's leaf hash
+// from its fields (docs/verification.md §1–2), each exactly as stored:
+// numbers in decimal, times in Unix microseconds, text as the base64 of
+// its bytes (an HTML attribute would turn a stored CR LF into LF).
+type leafData struct {
+	AccountID, Seq, CreatedAt, OccurredAt, UserID                                    string
+	ActorType, EventID, Action, ResourceType, ResourceID, Outcome                    string
+	ActorID, ActorEmail, ActorName, IPAddress, UserAgent, Details, Metadata, Changes string
+	// Salt keys the commitment to the personal fields; "" once they have
+	// been erased, when Commitment alone stands for them.
+	Salt, Commitment string
+}
+
+func leafOf(e *audit.Event) leafData {
+	micros := func(t time.Time) string {
+		if t.IsZero() {
+			return "0"
+		}
+		return strconv.FormatInt(t.UnixMicro(), 10)
+	}
+	b := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	d := leafData{
+		AccountID: strconv.FormatInt(e.AccountID, 10), Seq: strconv.FormatInt(e.Seq, 10),
+		CreatedAt: micros(e.CreatedAt), OccurredAt: micros(e.OccurredAt), UserID: strconv.FormatInt(e.UserID, 10),
+		ActorType: b(e.ActorType), EventID: b(e.EventID), Action: b(e.Action), ResourceType: b(e.ResourceType),
+		ResourceID: b(e.ResourceID), Outcome: b(e.Outcome), ActorID: b(e.ActorID), ActorEmail: b(e.ActorEmail),
+		ActorName: b(e.ActorName), IPAddress: b(e.IPAddress), UserAgent: b(e.UserAgent), Details: b(e.Details),
+		Metadata: b(string(e.Metadata)), Changes: b(string(e.Changes)),
+		Commitment: base64.StdEncoding.EncodeToString(e.Commitment[:]),
+	}
+	if e.Salt != nil {
+		d.Salt = base64.StdEncoding.EncodeToString(e.Salt)
+	}
+	return d
 }
 
 // change is one entry of an event's changes: a field before and after.
@@ -298,7 +336,7 @@ func (c *Console) eventPage(w http.ResponseWriter, r *http.Request, p *app.Princ
 		return err
 	}
 	e := proof.Event
-	v := eventView{Event: e, Origin: c.app.Origin(p.AccountID), TreeSize: proof.Checkpoint.Size, Search: searchReady}
+	v := eventView{Event: e, Origin: c.app.Origin(p.AccountID), TreeSize: proof.Checkpoint.Size, Search: searchReady, Leaf: leafOf(e)}
 	v.Changes, v.RawChanges = readChanges(e.Changes)
 	v.Metadata, v.RawMeta = readMetadata(e.Metadata)
 	if e.UserID != 0 {

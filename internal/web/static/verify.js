@@ -4,7 +4,10 @@
 // and the service's verifier key (GET /api/verifier-key), and checks them
 // here, with WebCrypto, as docs/verification.md specifies:
 //
-//   1. the proof is about the event on the page (its log index and leaf hash);
+//   0. the fields on the page hash to the event's leaf hash: the commitment
+//      is HMAC-SHA-256 of the personal fields keyed by the event's salt, and
+//      the leaf hash SHA-256 of 0x00 and the leaf's encoding (§1–2);
+//   1. the proof is about that leaf (its log index and leaf hash);
 //   2. the verifier key is well formed: its key hash is the first 4 bytes of
 //      SHA-256(name || "\n" || 0x01 || public key);
 //   3. the checkpoint, a C2SP signed note, carries an Ed25519 signature by
@@ -43,6 +46,37 @@ const AuditlogVerify = (() => {
   function equal(a, b) { return a.length === b.length && a.every((x, i) => x === b[i]); }
   async function sha256(b) { return new Uint8Array(await crypto.subtle.digest('SHA-256', b)); }
   function nodeHash(l, r) { return sha256(concat(Uint8Array.of(1), l, r)); }
+
+  function u64(n) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, BigInt(n)));
+    return b;
+  }
+  // str encodes text, given as a string or as its UTF-8 bytes.
+  function str(s) {
+    const e = typeof s === 'string' ? enc.encode(s) : s;
+    const b = new Uint8Array(4 + e.length);
+    new DataView(b.buffer).setUint32(0, e.length);
+    b.set(e, 4);
+    return b;
+  }
+
+  // commit returns the commitment to an event's personal fields (§2).
+  async function commit(d, salt) {
+    const key = await crypto.subtle.importKey('raw', salt, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const personal = concat(Uint8Array.of(1), str(d.actorId), str(d.actorEmail), str(d.actorName), str(d.ipAddress),
+      str(d.userAgent), str(d.details), str(d.metadata), str(d.changes));
+    return new Uint8Array(await crypto.subtle.sign('HMAC', key, personal));
+  }
+
+  // leafHash returns the hash of an event's leaf (§1, §3): d holds its
+  // numbers as decimal strings (times in Unix microseconds) and its text as
+  // strings or bytes.
+  async function leafHash(d, commitment) {
+    const leaf = concat(Uint8Array.of(1), u64(d.accountId), u64(d.seq), u64(d.createdAt), u64(d.occurredAt), u64(d.userId),
+      str(d.actorType), str(d.eventId), str(d.action), str(d.resourceType), str(d.resourceId), str(d.outcome), commitment);
+    return sha256(concat(Uint8Array.of(0), leaf));
+  }
 
   // rootFromInclusion returns the root that the inclusion proof (a list of
   // 32-byte hashes) gives for the leaf hash at index in a tree of size.
@@ -113,6 +147,21 @@ const AuditlogVerify = (() => {
     const id = section.dataset.eventId;
     const seq = Number(section.dataset.seq);
     const leaf = fromB64(section.dataset.leafHash);
+    const data = section.querySelector('#leaf').dataset;
+    const fields = {};
+    for (const [k, v] of Object.entries(data)) {
+      fields[k] = ['accountId', 'seq', 'createdAt', 'occurredAt', 'userId', 'salt', 'commitment'].includes(k) ? v : fromB64(v);
+    }
+    let commitment = fromB64(fields.commitment);
+    if (fields.salt) {
+      const c = await commit(fields, fromB64(fields.salt));
+      if (!equal(c, commitment)) throw new CheckFailed('the personal fields on this page do not match the event’s commitment');
+      commitment = c;
+    }
+    if (!equal(await leafHash(fields, commitment), leaf)) throw new CheckFailed('the fields on this page do not hash to the event’s leaf');
+    step(fields.salt ? 'The fields on this page hash to the event’s leaf (SHA-256; personal fields by their HMAC-SHA-256 commitment).'
+      : 'The fields on this page hash to the event’s leaf; its personal data was erased, so it counts by its commitment alone.');
+
     const get = async (url) => {
       const res = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (!res.ok) {
@@ -167,7 +216,7 @@ const AuditlogVerify = (() => {
     };
     try {
       await check(section, step);
-      show('verified', '✓ Verified: this event’s leaf is in the account’s signed log.');
+      show('verified', '✓ Verified: this event is in the account’s signed log, as shown.');
     } catch (e) {
       const li = document.createElement('li');
       li.className = 'bad';
@@ -189,6 +238,6 @@ const AuditlogVerify = (() => {
     run(section);
   });
 
-  return { rootFromInclusion, parseVerifierKey, openNote, fromB64, toHex };
+  return { rootFromInclusion, parseVerifierKey, openNote, commit, leafHash, fromB64, toHex };
 })();
 window.AuditlogVerify = AuditlogVerify;
