@@ -98,6 +98,9 @@ func (f *filterForm) filter(now time.Time) (audit.EventFilter, error) {
 	if err := audit.ValidateText("resource_type", f.ResourceType, audit.MaxFilterLen, false); err != nil {
 		return out, err
 	}
+	if f.Range == "" && (f.Start != "" || f.End != "") {
+		f.Range = "custom" // dates typed without choosing the range (no JavaScript)
+	}
 	switch f.Range {
 	case "":
 	case "custom":
