@@ -266,6 +266,11 @@ func TestBrowser(t *testing.T) {
 	t.Run("owner", func(t *testing.T) {
 		b := e.tab(t, dir)
 		b.open("/signin")
+		// The first render needs nothing but the page's own CSS and JS.
+		loaded := eval[[]string](b, `performance.getEntriesByType("resource").map(e => new URL(e.name).pathname)`)
+		if strings.Join(loaded, " ") != "/static/console.css /static/console.js" {
+			t.Errorf("the sign-in page loaded %q; want its CSS and JS only", loaded)
+		}
 		b.shoot("signin")
 		b.signIn(audit.RoleOwner)
 		if p := b.path(); p != "/events" {

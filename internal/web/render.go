@@ -115,15 +115,16 @@ var funcs = template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(timeLayout) },
 	// utc is the readable UTC form, shown until the script shows the
 	// viewer's own time zone.
-	"utc":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"hex":    func(b [32]byte) string { return hex.EncodeToString(b[:]) },
-	"b64":    func(b [32]byte) string { return base64.StdEncoding.EncodeToString(b[:]) },
-	"role":   roleLabel,
-	"roles":  func() []audit.Role { return audit.Roles },
-	"isZero": func(t time.Time) bool { return t.IsZero() },
-	"join":   strings.Join,
-	"str":    func(v any) string { return fmt.Sprint(v) },
-	"asset":  asset,
+	"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"hex":     func(b [32]byte) string { return hex.EncodeToString(b[:]) },
+	"b64":     func(b [32]byte) string { return base64.StdEncoding.EncodeToString(b[:]) },
+	"role":    roleLabel,
+	"roles":   func() []audit.Role { return audit.Roles },
+	"isZero":  func(t time.Time) bool { return t.IsZero() },
+	"join":    strings.Join,
+	"str":     func(v any) string { return fmt.Sprint(v) },
+	"asset":   asset,
+	"favicon": func() template.URL { return favicon },
 }
 
 // roleLabel is a role as people read it.
@@ -155,6 +156,16 @@ var assetVersion = func() string {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+// favicon is the icon as a data: URL, so that a page's first render needs
+// no request beyond its stylesheet and scripts.
+var favicon = func() template.URL {
+	b, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		panic(err)
+	}
+	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(b))
 }()
 
 // asset returns the address of an embedded asset.

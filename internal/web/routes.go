@@ -36,7 +36,7 @@ func (c *Console) routes() {
 	r("POST /account/security", can(audit.PermManageAccountSecurity), c.setSecurity)
 
 	c.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, nil, errPageNotFound)
+		c.fail(w, r, c.optionalPrincipal(r), errPageNotFound)
 	}))
 }
 
