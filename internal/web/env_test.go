@@ -47,7 +47,8 @@ type testEnv struct {
 	detailed int64
 }
 
-func newTestEnv(t testing.TB) *testEnv {
+// newTestEnv starts the handler; opts may change the configuration.
+func newTestEnv(t testing.TB, opts ...func(*config.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	db := sqltest.OpenSQLite(t)
@@ -61,6 +62,9 @@ func newTestEnv(t testing.TB) *testEnv {
 	cfg := config.Default()
 	cfg.Env = config.Development
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads = roomy, roomy, roomy
+	for _, o := range opts {
+		o(&cfg)
+	}
 	a := app.New(app.Deps{Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, SecretKey: []byte("test-secret-key")})
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg})
 	e := &testEnv{t: t, app: a}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -37,6 +39,16 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, _ *app.Principa
 		Email: email, Password: r.PostFormValue("password"), OldToken: httpx.SessionToken(r),
 	})
 	switch {
+	case audit.ErrorCode(err) == audit.ERATELIMITED:
+		// Too many attempts: say so on the form, with when to try again.
+		var limited *app.RateLimitError
+		if errors.As(err, &limited) {
+			w.Header().Set("Retry-After", strconv.FormatInt(app.Seconds(limited.RetryAfter), 10))
+		}
+		c.render(w, r, http.StatusTooManyRequests, "signin", view{Title: "Sign in", Body: signInView{
+			Next: next, Email: email, Error: audit.ErrorMessage(err),
+		}})
+		return nil
 	case audit.ErrorCode(err) == audit.EINVALID || audit.ErrorCode(err) == audit.EUNAUTHORIZED:
 		field := audit.ErrorField(err)
 		if field == "" {

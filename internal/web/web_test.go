@@ -2,6 +2,10 @@ package web
 
 import (
 	"net/http"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ratelimit"
 	"net/url"
 	"strconv"
 	"strings"
@@ -180,5 +184,24 @@ func TestHeaders(t *testing.T) {
 		if strings.Contains(p.body, "<script>") || strings.Contains(p.body, "style=") || strings.Contains(p.body, "<style") {
 			t.Errorf("%s: inline script or style", path)
 		}
+	}
+}
+
+// TestSignInRateLimited shows a throttled sign-in on the form, with
+// Retry-After.
+func TestSignInRateLimited(t *testing.T) {
+	e := newTestEnv(t, func(cfg *config.Config) {
+		cfg.RateLimitLoginAccount = ratelimit.Rule{Limit: 3, Period: time.Hour}
+	})
+	c := e.client()
+	var last response
+	for range 4 {
+		last = c.post("/signin", url.Values{"email": {"analyst@sample-store.com"}, "password": {"wrong"}})
+	}
+	if last.status != http.StatusTooManyRequests {
+		t.Fatalf("fourth sign-in of three allowed: %d", last.status)
+	}
+	if last.header.Get("Retry-After") == "" || !strings.Contains(last.body, `class="error banner"`) || !strings.Contains(last.body, `id="password"`) {
+		t.Errorf("throttled sign-in: %s\n%s", last.header, last.body)
 	}
 }
