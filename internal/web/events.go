@@ -30,11 +30,14 @@ const maxTrail = 40
 // every paging and export link (filterQuery).
 const searchReady = false
 
-// presets are the explorer's date ranges, by name.
-var presets = []struct {
+// preset is a date range of the explorer: the last Span, by name.
+type preset struct {
 	Name, Label string
 	Span        time.Duration
-}{
+}
+
+// presets are the explorer's date ranges.
+var presets = []preset{
 	{"", "Any time", 0},
 	{"1h", "Last hour", time.Hour},
 	{"24h", "Last 24 hours", 24 * time.Hour},
@@ -47,7 +50,7 @@ var presets = []struct {
 type explorerView struct {
 	Form      filterForm
 	Users     []*audit.User // for the user filter; nil when the role may not list users
-	Presets   any
+	Presets   []preset
 	Events    []*audit.Event
 	Total     int64
 	First     bool // the first page
