@@ -206,8 +206,9 @@ func (b *tab) count(sel string) int {
 }
 
 // shoot saves screenshots of the page at desktop (1280×800) and phone
-// (390×844) sizes, as NAME-desktop.png and NAME-phone.png.
-func (b *tab) shoot(name string) {
+// (390×844) sizes, as NAME-desktop.png and NAME-phone.png, scrolled to
+// the element with the ID scrollTo when one is given.
+func (b *tab) shoot(name string, scrollTo ...string) {
 	b.t.Helper()
 	for _, size := range []struct {
 		suffix string
@@ -218,6 +219,9 @@ func (b *tab) shoot(name string) {
 		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile}},
 	} {
 		b.do(chromedp.EmulateViewport(size.w, size.h, size.opts...), chromedp.Sleep(100*time.Millisecond))
+		for _, id := range scrollTo {
+			b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.getElementById(%q).scrollIntoView()", id)))
+		}
 		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		cancel()
@@ -348,6 +352,8 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		b.shoot("event")
+		b.shoot("event-changes", "changes-h")
+		b.do(chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
 
 		// The same code checks the vectors of docs/verification.md.
 		if got := eval[string](b, verifyVectors); got != "ok" {
