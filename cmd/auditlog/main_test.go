@@ -169,6 +169,17 @@ func TestServe(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "from-dotenv.db")); err != nil {
 		t.Errorf("DATABASE_URL from .env not used: %v", err)
 	}
+	// The console answers beside the API, and the API keeps its JSON 404.
+	for path, want := range map[string]string{"/signin": "text/html", "/api/nope": "application/json"} {
+		resp, err := testHTTP.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, want) {
+			t.Errorf("GET %s: %d %s; want %s", path, resp.StatusCode, ct, want)
+		}
+	}
 
 	stop()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/web"
 )
 
 // HTTP server limits. Requests are small JSON documents, so generous
@@ -31,7 +32,7 @@ const (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs, st := newFlagSet(e, "serve", "Serve the JSON API on http://HOST:PORT (default 127.0.0.1:5000).\nThe schema is migrated first.")
+	fs, st := newFlagSet(e, "serve", "Serve the JSON API (under /api) and the web console on http://HOST:PORT (default 127.0.0.1:5000).\nThe schema is migrated first.")
 	st.stringFlag(fs, "host", "`address` to listen on (env HOST; default 127.0.0.1)",
 		func(c *config.Config, v string) error { c.Host = v; return nil })
 	st.intFlag(fs, "port", "`port` to listen on, 0 for any free port (env PORT; default 5000)",
@@ -98,9 +99,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	})
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	srv := &http.Server{
-		Handler: server.New(server.Deps{
-			App: a, Store: db, Config: cfg, Logger: log,
-		}),
+		// The JSON API under /api (and /healthz), the console everywhere else.
+		Handler: web.Mount(
+			server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log}),
+			web.New(web.Deps{App: a, Config: cfg, Logger: log}),
+		),
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,

@@ -4,15 +4,15 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/httpx"
 )
 
-// sessionCookie is the cookie that carries the session token, as the seed's
-// clients expect.
-const sessionCookie = "session"
+// sessionCookie is the cookie that carries the session token; the console
+// shares it (package httpx).
+const sessionCookie = httpx.SessionCookie
 
 type principalKey struct{}
 
@@ -63,33 +63,10 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 // sessionToken returns the session cookie the request carries, or "".
-func sessionToken(r *http.Request) string {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		return c.Value
-	}
-	return ""
-}
+func sessionToken(r *http.Request) string { return httpx.SessionToken(r) }
 
 func (s *Server) setCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     sessionCookie,
-		Value:    token,
-		Path:     "/",
-		MaxAge:   int(s.cfg.SessionMaxAge / time.Second),
-		HttpOnly: true,
-		Secure:   s.cfg.CookieSecure,
-		SameSite: http.SameSiteLaxMode,
-	})
+	httpx.SetSessionCookie(w, s.cfg, token)
 }
 
-func (s *Server) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     sessionCookie,
-		Value:    "",
-		Path:     "/",
-		MaxAge:   -1,
-		HttpOnly: true,
-		Secure:   s.cfg.CookieSecure,
-		SameSite: http.SameSiteLaxMode,
-	})
-}
+func (s *Server) clearCookie(w http.ResponseWriter) { httpx.ClearSessionCookie(w, s.cfg) }

@@ -1,0 +1,43 @@
+package web
+
+import (
+	"context"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// Application is what the console needs of the application layer;
+// *app.App implements it. Each method's rules, errors and audit records
+// are documented on app.App.
+type Application interface {
+	AuthenticateSession(ctx context.Context, token string) (*app.Principal, error)
+	LimitReads(ctx context.Context, p *app.Principal) error
+
+	Login(ctx context.Context, c app.Client, in app.Credentials) (*app.SignIn, error)
+	VerifyMFA(ctx context.Context, c app.Client, in app.MFAVerification) (*app.SignIn, error)
+	Logout(ctx context.Context, p *app.Principal, c app.Client) error
+
+	Account(ctx context.Context, p *app.Principal, id int64) (*audit.Account, error)
+	AccountSecurity(ctx context.Context, p *app.Principal, id int64) (requireMFA bool, err error)
+	SetAccountSecurity(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.SecurityChange) error
+
+	Users(ctx context.Context, p *app.Principal) ([]*audit.User, error)
+	CreateUser(ctx context.Context, p *app.Principal, c app.Client, in app.NewUser) (*audit.User, error)
+	UpdateUser(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.UserChange) (*audit.User, error)
+
+	APIKeys(ctx context.Context, p *app.Principal) ([]*audit.APIKey, error)
+	CreateAPIKey(ctx context.Context, p *app.Principal, c app.Client, in app.NewAPIKey) (key string, k *audit.APIKey, err error)
+	RevokeAPIKey(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.APIKey, error)
+
+	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
+	// ProveEvent serves the event page: the event as stored, with its
+	// place in the log.
+	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)
+	Checkpoint(ctx context.Context, p *app.Principal, size int64) (*sqlstore.Checkpoint, error)
+	VerifierKey() (key, name string)
+	Origin(accountID int64) string
+}
+
+var _ Application = (*app.App)(nil)

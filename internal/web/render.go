@@ -1,0 +1,190 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages holds one template set per page: the layout and the page.
+type pages map[string]*template.Template
+
+// mustParsePages parses every page with the layout; a template that does
+// not parse is a bug caught by any test.
+func mustParsePages() pages {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	ps := pages{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		ps[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return ps
+}
+
+// view is what every page's template gets.
+type view struct {
+	Title     string
+	Principal *app.Principal // the signed-in user; nil when signed out
+	Active    string         // the navigation entry of the page
+	Body      any            // the page's own data
+}
+
+// navLink is an entry of the navigation bar.
+type navLink struct {
+	Name, Path string
+}
+
+// Nav returns the pages the signed-in user's role may open: the bar shows
+// exactly what the routes allow.
+func (v view) Nav() []navLink {
+	p := v.Principal
+	if p == nil || p.User == nil {
+		return nil
+	}
+	var out []navLink
+	for _, l := range []struct {
+		navLink
+		perm audit.Permission
+	}{
+		{navLink{"Events", "/events"}, audit.PermViewAuditLogs},
+		{navLink{"People", "/people"}, audit.PermViewUsers},
+		{navLink{"API keys", "/keys"}, audit.PermManageAPIKeys},
+		{navLink{"Account", "/account"}, audit.PermViewAccount},
+	} {
+		if p.User.Role.Can(l.perm) {
+			out = append(out, l.navLink)
+		}
+	}
+	return out
+}
+
+// Can reports whether the signed-in user's role has perm, for showing a
+// form only to those the app would let use it.
+func (v view) Can(perm string) bool {
+	return v.Principal != nil && v.Principal.Authorize(audit.Permission(perm)) == nil
+}
+
+// render writes page name with status. Pages are rendered to a buffer
+// first, so a template error is a clean 500, not half a page.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	t := c.pages[name]
+	var buf bytes.Buffer
+	if t == nil {
+		c.log.ErrorContext(r.Context(), "no such page template", "name", name)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		c.log.ErrorContext(r.Context(), "render page", "name", name, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// timeLayout renders times as the API does: RFC 3339 in UTC.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+var funcs = template.FuncMap{
+	// rfc3339 is the machine form of a time, for <time datetime>.
+	"rfc3339": func(t time.Time) string { return t.UTC().Format(timeLayout) },
+	// utc is the readable UTC form, shown until the script shows the
+	// viewer's own time zone.
+	"utc":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"hex":     func(b [32]byte) string { return hex.EncodeToString(b[:]) },
+	"b64":     func(b [32]byte) string { return base64.StdEncoding.EncodeToString(b[:]) },
+	"role":    roleLabel,
+	"roles":   func() []audit.Role { return audit.Roles },
+	"isZero":  func(t time.Time) bool { return t.IsZero() },
+	"join":    strings.Join,
+	"str":     func(v any) string { return fmt.Sprint(v) },
+	"asset":   asset,
+	"favicon": func() template.URL { return favicon },
+}
+
+// roleLabel is a role as people read it.
+func roleLabel(r audit.Role) string {
+	switch r {
+	case audit.RoleOwner:
+		return "Owner"
+	case audit.RoleAdmin:
+		return "Admin"
+	case audit.RoleAnalyst:
+		return "Analyst"
+	case audit.RoleContentCreator:
+		return "Content creator"
+	}
+	return string(r)
+}
+
+// assetVersion is a digest of every embedded asset: pages name assets with
+// it (asset), so a browser may cache them for a year and still gets new
+// ones with a new binary.
+var assetVersion = func() string {
+	h := sha256.New()
+	fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := staticFS.ReadFile(path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+// favicon is the icon as a data: URL, so that a page's first render needs
+// no request beyond its stylesheet and scripts.
+var favicon = func() template.URL {
+	b, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		panic(err)
+	}
+	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(b))
+}()
+
+// asset returns the address of an embedded asset.
+func asset(name string) string { return "/static/" + name + "?v=" + assetVersion }
+
+// staticHandler serves the embedded assets, cacheable for a year (see
+// assetVersion).
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		files.ServeHTTP(w, r)
+	})
+}

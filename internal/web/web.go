@@ -1,0 +1,81 @@
+// Package web is the console: server-rendered HTML pages over the
+// application layer (package app) for a merchant's owners, admins,
+// analysts and content creators. It is a surface like the JSON API
+// (package server): each handler authenticates the session, calls one app
+// operation and renders the result with html/template; every rule lives
+// in app, so the console refuses what the API refuses, for the same
+// reasons, and records the same audit trail.
+//
+// Templates and assets are embedded (go:embed): the binary serves the
+// console offline, with no CDN and no Node at run time. Pages work without
+// JavaScript; three small scripts (static/*.js) add what only a browser
+// can do: local times, copy buttons, and the "verified" badge of an event,
+// which checks the event's inclusion proof and the signed checkpoint with
+// WebCrypto (docs/console.md). The Content-Security-Policy allows scripts,
+// styles and images from the console's own origin only.
+//
+// Every route, with what it needs, is listed in routes.go; the one mapping
+// from application error codes to pages is errors.go.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/config"
+)
+
+// Console serves the web console. Create one with New.
+type Console struct {
+	app   Application
+	cfg   config.Config
+	log   *slog.Logger
+	now   func() time.Time
+	mux   *http.ServeMux
+	pages pages
+	root  http.Handler
+}
+
+// Deps are what a Console needs.
+type Deps struct {
+	// App performs every operation; an *app.App.
+	App Application
+	// Config supplies the cookie settings and the trusted proxies.
+	Config config.Config
+	Logger *slog.Logger
+	// Now is the clock of the date presets; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns a Console ready to serve.
+func New(d Deps) *Console {
+	c := &Console{app: d.App, cfg: d.Config, log: d.Logger, now: d.Now, mux: http.NewServeMux(), pages: mustParsePages()}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.routes()
+	c.root = c.middleware(c.mux)
+	return c
+}
+
+// ServeHTTP implements http.Handler.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.root.ServeHTTP(w, r) }
+
+// Mount returns the handler the binary serves: the JSON API for /api and
+// everything under it and for /healthz, exactly as it answers on its own
+// (its JSON 404 and 405 included), and the console for every other path.
+func Mount(api, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" {
+			api.ServeHTTP(w, r)
+			return
+		}
+		console.ServeHTTP(w, r)
+	})
+}
