@@ -56,7 +56,8 @@ type explorerView struct {
 	First     bool // the first page
 	NewerURL  string
 	OlderURL  string
-	ExportURL string
+	// Exports link to the export of the listed selection in each format.
+	Exports []exportLink
 	Filtered  bool
 	Field     string // the filter at fault
 	Error     string
@@ -166,15 +167,26 @@ func (f filterForm) query() url.Values {
 	return q
 }
 
-// exportQuery is the filter as GET /api/audit-logs/export's parameters.
-func exportQuery(f audit.EventFilter) url.Values {
-	q := url.Values{"format": {"ndjson"}}
-	for k, v := range app.FilterParams(f) {
-		q.Set(k, v)
+// exportLink is one export button: its label and URL.
+type exportLink struct{ Label, URL string }
+
+// exportFormats are the export formats the explorer offers, in order.
+var exportFormats = []struct{ format, label string }{
+	{"csv", "Export CSV"}, {"pdf", "PDF report"}, {"ndjson", "Verifiable NDJSON"},
+}
+
+// exportLinks links to GET /api/audit-logs/export of the filter, once per
+// format.
+func exportLinks(f audit.EventFilter) []exportLink {
+	var links []exportLink
+	for _, x := range exportFormats {
+		q := url.Values{"format": {x.format}}
+		for k, v := range app.FilterParams(f) {
+			q.Set(k, v)
+		}
+		links = append(links, exportLink{x.label, "/api/audit-logs/export?" + q.Encode()})
 	}
-	// TODO(exports): offer CSV and PDF beside NDJSON once the export
-	// endpoint accepts format=csv and format=pdf.
-	return q
+	return links
 }
 
 // explorer lists the account's events, newest first, with filters and
@@ -243,7 +255,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		}
 		v.NewerURL = "/events?" + q.Encode()
 	}
-	v.ExportURL = "/api/audit-logs/export?" + exportQuery(f).Encode()
+	v.Exports = exportLinks(f)
 	c.render(w, r, http.StatusOK, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
 	return nil
 }
