@@ -48,16 +48,16 @@ var presets = []preset{
 
 // explorerView is the body of the events page.
 type explorerView struct {
-	Form      filterForm
-	Users     []*audit.User // for the user filter; nil when the role may not list users
-	Presets   []preset
-	Events    []*audit.Event
-	Total     int64
-	First     bool // the first page
-	NewerURL  string
-	OlderURL  string
+	Form     filterForm
+	Users    []*audit.User // for the user filter; nil when the role may not list users
+	Presets  []preset
+	Events   []*audit.Event
+	Total    int64
+	First    bool // the first page
+	NewerURL string
+	OlderURL string
 	// Exports link to the export of the listed selection in each format.
-	Exports []exportLink
+	Exports   []exportLink
 	Filtered  bool
 	Field     string // the filter at fault
 	Error     string
