@@ -48,7 +48,7 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]tlog.Til
 	if where == "" {
 		return out, nil
 	}
-	rows, err := q.query(ctx, `SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+where, args...)
+	rows, err := q.queryBuilt(ctx, `SELECT account_id, tile_level, tile_index, hashes FROM log_tiles WHERE `+where, args...)
 	if err != nil {
 		return nil, db.wrap(err, "select tiles")
 	}
