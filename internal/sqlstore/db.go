@@ -39,9 +39,6 @@ type DB struct {
 	// truncated to microseconds, the precision every engine keeps.
 	Now func() time.Time
 
-	// stats tracks when the planner's statistics need a refresh.
-	stats stats
-
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with the events as the committed attempt stored them
 	// (replays left out), in the order appended. It must not block.
@@ -271,11 +268,8 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		var tx *Tx
 		tx, err = db.update(ctx, attempt, fn)
 		if err == nil {
-			if len(tx.appended) > 0 {
-				db.noteAppended(len(tx.appended))
-				if db.OnCommit != nil {
-					db.OnCommit(tx.appended)
-				}
+			if db.OnCommit != nil && len(tx.appended) > 0 {
+				db.OnCommit(tx.appended)
 			}
 			return nil
 		}

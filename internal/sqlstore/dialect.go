@@ -45,10 +45,6 @@ type dialect struct {
 	// transaction open on it (PostgreSQL's COPY). Without it, events are
 	// written by multi-row INSERTs.
 	copyEvents func(ctx context.Context, conn *sql.Conn, columns []string, rows [][]any) error
-	// analyzeTables, when set, refreshes the planner's statistics of the
-	// log's tables, and tableRows (with the table's name as its argument)
-	// reads the row count they estimate; see stats.go.
-	analyzeTables, tableRows string
 	// prepare makes the store prepare each fixed statement once per
 	// connection (see runner). PostgreSQL needs none: pgx caches prepared
 	// statements per connection itself.

@@ -33,12 +33,9 @@ var postgresDialect = &dialect{
 	// instead of 0.2 ms). The simple protocol plans each time.
 	planFresh: []any{pgx.QueryExecModeSimpleProtocol},
 	castInt:   "::bigint",
-	// The planner needs statistics that autovacuum may never gather.
-	analyzeTables: `ANALYZE events, log_tiles, checkpoints`,
-	tableRows:     `SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = to_regclass(?)`,
-	castBytes:     "::bytea",
-	readTx:        &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-	writeTx:       &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	castBytes: "::bytea",
+	readTx:    &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 			return nil, err
