@@ -3,9 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 )
 
 // LogSize returns the number of events in the account's log.
@@ -15,49 +15,61 @@ func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
 	return size, db.wrap(err, "select log size")
 }
 
-// where builds the WHERE clause and arguments for an event filter. Every
-// clause starts with the account, which leads every index on events.
-func (db *DB) where(accountID int64, f audit.EventFilter) (string, []any) {
-	conds := []string{"e.account_id = ?"}
-	args := []any{accountID}
-	if f.UserID != 0 {
-		conds, args = append(conds, "e.user_id = ?"), append(args, f.UserID)
-	}
-	if f.Action != "" {
-		conds, args = append(conds, "e.action = ?"), append(args, f.Action)
-	}
-	if f.ResourceType != "" {
-		conds, args = append(conds, "e.resource_type = ?"), append(args, f.ResourceType)
-	}
-	if !f.Start.IsZero() {
-		conds, args = append(conds, "e.created_at >= ?"), append(args, db.t(f.Start))
-	}
-	if !f.End.IsZero() {
-		conds, args = append(conds, "e.created_at <= ?"), append(args, db.t(f.End))
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+// DefaultCountBound is how many matching events a listing counts exactly
+// before it reports the bound instead (DB.CountBound).
+const DefaultCountBound = 10_000
+
+// Events returns one page of the account's events that match the seed's
+// filter: SearchEvents with query.FromFilter(f).
+func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
+	return db.SearchEvents(ctx, accountID, query.FromFilter(f), p)
 }
 
-// Events returns one page of the account's events that match the filter,
-// newest first (ties broken by seq, newest first), with the page arithmetic.
-// The count and the page are read in one transaction, so they agree.
-func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
+// SearchEvents returns one page of the account's events that match q (nil
+// or zero: every event), newest first (ties broken by seq, newest first),
+// with the page arithmetic. The count and the page are read in one
+// transaction, so they agree.
+//
+// The total is exact when it is cheap: the log head's size for an
+// unfiltered listing, a count when at most CountBound events match. Past
+// the bound the count stops, Total is the bound and TotalInexact is set;
+// HasNext then comes from the page itself.
+func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query, p audit.PageRequest) (*audit.EventPage, error) {
 	var page *audit.EventPage
+	// The seed's filters come in a few shapes, worth preparing; a search
+	// can take any shape, and is not (see runner).
+	run := runner.query
+	if searched(q) {
+		run = runner.queryBuilt
+	}
+	bound := db.CountBound
+	if bound <= 0 {
+		bound = DefaultCountBound
+	}
 	err := db.view(ctx, func(tx runner) error {
-		where, args := db.where(accountID, f)
+		where, args := db.where(accountID, q)
 		var total int64
 		var err error
-		if f == (audit.EventFilter{}) {
+		if q.IsZero() {
 			// The log head holds the exact count: no scan needed.
 			err = tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&total)
 		} else {
-			err = tx.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where, args...).Scan(&total)
+			// At most bound+1 rows are counted, whatever the matches.
+			var rows *sql.Rows
+			rows, err = run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events e`+where+` LIMIT ?) c`, append(args, bound+1)...)
+			if err == nil {
+				err = scanOne(rows, &total)
+			}
 		}
 		if err != nil {
 			return db.wrap(err, "count events")
 		}
+		inexact := total > bound
+		if inexact {
+			total = bound
+		}
 		page = &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}
-		if int64(p.Offset()) >= total {
+		if int64(p.Offset()) >= total && !inexact {
 			return nil
 		}
 		if p.After != nil {
@@ -74,7 +86,7 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 		FROM events e LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
 		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
 		// One row more than the page tells whether another page follows.
-		rows, err := tx.query(ctx, query, append(args, p.PerPage+1, p.Offset())...)
+		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
 		if err != nil {
 			return db.wrap(err, "select events")
 		}
@@ -93,9 +105,54 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 		if len(page.Events) > p.PerPage {
 			page.Events, page.More = page.Events[:p.PerPage], true
 		}
+		if inexact {
+			// More match than were counted: the page itself says whether
+			// another follows, and there are at least as many pages as
+			// this one's number.
+			pg := &page.Pagination
+			pg.TotalInexact, pg.HasNext = true, page.More
+			if n := int64(p.Page); p.After == nil && pg.Pages < n {
+				pg.Pages = n
+			}
+			if pg.HasNext && p.After == nil && pg.Pages == int64(p.Page) {
+				pg.Pages++
+			}
+		}
 		return nil
 	})
 	return page, err
+}
+
+// searched reports whether q holds anything beyond the seed's filters
+// (query.FromFilter, whose clauses have no position).
+func searched(q *query.Query) bool {
+	if q == nil {
+		return false
+	}
+	if len(q.Words) > 0 {
+		return true
+	}
+	for _, c := range q.Clauses {
+		if c.Pos >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// scanOne scans the single row of rows into dest and closes rows.
+func scanOne(rows *sql.Rows, dest ...any) error {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // scanEvents reads rows of eventColumns (followed by the columns that

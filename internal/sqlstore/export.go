@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
 
@@ -16,7 +17,7 @@ const exportPage = 1000
 // are immutable once committed, so the pages agree with the checkpoint of
 // size upTo whenever they are read.
 func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64, fn func(e *audit.Event) error) error {
-	where, args := db.where(accountID, f)
+	where, args := db.where(accountID, query.FromFilter(f))
 	var last int64
 	for {
 		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
