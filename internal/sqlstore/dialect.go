@@ -70,7 +70,7 @@ var sqliteDialect = &dialect{
 	forUpdate:  "",
 	searchText: plainSearchText,
 	search:     sqliteSearch,
-	timeArg:   func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
+	timeArg:    func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
 	classify: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {

@@ -14,11 +14,11 @@ var mysqlDialect = &dialect{
 	engine: MySQL,
 	// Unprepared statements with arguments cost three round trips each
 	// (prepare, execute, close); prepared ones cost one.
-	prepare:   true,
-	rebind:    func(q string) string { return q },
-	forUpdate: " FOR UPDATE",
-	timeArg:   func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
-	classify:  classifyMySQL,
+	prepare:    true,
+	rebind:     func(q string) string { return q },
+	forUpdate:  " FOR UPDATE",
+	timeArg:    func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
+	classify:   classifyMySQL,
 	searchText: mysqlSearchText,
 	search:     mysqlSearch,
 	// InnoDB's REPEATABLE READ reads from one snapshot. Writes run in READ
