@@ -50,7 +50,8 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		where, args := db.where(accountID, q)
 		var total int64
 		var err error
-		if q.IsZero() {
+		counted := !q.IsZero()
+		if !counted {
 			// The log head holds the exact count: no scan needed.
 			err = tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&total)
 		} else {
@@ -64,7 +65,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if err != nil {
 			return db.wrap(err, "count events")
 		}
-		inexact := total > bound
+		inexact := counted && total > bound
 		if inexact {
 			total = bound
 		}

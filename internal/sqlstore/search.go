@@ -90,14 +90,18 @@ func (db *DB) where(accountID int64, q *query.Query) (string, []any) {
 	conds := []string{"e.account_id = " + b.arg(accountID)}
 	if q != nil {
 		for _, c := range q.Clauses {
-			cond := db.clause(b, c)
+			// Each term in parentheses: an OR inside one can never
+			// reach past the account's condition.
+			cond := "(" + db.clause(b, c) + ")"
 			if c.Negated {
-				cond = "(" + cond + ") IS NOT TRUE"
+				cond = "(" + cond + " IS NOT TRUE)"
 			}
 			conds = append(conds, cond)
 		}
 		if len(q.Words) > 0 {
-			conds = append(conds, db.dialect.search.words(b, accountID, q.Words)...)
+			for _, w := range db.dialect.search.words(b, accountID, q.Words) {
+				conds = append(conds, "("+w+")")
+			}
 		}
 	}
 	return " WHERE " + strings.Join(conds, " AND "), b.args

@@ -53,6 +53,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"EventFields", testEventFields},
 		{"IdempotentAppends", testIdempotentAppends},
 		{"BulkAppend", testBulkAppend},
+		{"Search", testSearch},
+		{"SearchTotals", testSearchTotals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
