@@ -225,7 +225,7 @@ func testSearchTotals(t *testing.T, db *sqlstore.DB) {
 		wantPages  int64
 		hasNext    bool
 	}{
-		{"", 1, 25, false, 5, 5, true},                  // the log head: exact
+		{"", 1, 25, false, 5, 5, true},                   // the log head: exact
 		{"action:item.bought", 1, 5, false, 5, 1, false}, // under the bound: exact
 		{"action:item.viewed", 1, 10, true, 5, 2, true},  // 20 match: the bound
 		{"details", 1, 10, true, 5, 2, true},
