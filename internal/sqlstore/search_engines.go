@@ -155,6 +155,9 @@ func mysqlTerm(w query.Word) (term, like string) {
 	for i, t := range w.Tokens {
 		toks[i] = mysqlToken(t)
 	}
+	if w.Prefix {
+		toks[len(toks)-1] = mysqlPrefix(w.Tokens[len(w.Tokens)-1])
+	}
 	switch {
 	case len(toks) == 1 && w.Prefix:
 		return "+" + toks[0] + "*", ""

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"net/netip"
@@ -30,24 +32,48 @@ func searchTokens(e *audit.Event) []string {
 func plainSearchText(tokens []string) string { return strings.Join(tokens, " ") }
 
 // mysqlTokenMax is innodb_ft_max_token_size's default: InnoDB leaves longer
-// tokens out of a FULLTEXT index.
-const mysqlTokenMax = 84
+// tokens out of a FULLTEXT index. A token spelled longer is written as its
+// first mysqlTokenCut spelled characters, "_" and 16 hex digits of a hash of
+// the whole token (81 characters).
+const (
+	mysqlTokenMax = 84
+	mysqlTokenCut = 64
+)
 
 // mysqlToken writes a token so that InnoDB's FULLTEXT parser reads it back
 // as one token whatever its length or letters: "xx" (so no token is shorter
 // than innodb_ft_min_token_size or a stop word), then a-z and 0-9 as they
 // are and every other character as _hex_ ("_" is a word character to
-// InnoDB, and Tokenize never produces it), cut at mysqlTokenMax bytes. The
-// spelling of a prefix of a token is a prefix of the token's spelling, so
-// prefix search works on it; two tokens that agree on their first 84
-// spelled bytes are one token to MySQL.
+// InnoDB, and Tokenize never produces it). The spelling of a prefix of a
+// token is a prefix of the token's spelling, so prefix search works on it.
+// A spelling longer than mysqlTokenMax is cut and completed by a hash (see
+// mysqlTokenMax), so a long token is still found whole.
 func mysqlToken(tok string) string {
+	s := mysqlSpell(tok)
+	if len(s) <= mysqlTokenMax {
+		return s
+	}
+	h := sha256.Sum256([]byte(tok))
+	return s[:mysqlTokenCut] + "_" + hex.EncodeToString(h[:8])
+}
+
+// mysqlPrefix writes the prefix of a prefix search: a prefix spelled longer
+// than mysqlTokenCut is cut there, as long tokens are stored, so it matches
+// every token it should and may match more.
+func mysqlPrefix(tok string) string {
+	s := mysqlSpell(tok)
+	if len(s) > mysqlTokenCut {
+		s = s[:mysqlTokenCut]
+	}
+	return s
+}
+
+// mysqlSpell is "xx" and tok with every character but a-z and 0-9 spelled
+// _hex_.
+func mysqlSpell(tok string) string {
 	var b strings.Builder
 	b.WriteString("xx")
 	for _, r := range tok {
-		if b.Len() >= mysqlTokenMax {
-			break
-		}
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
 			b.WriteRune(r)
 			continue
@@ -56,11 +82,7 @@ func mysqlToken(tok string) string {
 		b.WriteString(strconv.FormatInt(int64(r), 16))
 		b.WriteByte('_')
 	}
-	s := b.String()
-	if len(s) > mysqlTokenMax {
-		s = s[:mysqlTokenMax]
-	}
-	return s
+	return b.String()
 }
 
 // mysqlSearchText is search_text on MySQL: the tokens spelled by mysqlToken.
