@@ -91,9 +91,13 @@ func corpusQueries(seed uint64, n int) []string {
 			return "ip:" + pick([]string{"10.0.0.0/8", "10.0.0.0/9", "10.0.0.128/25", "10.1.0.7", "2001:db8::/32", "::1", "0.0.0.0/0", "::/0"})
 		},
 		func() string { return "outcome:" + pick([]string{"success", "failure"}) },
-		func() string { return "actor:" + pick([]string{"adam@example.com", `"Adam Admin"`, "svc_1", `"Zoë Ng"`}) },
+		func() string {
+			return "actor:" + pick([]string{"adam@example.com", `"Adam Admin"`, "svc_1", `"Zoë Ng"`})
+		},
 		func() string { return "actor_type:" + pick([]string{"system", "external,customer", "api_key"}) },
-		func() string { return "created:" + pick([]string{"2026-01-10..2026-01-20", ">2026-01-25", "<=2026-01-05", "2026-01-15"}) },
+		func() string {
+			return "created:" + pick([]string{"2026-01-10..2026-01-20", ">2026-01-25", "<=2026-01-05", "2026-01-15"})
+		},
 		func() string {
 			return pick([]string{"metadata.plan:pro", "metadata.amount:100", "metadata.amount:100.0", "metadata.gift:true",
 				`metadata.shipping.country:"United Kingdom"`, "metadata.plan:null"})
