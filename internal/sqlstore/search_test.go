@@ -202,3 +202,59 @@ func appendAll(t testing.TB, db *sqlstore.DB, evs []*audit.Event) {
 		}
 	}
 }
+
+// TestSearchBackfill opens a database whose events predate the search
+// columns (as migration 0004 finds them: NULL) and checks that opening it
+// fills them, so old events are found like new ones.
+func TestSearchBackfill(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			url := e.NewURL(t)
+			ctx := t.Context()
+			db, err := sqlstore.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &audit.Account{Name: "Shop", Domain: "shop.example.com"}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+				t.Fatal(err)
+			}
+			evs := corpus(3, a.ID, 1234, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			evs[0].Details, evs[0].IPAddress = "a rare zyzzyva", "10.9.8.7"
+			appendAll(t, db, evs)
+			search := func(db *sqlstore.DB, qs string) int64 {
+				q, err := query.Parse(qs, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := db.SearchEvents(ctx, a.ID, q, audit.PageRequest{Page: 1, PerPage: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Pagination.Total
+			}
+			before := []int64{search(db, "zyzzyva"), search(db, "ip:10.9.8.0/24"), search(db, "refund*")}
+			if before[0] != 1 || before[1] != 1 || before[2] == 0 {
+				t.Fatalf("before: %v", before)
+			}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+				return tx.ExecForTest(ctx, `UPDATE events SET search_text = NULL, ip_bin = NULL`)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n := search(db, "zyzzyva"); n != 0 {
+				t.Fatalf("with the columns emptied, the word is found %d times", n)
+			}
+			db.Close()
+			db, err = sqlstore.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			after := []int64{search(db, "zyzzyva"), search(db, "ip:10.9.8.0/24"), search(db, "refund*")}
+			if !slices.Equal(after, before) {
+				t.Errorf("after reopening: totals %v; want %v", after, before)
+			}
+		})
+	}
+}
