@@ -48,6 +48,10 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	}
 	err := db.view(ctx, func(tx runner) error {
 		where, args := db.where(accountID, q)
+		from := "events e"
+		if hasWord(q) {
+			from += db.dialect.search.wordsFrom
+		}
 		var total int64
 		var err error
 		counted := !q.IsZero()
@@ -57,7 +61,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		} else {
 			// At most bound+1 rows are counted, whatever the matches.
 			var rows *sql.Rows
-			rows, err = run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM events e`+where+` LIMIT ?) c`, append(args, bound+1)...)
+			rows, err = run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+where+` LIMIT ?) c`, append(args, bound+1)...)
 			if err == nil {
 				err = scanOne(rows, &total)
 			}
@@ -84,7 +88,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		}
 		query := `SELECT ` + eventColumns + `,
 			u.id, u.email, u.first_name, u.last_name, u.role
-		FROM events e LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
+		FROM ` + from + ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
 		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
 		// One row more than the page tells whether another page follows.
 		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
@@ -135,6 +139,20 @@ func searched(q *query.Query) bool {
 	}
 	for _, c := range q.Clauses {
 		if c.Pos >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasWord reports whether q has a word or phrase that must match (not
+// only excluded ones).
+func hasWord(q *query.Query) bool {
+	if q == nil {
+		return false
+	}
+	for _, w := range q.Words {
+		if !w.Negated {
 			return true
 		}
 	}

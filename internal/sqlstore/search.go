@@ -60,6 +60,9 @@ type searchDialect struct {
 	// words matches the free words and phrases, every one (AND), each
 	// negated one excluded; it returns the conditions to AND together.
 	words func(b *sqlBuilder, accountID int64, words []query.Word) []string
+	// wordsFrom follows "events e" in a search with a word that must
+	// match, to steer the plan (see sqliteSearch).
+	wordsFrom string
 }
 
 // jsonPath returns the SQLite and MySQL path of a metadata key, each

@@ -12,6 +12,13 @@ import (
 // expression language has phrases ("a b"), prefixes ("a b" *) and binary
 // NOT.
 var sqliteSearch = searchDialect{
+	// SQLite evaluates e.id IN (full-text subquery) by building the set of
+	// every match first, whichever plan it picks; walking an index on
+	// events as well only adds to that (a rare word walked the whole
+	// account to find its few events). NOT INDEXED leaves the rowid
+	// lookups of the matches as the one way in: cost proportional to the
+	// matches, then a top-N sort.
+	wordsFrom: " NOT INDEXED",
 	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	metadata: func(b *sqlBuilder, path []string, value string) string {
 		p := jsonPath(path)
