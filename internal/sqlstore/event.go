@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/query"
@@ -40,7 +41,12 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	// can take any shape, and is not (see runner).
 	run := runner.query
 	if searched(q) {
-		run = runner.queryBuilt
+		// Planned for its values each time: a generic plan cannot tell
+		// a rare word from a common one (PostgreSQL walked a whole
+		// account for a word in two events).
+		run = func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+			return r.queryBuilt(ctx, query, append(slices.Clip(db.dialect.planFresh), args...)...)
+		}
 	}
 	bound := db.CountBound
 	if bound <= 0 {

@@ -18,7 +18,7 @@ var sqliteSearch = searchDialect{
 	// account to find its few events). NOT INDEXED leaves the rowid
 	// lookups of the matches as the one way in: cost proportional to the
 	// matches, then a top-N sort.
-	wordsFrom: " NOT INDEXED",
+	wordsFrom:    " NOT INDEXED",
 	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	metadata: func(b *sqlBuilder, path []string, value string) string {
 		p := jsonPath(path)
@@ -58,8 +58,8 @@ var sqliteSearch = searchDialect{
 // PostgreSQL: actions by LIKE (indexable under the C collation, and
 // correct under any); metadata by the json type (not jsonb, which would
 // rewrite numbers) and #>> with the path as a text[] argument; words by
-// to_tsvector('simple', search_text), the expression of the GIN index
-// events_search_idx, against one tsquery.
+// the stored tsvector search_tsv, indexed by GIN (events_search_idx),
+// against one tsquery.
 var postgresSearch = searchDialect{
 	actionPrefix: func(b *sqlBuilder, prefix string) string {
 		return "e.action LIKE " + b.arg(likeEscape(prefix)+"%") + " ESCAPE '!'"
@@ -87,7 +87,7 @@ var postgresSearch = searchDialect{
 				pos = append(pos, t)
 			}
 		}
-		const match = "to_tsvector('simple', e.search_text) @@ to_tsquery('simple', ?)"
+		const match = "e.search_tsv @@ to_tsquery('simple', ?)"
 		if len(pos) == 0 {
 			b.args = append(b.args, strings.Join(neg, " | "))
 			return []string{"(" + match + ") IS NOT TRUE"}

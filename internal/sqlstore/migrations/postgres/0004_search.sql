@@ -10,8 +10,11 @@
 ALTER TABLE events ADD COLUMN search_text TEXT;
 ALTER TABLE events ADD COLUMN ip_bin BYTEA;
 
--- The 'simple' configuration only lower-cases (no stemming, no stop
--- words), and the text holds only the tokens query.Tokenize produced, so
--- lexemes are those tokens. An expression index rather than a stored
--- tsvector column: nothing more to store per event.
-CREATE INDEX events_search_idx ON events USING gin (to_tsvector('simple', search_text));
+-- search_tsv: search_text as a tsvector, with the 'simple' configuration,
+-- which only lower-cases (no stemming, no stop words); the text holds only
+-- the tokens query.Tokenize produced, so the lexemes are those tokens. A
+-- stored column rather than an expression index: a filter or a recheck
+-- (phrases) reads it instead of parsing the text again, which made a
+-- common word's first page 20 times slower.
+ALTER TABLE events ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED;
+CREATE INDEX events_search_idx ON events USING gin (search_tsv);
