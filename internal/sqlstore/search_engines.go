@@ -13,11 +13,11 @@ import (
 // NOT.
 var sqliteSearch = searchDialect{
 	// SQLite evaluates e.id IN (full-text subquery) by building the set of
-	// every match first, whichever plan it picks; walking an index on
-	// events as well only adds to that (a rare word walked the whole
-	// account to find its few events). NOT INDEXED leaves the rowid
-	// lookups of the matches as the one way in: cost proportional to the
-	// matches, then a top-N sort.
+	// every match first, whichever plan it picks. Walking an index on events
+	// as well then pays off only when the matches are many (a rare word
+	// walked the whole account to find its few events); NOT INDEXED leaves
+	// the rowid lookups of the matches as the one way in, and SearchEvents
+	// drops it when the count says the walk is shorter (walkFaster).
 	wordsFrom:    " NOT INDEXED",
 	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	metadata: func(b *sqlBuilder, path []string, value string) string {
