@@ -54,9 +54,10 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	}
 	err := db.view(ctx, func(tx runner) error {
 		where, args := db.where(accountID, q)
-		from, steer := "events e", hasWord(q) && db.dialect.search.wordsFrom != ""
-		if steer {
-			from += db.dialect.search.wordsFrom
+		sd := db.dialect.search
+		from := "events e"
+		if hasWord(q) {
+			from += sd.wordsFrom
 		}
 		var total int64
 		var err error
@@ -83,8 +84,16 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if int64(p.Offset()) >= total && !inexact {
 			return nil
 		}
-		if steer && db.walkFaster(ctx, tx, accountID, total, inexact, p) {
-			from = "events e"
+		// Matches that the engine cannot read in listing order (words, an
+		// action prefix) are either all read and sorted or found by
+		// walking the account's events newest first; the count says which
+		// reads less, where the engine's planner cannot tell.
+		walk := sd.walkTime
+		if q != nil && len(q.Words) > 0 {
+			walk = sd.walkTimeWords
+		}
+		if unordered(q) && (walk != "" || from != "events e") && db.walkFaster(ctx, tx, accountID, total, inexact, p) {
+			from = "events e" + walk
 		}
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
@@ -154,9 +163,8 @@ func searched(q *query.Query) bool {
 	return false
 }
 
-// walkFaster reports, for a search whose words steer the plan to their
-// matches (searchDialect.wordsFrom), whether walking the account's events
-// newest first is cheaper for this page: reading every match costs about
+// walkFaster reports whether walking the account's events newest first is
+// cheaper for this page than reading every match: reading them costs about
 // total reads; the walk reads about (page end) × size/total events to find
 // a page of them. The count is the one just made, so this costs one read
 // of the log head.
@@ -170,6 +178,28 @@ func (db *DB) walkFaster(ctx context.Context, tx runner, accountID, total int64,
 	}
 	end := int64(p.Offset() + p.PerPage)
 	return total > 0 && end*size/total < total
+}
+
+// unordered reports whether q has a word that must match or an action
+// prefix: terms whose matches no index yields in listing order.
+func unordered(q *query.Query) bool {
+	if hasWord(q) {
+		return true
+	}
+	if q == nil {
+		return false
+	}
+	for _, c := range q.Clauses {
+		if c.Field != query.FieldAction || c.Negated {
+			continue
+		}
+		for _, v := range c.Values {
+			if v.Op == query.OpPrefix {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hasWord reports whether q has a word or phrase that must match (not

@@ -61,8 +61,14 @@ type searchDialect struct {
 	// negated one excluded; it returns the conditions to AND together.
 	words func(b *sqlBuilder, accountID int64, words []query.Word) []string
 	// wordsFrom follows "events e" in a search with a word that must
-	// match, to steer the plan (see sqliteSearch).
+	// match, to steer the plan to the matches (see sqliteSearch).
 	wordsFrom string
+	// walkTime follows "events e" to make the engine walk the account's
+	// events newest first (events_account_time_idx), when SearchEvents
+	// finds that cheaper than reading every match of a word or an action
+	// prefix and sorting them; "" where the planner chooses well itself.
+	// walkTimeWords is the same for a search with a word (even excluded).
+	walkTime, walkTimeWords string
 }
 
 // jsonPath returns the SQLite and MySQL path of a metadata key, each

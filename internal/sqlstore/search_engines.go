@@ -18,8 +18,10 @@ var sqliteSearch = searchDialect{
 	// walked the whole account to find its few events); NOT INDEXED leaves
 	// the rowid lookups of the matches as the one way in, and SearchEvents
 	// drops it when the count says the walk is shorter (walkFaster).
-	wordsFrom:    " NOT INDEXED",
-	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
+	wordsFrom:     " NOT INDEXED",
+	walkTime:      " INDEXED BY events_account_time_idx",
+	walkTimeWords: " INDEXED BY events_account_time_idx",
+	actionPrefix:  func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	metadata: func(b *sqlBuilder, path []string, value string) string {
 		p := jsonPath(path)
 		return "CASE WHEN json_type(e.metadata, " + b.arg(p) + ") = 'text' THEN json_extract(e.metadata, " + b.arg(p) +
@@ -109,6 +111,11 @@ var postgresSearch = searchDialect{
 // leading tokens and the prefix of its last one, checked to be adjacent by
 // LIKE on the rows the index found.
 var mysqlSearch = searchDialect{
+	// Left to itself, MySQL read every event of a common action prefix
+	// and sorted them (1.2 s at 200,000 events). The FULLTEXT index must
+	// stay allowed, or MATCH fails (error 1191); with a word, MySQL still
+	// reads its matches through it.
+	walkTime:     " FORCE INDEX (events_account_time_idx)",
 	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	metadata: func(b *sqlBuilder, path []string, value string) string {
 		p := jsonPath(path)

@@ -233,6 +233,9 @@ func testSearchTotals(t *testing.T, db *sqlstore.DB) {
 		{"details", 4, 10, true, 5, 5, true},  // past the bound, the page is still served
 		{"details", 5, 10, true, 5, 5, false}, // the last page
 		{"details", 6, 10, true, 0, 6, false},
+		{"action:item.*", 1, 10, true, 5, 2, true},
+		{"action:item.* details", 5, 10, true, 5, 5, false},
+		{"action:item.b* details", 1, 5, false, 5, 1, false},
 	}
 	for _, tt := range tests {
 		q, err := query.Parse(tt.q, now)
