@@ -5,12 +5,15 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/query"
 )
 
 // Cursors let a client page through a long log without OFFSET, whose cost
@@ -19,16 +22,27 @@ import (
 // cursor is opaque to clients: the position plus a MAC (Keys.CursorMAC)
 // that binds it to the account and the filters it was made for, so it
 // cannot be forged or reused with other filters.
+//
+// A listing with a search (q) adds to its cursors the time that the
+// search's relative times were resolved against, and the MAC covers it and
+// the search in canonical form (query.Query.String): every later page
+// resolves created:>-24h to the same instant as the first, so pages neither
+// skip nor repeat events while time passes, and the cursor works only with
+// the same search. A cursor without a search is what it always was.
 
 var errBadCursor = audit.FieldError("cursor", "cursor is not one this service issued for this listing: start again without it.")
 
 // EventQuery asks for one page of an account's events.
 type EventQuery struct {
 	Filter audit.EventFilter
+	// Search is a search in the language of package query (the q
+	// parameter), combined with Filter: an event must match both. "" is
+	// no search.
+	Search string
 	Page   audit.PageRequest
 	// Cursor, when set, asks for the events after the position it names
-	// (a NextCursor of an earlier page with the same filter); Page.Page is
-	// then ignored.
+	// (a NextCursor of an earlier page with the same filter and search);
+	// Page.Page is then ignored.
 	Cursor string
 }
 
@@ -42,50 +56,105 @@ type EventList struct {
 	NextCursor string
 }
 
-// ListEvents returns one page of p's account's events, newest first: by
-// page number or after a cursor.
+// ListEvents returns one page of p's account's events that match the
+// filter and the search, newest first: by page number or after a cursor. A
+// search that does not parse is an *audit.Error with field "q" whose
+// message names the problem and its column (query.Error).
 func (a *App) ListEvents(ctx context.Context, p *Principal, q EventQuery) (*EventList, error) {
 	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
 		return nil, err
 	}
+	c := listCursor{now: a.now().UTC().Truncate(time.Microsecond)}
+	var raw []byte
 	if q.Cursor != "" {
-		after, err := a.decodeCursor(p.AccountID, q.Filter, q.Cursor)
-		if err != nil {
+		var err error
+		if raw, err = c.decode(q.Cursor); err != nil {
 			return nil, err
 		}
-		q.Page.After = after
 	}
-	page, err := a.store.Events(ctx, p.AccountID, q.Filter, q.Page)
+	search, err := query.Parse(q.Search, c.now)
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			return nil, qe.AuditError()
+		}
+		return nil, err
+	}
+	if !search.IsZero() {
+		c.search = search.String()
+	}
+	if raw != nil {
+		if !c.searched() && len(raw) != cursorLen || c.searched() && len(raw) != searchCursorLen ||
+			!hmac.Equal(raw[len(raw)-cursorMACLen:], c.mac(a.keys, p.AccountID, q.Filter)) {
+			return nil, errBadCursor
+		}
+		q.Page.After = &audit.Position{CreatedAt: time.UnixMicro(c.micros).UTC(), Seq: c.seq}
+	}
+	page, err := a.store.SearchEvents(ctx, p.AccountID, query.FromFilter(q.Filter).And(search), q.Page)
 	if err != nil {
 		return nil, err
 	}
 	out := &EventList{EventPage: page, ByCursor: q.Page.After != nil}
 	if page.More && len(page.Events) > 0 {
-		out.NextCursor = a.encodeCursor(p.AccountID, q.Filter, page.Events[len(page.Events)-1])
+		last := page.Events[len(page.Events)-1]
+		c.micros, c.seq = last.CreatedAt.UnixMicro(), last.Seq
+		out.NextCursor = c.encode(a.keys, p.AccountID, q.Filter)
 	}
 	return out, nil
 }
 
-// encodeCursor returns the cursor of the position after e.
-func (a *App) encodeCursor(accountID int64, f audit.EventFilter, e *audit.Event) string {
-	micros := e.CreatedAt.UnixMicro()
-	b := binary.BigEndian.AppendUint64(nil, uint64(micros))
-	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
-	b = append(b, a.keys.CursorMAC(accountID, f, micros, e.Seq)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+// Cursor layouts: position (created_at in Unix microseconds, seq), then for
+// a search the time its relative times count back from (Unix
+// microseconds), then the MAC.
+const (
+	cursorMACLen    = 16
+	cursorLen       = 8 + 8 + cursorMACLen
+	searchCursorLen = 8 + 8 + 8 + cursorMACLen
+)
+
+// listCursor is a listing position and what its MAC binds.
+type listCursor struct {
+	micros, seq int64
+	// search is the search in canonical form; "" for none.
+	search string
+	// now resolves the search's relative times: the first page's time,
+	// carried from page to page.
+	now time.Time
 }
 
-// decodeCursor checks a cursor and returns its position.
-func (a *App) decodeCursor(accountID int64, f audit.EventFilter, c string) (*audit.Position, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) != 8+8+16 {
+func (c *listCursor) searched() bool { return c.search != "" }
+
+// decode reads a cursor's position and time, unchecked, and returns its
+// bytes; the caller checks the MAC once it knows the search.
+func (c *listCursor) decode(s string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != cursorLen && len(b) != searchCursorLen {
 		return nil, errBadCursor
 	}
-	micros, seq := int64(binary.BigEndian.Uint64(b)), int64(binary.BigEndian.Uint64(b[8:]))
-	if !hmac.Equal(b[16:], a.keys.CursorMAC(accountID, f, micros, seq)) {
-		return nil, errBadCursor
+	c.micros, c.seq = int64(binary.BigEndian.Uint64(b)), int64(binary.BigEndian.Uint64(b[8:]))
+	if len(b) == searchCursorLen {
+		c.now = time.UnixMicro(int64(binary.BigEndian.Uint64(b[16:]))).UTC()
 	}
-	return &audit.Position{CreatedAt: time.UnixMicro(micros).UTC(), Seq: seq}, nil
+	return b, nil
+}
+
+// mac returns the cursor's MAC for the account and filter.
+func (c *listCursor) mac(k Keys, accountID int64, f audit.EventFilter) []byte {
+	if !c.searched() {
+		return k.CursorMAC(accountID, f, c.micros, c.seq)
+	}
+	return k.CursorMAC(accountID, f, c.micros, c.seq, "q", c.search, strconv.FormatInt(c.now.UnixMicro(), 10))
+}
+
+// encode returns the cursor as a client sees it.
+func (c *listCursor) encode(k Keys, accountID int64, f audit.EventFilter) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.micros))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.seq))
+	if c.searched() {
+		b = binary.BigEndian.AppendUint64(b, uint64(c.now.UnixMicro()))
+	}
+	b = append(b, c.mac(k, accountID, f)...)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // PrepareEvents validates the events a platform service (or a signed-in

@@ -97,14 +97,16 @@ func (k Keys) BucketKey(kind, value string) string {
 }
 
 // CursorMAC authenticates the listing position (micros, seq) for an
-// account and filter.
-func (k Keys) CursorMAC(accountID int64, f audit.EventFilter, micros, seq int64) []byte {
+// account and filter, and the extra values that bind it further (a
+// listing with a search adds the search and the time it was resolved at);
+// without extras it is the MAC cursors have always had.
+func (k Keys) CursorMAC(accountID int64, f audit.EventFilter, micros, seq int64, extra ...string) []byte {
 	m := hmac.New(sha256.New, k.cursor)
-	for _, v := range []string{
+	for _, v := range append([]string{
 		strconv.FormatInt(accountID, 10), strconv.FormatInt(f.UserID, 10), f.Action, f.ResourceType,
 		strconv.FormatInt(f.Start.UnixMicro(), 10), strconv.FormatInt(f.End.UnixMicro(), 10),
 		strconv.FormatInt(micros, 10), strconv.FormatInt(seq, 10),
-	} {
+	}, extra...) {
 		m.Write([]byte(v))
 		m.Write([]byte{0})
 	}

@@ -152,6 +152,10 @@ type Pagination struct {
 	Pages   int64
 	HasNext bool
 	HasPrev bool
+	// TotalInexact reports that more than Total rows match: counting
+	// stopped at a bound, and Pages counts no further than this page
+	// (and the next, when HasNext).
+	TotalInexact bool
 }
 
 // NewPagination computes the page arithmetic for total rows.

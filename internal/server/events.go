@@ -103,16 +103,24 @@ func timeParam(q url.Values, name string, end bool) (time.Time, error) {
 // DATETIME starts at year 1000). Bounds before it are clamped to it.
 var earliest = time.Unix(0, 0).UTC()
 
-// listEvents returns one page of the caller's account's events, newest
-// first: by page number, as the seed documents, or after a cursor
-// (app.ListEvents).
+// eventPaginationJSON is the pagination of an event listing: the seed's
+// fields and total_exact, false when total is a bound that more events
+// match (see docs/api.md).
+type eventPaginationJSON struct {
+	PaginationJSON
+	TotalExact bool `json:"total_exact"`
+}
+
+// listEvents returns one page of the caller's account's events that match
+// the seed's parameters and the search q (docs/search.md), newest first: by
+// page number, as the seed documents, or after a cursor (app.ListEvents).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, p, err := parseEventQuery(q)
 	if err != nil {
 		return err
 	}
-	list, err := s.app.ListEvents(r.Context(), principalFrom(r.Context()), app.EventQuery{Filter: f, Page: p, Cursor: q.Get("cursor")})
+	list, err := s.app.ListEvents(r.Context(), principalFrom(r.Context()), app.EventQuery{Filter: f, Search: q.Get("q"), Page: p, Cursor: q.Get("cursor")})
 	if err != nil {
 		return err
 	}
@@ -120,7 +128,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	for i, e := range list.Events {
 		out[i] = eventJSON(e)
 	}
-	pj := paginationJSON(list.Pagination)
+	pj := eventPaginationJSON{PaginationJSON: paginationJSON(list.Pagination), TotalExact: !list.Pagination.TotalInexact}
 	if list.ByCursor {
 		pj.Page, pj.HasNext, pj.HasPrev = nil, list.More, true
 	}

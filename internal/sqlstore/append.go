@@ -11,7 +11,7 @@ import (
 	"github.com/auditlog/auditlog/internal/tlog"
 )
 
-// insertChunk is how many events one multi-row INSERT carries: 23 columns
+// insertChunk is how many events one multi-row INSERT carries: 25 columns
 // each, well under every engine's limit on placeholders.
 const insertChunk = 500
 
@@ -116,7 +116,7 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*audit.Event) error {
 	if tx.db.dialect.copyEvents != nil && tx.conn != nil {
 		rows := make([][]any, len(events))
 		for i, e := range events {
-			rows[i] = eventRow(e, func(t time.Time) any { return t })
+			rows[i] = eventRow(e, conv{time: func(t time.Time) any { return t }, search: tx.db.dialect.searchText})
 		}
 		return tx.db.wrap(tx.db.dialect.copyEvents(ctx, tx.conn, eventInsertColumns, rows), "copy events")
 	}
@@ -126,7 +126,7 @@ func (tx *Tx) insertEvents(ctx context.Context, events []*audit.Event) error {
 		chunk := events[start:min(start+insertChunk, len(events))]
 		args := make([]any, 0, len(chunk)*len(eventInsertColumns))
 		for _, e := range chunk {
-			args = append(args, eventRow(e, tx.db.dialect.timeArg)...)
+			args = append(args, eventRow(e, conv{time: tx.db.dialect.timeArg, search: tx.db.dialect.searchText})...)
 		}
 		query := head + one + strings.Repeat(", "+one, len(chunk)-1)
 		if _, err := tx.run.execBuilt(ctx, query, args...); err != nil {

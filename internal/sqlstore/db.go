@@ -39,6 +39,11 @@ type DB struct {
 	// truncated to microseconds, the precision every engine keeps.
 	Now func() time.Time
 
+	// CountBound is how many matching events a filtered listing counts
+	// before it reports the bound as an inexact total (SearchEvents); 0
+	// means DefaultCountBound. Set it before use.
+	CountBound int64
+
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with the events as the committed attempt stored them
 	// (replays left out), in the order appended. It must not block.
@@ -77,6 +82,10 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if db.applied, err = db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", src.Safe, err)
+	}
+	if err := db.backfillSearch(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index events for search in %s: %w", src.Safe, err)
 	}
 	return db, nil
 }

@@ -45,6 +45,12 @@ type dialect struct {
 	// transaction open on it (PostgreSQL's COPY). Without it, events are
 	// written by multi-row INSERTs.
 	copyEvents func(ctx context.Context, conn *sql.Conn, columns []string, rows [][]any) error
+	// searchText writes the tokens of an event's searchable text as the
+	// engine's full-text index reads them (searchtext.go).
+	searchText func(tokens []string) string
+	// search compiles free words and the engine-specific qualifiers
+	// (search.go).
+	search searchDialect
 	// prepare makes the store prepare each fixed statement once per
 	// connection (see runner). PostgreSQL needs none: pgx caches prepared
 	// statements per connection itself.
@@ -59,10 +65,12 @@ var sqliteDialect = &dialect{
 	engine: SQLite,
 	// Parsing and planning a statement cost about a quarter of a list
 	// request's CPU when every call prepared it afresh.
-	prepare:   true,
-	rebind:    func(q string) string { return q },
-	forUpdate: "",
-	timeArg:   func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
+	prepare:    true,
+	rebind:     func(q string) string { return q },
+	forUpdate:  "",
+	searchText: plainSearchText,
+	search:     sqliteSearch,
+	timeArg:    func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
 	classify: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {

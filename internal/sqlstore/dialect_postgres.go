@@ -27,6 +27,8 @@ var postgresDialect = &dialect{
 	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
 	classify:    classifyPostgres,
 	copyEvents:  copyPostgres,
+	searchText:  plainSearchText,
+	search:      postgresSearch,
 	// A prepared statement gets a generic plan after five executions;
 	// for the IDs of a batch just written it did not know that
 	// seq > $2 AND seq <= $3 spans few rows, and scanned the table (8 ms

@@ -16,4 +16,11 @@
 // and stores the checkpoint signed with the caller's signer), so events
 // written together with the change they describe commit or roll back with it.
 // The event columns are listed once, in eventTable.
+//
+// SearchEvents compiles a search (package query) to one WHERE clause per
+// engine (search.go): qualifiers on columns, free words by each engine's
+// full-text index over search_text, a column the write path fills with the
+// tokens query.Tokenize finds in the event (searchtext.go), so that every
+// engine matches the same tokens. Events stored before the search columns
+// existed are filled when the store opens the database.
 package sqlstore

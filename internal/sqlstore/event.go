@@ -3,9 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
+	"slices"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 )
 
 // LogSize returns the number of events in the account's log.
@@ -15,50 +16,84 @@ func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
 	return size, db.wrap(err, "select log size")
 }
 
-// where builds the WHERE clause and arguments for an event filter. Every
-// clause starts with the account, which leads every index on events.
-func (db *DB) where(accountID int64, f audit.EventFilter) (string, []any) {
-	conds := []string{"e.account_id = ?"}
-	args := []any{accountID}
-	if f.UserID != 0 {
-		conds, args = append(conds, "e.user_id = ?"), append(args, f.UserID)
-	}
-	if f.Action != "" {
-		conds, args = append(conds, "e.action = ?"), append(args, f.Action)
-	}
-	if f.ResourceType != "" {
-		conds, args = append(conds, "e.resource_type = ?"), append(args, f.ResourceType)
-	}
-	if !f.Start.IsZero() {
-		conds, args = append(conds, "e.created_at >= ?"), append(args, db.t(f.Start))
-	}
-	if !f.End.IsZero() {
-		conds, args = append(conds, "e.created_at <= ?"), append(args, db.t(f.End))
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+// DefaultCountBound is how many matching events a listing counts exactly
+// before it reports the bound instead (DB.CountBound).
+const DefaultCountBound = 10_000
+
+// Events returns one page of the account's events that match the seed's
+// filter: SearchEvents with query.FromFilter(f).
+func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
+	return db.SearchEvents(ctx, accountID, query.FromFilter(f), p)
 }
 
-// Events returns one page of the account's events that match the filter,
-// newest first (ties broken by seq, newest first), with the page arithmetic.
-// The count and the page are read in one transaction, so they agree.
-func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, p audit.PageRequest) (*audit.EventPage, error) {
+// SearchEvents returns one page of the account's events that match q (nil
+// or zero: every event), newest first (ties broken by seq, newest first),
+// with the page arithmetic. The count and the page are read in one
+// transaction, so they agree.
+//
+// The total is exact when it is cheap: the log head's size for an
+// unfiltered listing, a count when at most CountBound events match. Past
+// the bound the count stops, Total is the bound and TotalInexact is set;
+// HasNext then comes from the page itself.
+func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query, p audit.PageRequest) (*audit.EventPage, error) {
 	var page *audit.EventPage
+	// The seed's filters come in a few shapes, worth preparing; a search
+	// can take any shape, and is not (see runner).
+	run := runner.query
+	if searched(q) {
+		// Planned for its values each time: a generic plan cannot tell
+		// a rare word from a common one (PostgreSQL walked a whole
+		// account for a word in two events).
+		run = func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+			return r.queryBuilt(ctx, query, append(slices.Clip(db.dialect.planFresh), args...)...)
+		}
+	}
+	bound := db.CountBound
+	if bound <= 0 {
+		bound = DefaultCountBound
+	}
 	err := db.view(ctx, func(tx runner) error {
-		where, args := db.where(accountID, f)
+		where, args := db.where(accountID, q)
+		sd := db.dialect.search
+		from := "events e"
+		if hasWord(q) {
+			from += sd.wordsFrom
+		}
 		var total int64
 		var err error
-		if f == (audit.EventFilter{}) {
+		counted := !q.IsZero()
+		if !counted {
 			// The log head holds the exact count: no scan needed.
 			err = tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&total)
 		} else {
-			err = tx.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where, args...).Scan(&total)
+			// At most bound+1 rows are counted, whatever the matches.
+			var rows *sql.Rows
+			rows, err = run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+where+` LIMIT ?) c`, append(args, bound+1)...)
+			if err == nil {
+				err = scanOne(rows, &total)
+			}
 		}
 		if err != nil {
 			return db.wrap(err, "count events")
 		}
+		inexact := counted && total > bound
+		if inexact {
+			total = bound
+		}
 		page = &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}
-		if int64(p.Offset()) >= total {
+		if int64(p.Offset()) >= total && !inexact {
 			return nil
+		}
+		// Matches that the engine cannot read in listing order (words, an
+		// action prefix) are either all read and sorted or found by
+		// walking the account's events newest first; the count says which
+		// reads less, where the engine's planner cannot tell.
+		walk := sd.walkTime
+		if q != nil && len(q.Words) > 0 {
+			walk = sd.walkTimeWords
+		}
+		if unordered(q) && (walk != "" || from != "events e") && db.walkFaster(ctx, tx, accountID, total, inexact, p) {
+			from = "events e" + walk
 		}
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
@@ -71,10 +106,10 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 		}
 		query := `SELECT ` + eventColumns + `,
 			u.id, u.email, u.first_name, u.last_name, u.role
-		FROM events e LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
+		FROM ` + from + ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
 		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
 		// One row more than the page tells whether another page follows.
-		rows, err := tx.query(ctx, query, append(args, p.PerPage+1, p.Offset())...)
+		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
 		if err != nil {
 			return db.wrap(err, "select events")
 		}
@@ -93,9 +128,107 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 		if len(page.Events) > p.PerPage {
 			page.Events, page.More = page.Events[:p.PerPage], true
 		}
+		if inexact {
+			// More match than were counted: the page itself says whether
+			// another follows, and there are at least as many pages as
+			// this one's number.
+			pg := &page.Pagination
+			pg.TotalInexact, pg.HasNext = true, page.More
+			if n := int64(p.Page); p.After == nil && pg.Pages < n {
+				pg.Pages = n
+			}
+			if pg.HasNext && p.After == nil && pg.Pages == int64(p.Page) {
+				pg.Pages++
+			}
+		}
 		return nil
 	})
 	return page, err
+}
+
+// searched reports whether q holds anything beyond the seed's filters
+// (query.FromFilter, whose clauses have no position).
+func searched(q *query.Query) bool {
+	if q == nil {
+		return false
+	}
+	if len(q.Words) > 0 {
+		return true
+	}
+	for _, c := range q.Clauses {
+		if c.Pos >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// walkFaster reports whether walking the account's events newest first is
+// cheaper for this page than reading every match: reading them costs about
+// total reads; the walk reads about (page end) × size/total events to find
+// a page of them. The count is the one just made, so this costs one read
+// of the log head.
+func (db *DB) walkFaster(ctx context.Context, tx runner, accountID, total int64, inexact bool, p audit.PageRequest) bool {
+	if inexact {
+		return true
+	}
+	var size int64
+	if err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size); err != nil {
+		return false
+	}
+	end := int64(p.Offset() + p.PerPage)
+	return total > 0 && end*size/total < total
+}
+
+// unordered reports whether q has a word that must match or an action
+// prefix: terms whose matches no index yields in listing order.
+func unordered(q *query.Query) bool {
+	if hasWord(q) {
+		return true
+	}
+	if q == nil {
+		return false
+	}
+	for _, c := range q.Clauses {
+		if c.Field != query.FieldAction || c.Negated {
+			continue
+		}
+		for _, v := range c.Values {
+			if v.Op == query.OpPrefix {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasWord reports whether q has a word or phrase that must match (not
+// only excluded ones).
+func hasWord(q *query.Query) bool {
+	if q == nil {
+		return false
+	}
+	for _, w := range q.Words {
+		if !w.Negated {
+			return true
+		}
+	}
+	return false
+}
+
+// scanOne scans the single row of rows into dest and closes rows.
+func scanOne(rows *sql.Rows, dest ...any) error {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // scanEvents reads rows of eventColumns (followed by the columns that

@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
 
@@ -22,7 +24,7 @@ func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFi
 // ExportRange is ExportEvents for the events with seq above after and at
 // most upTo: an export may read disjoint ranges of the log at once.
 func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFilter, after, upTo int64, fn func(e *audit.Event) error) error {
-	where, args := db.where(accountID, f)
+	where, args := db.where(accountID, query.FromFilter(f))
 	last := after
 	for last < upTo {
 		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
@@ -57,8 +59,15 @@ func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
 // upTo match the filter: the number of events ExportEvents gives for the
 // same arguments.
 func (db *DB) CountEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64) (int64, error) {
-	where, args := db.where(accountID, f)
+	where, args := db.where(accountID, query.FromFilter(f))
+	rows, err := db.rd.queryBuilt(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...)
+	if err != nil {
+		return 0, db.wrap(err, "count events to export")
+	}
+	defer rows.Close()
 	var n int64
-	err := db.rd.queryRow(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...).Scan(&n)
-	return n, db.wrap(err, "count events to export")
+	if rows.Next() {
+		err = rows.Scan(&n)
+	}
+	return n, db.wrap(errors.Join(err, rows.Err()), "count events to export")
 }

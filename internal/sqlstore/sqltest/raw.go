@@ -26,7 +26,14 @@ func Exec(t testing.TB, db *sqlstore.DB, query string, args ...any) {
 	if !ok {
 		t.Fatal("sqltest.Exec: the store was not opened by package sqltest")
 	}
-	src, err := sqlstore.ParseURL(u.(string))
+	ExecURL(t, u.(string), query, args...)
+}
+
+// ExecURL is Exec for the database a DATABASE_URL names, for tests that
+// open their stores themselves (as Engine.NewURL lets them).
+func ExecURL(t testing.TB, databaseURL, query string, args ...any) {
+	t.Helper()
+	src, err := sqlstore.ParseURL(databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"IdempotentAppends", testIdempotentAppends},
 		{"BulkAppend", testBulkAppend},
 		{"ExportReads", testExportReads},
+		{"Search", testSearch},
+		{"SearchTotals", testSearchTotals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

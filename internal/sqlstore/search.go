@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/query"
+)
+
+// A search (query.Query) compiles to one WHERE clause on events e, written
+// with ? placeholders like every statement of the store:
+//
+//   - e.account_id = ? comes first, always, and every full-text subquery
+//     names the account again, so no term can reach another account's
+//     events.
+//   - The values of a clause are alternatives (OR); clauses and words are
+//     all required (AND). A negated clause or word is wrapped in
+//     (…) IS NOT TRUE, so that an event without the field (a NULL user_id,
+//     metadata without the key) counts as not matching it and is kept.
+//   - Qualifiers on plain columns are the same SQL on every engine; the
+//     action prefix, metadata paths and free words differ, and live in the
+//     engine's searchDialect.
+//
+// See docs/search.md for what each term means and docs/schema.md for the
+// columns and indexes that serve them.
+
+// sqlBuilder collects the text and arguments of a WHERE clause.
+type sqlBuilder struct {
+	args []any
+}
+
+// arg adds v as an argument and returns its placeholder.
+func (b *sqlBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return "?"
+}
+
+// in returns "col = ?" or "col IN (?, …)" over vals.
+func (b *sqlBuilder) in(col string, vals []any) string {
+	if len(vals) == 1 {
+		return col + " = " + b.arg(vals[0])
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = b.arg(v)
+	}
+	return col + " IN (" + strings.Join(ph, ", ") + ")"
+}
+
+// searchDialect compiles the terms whose SQL differs between engines.
+type searchDialect struct {
+	// actionPrefix matches actions that start with prefix, which is made
+	// of a-z, 0-9, "_" and ".".
+	actionPrefix func(b *sqlBuilder, prefix string) string
+	// metadata matches events whose metadata member at path (segments
+	// of ASCII letters, digits and "_") is a string, number or boolean
+	// whose text is value.
+	metadata func(b *sqlBuilder, path []string, value string) string
+	// words matches the free words and phrases, every one (AND), each
+	// negated one excluded; it returns the conditions to AND together.
+	words func(b *sqlBuilder, accountID int64, words []query.Word) []string
+	// wordsFrom follows "events e" in a search with a word that must
+	// match, to steer the plan to the matches (see sqliteSearch).
+	wordsFrom string
+	// walkTime follows "events e" to make the engine walk the account's
+	// events newest first (events_account_time_idx), when SearchEvents
+	// finds that cheaper than reading every match of a word or an action
+	// prefix and sorting them; "" where the planner chooses well itself.
+	// walkTimeWords is the same for a search with a word (even excluded).
+	walkTime, walkTimeWords string
+}
+
+// jsonPath returns the SQLite and MySQL path of a metadata key, each
+// member quoted: $."shipping"."country".
+func jsonPath(path []string) string {
+	return `$."` + strings.Join(path, `"."`) + `"`
+}
+
+// rangePrefix matches col starting with prefix by a range, which every
+// engine reads off an index on col under a binary collation: col >= prefix
+// AND col < prefix with its last byte incremented. prefix is ASCII and
+// does not end in 0x7f.
+func rangePrefix(b *sqlBuilder, col, prefix string) string {
+	hi := []byte(prefix)
+	hi[len(hi)-1]++
+	return "(" + col + " >= " + b.arg(prefix) + " AND " + col + " < " + b.arg(string(hi)) + ")"
+}
+
+// likeEscape escapes LIKE's wildcards in s with "!" (ESCAPE '!').
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// where builds the WHERE clause and arguments of a search of the
+// account's events. q may be nil (every event).
+func (db *DB) where(accountID int64, q *query.Query) (string, []any) {
+	b := &sqlBuilder{}
+	conds := []string{"e.account_id = " + b.arg(accountID)}
+	if q != nil {
+		for _, c := range q.Clauses {
+			// Each term in parentheses: an OR inside one can never
+			// reach past the account's condition.
+			cond := "(" + db.clause(b, c) + ")"
+			if c.Negated {
+				cond = "(" + cond + " IS NOT TRUE)"
+			}
+			conds = append(conds, cond)
+		}
+		if len(q.Words) > 0 {
+			for _, w := range db.dialect.search.words(b, accountID, q.Words) {
+				conds = append(conds, "("+w+")")
+			}
+		}
+	}
+	return " WHERE " + strings.Join(conds, " AND "), b.args
+}
+
+// clause compiles one qualifier, its values as alternatives.
+func (db *DB) clause(b *sqlBuilder, c query.Clause) string {
+	var alts []string
+	var eq []any
+	flushEq := func(col string) {
+		if len(eq) > 0 {
+			alts = append(alts, b.in(col, eq))
+		}
+	}
+	switch c.Field {
+	case query.FieldAction:
+		for _, v := range c.Values {
+			if v.Op == query.OpPrefix {
+				alts = append(alts, db.dialect.search.actionPrefix(b, v.Text))
+			} else {
+				eq = append(eq, v.Text)
+			}
+		}
+		flushEq("e.action")
+	case query.FieldActorType, query.FieldOutcome, query.FieldResourceType, query.FieldResourceID:
+		for _, v := range c.Values {
+			eq = append(eq, v.Text)
+		}
+		flushEq(map[query.Field]string{
+			query.FieldActorType: "e.actor_type", query.FieldOutcome: "e.outcome",
+			query.FieldResourceType: "e.resource_type", query.FieldResourceID: "e.resource_id",
+		}[c.Field])
+	case query.FieldUserID:
+		for _, v := range c.Values {
+			eq = append(eq, v.Int)
+		}
+		flushEq("e.user_id")
+	case query.FieldActor:
+		for _, v := range c.Values {
+			alt := "e.actor_id = " + b.arg(v.Text) + " OR e.actor_email = " + b.arg(v.Text) + " OR e.actor_name = " + b.arg(v.Text)
+			if id, err := strconv.ParseInt(v.Text, 10, 64); err == nil && id > 0 && strconv.FormatInt(id, 10) == v.Text {
+				// A user actor is named by the user's ID.
+				alt += " OR (e.actor_type = 'user' AND e.user_id = " + b.arg(id) + ")"
+			}
+			alts = append(alts, alt)
+		}
+	case query.FieldResource:
+		for _, v := range c.Values {
+			if v.ID == "" {
+				eq = append(eq, v.Type)
+				continue
+			}
+			alts = append(alts, "(e.resource_type = "+b.arg(v.Type)+" AND e.resource_id = "+b.arg(v.ID)+")")
+		}
+		flushEq("e.resource_type")
+	case query.FieldIP:
+		for _, v := range c.Values {
+			if v.Op == query.OpCIDR {
+				lo, hi := prefixBounds(v.Prefix)
+				alts = append(alts, "e.ip_bin BETWEEN "+b.arg(lo)+" AND "+b.arg(hi))
+			} else {
+				eq = append(eq, addrBin(v.Prefix.Addr().Unmap()))
+			}
+		}
+		flushEq("e.ip_bin")
+	case query.FieldCreated:
+		for _, v := range c.Values {
+			alts = append(alts, db.createdRange(b, v.Since, v.Until))
+		}
+	case query.FieldMetadata:
+		for _, v := range c.Values {
+			alts = append(alts, db.dialect.search.metadata(b, c.Path(), v.Text))
+		}
+	default:
+		// The parser makes no other field; match nothing rather than
+		// everything if one is ever added without SQL.
+		return "1 = 0"
+	}
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	return "(" + strings.Join(alts, " OR ") + ")"
+}
+
+// createdRange matches created_at within the inclusive bounds (zero: no
+// bound). Nothing was recorded before the Unix epoch, and some engines do
+// not store times that early, so bounds before it are clamped to it.
+func (db *DB) createdRange(b *sqlBuilder, since, until time.Time) string {
+	var conds []string
+	if !since.IsZero() && !since.Before(earliestTime) {
+		conds = append(conds, "e.created_at >= "+b.arg(db.t(since)))
+	}
+	if !until.IsZero() {
+		if until.Before(earliestTime) {
+			return "1 = 0"
+		}
+		conds = append(conds, "e.created_at <= "+b.arg(db.t(until)))
+	}
+	switch len(conds) {
+	case 0:
+		return "1 = 1"
+	case 1:
+		return conds[0]
+	}
+	return "(" + strings.Join(conds, " AND ") + ")"
+}
+
+// earliestTime is the Unix epoch: every recorded time is after it.
+var earliestTime = time.Unix(0, 0).UTC()

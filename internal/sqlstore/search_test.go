@@ -1,0 +1,270 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+)
+
+// corpusWords are the words of the generated corpus: short ones (shorter
+// than MySQL's minimum token size), MySQL's stop words, accents composed
+// and decomposed, a ligature, CJK, digits, and words that share prefixes.
+var corpusWords = []string{
+	"a", "i", "id", "of", "the", "and", "with", "about", "refund", "refunds", "refunded", "refunding",
+	"order", "orders", "cancel", "cancelled", "price", "priced", "café", "cafe", "cafe\u0301", "crème", "ﬁle",
+	"返金", "返金しました", "注文", "42", "4200", "2026", "x1", "1x", "ship", "shipping", "United", "Kingdom",
+	"ÉCOLE", "école", "naïve", "straße", "STRASSE", "ωmega", "Ωmega",
+	strings.Repeat("long", 25), strings.Repeat("long", 24) + "er",
+}
+
+var (
+	corpusActions = []string{"order.refunded", "order.cancelled", "order.created", "product.updated", "user_login", "user_logout", "refund.issued"}
+	corpusTypes   = []string{"order", "product", "user", "gift card"}
+	corpusIPs     = []string{"10.0.0.1", "10.0.0.200", "10.1.0.7", "10.127.255.255", "10.128.0.1", "192.168.1.9", "203.0.113.7", "2001:db8::1", "2001:db9::1", "::1", ""}
+	corpusMeta    = []string{"", `{"plan":"pro"}`, `{"plan":"basic","amount":100}`, `{"amount":"100"}`, `{"amount":100.0}`,
+		`{"gift":true}`, `{"shipping":{"country":"United Kingdom"}}`, `{"plan":null}`, `{"plan":["pro"]}`}
+)
+
+// corpus returns n events of account for the agreement test, the same for
+// the same seed.
+func corpus(seed uint64, accountID int64, n int, t0 time.Time) []*audit.Event {
+	r := rand.New(rand.NewPCG(seed, 1))
+	pick := func(s []string) string { return s[r.IntN(len(s))] }
+	sentence := func(n int) string {
+		var w []string
+		for range n {
+			w = append(w, pick(corpusWords))
+		}
+		return strings.Join(w, pick([]string{" ", " ", ", ", ".", "_", " - "}))
+	}
+	evs := make([]*audit.Event, n)
+	for i := range evs {
+		evs[i] = &audit.Event{
+			AccountID: accountID, Action: pick(corpusActions), ResourceType: pick(corpusTypes),
+			ResourceID: fmt.Sprintf("r%d", r.IntN(20)), Details: sentence(1 + r.IntN(8)),
+			ActorType: pick([]string{"system", "external", "api_key", "customer"}), ActorID: pick([]string{"svc_1", "ext_2", "key_3", ""}),
+			ActorName: pick([]string{"", "Adam Admin", "Zoë Ng", "The Importer"}), ActorEmail: pick([]string{"", "adam@example.com", "zoe@shop.example"}),
+			IPAddress: pick(corpusIPs), Outcome: pick([]string{"", "success", "failure"}),
+			CreatedAt: t0.Add(time.Duration(r.IntN(30*24*60)) * time.Minute),
+		}
+		if m := pick(corpusMeta); m != "" {
+			evs[i].Metadata = []byte(m)
+		}
+	}
+	return evs
+}
+
+// corpusQueries returns n searches over the corpus, the same for the same
+// seed: random words, phrases and prefixes from the corpus's words, and
+// qualifiers, alone or combined, some negated.
+func corpusQueries(seed uint64, n int) []string {
+	r := rand.New(rand.NewPCG(seed, 2))
+	pick := func(s []string) string { return s[r.IntN(len(s))] }
+	word := func() string {
+		w := pick(corpusWords)
+		switch r.IntN(6) {
+		case 0:
+			return `"` + w + " " + pick(corpusWords) + `"`
+		case 1:
+			if rs := []rune(w); len(rs) > 2 {
+				return string(rs[:1+r.IntN(len(rs)-1)]) + "*"
+			}
+		}
+		return w
+	}
+	terms := []func() string{
+		word, word, word,
+		func() string { return "action:" + pick(corpusActions) + "," + pick(corpusActions) },
+		func() string { return "action:" + pick([]string{"order.*", "user_*", "ref*", "o*", "product.updated"}) },
+		func() string { return `resource_type:"` + pick(corpusTypes) + `"` },
+		func() string { return "resource:order:r" + fmt.Sprint(r.IntN(20)) },
+		func() string {
+			return "ip:" + pick([]string{"10.0.0.0/8", "10.0.0.0/9", "10.0.0.128/25", "10.1.0.7", "2001:db8::/32", "::1", "0.0.0.0/0", "::/0"})
+		},
+		func() string { return "outcome:" + pick([]string{"success", "failure"}) },
+		func() string {
+			return "actor:" + pick([]string{"adam@example.com", `"Adam Admin"`, "svc_1", `"Zoë Ng"`})
+		},
+		func() string { return "actor_type:" + pick([]string{"system", "external,customer", "api_key"}) },
+		func() string {
+			return "created:" + pick([]string{"2026-01-10..2026-01-20", ">2026-01-25", "<=2026-01-05", "2026-01-15"})
+		},
+		func() string {
+			return pick([]string{"metadata.plan:pro", "metadata.amount:100", "metadata.amount:100.0", "metadata.gift:true",
+				`metadata.shipping.country:"United Kingdom"`, "metadata.plan:null"})
+		},
+	}
+	var out []string
+	for range n {
+		var q []string
+		for range 1 + r.IntN(3) {
+			t := terms[r.IntN(len(terms))]()
+			if r.IntN(4) == 0 {
+				t = "-" + t
+			}
+			q = append(q, t)
+		}
+		out = append(out, strings.Join(q, " "))
+	}
+	return out
+}
+
+// TestSearchEnginesAgree loads one generated corpus into every engine this
+// run reaches, with a second account holding another corpus, runs the same
+// generated searches on each, and checks that the engines find the same
+// events (by seq, in order) and never one of the other account.
+func TestSearchEnginesAgree(t *testing.T) {
+	const events, searches = 600, 400
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	queries := corpusQueries(7, searches)
+	results := map[string][][]int64{}
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			db := e.Open(t)
+			ctx := t.Context()
+			var ids [2]int64
+			for i := range ids {
+				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("s%d.example.com", i)}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+					t.Fatal(err)
+				}
+				ids[i] = a.ID
+				appendAll(t, db, corpus(uint64(i+1), a.ID, events, t0))
+			}
+			now := t0.Add(40 * 24 * time.Hour)
+			var res [][]int64
+			for _, qs := range queries {
+				q, err := query.Parse(qs, now)
+				if err != nil {
+					t.Fatalf("Parse(%q): %v", qs, err)
+				}
+				page, err := db.SearchEvents(ctx, ids[0], q, audit.PageRequest{Page: 1, PerPage: events + 1})
+				if err != nil {
+					t.Fatalf("SearchEvents(%q): %v", qs, err)
+				}
+				seqs := []int64{}
+				for _, ev := range page.Events {
+					if ev.AccountID != ids[0] {
+						t.Fatalf("search %q returned an event of account %d", qs, ev.AccountID)
+					}
+					seqs = append(seqs, ev.Seq)
+				}
+				res = append(res, seqs)
+				// A short page may be found by another plan (walking the
+				// account's events instead of reading every match): it
+				// must hold the same events.
+				short, err := db.SearchEvents(ctx, ids[0], q, audit.PageRequest{Page: 2, PerPage: 3})
+				if err != nil {
+					t.Fatalf("SearchEvents(%q) page 2: %v", qs, err)
+				}
+				var got []int64
+				for _, ev := range short.Events {
+					got = append(got, ev.Seq)
+				}
+				if want := seqs[min(3, len(seqs)):min(6, len(seqs))]; !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+					t.Errorf("search %q, page 2 of 3: %v; want %v", qs, got, want)
+				}
+			}
+			results[e.Name] = res
+		})
+	}
+	var base string
+	matched := 0
+	for name := range results {
+		if base == "" || name == "sqlite" {
+			base = name
+		}
+	}
+	for name, res := range results {
+		for i, q := range queries {
+			if !slices.Equal(res[i], results[base][i]) {
+				t.Errorf("search %q: %s finds %v\n%s finds %v", q, name, res[i], base, results[base][i])
+			}
+		}
+	}
+	for _, r := range results[base] {
+		if len(r) > 0 {
+			matched++
+		}
+	}
+	// The corpus and searches are meant to find something more often
+	// than not; if they stop doing so, the test has lost its teeth.
+	if matched < searches/4 {
+		t.Errorf("only %d of %d searches found anything", matched, searches)
+	}
+	t.Logf("%d engines, %d searches, %d found events", len(results), searches, matched)
+}
+
+// appendAll appends events in batches of 200.
+func appendAll(t testing.TB, db *sqlstore.DB, evs []*audit.Event) {
+	t.Helper()
+	ctx := context.Background()
+	signer := sqltest.Signer(t)
+	for i := 0; i < len(evs); i += 200 {
+		batch := evs[i:min(i+200, len(evs))]
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, batch...); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSearchBackfill opens a database whose events predate the search
+// columns (as migration 0004 finds them: NULL) and checks that opening it
+// fills them, so old events are found like new ones.
+func TestSearchBackfill(t *testing.T) {
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			url := e.NewURL(t)
+			ctx := t.Context()
+			db, err := sqlstore.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &audit.Account{Name: "Shop", Domain: "shop.example.com"}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+				t.Fatal(err)
+			}
+			evs := corpus(3, a.ID, 1234, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			evs[0].Details, evs[0].IPAddress = "a rare zyzzyva", "10.9.8.7"
+			appendAll(t, db, evs)
+			search := func(db *sqlstore.DB, qs string) int64 {
+				q, err := query.Parse(qs, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := db.SearchEvents(ctx, a.ID, q, audit.PageRequest{Page: 1, PerPage: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Pagination.Total
+			}
+			before := []int64{search(db, "zyzzyva"), search(db, "ip:10.9.8.0/24"), search(db, "refund*")}
+			if before[0] != 1 || before[1] != 1 || before[2] == 0 {
+				t.Fatalf("before: %v", before)
+			}
+			sqltest.ExecURL(t, url, `UPDATE events SET search_text = NULL, ip_bin = NULL`)
+			if n := search(db, "zyzzyva"); n != 0 {
+				t.Fatalf("with the columns emptied, the word is found %d times", n)
+			}
+			db.Close()
+			db, err = sqlstore.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			after := []int64{search(db, "zyzzyva"), search(db, "ip:10.9.8.0/24"), search(db, "refund*")}
+			if !slices.Equal(after, before) {
+				t.Errorf("after reopening: totals %v; want %v", after, before)
+			}
+		})
+	}
+}
