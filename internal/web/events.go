@@ -21,14 +21,10 @@ const perPage = 50
 // through by cursor; past it, "Newer" returns to the first page.
 const maxTrail = 40
 
-// searchReady turns on the explorer's search box and the event page's
-// links by resource ID and IP address, once the list's q parameter
-// (docs/search.md) reaches app.EventQuery.
-//
-// TODO(search): when app.EventQuery carries the search, set this, pass
-// the box's text (the "q" query parameter) to ListEvents, and keep it in
-// every paging and export link (filterQuery).
-const searchReady = false
+// searchReady turns on the explorer's search box (the q parameter of
+// docs/search.md, passed to ListEvents and kept in every paging link) and
+// the event page's links by resource ID and IP address.
+const searchReady = true
 
 // preset is a date range of the explorer: the last Span, by name.
 type preset struct {
@@ -217,7 +213,13 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 	if t := qs.Get("trail"); t != "" && cursor != "" {
 		trail = strings.Split(t, ".")
 	}
-	list, err := c.app.ListEvents(ctx, p, app.EventQuery{Filter: f, Page: audit.PageRequest{Page: 1, PerPage: perPage}, Cursor: cursor})
+	list, err := c.app.ListEvents(ctx, p, app.EventQuery{Filter: f, Search: v.Form.Q, Page: audit.PageRequest{Page: 1, PerPage: perPage}, Cursor: cursor})
+	if audit.ErrorCode(err) == audit.EINVALID && audit.ErrorField(err) == "q" {
+		// A search the language does not accept: say where, beside the box.
+		v.Field, v.Error = "q", audit.ErrorMessage(err)
+		c.render(w, r, http.StatusBadRequest, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
+		return nil
+	}
 	if audit.ErrorField(err) == "cursor" {
 		// A link from another listing, or one older than a change of the
 		// service's key: start the listing again.
@@ -228,7 +230,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		return err
 	}
 	v.Events, v.Total, v.First = list.Events, list.Pagination.Total, cursor == ""
-	v.Filtered = f != (audit.EventFilter{})
+	v.Filtered = f != (audit.EventFilter{}) || v.Form.Q != ""
 	base := v.Form.query()
 	if list.NextCursor != "" {
 		q := cloneValues(base)
@@ -255,7 +257,11 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		}
 		v.NewerURL = "/events?" + q.Encode()
 	}
-	v.Exports = exportLinks(f)
+	if v.Form.Q == "" {
+		// Exports take the filters but not yet a search: offer none with
+		// one rather than a file that holds more than the list shows.
+		v.Exports = exportLinks(f)
+	}
 	c.render(w, r, http.StatusOK, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
 	return nil
 }
@@ -364,7 +370,6 @@ func (c *Console) eventPage(w http.ResponseWriter, r *http.Request, p *app.Princ
 		v.ResourceURL = "/events?" + url.Values{"resource_type": {e.ResourceType}}.Encode()
 	}
 	if searchReady {
-		// TODO(search): the qualifiers of docs/search.md.
 		if e.ResourceID != "" {
 			v.ResourceIDURL = "/events?" + url.Values{"q": {"resource:" + quoteTerm(e.ResourceType+":"+e.ResourceID)}}.Encode()
 		}
