@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/export"
+	"github.com/auditlog/auditlog/internal/query"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
@@ -39,8 +41,10 @@ var errFormat = audit.FieldError("format", "format must be ndjson, csv or pdf.")
 type ExportRequest struct {
 	// Format is FormatNDJSON (the default when ""), FormatCSV or FormatPDF.
 	Format string
-	// Filter selects the events, as for ListEvents.
+	// Filter and Search select the events, as for ListEvents: an event
+	// must match both; Search "" is no search.
 	Filter audit.EventFilter
+	Search string
 	// BOM starts a CSV export with a UTF-8 byte order mark (for Excel).
 	BOM bool
 	// PDF configures a PDF report; zero values are the defaults.
@@ -58,6 +62,10 @@ type Export struct {
 	Account   *audit.Account
 	Format    string
 	Filter    audit.EventFilter
+	// Search is the export's search in its canonical form ("" for none).
+	Search string
+	// query is what the export reads: Filter and Search together.
+	query *query.Query
 	// Checkpoint is the account's latest signed checkpoint when the export
 	// began: the export holds the events up to it, never later ones.
 	Checkpoint *sqlstore.Checkpoint
@@ -104,7 +112,7 @@ func (x *Export) Filename() string {
 	default:
 		rng = "size-" + strconv.FormatInt(x.Checkpoint.Size, 10)
 	}
-	if f.UserID != 0 || f.Action != "" || f.ResourceType != "" {
+	if f.UserID != 0 || f.Action != "" || f.ResourceType != "" || x.Search != "" {
 		rng += "-filtered"
 	}
 	return "audit-log-" + name + "-" + rng + "." + x.Format
@@ -160,6 +168,14 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 		return errFormat
 	}
 	f := req.Filter
+	search, err := query.Parse(req.Search, a.now())
+	if err != nil {
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			return qe.AuditError()
+		}
+		return err
+	}
 	cp, err := a.store.Checkpoint(ctx, p.AccountID, 0)
 	if err != nil {
 		return err
@@ -169,9 +185,12 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 		return err
 	}
 	x := &Export{AccountID: p.AccountID, Account: acct, Format: req.Format, Filter: f, Checkpoint: cp,
-		Complete: f == (audit.EventFilter{}), Events: cp.Size}
+		query: query.FromFilter(f).And(search), Complete: f == (audit.EventFilter{}) && search.IsZero(), Events: cp.Size}
+	if !search.IsZero() {
+		x.Search = search.String()
+	}
 	if !x.Complete {
-		if x.Events, err = a.store.CountEvents(ctx, p.AccountID, f, cp.Size); err != nil {
+		if x.Events, err = a.store.CountEvents(ctx, p.AccountID, x.query, cp.Size); err != nil {
 			return err
 		}
 	}
@@ -189,7 +208,20 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 
 // exportFilterOrder is the order in which an export's audit record names
 // the filter's parameters.
-var exportFilterOrder = []string{"user_id", "action", "resource_type", "start_date", "end_date"}
+var exportFilterOrder = []string{"q", "user_id", "action", "resource_type", "start_date", "end_date"}
+
+// params returns the export's selection as the query parameters that
+// select it (q among them), nil when it selects everything.
+func (x *Export) params() map[string]string {
+	m := FilterParams(x.Filter)
+	if x.Search != "" {
+		if m == nil {
+			m = map[string]string{}
+		}
+		m["q"] = x.Search
+	}
+	return m
+}
 
 // exportDetails is the details text of an export's audit record, such as
 // "Exported the audit log as CSV filtered by action=order_refunded: 15
@@ -197,7 +229,7 @@ var exportFilterOrder = []string{"user_id", "action", "resource_type", "start_da
 func exportDetails(x *Export) string {
 	var b strings.Builder
 	b.WriteString("Exported the audit log as " + formatNames[x.Format])
-	if filter := FilterParams(x.Filter); len(filter) > 0 {
+	if filter := x.params(); len(filter) > 0 {
 		b.WriteString(" filtered by")
 		for _, k := range exportFilterOrder {
 			if v, ok := filter[k]; ok {
@@ -290,7 +322,7 @@ func (a *App) readPages(ctx context.Context, x *Export, chunks chan<- *exportChu
 			return fmt.Errorf("export stopped: %w", ctx.Err())
 		}
 	}
-	err := a.store.ExportEvents(ctx, x.AccountID, x.Filter, x.Checkpoint.Size, func(e *audit.Event) error {
+	err := a.store.ExportEvents(ctx, x.AccountID, x.query, x.Checkpoint.Size, func(e *audit.Event) error {
 		if c.events = append(c.events, e); len(c.events) == exportBatch {
 			return send()
 		}
@@ -342,7 +374,7 @@ func (a *App) exportNDJSON(ctx context.Context, x *Export, req ExportRequest, st
 	cp := x.Checkpoint
 	ew := export.NewWriter(start(x), export.Header{
 		AccountID: x.AccountID, Origin: a.Origin(x.AccountID), TreeSize: cp.Size, RootHash: cp.Root,
-		Checkpoint: cp.Note, Complete: x.Complete, Filter: FilterParams(x.Filter), ExportedAt: a.now().UTC().Format(timeLayout),
+		Checkpoint: cp.Note, Complete: x.Complete, Filter: x.params(), ExportedAt: a.now().UTC().Format(timeLayout),
 	})
 	var tiles *tlog.Tiles
 	n := 0
@@ -381,7 +413,7 @@ func (a *App) exportPDF(ctx context.Context, p *Principal, x *Export, req Export
 	vkey, _ := a.VerifierKey()
 	info := export.ReportInfo{
 		AccountID: x.AccountID, AccountName: x.Account.Name, AccountDomain: x.Account.Domain,
-		Filters:     FilterWords(x.Filter),
+		Filters:     x.filterWords(),
 		GeneratedAt: a.now().UTC(),
 		Checkpoint: export.ReportCheckpoint{
 			Origin: a.Origin(x.AccountID), TreeSize: x.Checkpoint.Size, RootHash: x.Checkpoint.Root.String(),
@@ -417,7 +449,17 @@ const filterTimeLayout = "2006-01-02 15:04:05 UTC"
 // FilterWords returns the filter in words, one item per condition, as a
 // PDF report prints the selection; none when it selects every event.
 func FilterWords(f audit.EventFilter) []string {
+	return filterWords(f, "")
+}
+
+// filterWords describes the export's selection in words, its search too.
+func (x *Export) filterWords() []string { return filterWords(x.Filter, x.Search) }
+
+func filterWords(f audit.EventFilter, search string) []string {
 	var out []string
+	if search != "" {
+		out = append(out, "Search: "+search)
+	}
 	if f.UserID != 0 {
 		out = append(out, "User ID is "+strconv.FormatInt(f.UserID, 10))
 	}

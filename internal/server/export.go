@@ -42,6 +42,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	if req.Filter, _, err = parseEventQuery(q); err != nil {
 		return err
 	}
+	req.Search = q.Get("q")
 	// A large export, or a PDF report built before its first byte, may
 	// take longer than the server's write timeout.
 	extendDeadline(w)

@@ -13,21 +13,25 @@ import (
 const exportPage = 1000
 
 // ExportEvents calls fn for each of the account's events with seq at most
-// upTo that match the filter, in seq order. It reads in pages by seq, so its
+// upTo that match the search q (nil: every event), in seq order. It reads in pages by seq, so its
 // memory does not grow with the log, and each page is a short query. Events
 // are immutable once committed, so the pages agree with the checkpoint of
 // size upTo whenever they are read.
-func (db *DB) ExportEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64, fn func(e *audit.Event) error) error {
-	return db.ExportRange(ctx, accountID, f, 0, upTo, fn)
+func (db *DB) ExportEvents(ctx context.Context, accountID int64, q *query.Query, upTo int64, fn func(e *audit.Event) error) error {
+	return db.exportRange(ctx, accountID, q, 0, upTo, fn)
 }
 
 // ExportRange is ExportEvents for the events with seq above after and at
 // most upTo: an export may read disjoint ranges of the log at once.
 func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFilter, after, upTo int64, fn func(e *audit.Event) error) error {
-	where, args := db.where(accountID, query.FromFilter(f))
+	return db.exportRange(ctx, accountID, query.FromFilter(f), after, upTo, fn)
+}
+
+func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, after, upTo int64, fn func(e *audit.Event) error) error {
+	where, args := db.where(accountID, q)
 	last := after
 	for last < upTo {
-		rows, err := db.rd.query(ctx, `SELECT `+eventColumns+` FROM events e`+where+
+		rows, err := db.rd.queryBuilt(ctx, `SELECT `+eventColumns+` FROM events e`+where+
 			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`, append(args, last, upTo, exportPage)...)
 		if err != nil {
 			return db.wrap(err, "select events to export")
@@ -56,10 +60,10 @@ func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
 }
 
 // CountEvents returns how many of the account's events with seq at most
-// upTo match the filter: the number of events ExportEvents gives for the
-// same arguments.
-func (db *DB) CountEvents(ctx context.Context, accountID int64, f audit.EventFilter, upTo int64) (int64, error) {
-	where, args := db.where(accountID, query.FromFilter(f))
+// upTo match the search q (nil: every event): the number of events
+// ExportEvents gives for the same arguments.
+func (db *DB) CountEvents(ctx context.Context, accountID int64, q *query.Query, upTo int64) (int64, error) {
+	where, args := db.where(accountID, q)
 	rows, err := db.rd.queryBuilt(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...)
 	if err != nil {
 		return 0, db.wrap(err, "count events to export")

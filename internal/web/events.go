@@ -171,14 +171,17 @@ var exportFormats = []struct{ format, label string }{
 	{"csv", "Export CSV"}, {"pdf", "PDF report"}, {"ndjson", "Verifiable NDJSON"},
 }
 
-// exportLinks links to GET /api/audit-logs/export of the filter, once per
-// format.
-func exportLinks(f audit.EventFilter) []exportLink {
+// exportLinks links to GET /api/audit-logs/export of the filter and
+// search, once per format.
+func exportLinks(f audit.EventFilter, search string) []exportLink {
 	var links []exportLink
 	for _, x := range exportFormats {
 		q := url.Values{"format": {x.format}}
 		for k, v := range app.FilterParams(f) {
 			q.Set(k, v)
+		}
+		if search != "" {
+			q.Set("q", search)
 		}
 		links = append(links, exportLink{x.label, "/api/audit-logs/export?" + q.Encode()})
 	}
@@ -257,11 +260,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		}
 		v.NewerURL = "/events?" + q.Encode()
 	}
-	if v.Form.Q == "" {
-		// Exports take the filters but not yet a search: offer none with
-		// one rather than a file that holds more than the list shows.
-		v.Exports = exportLinks(f)
-	}
+	v.Exports = exportLinks(f, v.Form.Q)
 	c.render(w, r, http.StatusOK, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
 	return nil
 }

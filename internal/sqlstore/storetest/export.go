@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -59,7 +60,7 @@ func testExportReads(t *testing.T, db *sqlstore.DB) {
 	refunds := audit.EventFilter{Action: "order_refunded"}
 	isRefund := func(s int64) bool { return (s-1)%3 == 1 }
 	var all []int64
-	if err := db.ExportEvents(ctx, a.ID, refunds, 2000, func(e *audit.Event) error { all = append(all, e.Seq); return nil }); err != nil {
+	if err := db.ExportEvents(ctx, a.ID, query.FromFilter(refunds), 2000, func(e *audit.Event) error { all = append(all, e.Seq); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if w := want(1, 2000, isRefund); !slices.Equal(all, w) {
@@ -75,14 +76,14 @@ func testExportReads(t *testing.T, db *sqlstore.DB) {
 		{refunds, 2000, int64(len(want(1, 2000, isRefund)))},
 		{audit.EventFilter{Action: "nothing"}, n, 0},
 	} {
-		if got, err := db.CountEvents(ctx, a.ID, c.f, c.upTo); err != nil || got != c.want {
+		if got, err := db.CountEvents(ctx, a.ID, query.FromFilter(c.f), c.upTo); err != nil || got != c.want {
 			t.Errorf("CountEvents(%+v, %d) = %d, %v; want %d", c.f, c.upTo, got, err, c.want)
 		}
 	}
 	// fn's error stops the read and comes back.
 	stop := errors.New("stop")
 	calls := 0
-	err := db.ExportEvents(ctx, a.ID, audit.EventFilter{}, n, func(*audit.Event) error { calls++; return stop })
+	err := db.ExportEvents(ctx, a.ID, nil, n, func(*audit.Event) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("ExportEvents with a failing fn: %v after %d calls; want stop after 1", err, calls)
 	}
