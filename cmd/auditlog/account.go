@@ -51,15 +51,11 @@ The owner's password is read from --owner-password-file (the first line; use
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, err := openStore(ctx, cfg, log)
+	db, signer, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	signer, err := checkpointSigner(ctx, cfg, db, log) // the account's log starts with its creation
-	if err != nil {
-		return err
-	}
 	a := app.New(app.Deps{
 		Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
 	})

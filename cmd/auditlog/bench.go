@@ -106,15 +106,11 @@ Flags:
 	// than a key's default share.
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest = ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}
 	cfg.RateLimitSignUp = ratelimit.Rule{}
-	db, err := openStore(ctx, cfg, log)
+	db, signer, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	signer, err := checkpointSigner(ctx, cfg, db, log)
-	if err != nil {
-		return err
-	}
 	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -145,10 +145,26 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	return db, nil
 }
 
+// openLog opens the store for a command that appends events, with the
+// signer of its checkpoints (see checkpointSigner). The caller closes the
+// store.
+func openLog(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.DB, *tlog.Signer, error) {
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := checkpointSigner(ctx, cfg, db, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, signer, nil
+}
+
 // checkpointSigner returns the signer of SIGNING_KEY or, when none is set,
 // of the key kept in the database, which it generates and stores on first
-// use. Only the commands that append events call it (serve, init-db
-// --sample); commands that only read use storedSigner.
+// use. Only the commands that append events call it (through openLog, or
+// init-db --sample); commands that only read use storedSigner.
 func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, log *slog.Logger) (*tlog.Signer, error) {
 	skey := cfg.SigningKey
 	if skey == "" {

@@ -120,15 +120,11 @@ func exportFromDatabase(ctx context.Context, e *env, st *settings, accountID int
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, err := openStore(ctx, cfg, log)
+	db, signer, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	signer, err := checkpointSigner(ctx, cfg, db, log)
-	if err != nil {
-		return err
-	}
 	secret := make([]byte, 32) // keys nothing this command uses
 	rand.Read(secret)
 	a := app.New(app.Deps{Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte(hex.EncodeToString(secret))})

@@ -72,15 +72,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeLimiter()
 
-	db, err := openStore(ctx, cfg, log)
+	db, signer, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	signer, err := checkpointSigner(ctx, cfg, db, log)
-	if err != nil {
-		return err
-	}
 	hasher := password.NewHasher(password.OWASP)
 	if *withSample {
 		if err := loadSample(ctx, e, db, signer, hasher); err != nil {
