@@ -446,15 +446,11 @@ func (p *Principal) names() (name, email string) {
 // filterTimeLayout renders a filter's times in words.
 const filterTimeLayout = "2006-01-02 15:04:05 UTC"
 
-// FilterWords returns the filter in words, one item per condition, as a
-// PDF report prints the selection; none when it selects every event.
-func FilterWords(f audit.EventFilter) []string {
-	return filterWords(f, "")
-}
-
 // filterWords describes the export's selection in words, its search too.
 func (x *Export) filterWords() []string { return filterWords(x.Filter, x.Search) }
 
+// filterWords returns the selection in words, one item per condition, as a
+// PDF report prints it; none when it selects every event.
 func filterWords(f audit.EventFilter, search string) []string {
 	var out []string
 	if search != "" {
