@@ -121,10 +121,17 @@ type stmtCache struct {
 	m       map[string]*sql.Stmt
 	pending map[string]bool // being prepared in the background
 	closed  bool
+	// background counts the prepares running in the background, which
+	// close cancels (stop) and waits for: a prepare that outlived the
+	// store could open a connection (and, on SQLite, files) after Close.
+	background sync.WaitGroup
+	stop       context.Context
+	cancel     context.CancelFunc
 }
 
 func newStmtCache(pool *sql.DB) *stmtCache {
-	return &stmtCache{pool: pool, m: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	stop, cancel := context.WithCancel(context.Background())
+	return &stmtCache{pool: pool, m: map[string]*sql.Stmt{}, pending: map[string]bool{}, stop: stop, cancel: cancel}
 }
 
 // lookup returns the cached statement for query, or nil.
@@ -168,9 +175,11 @@ func (c *stmtCache) keep(query string, st *sql.Stmt) *sql.Stmt {
 		st.Close() // database/sql closes it once no query uses it
 		return prev
 	}
-	if !c.closed {
-		c.m[query] = st
+	if c.closed {
+		st.Close() // database/sql closes it once no query uses it
+		return st
 	}
+	c.m[query] = st
 	return st
 }
 
@@ -187,8 +196,10 @@ func (c *stmtCache) prepareLater(query string) {
 		return
 	}
 	c.pending[query] = true
+	c.background.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), prepareTimeout)
+		defer c.background.Done()
+		ctx, cancel := context.WithTimeout(c.stop, prepareTimeout)
 		defer cancel()
 		st, err := c.pool.PrepareContext(ctx, query)
 		c.mu.Lock()
@@ -200,13 +211,16 @@ func (c *stmtCache) prepareLater(query string) {
 	}()
 }
 
-// close closes every cached statement.
+// close closes every cached statement, and cancels and waits for the
+// prepares running in the background.
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.closed = true
 	for q, st := range c.m {
 		st.Close()
 		delete(c.m, q)
 	}
+	c.mu.Unlock()
+	c.cancel()
+	c.background.Wait()
 }
