@@ -167,6 +167,17 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"duplicate member", join(replace(complete, 4, `"action":"order_refunded"`, `"action":"order_refunded","action":"refund_voided"`)), -1, "malformed"},
 		{"unknown member", join(replace(complete, 4, `"action":"order_refunded"`, `"action":"order_refunded","Action":"refund_voided"`)), -1, "malformed"},
 		{"data after end", join(append(append([]string{}, complete...), complete[3])), -1, "after the end"},
+		// Strict decoding (§7): each of these leaves every hash valid.
+		{"CR LF line ends", []byte(strings.Join(complete, "\r\n") + "\r\n"), -1, "carriage return"},
+		{"epoch occurred_at", join(replace(complete, 4, `"occurred_at":""`, `"occurred_at":"1970-01-01T00:00:00.000000Z"`)), 3, "epoch"},
+		{"null occurred_at", join(replace(complete, 4, `"occurred_at":""`, `"occurred_at":null`)), 3, "occurred_at is null"},
+		{"null user_id", join(replace(complete, 4, `"user_id":4`, `"user_id":null`)), 3, "user_id is null"},
+		{"missing member", join(replace(complete, 4, `"outcome":"",`, ``)), 3, "outcome is missing"},
+		{"sub-microsecond digits", join(replace(complete, 4, `00:00:03.000000Z`, `00:00:03.0000001Z`)), 3, "not a time written"},
+		{"fewer fractional digits", join(replace(complete, 4, `00:00:03.000000Z`, `00:00:03Z`)), 3, "not a time written"},
+		{"filter in a complete export", join(replace(complete, 0, `"complete":true,`, `"complete":true,"filter":{"action":"order_refunded"},`)), -1, "has a filter"},
+		{"proof in a complete export", join(replace(complete, 4, `"type":"event",`, `"type":"event","proof":[],`)), 3, "carries a proof"},
+		{"null in the end line", join(replace(complete, len(complete)-1, `"events":40`, `"events":null`)), -1, "end line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,16 +93,17 @@ func SetEvent(line *Event, e *audit.Event) {
 }
 
 // Event returns the stored event that an event line of the given account's
-// export shows: the inverse of EventOf (the line's proof aside).
+// export shows: the inverse of EventOf (the line's proof aside). Its times
+// must be written exactly as EventOf writes them.
 func (e *Event) Event(accountID int64) (*audit.Event, error) {
-	created, err := time.Parse(time.RFC3339Nano, e.CreatedAt)
+	created, err := parseTime(e.CreatedAt)
 	if err != nil {
-		return nil, fmt.Errorf("export: created_at %q: %w", e.CreatedAt, err)
+		return nil, fmt.Errorf("export: created_at: %w", err)
 	}
 	var occurred time.Time
 	if e.OccurredAt != "" {
-		if occurred, err = time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
-			return nil, fmt.Errorf("export: occurred_at %q: %w", e.OccurredAt, err)
+		if occurred, err = parseTime(e.OccurredAt); err != nil {
+			return nil, fmt.Errorf("export: occurred_at: %w", err)
 		}
 	}
 	return &audit.Event{

@@ -62,6 +62,7 @@ func (f *Failure) Error() string {
 func Verify(r io.Reader, vkey string) (*Report, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc.Split(splitLines)
 	line := 0
 	next := func() ([]byte, error) {
 		if !sc.Scan() {
@@ -74,6 +75,9 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 			return nil, io.EOF
 		}
 		line++
+		if bytes.IndexByte(sc.Bytes(), '\r') >= 0 {
+			return nil, &Failure{Line: line, Index: -1, Reason: "the line holds a carriage return: export lines end in LF alone, never CR LF"}
+		}
 		return sc.Bytes(), nil
 	}
 
@@ -89,6 +93,13 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	}
 	if h.Format != Format {
 		return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("format %q is not %q", h.Format, Format)}
+	}
+	hopt, err := checkMembers(first, headerMembers)
+	if err != nil {
+		return nil, &Failure{Line: 1, Index: -1, Reason: "malformed header: " + err.Error()}
+	}
+	if h.Complete && hopt&hasFilter != 0 {
+		return nil, &Failure{Line: 1, Index: -1, Reason: "a complete export's header has a filter: a file is either complete or filtered"}
 	}
 	cp, err := tlog.OpenCheckpoint([]byte(h.Checkpoint), vkey)
 	if err != nil {
@@ -141,6 +152,9 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 			if jsonv2.Unmarshal(text, &end, strict) != nil || end.Type != TypeEnd {
 				return nil, &Failure{Line: line, Index: -1, Reason: "line is neither an event nor the end line"}
 			}
+			if _, err := checkMembers(text, endMembers); err != nil {
+				return nil, &Failure{Line: line, Index: -1, Reason: "malformed end line: " + err.Error()}
+			}
 			if end.Events != walk.Events {
 				return nil, &Failure{Line: line, Index: -1, Reason: fmt.Sprintf("end line counts %d events; the file holds %d", end.Events, walk.Events)}
 			}
@@ -151,12 +165,19 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 		if err := jsonv2.Unmarshal(text, &ev, strict); err != nil {
 			return nil, &Failure{Line: line, Index: -1, Reason: "malformed event line"}
 		}
+		opt, err := checkMembers(text, eventMembers)
+		if err != nil {
+			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: "malformed event line: " + err.Error()}
+		}
+		if h.Complete && opt&hasProof != 0 {
+			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: "an event of a complete export carries a proof: only filtered exports do"}
+		}
 		if ev.Seq < 1 || ev.Seq > rep.TreeSize {
 			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: fmt.Sprintf("seq %d is outside the checkpoint's tree of size %d", ev.Seq, rep.TreeSize)}
 		}
 		e, err := ev.Event(h.AccountID)
 		if err != nil {
-			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: fmt.Sprintf("bad created_at %q or occurred_at %q", ev.CreatedAt, ev.OccurredAt)}
+			return nil, &Failure{Line: line, Index: ev.Seq - 1, Reason: "bad time: " + err.Error()}
 		}
 		if f, err := walk.Event(e); err != nil {
 			return nil, err

@@ -101,6 +101,15 @@ func (w *Walker) Event(e *audit.Event) (*Failure, error) {
 	case !w.opts.Sparse && e.Seq != w.last+1:
 		return failAt(w.last, "expected seq %d, found %d: events are missing or out of order", w.last+1, e.Seq), nil
 	}
+	if !e.OccurredAt.IsZero() && e.OccurredAt.UnixMicro() == 0 {
+		// The leaf encodes an absent occurred_at as 0, so the epoch itself
+		// cannot be told from "not given": the service refuses it at
+		// ingest, and a log that shows it was altered.
+		return failAt(idx, "occurred_at is the Unix epoch, which the leaf cannot tell from an absent occurred_at: it was altered"), nil
+	}
+	if e.CreatedAt.Nanosecond()%1000 != 0 || e.OccurredAt.Nanosecond()%1000 != 0 {
+		return failAt(idx, "a time has digits below the microsecond, which the leaf does not hold"), nil
+	}
 	personal := PersonalOf(e)
 	if e.Salt == nil {
 		if personal != (Personal{}) {

@@ -123,6 +123,9 @@ func testTamperDetection(t *testing.T, open OpenFunc) {
 		{"change personal data", func(t *testing.T, db *sqlstore.DB, a int64) {
 			sqltest.Exec(t, db, `UPDATE events SET ip_address = '192.0.2.99' WHERE account_id = ? AND seq = 10`, a)
 		}, 9, "commitment"},
+		{"drop the salt and change personal data", func(t *testing.T, db *sqlstore.DB, a int64) {
+			sqltest.Exec(t, db, `UPDATE events SET salt = NULL, details = 'nothing to see', ip_address = '192.0.2.99' WHERE account_id = ? AND seq = 10`, a)
+		}, 9, "without a salt"},
 		{"change a time", func(t *testing.T, db *sqlstore.DB, a int64) {
 			sqltest.Exec(t, db, `UPDATE events SET created_at = (SELECT created_at FROM checkpoints WHERE account_id = ? AND tree_size = 10) WHERE account_id = ? AND seq = 33`, a, a)
 		}, 32, "fields differ"},
