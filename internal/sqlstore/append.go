@@ -23,16 +23,23 @@ const insertChunk = 500
 // one stored earlier under the same EventID. The events given are not
 // changed: when Update retries the transaction, the retry appends them
 // afresh, and only the committed attempt's results reach the caller (and
-// OnCommit).
+// OnCommit). The events written are added to the analytics counts in the
+// same transaction.
 func (tx *Tx) AppendEvents(ctx context.Context, signer *tlog.Signer, events ...*audit.Event) ([]audit.Appended, error) {
 	res, err := tlog.Append(ctx, txLog{tx}, signer, tx.now, events)
 	if err != nil {
 		return nil, err
 	}
+	n := len(tx.appended)
 	for _, r := range res {
 		if !r.Replayed {
 			tx.appended = append(tx.appended, r.Event)
 		}
+	}
+	// The analytics counts (analytics.go) move with the log, in the same
+	// transaction.
+	if err := tx.countEvents(ctx, tx.appended[n:]); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -376,7 +376,7 @@ func (db *DB) Analyze(ctx context.Context) error {
 	case Postgres:
 		stmt = `ANALYZE`
 	case MySQL:
-		stmt = `ANALYZE TABLE accounts, users, events, log_heads, log_tiles, checkpoints, sessions, api_keys`
+		stmt = `ANALYZE TABLE accounts, users, events, log_heads, log_tiles, checkpoints, sessions, api_keys, event_counts, event_party_counts`
 	}
 	_, err := db.write.ExecContext(ctx, stmt)
 	return db.wrap(err, "analyze")

@@ -57,6 +57,8 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ExportReads", testExportReads},
 		{"Search", testSearch},
 		{"SearchTotals", testSearchTotals},
+		{"Analytics", testAnalytics},
+		{"AnalyticsBackfill", testAnalyticsBackfill},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,370 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+)
+
+// Analytics reads pre-aggregated counts (migration 0006, docs/analytics.md)
+// instead of the events: event_counts holds the events per hour, day and
+// month and per (action, resource_type, outcome); event_party_counts the
+// events per day and per actor or client address. The write path adds to
+// both in the same transaction as the events (Tx.AppendEvents), so every
+// count matches the log.
+
+// Grain is the width of one bucket of the pre-aggregated counts.
+type Grain int
+
+// The grains, finest first.
+const (
+	GrainHour Grain = iota
+	GrainDay
+	GrainMonth
+)
+
+// String returns the grain's name as event_counts stores it.
+func (g Grain) String() string {
+	switch g {
+	case GrainHour:
+		return "hour"
+	case GrainDay:
+		return "day"
+	case GrainMonth:
+		return "month"
+	}
+	return fmt.Sprintf("Grain(%d)", int(g))
+}
+
+// Floor returns the start of t's bucket of grain g, in UTC.
+func (g Grain) Floor(t time.Time) time.Time {
+	t = t.UTC()
+	switch g {
+	case GrainHour:
+		return t.Truncate(time.Hour)
+	case GrainDay:
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	default:
+		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+}
+
+// Ceil returns the start of the first bucket of grain g that starts at or
+// after t.
+func (g Grain) Ceil(t time.Time) time.Time {
+	f := g.Floor(t)
+	if f.Equal(t) {
+		return f
+	}
+	return g.Next(f)
+}
+
+// Next returns the start of the bucket after the one starting at t.
+func (g Grain) Next(t time.Time) time.Time {
+	switch g {
+	case GrainHour:
+		return t.Add(time.Hour)
+	case GrainDay:
+		return t.AddDate(0, 0, 1)
+	default:
+		return t.AddDate(0, 1, 0)
+	}
+}
+
+var grains = []Grain{GrainHour, GrainDay, GrainMonth}
+
+// Dimensions that CountTop groups by. The first three are columns of
+// event_counts; DimActor and DimIP are counted per day in
+// event_party_counts.
+const (
+	DimAction       = "action"
+	DimResourceType = "resource_type"
+	DimOutcome      = "outcome"
+	DimActor        = "actor"
+	DimIP           = "ip_address"
+)
+
+// partyDims maps a dimension of event_party_counts to its stored name.
+var partyDims = map[string]string{DimActor: "actor", DimIP: "ip"}
+
+// IsPartyDimension reports whether dim is counted per day only (actor,
+// client address), without the other dimensions.
+func IsPartyDimension(dim string) bool { _, ok := partyDims[dim]; return ok }
+
+// ActorKey is how analytics names an event's actor: its email when it has
+// one, else its ID; "" when it has neither (such events count in no
+// actor's total).
+func ActorKey(e *audit.Event) string {
+	if e.ActorEmail != "" {
+		return e.ActorEmail
+	}
+	return e.ActorID
+}
+
+// countKey is one row of event_counts.
+type countKey struct {
+	account                      int64
+	grain                        Grain
+	bucket                       int64
+	action, resourceType, outcome string
+}
+
+// partyKey is one row of event_party_counts.
+type partyKey struct {
+	account   int64
+	dimension string
+	bucket    int64
+	value     string
+}
+
+// countEvents adds events to their accounts' counts: each distinct row is
+// summed in memory, then written by one multi-row upsert per table (per
+// insertChunk rows). A batch shares one created_at, so it touches a few
+// rows per grain.
+func (tx *Tx) countEvents(ctx context.Context, events []*audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	counts := make(map[countKey]int64, 3*4)
+	parties := make(map[partyKey]int64, 8)
+	for _, e := range events {
+		for _, g := range grains {
+			counts[countKey{e.AccountID, g, g.Floor(e.CreatedAt).Unix(), e.Action, e.ResourceType, e.Outcome}]++
+		}
+		day := GrainDay.Floor(e.CreatedAt).Unix()
+		if v := ActorKey(e); v != "" {
+			parties[partyKey{e.AccountID, "actor", day, v}]++
+		}
+		if e.IPAddress != "" {
+			parties[partyKey{e.AccountID, "ip", day, e.IPAddress}]++
+		}
+	}
+	// Rows in key order, so that concurrent transactions lock them in the
+	// same order.
+	ck := make([]countKey, 0, len(counts))
+	for k := range counts {
+		ck = append(ck, k)
+	}
+	slices.SortFunc(ck, func(a, b countKey) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.grain, b.grain), cmp.Compare(a.bucket, b.bucket),
+			strings.Compare(a.action, b.action), strings.Compare(a.resourceType, b.resourceType), strings.Compare(a.outcome, b.outcome))
+	})
+	d := tx.db.dialect
+	for start := 0; start < len(ck); start += insertChunk {
+		chunk := ck[start:min(start+insertChunk, len(ck))]
+		args := make([]any, 0, 7*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.account, k.grain.String(), k.bucket, k.action, k.resourceType, k.outcome, counts[k])
+		}
+		if _, err := tx.run.execBuilt(ctx, `INSERT INTO event_counts (account_id, grain, bucket, action, resource_type, outcome, n) VALUES (?, ?, ?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(chunk)-1)+
+			d.addCount("event_counts", "account_id, grain, bucket, action, resource_type, outcome"), args...); err != nil {
+			return tx.db.wrap(err, "count events")
+		}
+	}
+	pk := make([]partyKey, 0, len(parties))
+	for k := range parties {
+		pk = append(pk, k)
+	}
+	slices.SortFunc(pk, func(a, b partyKey) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), strings.Compare(a.dimension, b.dimension), cmp.Compare(a.bucket, b.bucket), strings.Compare(a.value, b.value))
+	})
+	for start := 0; start < len(pk); start += insertChunk {
+		chunk := pk[start:min(start+insertChunk, len(pk))]
+		args := make([]any, 0, 5*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.account, k.dimension, k.bucket, k.value, parties[k])
+		}
+		if _, err := tx.run.execBuilt(ctx, `INSERT INTO event_party_counts (account_id, dimension, bucket, value, n) VALUES (?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1)+
+			d.addCount("event_party_counts", "account_id, dimension, bucket, value"), args...); err != nil {
+			return tx.db.wrap(err, "count events by party")
+		}
+	}
+	return nil
+}
+
+// addCount is the upsert clause that adds a new row's n to the stored one:
+// ON CONFLICT on SQLite and PostgreSQL, ON DUPLICATE KEY on MySQL.
+func (d *dialect) addCount(table, key string) string {
+	if d.engine == MySQL {
+		return ` ON DUPLICATE KEY UPDATE n = n + VALUES(n)`
+	}
+	return ` ON CONFLICT (` + key + `) DO UPDATE SET n = ` + table + `.n + excluded.n`
+}
+
+// CountFilter selects the counted events of one account.
+type CountFilter struct {
+	// Start and End bound the range, half-open: whole hours, UTC, Start
+	// before End. The party dimensions (actor, client address) count
+	// whole days: their range is widened to the days around it.
+	Start, End time.Time
+	// MaxGrain is the widest bucket a count may read: a series whose
+	// points are days reads no months.
+	MaxGrain Grain
+	// Action, ResourceType and Outcome, when not "", select events with
+	// exactly that value. The party dimensions take none of them.
+	Action, ResourceType, Outcome string
+}
+
+// span is a range of buckets of one grain, half-open.
+type span struct {
+	grain    Grain
+	from, to time.Time
+}
+
+// cover returns the fewest spans of buckets, no wider than max, that
+// together cover [start, end) exactly: hours at the ragged ends, then
+// days, then months in the middle. start and end are whole hours.
+func cover(start, end time.Time, max Grain) []span {
+	var out []span
+	add := func(g Grain, from, to time.Time) {
+		if from.Before(to) {
+			out = append(out, span{g, from, to})
+		}
+	}
+	var split func(g Grain, from, to time.Time)
+	split = func(g Grain, from, to time.Time) {
+		if g == GrainHour {
+			add(g, from, to)
+			return
+		}
+		finer := g - 1
+		a, b := g.Ceil(from), g.Floor(to)
+		if !a.Before(b) {
+			split(finer, from, to)
+			return
+		}
+		split(finer, from, a)
+		add(g, a, b)
+		split(finer, b, to)
+	}
+	split(max, start, end)
+	return out
+}
+
+// where returns the WHERE clause of a count over event_counts and its
+// arguments.
+func (f CountFilter) where(accountID int64) (string, []any) {
+	spans := cover(f.Start, f.End, f.MaxGrain)
+	conds := make([]string, len(spans))
+	args := []any{accountID}
+	for i, s := range spans {
+		conds[i] = "(grain = ? AND bucket >= ? AND bucket < ?)"
+		args = append(args, s.grain.String(), s.from.Unix(), s.to.Unix())
+	}
+	w := ` WHERE account_id = ? AND (` + strings.Join(conds, " OR ") + `)`
+	if len(spans) == 0 {
+		w = ` WHERE account_id = ? AND 1 = 0`
+	}
+	for _, c := range []struct{ col, v string }{{"action", f.Action}, {"resource_type", f.ResourceType}, {"outcome", f.Outcome}} {
+		if c.v != "" {
+			w += " AND " + c.col + " = ?"
+			args = append(args, c.v)
+		}
+	}
+	return w, args
+}
+
+// BucketCount is the count of one bucket of a series.
+type BucketCount struct {
+	Grain Grain
+	Start time.Time
+	// Count is the number of events; Failures those with outcome failure.
+	Count, Failures int64
+}
+
+// CountSeries returns the account's counts of events that match f, per
+// bucket, in time order: only buckets that hold events, each of the grain
+// that covered it (hours at the ragged ends of the range, then days, then
+// months up to f.MaxGrain). The caller sums them into its own intervals.
+func (db *DB) CountSeries(ctx context.Context, accountID int64, f CountFilter) ([]BucketCount, error) {
+	where, args := f.where(accountID)
+	var out []BucketCount
+	err := db.view(ctx, func(r runner) error {
+		rows, err := r.query(ctx, `SELECT grain, bucket, SUM(n), SUM(CASE WHEN outcome = 'failure' THEN n ELSE 0 END)
+			FROM event_counts`+where+` GROUP BY grain, bucket`, args...)
+		if err != nil {
+			return db.wrap(err, "count series")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g string
+			var b BucketCount
+			var start int64
+			if err := rows.Scan(&g, &start, &b.Count, &b.Failures); err != nil {
+				return db.wrap(err, "scan series")
+			}
+			b.Start = time.Unix(start, 0).UTC()
+			for _, gr := range grains {
+				if gr.String() == g {
+					b.Grain = gr
+				}
+			}
+			out = append(out, b)
+		}
+		return db.wrap(rows.Err(), "count series")
+	})
+	slices.SortFunc(out, func(a, b BucketCount) int { return a.Start.Compare(b.Start) })
+	return out, err
+}
+
+// KeyCount is the count of events with one value of a dimension.
+type KeyCount struct {
+	Key   string
+	Count int64
+}
+
+// CountTop returns the limit values of dimension dim (DimAction…DimIP)
+// with the most events that match f, most first (ties by value), and the
+// number of matching events in all. For the party dimensions the filter's
+// Action, ResourceType and Outcome must be "", and the range counts whole
+// days (see CountFilter).
+func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim string, limit int) (top []KeyCount, total int64, err error) {
+	var query, sum string
+	var args []any
+	if party, ok := partyDims[dim]; ok {
+		if f.Action != "" || f.ResourceType != "" || f.Outcome != "" {
+			return nil, 0, fmt.Errorf("sqlstore: %s is counted without other filters", dim)
+		}
+		query = `SELECT value, SUM(n) AS c FROM event_party_counts
+			WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ? GROUP BY value ORDER BY c DESC, value LIMIT ?`
+		sum = `SELECT COALESCE(SUM(n), 0) FROM event_party_counts WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?`
+		args = []any{accountID, party, GrainDay.Floor(f.Start).Unix(), GrainDay.Ceil(f.End).Unix()}
+	} else {
+		switch dim {
+		case DimAction, DimResourceType, DimOutcome:
+		default:
+			return nil, 0, fmt.Errorf("sqlstore: no counts by %q", dim)
+		}
+		var where string
+		where, args = f.where(accountID)
+		query = `SELECT ` + dim + `, SUM(n) AS c FROM event_counts` + where + ` GROUP BY ` + dim + ` ORDER BY c DESC, ` + dim + ` LIMIT ?`
+		sum = `SELECT COALESCE(SUM(n), 0) FROM event_counts` + where
+	}
+	top = []KeyCount{}
+	err = db.view(ctx, func(r runner) error {
+		rows, err := r.query(ctx, query, append(slices.Clip(args), limit)...)
+		if err != nil {
+			return db.wrap(err, "count top")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k KeyCount
+			if err := rows.Scan(&k.Key, &k.Count); err != nil {
+				return db.wrap(err, "scan top")
+			}
+			top = append(top, k)
+		}
+		if err := rows.Err(); err != nil {
+			return db.wrap(err, "count top")
+		}
+		return db.wrap(r.queryRow(ctx, sum, args...).Scan(&total), "count total")
+	})
+	return top, total, err
+}
