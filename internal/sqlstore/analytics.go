@@ -108,9 +108,9 @@ func ActorKey(e *audit.Event) string {
 
 // countKey is one row of event_counts.
 type countKey struct {
-	account                      int64
-	grain                        Grain
-	bucket                       int64
+	account                       int64
+	grain                         Grain
+	bucket                        int64
 	action, resourceType, outcome string
 }
 

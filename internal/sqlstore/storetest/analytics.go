@@ -214,6 +214,8 @@ func topOf(counts map[string]int64, limit int) []sqlstore.KeyCount {
 	for k, n := range counts {
 		out = append(out, sqlstore.KeyCount{Key: k, Count: n})
 	}
-	slices.SortFunc(out, func(a, b sqlstore.KeyCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Key, b.Key)) })
+	slices.SortFunc(out, func(a, b sqlstore.KeyCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Key, b.Key))
+	})
 	return out[:min(limit, len(out))]
 }
