@@ -56,6 +56,7 @@ func commands() []command {
 		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
+		{"generate", "fill the database with realistic ecommerce events, for demos and load tests", runGenerate},
 		{"bench", "load the ingest API over loopback and report events/s and latency", runBench},
 		{"help", "show help for auditlog or one of its commands", runHelp},
 	}
