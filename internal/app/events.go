@@ -64,6 +64,38 @@ func (a *App) ListEvents(ctx context.Context, p *Principal, q EventQuery) (*Even
 	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
 		return nil, err
 	}
+	l, err := a.resolveListing(p, q)
+	if err != nil {
+		return nil, err
+	}
+	page, err := a.store.SearchEvents(ctx, p.AccountID, query.FromFilter(q.Filter).And(l.search), l.page)
+	if err != nil {
+		return nil, err
+	}
+	out := &EventList{EventPage: page, ByCursor: l.page.After != nil}
+	if page.More && len(page.Events) > 0 {
+		last := page.Events[len(page.Events)-1]
+		c := l.cursor
+		c.micros, c.seq = last.CreatedAt.UnixMicro(), last.Seq
+		out.NextCursor = c.encode(a.keys, p.AccountID, q.Filter)
+	}
+	return out, nil
+}
+
+// listing is an EventQuery checked and resolved: its search parsed at the
+// time it counts back from, its cursor's MAC checked.
+type listing struct {
+	// cursor carries the search in canonical form and the time its
+	// relative times were resolved against, for the next page's cursor.
+	cursor listCursor
+	search *query.Query
+	// page is the page asked for, with After set when asked by cursor.
+	page audit.PageRequest
+}
+
+// resolveListing parses q's search and checks its cursor for p's account:
+// the part of a listing that needs no database.
+func (a *App) resolveListing(p *Principal, q EventQuery) (*listing, error) {
 	c := listCursor{now: a.now().UTC().Truncate(time.Microsecond)}
 	var raw []byte
 	if q.Cursor != "" {
@@ -90,17 +122,7 @@ func (a *App) ListEvents(ctx context.Context, p *Principal, q EventQuery) (*Even
 		}
 		q.Page.After = &audit.Position{CreatedAt: time.UnixMicro(c.micros).UTC(), Seq: c.seq}
 	}
-	page, err := a.store.SearchEvents(ctx, p.AccountID, query.FromFilter(q.Filter).And(search), q.Page)
-	if err != nil {
-		return nil, err
-	}
-	out := &EventList{EventPage: page, ByCursor: q.Page.After != nil}
-	if page.More && len(page.Events) > 0 {
-		last := page.Events[len(page.Events)-1]
-		c.micros, c.seq = last.CreatedAt.UnixMicro(), last.Seq
-		out.NextCursor = c.encode(a.keys, p.AccountID, q.Filter)
-	}
-	return out, nil
+	return &listing{cursor: c, search: search, page: q.Page}, nil
 }
 
 // Cursor layouts: position (created_at in Unix microseconds, seq), then for
@@ -203,4 +225,25 @@ func (a *App) PrepareEvents(ctx context.Context, p *Principal, ins []ingest.Even
 		return nil, &ingest.InvalidError{Problems: problems}
 	}
 	return events, nil
+}
+
+// Event returns the event with the given ID of p's account, with its
+// acting user as the listing shows it: ErrEventNotFound when p's account
+// has no such event, whether or not another account does.
+func (a *App) Event(ctx context.Context, p *Principal, id int64) (*audit.Event, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	e, err := a.store.Event(ctx, p.AccountID, id)
+	if err != nil {
+		return nil, notFoundAs(err, ErrEventNotFound)
+	}
+	if e.UserID != 0 {
+		users, err := a.store.UsersByID(ctx, p.AccountID, []int64{e.UserID})
+		if err != nil {
+			return nil, err
+		}
+		e.User = users[e.UserID]
+	}
+	return e, nil
 }

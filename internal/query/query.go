@@ -3,6 +3,7 @@ package query
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -143,6 +144,26 @@ type Word struct {
 // IsZero reports whether q has no clauses and no words: it matches every
 // event.
 func (q *Query) IsZero() bool { return q == nil || len(q.Clauses) == 0 && len(q.Words) == 0 }
+
+// Relative reports whether q holds a relative time (created:>-24h): the
+// events it matches then depend on the now it was parsed with, not on the
+// events alone.
+func (q *Query) Relative() bool {
+	if q == nil {
+		return false
+	}
+	for _, c := range q.Clauses {
+		if c.Field != FieldCreated {
+			continue
+		}
+		for _, v := range c.Values {
+			if strings.HasPrefix(v.Text, "-") || strings.HasPrefix(v.To, "-") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // And returns a query that matches the events both q and r match. Neither
 // is changed; either may be nil.

@@ -71,6 +71,8 @@ type apiKeyService interface {
 
 type eventService interface {
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
+	ListingVersion(ctx context.Context, p *app.Principal, q app.EventQuery) (string, error)
+	Event(ctx context.Context, p *app.Principal, id int64) (*audit.Event, error)
 	Ingest(ctx context.Context, p *app.Principal, ins []ingest.EventInput) ([]audit.Appended, error)
 }
 

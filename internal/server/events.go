@@ -111,22 +111,42 @@ type eventPaginationJSON struct {
 	TotalExact bool `json:"total_exact"`
 }
 
+// eventListJSON is the body of GET /api/audit-logs.
+type eventListJSON struct {
+	AuditLogs  []EventJSON         `json:"audit_logs"`
+	Pagination eventPaginationJSON `json:"pagination"`
+}
+
 // listEvents returns one page of the caller's account's events that match
 // the seed's parameters and the search q (docs/search.md), newest first: by
 // page number, as the seed documents, or after a cursor (app.ListEvents).
+// The page carries a weak ETag (app.ListingVersion), and a request whose
+// If-None-Match names it gets 304.
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, p, err := parseEventQuery(q)
 	if err != nil {
 		return err
 	}
-	list, err := s.app.ListEvents(r.Context(), principalFrom(r.Context()), app.EventQuery{Filter: f, Search: q.Get("q"), Page: p, Cursor: q.Get("cursor")})
+	ctx, pr := r.Context(), principalFrom(r.Context())
+	eq := app.EventQuery{Filter: f, Search: q.Get("q"), Page: p, Cursor: q.Get("cursor")}
+	tag, err := s.app.ListingVersion(ctx, pr, eq)
 	if err != nil {
 		return err
 	}
-	out := make([]EventJSON, len(list.Events))
+	if tag != "" {
+		setValidator(w, tag)
+		if notModified(r, tag) {
+			return writeNotModified(w)
+		}
+	}
+	list, err := s.app.ListEvents(ctx, pr, eq)
+	if err != nil {
+		return err
+	}
+	out := eventListJSON{AuditLogs: make([]EventJSON, len(list.Events))}
 	for i, e := range list.Events {
-		out[i] = eventJSON(e)
+		out.AuditLogs[i] = eventJSON(e)
 	}
 	pj := eventPaginationJSON{PaginationJSON: paginationJSON(list.Pagination), TotalExact: !list.Pagination.TotalInexact}
 	if list.ByCursor {
@@ -135,5 +155,21 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if list.NextCursor != "" {
 		pj.NextCursor = &list.NextCursor
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"audit_logs": out, "pagination": pj})
+	out.Pagination = pj
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// getEvent returns one event of the caller's account (app.Event), with a
+// strong ETag of its body; an ID of another account's event is a 404, as
+// an ID that names none.
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, app.ErrEventNotFound)
+	if err != nil {
+		return err
+	}
+	e, err := s.app.Event(r.Context(), principalFrom(r.Context()), id)
+	if err != nil {
+		return err
+	}
+	return writeJSONTagged(w, r, map[string]any{"audit_log": eventJSON(e)})
 }

@@ -42,7 +42,7 @@ func sizeParam(r *http.Request, name string) (int64, error) {
 // verifierKey publishes the public key that signs every checkpoint.
 func (s *Server) verifierKey(w http.ResponseWriter, r *http.Request) error {
 	key, name := s.app.VerifierKey()
-	return writeJSON(w, http.StatusOK, map[string]string{"verifier_key": key, "key_name": name, "algorithm": "Ed25519"})
+	return writeJSONTagged(w, r, map[string]string{"verifier_key": key, "key_name": name, "algorithm": "Ed25519"})
 }
 
 // checkpoint returns the account's latest checkpoint, or the one of ?size=N
@@ -56,7 +56,7 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.checkpointJSON(c))
+	return writeJSONTagged(w, r, s.checkpointJSON(c))
 }
 
 // proof returns the inclusion proof of one event at the latest checkpoint,

@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	r("GET /api/audit-logs/checkpoint", can(audit.PermViewAuditLogs), limitReads, s.checkpoint)
 	r("GET /api/audit-logs/consistency", can(audit.PermViewAuditLogs), limitReads, s.consistency)
 	r("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs), limitReads, s.verify)
+	r("GET /api/audit-logs/{id}", can(audit.PermViewAuditLogs), limitReads, s.getEvent)
 	r("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs), limitReads, s.proof)
 	r("GET /api/verifier-key", public, noLimit, s.verifierKey)
 
