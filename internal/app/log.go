@@ -64,16 +64,17 @@ func (a *App) ProveEvent(ctx context.Context, p *Principal, eventID, size int64)
 	return proof, notFoundAs(err, ErrNoCheckpoint)
 }
 
-// ProveConsistency returns the proof that p's account's log at checkpoint
-// size from is a prefix of the log at checkpoint size to (the latest when
-// to is 0).
+// ProveConsistency returns the proof that p's account's log of size from
+// is a prefix of its log of size to (the latest checkpoint's when to is 0),
+// for any 1 ≤ from ≤ to ≤ the log's size, with the signed checkpoints of
+// the two sizes where they exist.
 func (a *App) ProveConsistency(ctx context.Context, p *Principal, from, to int64) (*sqlstore.ConsistencyProof, error) {
 	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
 		return nil, err
 	}
 	switch {
 	case from == 0:
-		return nil, audit.FieldError("from", "from is required: the size of an earlier signed checkpoint.")
+		return nil, audit.FieldError("from", "from is required: the size of an earlier tree of the log, such as a checkpoint you kept.")
 	case to != 0 && from > to:
 		return nil, audit.FieldError("from", "from must not be larger than to.")
 	}

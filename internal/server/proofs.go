@@ -34,7 +34,7 @@ func sizeParam(r *http.Request, name string) (int64, error) {
 	}
 	n, ok := canonicalID(v)
 	if !ok {
-		return 0, audit.FieldError(name, "%s must be a positive whole number: the size of a signed checkpoint.", name)
+		return 0, audit.FieldError(name, "%s must be a positive whole number: a size of the log.", name)
 	}
 	return n, nil
 }
@@ -88,9 +88,10 @@ func hashes(hs []tlog.Hash) []tlog.Hash {
 	return hs
 }
 
-// consistency proves that the log at checkpoint size from is a prefix of the
-// log at checkpoint size to, the latest when to is absent
-// (app.ProveConsistency).
+// consistency proves that the log of size from is a prefix of the log of
+// size to, the latest checkpoint's when to is absent
+// (app.ProveConsistency). from and to are any sizes up to the log's; each
+// side carries its signed checkpoint when the service holds one, else null.
 func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 	from, err := sizeParam(r, "from")
 	if err != nil {
@@ -104,8 +105,15 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cp := func(c *sqlstore.Checkpoint) any {
+		if c == nil {
+			return nil
+		}
+		return s.checkpointJSON(c)
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{
-		"from": s.checkpointJSON(p.From), "to": s.checkpointJSON(p.To), "proof": hashes(p.Proof),
+		"from_size": p.FromSize, "from_root": p.FromRoot, "to_size": p.ToSize, "to_root": p.ToRoot,
+		"from": cp(p.From), "to": cp(p.To), "proof": hashes(p.Proof),
 	})
 }
 

@@ -88,8 +88,22 @@ func TestVerifiableLogAPI(t *testing.T) {
 			num(to, "tree_size"), hashOf(t, to["root_hash"])); err != nil {
 			t.Errorf("consistency: %v (%s)", err, c.raw)
 		}
+		if num(c.body, "from_size") != 2 || num(c.body, "to_size") != size || hashOf(t, c.body["to_root"]) != signed.Root {
+			t.Errorf("consistency sizes and roots: %s", c.raw)
+		}
+		// From and to any sizes, with null where no checkpoint is stored.
+		c = tn.owner.do("GET", "/api/audit-logs/consistency?from=1&to=10", nil).want(t, 200)
+		if c.body["from"] != nil || num(c.body, "to_size") != 10 {
+			t.Errorf("consistency from an unsigned size: %s", c.raw)
+		}
+		if err := tlog.VerifyConsistency(hashList(t, c.body["proof"]), 1, hashOf(t, c.body["from_root"]), 10, hashOf(t, c.body["to_root"])); err != nil {
+			t.Errorf("consistency 1→10: %v (%s)", err, c.raw)
+		}
 		tn.owner.do("GET", "/api/audit-logs/consistency", nil).wantError(t, 400, "invalid", "from")
 		tn.owner.do("GET", "/api/audit-logs/consistency?from=5&to=4", nil).wantError(t, 400, "invalid", "from")
+		tn.owner.do("GET", fmt.Sprintf("/api/audit-logs/consistency?from=1&to=%d", size+1), nil).wantError(t, 400, "invalid", "to")
+		tn.owner.do("GET", fmt.Sprintf("/api/audit-logs/consistency?from=%d", size+1), nil).wantError(t, 400, "invalid", "from")
+		tn.owner.do("GET", "/api/audit-logs/consistency?from=0", nil).wantError(t, 400, "invalid", "from")
 
 		// The whole stored log re-checks.
 		v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -135,36 +136,76 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 	return p, err
 }
 
-// ConsistencyProof is the proof that an older checkpoint's tree is a prefix
-// of a newer one's.
+// ConsistencyProof is the proof that the account's tree of one size is a
+// prefix of its tree of a larger size.
 type ConsistencyProof struct {
+	FromSize, ToSize int64
+	// FromRoot and ToRoot are the roots of the two trees, computed from
+	// the stored tree.
+	FromRoot, ToRoot tlog.Hash
+	// From and To are the signed checkpoints of the two sizes, nil for a
+	// size at which none is stored.
 	From, To *Checkpoint
 	Proof    []tlog.Hash
 }
 
-// ProveConsistency returns the proof that the account's log at checkpoint
-// size from is a prefix of the log at checkpoint size to (the latest when to
-// is 0). Both sizes must be sizes of stored checkpoints.
+// ProveConsistency returns the proof that the account's tree of size from
+// is a prefix of its tree of size to (the latest checkpoint's size when to
+// is 0), for any 1 ≤ from ≤ to ≤ the log's size: RFC 6962 proofs exist for
+// every size, so a client's kept checkpoint stays provable even when the
+// service no longer holds a checkpoint of its size. It returns an EINVALID
+// error for sizes out of that range and audit.ErrNotFound when the log has
+// no checkpoint yet.
 func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (*ConsistencyProof, error) {
 	var p *ConsistencyProof
 	err := db.view(ctx, func(tx runner) error {
-		cTo, err := db.checkpoint(ctx, tx, accountID, to)
-		if err != nil {
+		p = &ConsistencyProof{ToSize: to}
+		if to == 0 {
+			c, err := db.checkpoint(ctx, tx, accountID, 0)
+			if err != nil {
+				return err
+			}
+			p.To, p.ToSize = c, c.Size
+		} else {
+			size, _, err := readLog{db, tx}.Head(ctx, accountID)
+			if err != nil && !errors.Is(err, audit.ErrNotFound) {
+				return err
+			}
+			if to > size {
+				return &audit.Error{Code: audit.EINVALID, Field: "to", Message: fmt.Sprintf("to must be at most %d, the size of the log.", size)}
+			}
+			if p.To, err = db.optionalCheckpoint(ctx, tx, accountID, to); err != nil {
+				return err
+			}
+		}
+		if from < 1 || from > p.ToSize {
+			return &audit.Error{Code: audit.EINVALID, Field: "from", Message: fmt.Sprintf("from must be between 1 and %d.", p.ToSize)}
+		}
+		p.FromSize = from
+		var err error
+		if p.From, err = db.optionalCheckpoint(ctx, tx, accountID, from); err != nil {
 			return err
 		}
-		if from < 1 || from > cTo.Size {
-			return &audit.Error{Code: audit.EINVALID, Field: "from", Message: fmt.Sprintf("from must be between 1 and %d.", cTo.Size)}
+		tiles := tlog.TilesOf(ctx, readLog{db, tx}, accountID)
+		if p.FromRoot, err = tiles.Root(from); err == nil {
+			if p.ToRoot, err = tiles.Root(p.ToSize); err == nil {
+				p.Proof, err = tiles.ConsistencyProof(from, p.ToSize)
+			}
 		}
-		cFrom, err := db.checkpoint(ctx, tx, accountID, from)
 		if err != nil {
-			return err
+			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, p.ToSize, accountID, err)
 		}
-		proof, err := tlog.ProveConsistency(ctx, readLog{db, tx}, accountID, cFrom.Size, cTo.Size)
-		if err != nil {
-			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, cTo.Size, accountID, err)
-		}
-		p = &ConsistencyProof{From: cFrom, To: cTo, Proof: proof}
 		return nil
 	})
 	return p, err
+}
+
+// optionalCheckpoint returns the account's checkpoint of the given size,
+// or nil when there is none.
+func (db *DB) optionalCheckpoint(ctx context.Context, q runner, accountID, size int64) (*Checkpoint, error) {
+	c, err := db.checkpoint(ctx, q, accountID, size)
+	if errors.Is(err, audit.ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
 }

@@ -83,20 +83,55 @@ func testVerifiableLog(t *testing.T, db *sqlstore.DB) {
 			}
 		}
 	}
-	// Consistency between any two checkpoints.
-	for _, from := range []int64{10, 20, 60, 70} {
-		p, err := db.ProveConsistency(ctx, a.ID, from, 0)
+	// Consistency between any two sizes, signed or not: the roots are
+	// those of the trees of the first events, and a stored checkpoint is
+	// returned exactly for the sizes that have one.
+	var b tlog.Builder
+	roots := []tlog.Hash{tlog.EmptyRoot}
+	leaves := make([]tlog.Hash, len(page.Events))
+	for _, e := range page.Events {
+		leaves[e.Seq-1] = e.LeafHash
+	}
+	for _, h := range leaves {
+		b.Add(h)
+		roots = append(roots, b.Root())
+	}
+	for _, tt := range []struct{ from, to int64 }{{10, 0}, {20, 0}, {60, 0}, {70, 0}, {15, 0}, {1, 70}, {15, 33}, {33, 33}, {7, 40}} {
+		p, err := db.ProveConsistency(ctx, a.ID, tt.from, tt.to)
 		if err != nil {
-			t.Fatalf("ProveConsistency(%d): %v", from, err)
+			t.Fatalf("ProveConsistency(%d, %d): %v", tt.from, tt.to, err)
 		}
-		if err := tlog.VerifyConsistency(p.Proof, p.From.Size, p.From.Root, p.To.Size, p.To.Root); err != nil {
-			t.Errorf("consistency %d→70: %v", from, err)
+		wantTo := tt.to
+		if wantTo == 0 {
+			wantTo = 70
+		}
+		if p.FromSize != tt.from || p.ToSize != wantTo || p.FromRoot != roots[tt.from] || p.ToRoot != roots[wantTo] {
+			t.Errorf("ProveConsistency(%d, %d) = sizes %d→%d; want the roots of the first events", tt.from, tt.to, p.FromSize, p.ToSize)
+		}
+		if err := tlog.VerifyConsistency(p.Proof, p.FromSize, p.FromRoot, p.ToSize, p.ToRoot); err != nil {
+			t.Errorf("consistency %d→%d: %v", tt.from, wantTo, err)
+		}
+		for _, side := range []struct {
+			c    *sqlstore.Checkpoint
+			size int64
+		}{{p.From, p.FromSize}, {p.To, p.ToSize}} {
+			if signed := side.size%10 == 0; (side.c != nil) != signed || signed && (side.c.Size != side.size || side.c.Root != roots[side.size]) {
+				t.Errorf("ProveConsistency(%d, %d): checkpoint of size %d = %+v", tt.from, tt.to, side.size, side.c)
+			}
 		}
 	}
-	_, err = db.ProveConsistency(ctx, a.ID, 15, 0)
-	wantNotFound(t, "consistency from an unsigned size", err)
+	// A checkpoint row deleted leaves its size provable.
+	sqltest.Exec(t, db, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size = 30`, a.ID)
+	if p, err := db.ProveConsistency(ctx, a.ID, 30, 0); err != nil || p.From != nil || p.FromRoot != roots[30] ||
+		tlog.VerifyConsistency(p.Proof, 30, roots[30], 70, p.ToRoot) != nil {
+		t.Errorf("consistency from a deleted checkpoint's size: %+v, %v", p, err)
+	}
 	_, err = db.ProveConsistency(ctx, a.ID, 71, 0)
 	wantCode(t, "consistency past the end", err, audit.EINVALID, "from")
+	_, err = db.ProveConsistency(ctx, a.ID, 5, 71)
+	wantCode(t, "consistency to past the end", err, audit.EINVALID, "to")
+	_, err = db.ProveConsistency(ctx, a.ID, 50, 40)
+	wantCode(t, "consistency backwards", err, audit.EINVALID, "from")
 
 	// Another account sees none of it.
 	other := newAccount(t, db, "other-tree.example.com")
