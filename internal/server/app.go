@@ -23,6 +23,7 @@ type Application interface {
 	apiKeyService
 	eventService
 	logService
+	analyticsService
 }
 
 var _ Application = (*app.App)(nil)
@@ -85,4 +86,11 @@ type logService interface {
 	ProveConsistency(ctx context.Context, p *app.Principal, from, to int64) (*sqlstore.ConsistencyProof, error)
 	VerifyLog(ctx context.Context, p *app.Principal) (*tlog.Report, error)
 	Export(ctx context.Context, p *app.Principal, c app.Client, req app.ExportRequest, start func(*app.Export) io.Writer) error
+}
+
+// analyticsService counts events from the pre-aggregated counts.
+type analyticsService interface {
+	AnalyticsSummary(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Summary, error)
+	AnalyticsSeries(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Series, error)
+	AnalyticsTop(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Top, error)
 }

@@ -40,6 +40,10 @@ func (s *Server) routes() {
 	r("GET /api/audit-logs/{id}/proof", can(audit.PermViewAuditLogs), limitReads, s.proof)
 	r("GET /api/verifier-key", public, noLimit, s.verifierKey)
 
+	r("GET /api/analytics/summary", can(audit.PermViewAuditLogs), limitReads, s.analyticsSummary)
+	r("GET /api/analytics/timeseries", can(audit.PermViewAuditLogs), limitReads, s.analyticsSeries)
+	r("GET /api/analytics/top", can(audit.PermViewAuditLogs), limitReads, s.analyticsTop)
+
 	r("POST /api/audit-logs", can(audit.PermWriteEvents), limitIngest, s.ingestEvent)
 	r("POST /api/audit-logs/batch", can(audit.PermWriteEvents), limitIngest, s.ingestBatch)
 	r("POST /api/api-keys", can(audit.PermManageAPIKeys), noLimit, s.createAPIKey)
