@@ -34,6 +34,9 @@ type DB struct {
 	// beforeCommit, when set (by tests only), runs after fn and before the
 	// commit of each attempt of Update; an error fails the attempt.
 	beforeCommit func(attempt int) error
+	// skipCounts, set only by benchmarks, leaves the analytics counts
+	// alone, to measure what keeping them costs.
+	skipCounts bool
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.

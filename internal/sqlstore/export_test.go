@@ -14,3 +14,8 @@ func FailFirstAttemptForTest(db *DB) {
 		return nil
 	}
 }
+
+// SkipCountsForBenchmark makes the write path of db leave the analytics
+// counts alone (skip) or keep them (the default), so that a benchmark can
+// measure what keeping them costs, in the same run.
+func SkipCountsForBenchmark(db *DB, skip bool) { db.skipCounts = skip }

@@ -1,0 +1,181 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+)
+
+// BenchmarkAnalytics loads one account with AUDITLOG_BENCH_EVENTS events
+// (default 1,000,000) spread over the 90 days before now, through the
+// write path in batches of 1,000 (so the counts are kept as in service),
+// on every engine this run reaches, then runs the dashboard's queries over
+// the last 7 and 30 days and reports each query's p50 and p99 in ms.
+// AUDITLOG_BENCH_ENGINES (e.g. "sqlite,postgres") limits the engines.
+// Loading takes minutes; it runs only when -bench selects it.
+func BenchmarkAnalytics(b *testing.B) {
+	n := 1_000_000
+	if v := os.Getenv("AUDITLOG_BENCH_EVENTS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	only := os.Getenv("AUDITLOG_BENCH_ENGINES")
+	signer := sqltest.Signer(b)
+	for _, e := range sqltest.Engines(b) {
+		if only != "" && !slices.Contains(splitComma(only), e.Name) {
+			continue
+		}
+		b.Run(e.Name, func(b *testing.B) {
+			db := e.Open(b)
+			ctx := b.Context()
+			a := &audit.Account{Name: "Analytics", Domain: "analytics.example.com"}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now().UTC()
+			span := 90 * 24 * time.Hour
+			r := rand.New(rand.NewPCG(1, 2))
+			actions := make([]string, 40)
+			for i := range actions {
+				actions[i] = fmt.Sprintf("resource%d.action%d", i%10, i)
+			}
+			actions[0] = audit.ActionLoginFailed
+			types := []string{"order", "product", "customer", "user", "discount", "page", "refund", "payment", "shipment", "setting"}
+			outcomes := []string{audit.OutcomeSuccess, audit.OutcomeSuccess, audit.OutcomeSuccess, audit.OutcomeFailure, ""}
+			start := time.Now()
+			for done := 0; done < n; done += 1000 {
+				evs := benchEvents(a.ID, min(1000, n-done))
+				for i, ev := range evs {
+					// In time order across the load, as a log grows.
+					ev.CreatedAt = now.Add(-span + time.Duration(float64(span)*float64(done+i)/float64(n))).Truncate(time.Microsecond)
+					ev.Action = actions[int(r.ExpFloat64()*6)%len(actions)]
+					ev.ResourceType = types[r.IntN(len(types))]
+					ev.Outcome = outcomes[r.IntN(len(outcomes))]
+					ev.ActorEmail = fmt.Sprintf("user%d@analytics.example.com", int(r.ExpFloat64()*300)%2000)
+					ev.IPAddress = fmt.Sprintf("198.51.%d.%d", r.IntN(2), r.IntN(250))
+				}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, evs...); return err }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Logf("%s: loaded %d events in %s", e.Name, n, time.Since(start).Round(time.Second))
+			if err := db.Analyze(ctx); err != nil {
+				b.Fatal(err)
+			}
+			end := sqlstore.GrainHour.Ceil(now)
+			for _, days := range []int{7, 30} {
+				f := sqlstore.CountFilter{Start: end.AddDate(0, 0, -days), End: end, MaxGrain: sqlstore.GrainMonth}
+				day := f
+				day.MaxGrain = sqlstore.GrainDay
+				logins := day
+				logins.Action = audit.ActionLoginFailed
+				failed := f
+				failed.Outcome = audit.OutcomeFailure
+				queries := []struct {
+					name string
+					run  func() error
+				}{
+					{"summary", func() error { _, _, err := db.CountTop(ctx, a.ID, f, sqlstore.DimOutcome, 10); return err }},
+					{"series-day", func() error { _, err := db.CountSeries(ctx, a.ID, day); return err }},
+					{"series-login-failed", func() error { _, err := db.CountSeries(ctx, a.ID, logins); return err }},
+					{"top-actions", func() error { _, _, err := db.CountTop(ctx, a.ID, f, sqlstore.DimAction, 8); return err }},
+					{"top-actors", func() error { _, _, err := db.CountTop(ctx, a.ID, f, sqlstore.DimActor, 8); return err }},
+					{"failures-by-type", func() error {
+						_, _, err := db.CountTop(ctx, a.ID, failed, sqlstore.DimResourceType, 8)
+						return err
+					}},
+				}
+				for _, q := range queries {
+					b.Run(fmt.Sprintf("%dd/%s", days, q.name), func(b *testing.B) {
+						var times []time.Duration
+						for b.Loop() {
+							t0 := time.Now()
+							if err := q.run(); err != nil {
+								b.Fatal(err)
+							}
+							times = append(times, time.Since(t0))
+						}
+						slices.Sort(times)
+						ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+						b.ReportMetric(ms(times[len(times)/2]), "p50-ms")
+						b.ReportMetric(ms(times[len(times)*99/100]), "p99-ms")
+					})
+				}
+			}
+		})
+	}
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// BenchmarkAppendCounts measures what keeping the analytics counts costs
+// the write path: each iteration appends one batch with the counts and one
+// without (sqlstore.SkipCountsForBenchmark), alternating in the same
+// database, so that a busy machine slows both alike. "same" batches share
+// one actor, address and action (benchEvents); "varied" ones have a
+// distinct actor and address per event and ten actions, the most rows a
+// batch can add. with/without is the events/s ratio.
+func BenchmarkAppendCounts(b *testing.B) {
+	signer := sqltest.Signer(b)
+	for _, e := range sqltest.Engines(b) {
+		for _, kind := range []string{"same", "varied"} {
+			for _, batch := range []int{1, 100, 1000} {
+				b.Run(fmt.Sprintf("%s/%s/batch=%d", e.Name, kind, batch), func(b *testing.B) {
+					db := e.Open(b)
+					ctx := b.Context()
+					a := &audit.Account{Name: "Bench", Domain: "bench.example.com"}
+					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+						b.Fatal(err)
+					}
+					var with, without time.Duration
+					k := 0
+					for b.Loop() {
+						for _, skip := range []bool{k%2 == 1, k%2 == 0} {
+							evs := benchEvents(a.ID, batch)
+							if kind == "varied" {
+								for i, ev := range evs {
+									k++
+									ev.Action = fmt.Sprintf("order.action%d", i%10)
+									ev.ActorEmail = fmt.Sprintf("user%d@bench.example.com", k)
+									ev.IPAddress = fmt.Sprintf("198.51.100.%d", k%250)
+								}
+							}
+							sqlstore.SkipCountsForBenchmark(db, skip)
+							t0 := time.Now()
+							if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, evs...); return err }); err != nil {
+								b.Fatal(err)
+							}
+							if skip {
+								without += time.Since(t0)
+							} else {
+								with += time.Since(t0)
+							}
+						}
+						k++
+					}
+					events := float64(batch * b.N)
+					b.ReportMetric(events/with.Seconds(), "with-ev/s")
+					b.ReportMetric(events/without.Seconds(), "without-ev/s")
+					b.ReportMetric(without.Seconds()/with.Seconds(), "with/without")
+				})
+			}
+		}
+	}
+}
