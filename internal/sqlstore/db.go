@@ -46,6 +46,12 @@ type DB struct {
 	// before it reports the bound as an inexact total (SearchEvents); 0
 	// means DefaultCountBound. Set it before use.
 	CountBound int64
+	// forceWalk, in tests, makes SearchEvents always (1) or never (-1)
+	// walk the account's events newest first, instead of choosing.
+	forceWalk int
+	// deferAt and sample, in tests, replace deferredOffset and
+	// sampleSize.
+	deferAt, sample int
 
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with the events as the committed attempt stored them

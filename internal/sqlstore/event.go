@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -53,30 +54,103 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		bound = DefaultCountBound
 	}
 	err := db.view(ctx, func(tx runner) error {
-		where, args := db.where(accountID, q)
 		sd := db.dialect.search
-		from := "events e"
-		if hasWord(q) {
-			from += sd.wordsFrom
+		counted := !q.IsZero()
+		var size int64
+		err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
+		if err != nil && (!counted || !errors.Is(err, sql.ErrNoRows)) {
+			// (A search of an account without a log finds nothing.)
+			return db.wrap(err, "select log size")
+		}
+		// walk names the index hint that makes the engine walk the
+		// account's events newest first; "" where the planner needs none.
+		walk := sd.walkTime
+		if q != nil && len(q.Words) > 0 {
+			walk = sd.walkTimeWords
+		}
+		// The count reads at most bound+1 matches, whatever the search.
+		count := func(from string, byText bool) (int64, error) {
+			where, args := db.where(accountID, q, byText)
+			rows, err := run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+where+` LIMIT ?) c`, append(args, bound+1)...)
+			if err != nil {
+				return 0, err
+			}
+			var n int64
+			return n, scanOne(rows, &n)
 		}
 		var total int64
-		var err error
-		counted := !q.IsZero()
-		if !counted {
+		inexact, pageWalk := false, false
+		end := int64(p.Offset() + p.PerPage)
+		switch {
+		case !counted:
 			// The log head holds the exact count: no scan needed.
-			err = tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&total)
-		} else {
-			// At most bound+1 rows are counted, whatever the matches.
-			var rows *sql.Rows
-			rows, err = run(tx, ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM `+from+where+` LIMIT ?) c`, append(args, bound+1)...)
-			if err == nil {
-				err = scanOne(rows, &total)
+			total = size
+		case hasWord(q) && sd.textWord != nil && walk != "" && db.forceWalk >= 0:
+			// An engine whose full-text index yields every match of a
+			// word in the table before the account and the other terms
+			// narrow them (SQLite's FTS5, InnoDB): the newest events of
+			// the account, with the word looked up in their own text,
+			// tell how common the match is, and so whether to count and
+			// read the page through the index or by walking.
+			n := int64(sampleSize)
+			if db.sample > 0 {
+				n = int64(db.sample)
 			}
+			n = min(n, size)
+			where, args := db.where(accountID, q, true)
+			rows, err := run(tx, ctx, `SELECT COUNT(*) FROM (SELECT * FROM events e`+walk+
+				` WHERE e.account_id = ? ORDER BY e.created_at DESC, e.seq DESC LIMIT ?) e`+where, append([]any{accountID, n}, args...)...)
+			var s int64
+			if err == nil {
+				err = scanOne(rows, &s)
+			}
+			if err != nil {
+				return db.wrap(err, "sample events")
+			}
+			if size <= n {
+				// The sample was the whole account.
+				total, pageWalk = s, true
+				break
+			}
+			est := s * size / n
+			// Walking to the bound reads fewer events than the index would
+			// yield matches?
+			byWalk := s > 0 && (size <= bound || (bound+1)*n/s < est)
+			if db.forceWalk != 0 {
+				byWalk = db.forceWalk > 0
+			}
+			if byWalk {
+				total, err = count("events e"+walk, true)
+			} else {
+				total, err = count("events e"+sd.wordsFrom, false)
+			}
+			if err != nil {
+				return db.wrap(err, "count events")
+			}
+			matches := total
+			if total > bound {
+				matches = max(est, total)
+			}
+			pageWalk = s > 0 && end*n/s < matches
+		default:
+			from := "events e"
+			if hasWord(q) {
+				from += sd.wordsFrom
+			}
+			if total, err = count(from, false); err != nil {
+				return db.wrap(err, "count events")
+			}
+			// Matches that the engine cannot read in listing order (an
+			// action prefix, a word) are either all read and sorted or
+			// found by walking the account's events newest first; the
+			// count says which reads less, where the engine's planner
+			// cannot tell.
+			pageWalk = unordered(q) && walk != "" && walkFaster(size, total, total > bound, end)
 		}
-		if err != nil {
-			return db.wrap(err, "count events")
+		if db.forceWalk != 0 {
+			pageWalk = db.forceWalk > 0 && walk != ""
 		}
-		inexact := counted && total > bound
+		inexact = counted && total > bound
 		if inexact {
 			total = bound
 		}
@@ -84,17 +158,17 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if int64(p.Offset()) >= total && !inexact {
 			return nil
 		}
-		// Matches that the engine cannot read in listing order (words, an
-		// action prefix) are either all read and sorted or found by
-		// walking the account's events newest first; the count says which
-		// reads less, where the engine's planner cannot tell.
-		walk := sd.walkTime
-		if q != nil && len(q.Words) > 0 {
-			walk = sd.walkTimeWords
+		from := "events e"
+		if hasWord(q) {
+			from += sd.wordsFrom
 		}
-		if unordered(q) && (walk != "" || from != "events e") && db.walkFaster(ctx, tx, accountID, total, inexact, p) {
+		if pageWalk {
 			from = "events e" + walk
 		}
+		// Walking with a hint, the words are looked up in each event's
+		// text: MySQL refuses MATCH with an index hint, and the walk
+		// checks each event it reads anyway.
+		where, args := db.where(accountID, q, pageWalk)
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
 			// form lets every engine range-scan its (account_id, created_at,
@@ -104,10 +178,20 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			t := db.t(p.After.CreatedAt)
 			args = append(args, t, t, p.After.Seq)
 		}
-		query := `SELECT ` + eventColumns + `,
-			u.id, u.email, u.first_name, u.last_name, u.role
-		FROM ` + from + ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id` + where + `
-		ORDER BY e.created_at DESC, e.seq DESC LIMIT ? OFFSET ?`
+		const order = ` ORDER BY e.created_at DESC, e.seq DESC`
+		cols := `SELECT ` + eventColumns + `, u.id, u.email, u.first_name, u.last_name, u.role`
+		const users = ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id`
+		query := cols + ` FROM ` + from + users + where + order + ` LIMIT ? OFFSET ?`
+		deferAt := deferredOffset
+		if db.deferAt > 0 {
+			deferAt = db.deferAt
+		}
+		if p.Offset() >= deferAt {
+			// A deep page: skip the earlier matches reading only their
+			// IDs (off the index where it covers the search), then read
+			// the page's own rows.
+			query = cols + ` FROM (SELECT e.id FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.id = d.id` + users + order
+		}
 		// One row more than the page tells whether another page follows.
 		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
 		if err != nil {
@@ -163,20 +247,23 @@ func searched(q *query.Query) bool {
 	return false
 }
 
+// sampleSize is how many of the account's newest events SearchEvents
+// checks to judge how common a word's matches are.
+const sampleSize = 1000
+
+// deferredOffset is the offset from which a page is read by a deferred
+// join: the IDs of the matches up to the page first, then the page's rows.
+const deferredOffset = 1000
+
 // walkFaster reports whether walking the account's events newest first is
-// cheaper for this page than reading every match: reading them costs about
-// total reads; the walk reads about (page end) × size/total events to find
-// a page of them. The count is the one just made, so this costs one read
-// of the log head.
-func (db *DB) walkFaster(ctx context.Context, tx runner, accountID, total int64, inexact bool, p audit.PageRequest) bool {
+// cheaper for a page ending at end than reading every match: reading them
+// costs about total reads; the walk reads about end × size/total events to
+// find a page of them. Past the count's bound (inexact), the matches are
+// too many to read.
+func walkFaster(size, total int64, inexact bool, end int64) bool {
 	if inexact {
 		return true
 	}
-	var size int64
-	if err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size); err != nil {
-		return false
-	}
-	end := int64(p.Offset() + p.PerPage)
 	return total > 0 && end*size/total < total
 }
 

@@ -28,7 +28,7 @@ func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFil
 }
 
 func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, after, upTo int64, fn func(e *audit.Event) error) error {
-	where, args := db.where(accountID, q)
+	where, args := db.where(accountID, q, false)
 	last := after
 	for last < upTo {
 		rows, err := db.rd.queryBuilt(ctx, `SELECT `+eventColumns+` FROM events e`+where+
@@ -63,7 +63,7 @@ func (db *DB) Tiles(ctx context.Context, accountID int64) *tlog.Tiles {
 // upTo match the search q (nil: every event): the number of events
 // ExportEvents gives for the same arguments.
 func (db *DB) CountEvents(ctx context.Context, accountID int64, q *query.Query, upTo int64) (int64, error) {
-	where, args := db.where(accountID, q)
+	where, args := db.where(accountID, q, false)
 	rows, err := db.rd.queryBuilt(ctx, `SELECT COUNT(*) FROM events e`+where+` AND e.seq <= ?`, append(args, upTo)...)
 	if err != nil {
 		return 0, db.wrap(err, "count events to export")

@@ -19,3 +19,13 @@ func FailFirstAttemptForTest(db *DB) {
 // counts alone (skip) or keep them (the default), so that a benchmark can
 // measure what keeping them costs, in the same run.
 func SkipCountsForBenchmark(db *DB, skip bool) { db.skipCounts = skip }
+
+// ForceSearchPlanForTest makes SearchEvents on db always (walk 1) or never
+// (walk -1) walk the account's events newest first, words looked up in
+// their text (walk 0: choose, as the service does), judge a word's
+// matches by a sample of the newest sample events (when > 0), and read
+// pages from offset deferAt (when > 0) by a deferred join, so that tests
+// can compare the plans' results.
+func ForceSearchPlanForTest(db *DB, walk, deferAt, sample int) {
+	db.forceWalk, db.deferAt, db.sample = walk, deferAt, sample
+}

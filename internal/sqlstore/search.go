@@ -69,6 +69,12 @@ type searchDialect struct {
 	// prefix and sorting them; "" where the planner chooses well itself.
 	// walkTimeWords is the same for a search with a word (even excluded).
 	walkTime, walkTimeWords string
+	// textWord, where set, matches a word (not negated) by looking for
+	// its tokens in the event's own search_text, with no full-text index:
+	// the engine checks each row it walks instead of first reading every
+	// match of the word in the table. SearchEvents uses it when it walks
+	// the account's events newest first (wordsByText).
+	textWord func(b *sqlBuilder, w query.Word) string
 }
 
 // jsonPath returns the SQLite and MySQL path of a metadata key, each
@@ -87,14 +93,32 @@ func rangePrefix(b *sqlBuilder, col, prefix string) string {
 	return "(" + col + " >= " + b.arg(prefix) + " AND " + col + " < " + b.arg(string(hi)) + ")"
 }
 
+// textPattern returns what a word looks like inside " " + search_text +
+// " ", whose tokens are spelled by spell (prefix: the last token's
+// spelling as a prefix): its tokens between spaces, the last one open at
+// its end for a prefix word.
+func textPattern(w query.Word, spell, prefix func(string) string) string {
+	toks := make([]string, len(w.Tokens))
+	for i, t := range w.Tokens {
+		toks[i] = spell(t)
+	}
+	if w.Prefix {
+		toks[len(toks)-1] = prefix(w.Tokens[len(w.Tokens)-1])
+		return " " + strings.Join(toks, " ")
+	}
+	return " " + strings.Join(toks, " ") + " "
+}
+
 // likeEscape escapes LIKE's wildcards in s with "!" (ESCAPE '!').
 func likeEscape(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }
 
 // where builds the WHERE clause and arguments of a search of the
-// account's events. q may be nil (every event).
-func (db *DB) where(accountID int64, q *query.Query) (string, []any) {
+// account's events. q may be nil (every event). With byText (where the
+// engine has a textWord), words are matched in each event's search_text
+// rather than through the full-text index.
+func (db *DB) where(accountID int64, q *query.Query, byText bool) (string, []any) {
 	b := &sqlBuilder{}
 	conds := []string{"e.account_id = " + b.arg(accountID)}
 	if q != nil {
@@ -107,7 +131,21 @@ func (db *DB) where(accountID int64, q *query.Query) (string, []any) {
 			}
 			conds = append(conds, cond)
 		}
-		if len(q.Words) > 0 {
+		switch tw := db.dialect.search.textWord; {
+		case len(q.Words) == 0:
+		case byText && tw != nil:
+			for _, w := range q.Words {
+				neg := w.Negated
+				w.Negated = false
+				cond := "(" + tw(b, w) + ")"
+				if neg {
+					// As with the index: an event without search_text
+					// does not match the word, so it is kept.
+					cond = "(" + cond + " IS NOT TRUE)"
+				}
+				conds = append(conds, cond)
+			}
+		default:
 			for _, w := range db.dialect.search.words(b, accountID, q.Words) {
 				conds = append(conds, "("+w+")")
 			}

@@ -268,3 +268,95 @@ func TestSearchBackfill(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchPlansAgree runs the same searches on every engine this run
+// reaches through each way SearchEvents can read them: words through the
+// full-text index or looked up in each event's text while walking the
+// account newest first, the choice made from samples of several sizes,
+// deep pages by offset or by a deferred join. Every plan must find the
+// same events, totals and page arithmetic as the index plan, and every
+// engine the same as SQLite. The count bound is low, so that bounded
+// totals are compared too.
+func TestSearchPlansAgree(t *testing.T) {
+	const events = 400
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	queries := append(corpusQueries(11, 60),
+		// One of each kind the search benchmark times.
+		"action:order.refunded", "action:order.* outcome:failure", "action:order.refunded resource_type:order",
+		"action:order.refunded resource_type:order outcome:success", "actor:adam@example.com", "ip:10.0.0.0/9",
+		"resource_id:r3", "created:2026-01-10..2026-01-11", "created:2026-01-01..2026-01-31", "cafe", "order",
+		`"refund order"`, "refund*", "order action:order.*", "-order action:order.*", "-refund*")
+	plans := []struct {
+		name                  string
+		walk, deferAt, sample int
+	}{
+		{"index", -1, 0, 0},
+		{"walk", 1, 0, 0},
+		{"chosen", 0, 0, 0},
+		{"chosen from 10, deferred", 0, 2, 10},
+		{"chosen from 100", 0, 0, 100},
+		{"walk, deferred", 1, 2, 0},
+	}
+	type result struct {
+		seqs  []int64
+		pages []audit.Pagination
+	}
+	results := map[string][]result{}
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			db := e.Open(t)
+			db.CountBound = 50
+			ctx := t.Context()
+			var ids [2]int64
+			for i := range ids {
+				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("s%d.example.com", i)}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+					t.Fatal(err)
+				}
+				ids[i] = a.ID
+				appendAll(t, db, corpus(uint64(i+5), a.ID, events, t0))
+			}
+			now := t0.Add(40 * 24 * time.Hour)
+			var res []result
+			for _, pl := range plans {
+				sqlstore.ForceSearchPlanForTest(db, pl.walk, pl.deferAt, pl.sample)
+				for i, qs := range queries {
+					q, err := query.Parse(qs, now)
+					if err != nil {
+						t.Fatalf("Parse(%q): %v", qs, err)
+					}
+					var r result
+					for _, p := range []audit.PageRequest{{Page: 1, PerPage: events + 1}, {Page: 3, PerPage: 4}, {Page: 14, PerPage: 4}} {
+						page, err := db.SearchEvents(ctx, ids[0], q, p)
+						if err != nil {
+							t.Fatalf("%s: SearchEvents(%q): %v", pl.name, qs, err)
+						}
+						for _, ev := range page.Events {
+							if ev.AccountID != ids[0] {
+								t.Fatalf("%s: search %q returned an event of account %d", pl.name, qs, ev.AccountID)
+							}
+							r.seqs = append(r.seqs, ev.Seq)
+						}
+						r.seqs = append(r.seqs, -1)
+						r.pages = append(r.pages, page.Pagination)
+					}
+					if pl.name == "index" {
+						res = append(res, r)
+						continue
+					}
+					if want := res[i]; !slices.Equal(r.seqs, want.seqs) || !slices.Equal(r.pages, want.pages) {
+						t.Errorf("%s: search %q finds %v %+v\nthe index plan finds %v %+v", pl.name, qs, r.seqs, r.pages, want.seqs, want.pages)
+					}
+				}
+			}
+			results[e.Name] = res
+		})
+	}
+	for name, res := range results {
+		for i, q := range queries {
+			if want := results["sqlite"][i]; !slices.Equal(res[i].seqs, want.seqs) || !slices.Equal(res[i].pages, want.pages) {
+				t.Errorf("search %q: %s finds %v %+v\nsqlite finds %v %+v", q, name, res[i].seqs, res[i].pages, want.seqs, want.pages)
+			}
+		}
+	}
+}
