@@ -1,9 +1,13 @@
 package sqlstore_test
 
 import (
+	"database/sql"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,77 +73,119 @@ func benchCorpus(r *rand.Rand, accountID int64, n int, t0 time.Time) []*audit.Ev
 	return evs
 }
 
-// BenchmarkSearch loads one shop of AUDITLOG_BENCH_SEARCH_EVENTS events
-// (default 200,000) beside four smaller shops (a tenth of that each) on
-// every engine this run reaches, runs db.Analyze on the server engines
-// (SQLite runs without statistics, as the service deploys it), then
-// measures the first page (50 events, with its capped count) of typical
-// searches of the big shop: p50 and p99 in milliseconds, and how many
-// events match (capped at the count bound). Loading takes a minute or
-// more per engine; it runs only when -bench selects it.
+var (
+	searchBenchEvents = flag.Int("searchbench.events", 200_000, "BenchmarkSearch: events in the big shop")
+	searchBenchKeep   = flag.String("searchbench.keep", "", "BenchmarkSearch: keep the loaded databases for the next run to reuse: "+
+		"SQLite in this directory, PostgreSQL and MySQL as databases named auditlog_searchbench_EVENTS on the test servers")
+)
+
+// searchBenchKind is one kind of listing BenchmarkSearch times: a search
+// (q, parsed at the corpus's end), optionally with the seed's filter, on
+// one page (a cursor page when cursor is set: the page at that depth,
+// reached by keyset).
+type searchBenchKind struct {
+	name, q string
+	filter  audit.EventFilter
+	page    int
+	cursor  bool
+}
+
+// searchBenchKinds returns the kinds of listings, for a shop whose n events
+// are 10 s apart from t0.
+func searchBenchKinds(t0 time.Time, n int) []searchBenchKind {
+	end := t0.Add(time.Duration(n) * 10 * time.Second)
+	day := func(d time.Duration) string {
+		return "created:" + end.Add(-d).Format(time.RFC3339) + ".." + end.Format(time.RFC3339)
+	}
+	return []searchBenchKind{
+		{name: "unfiltered (total: log size)"},
+		{name: "action (seed filter)", filter: audit.EventFilter{Action: "order.refunded"}},
+		{name: "resource_type (seed filter)", filter: audit.EventFilter{ResourceType: "customer"}},
+		{name: "action+resource_type (seed)", filter: audit.EventFilter{Action: "order.refunded", ResourceType: "customer"}},
+		{name: "action+resource_type, none match", filter: audit.EventFilter{Action: "user_logout", ResourceType: "nothing"}},
+		{name: "action:", q: "action:order.refunded"},
+		{name: "action: prefix", q: "action:order.*"},
+		{name: "actor:", q: "actor:staff42@shop.example.com"},
+		{name: "ip:", q: "ip:10.1.2.3"},
+		{name: "ip: CIDR /20", q: "ip:10.1.0.0/20"},
+		{name: "outcome:", q: "outcome:failure"},
+		{name: "resource_id:", q: "resource_id:123456"},
+		{name: "metadata.", q: "metadata.plan:pro"},
+		{name: "2 filters: action+outcome", q: "action:order.refunded outcome:failure"},
+		{name: "2 filters: prefix+outcome", q: "action:order.* outcome:failure"},
+		{name: "3 filters: action+type+outcome", q: "action:order.refunded resource_type:customer outcome:failure"},
+		{name: "3 filters: action+metadata+ip", q: "action:order.refunded metadata.plan:pro ip:10.0.0.0/16"},
+		{name: "created: last hour", q: day(time.Hour)},
+		{name: "created: last day", q: day(24 * time.Hour)},
+		{name: "created: last 30 days", q: day(30 * 24 * time.Hour)},
+		{name: "created: everything", q: "created:2000-01-01..2100-01-01"},
+		{name: "created: old day", q: "created:" + t0.Add(24*time.Hour).Format("2006-01-02")},
+		{name: "created: day + action", q: day(24*time.Hour) + " action:order.refunded"},
+		{name: "q rare word", q: "zyzzyva"},
+		{name: "q common word", q: "order"},
+		{name: "q phrase", q: `"refund issued"`},
+		{name: "q prefix word", q: "subscr*"},
+		{name: "q word + action", q: "refund action:order.refunded"},
+		{name: "q excluded word + action", q: "-order action:user_login"},
+		{name: "page 200 by page=", page: 200},
+		{name: "page 200 by cursor", page: 200, cursor: true},
+		{name: "page 2000 by page=", page: 2000},
+		{name: "page 2000 by cursor", page: 2000, cursor: true},
+		{name: "action: page 200 by page=", q: "action:order.refunded", page: 200},
+		{name: "action: page 200 by cursor", q: "action:order.refunded", page: 200, cursor: true},
+	}
+}
+
+// BenchmarkSearch loads one shop of -searchbench.events events (default
+// 200,000) beside four smaller shops (a tenth of that each) on every
+// engine this run reaches, through the real write path, runs db.Analyze on
+// the server engines (SQLite runs without statistics, as the service
+// deploys it), then measures each kind of listing of the big shop (searchBenchKinds):
+// p50 and p99 in milliseconds of SearchEvents for a page of 50, count
+// included, and the total it reports (capped at the count bound). Loading
+// takes a minute or more per engine at the default size; with
+// -searchbench.keep the databases are kept and reused. It runs only when
+// -bench selects it.
 func BenchmarkSearch(b *testing.B) {
-	n := 200_000
-	if v := os.Getenv("AUDITLOG_BENCH_SEARCH_EVENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
-	searches := []struct{ name, q string }{
-		{"qualifier", "action:order.refunded"},
-		{"two-qualifiers", "action:order.* outcome:failure"},
-		{"actor", "actor:staff42@shop.example.com"},
-		{"ip-cidr", "ip:10.1.0.0/20"},
-		{"metadata", "metadata.plan:pro action:order.refunded"},
-		{"rare-word", "zyzzyva"},
-		{"common-word", "order"},
-		{"phrase", `"refund issued"`},
-		{"prefix", "subscr*"},
-		{"word-and-qualifier", "refund action:order.refunded"},
-		{"negated-word", "-order action:user_login"},
-	}
+	n := *searchBenchEvents
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, e := range sqltest.Engines(b) {
 		b.Run(e.Name, func(b *testing.B) {
-			db := e.Open(b)
+			db := searchBenchDB(b, e, n, t0)
 			ctx := b.Context()
-			r := rand.New(rand.NewPCG(1, 2))
-			t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			var big int64
-			for i, size := range []int{n, n / 10, n / 10, n / 10, n / 10} {
-				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("shop%d.example.com", i)}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
-					b.Fatal(err)
-				}
-				if i == 0 {
-					big = a.ID
-				}
-				evs := benchCorpus(r, a.ID, size, t0)
-				for start := 0; start < len(evs); start += 1000 {
-					batch := evs[start:min(start+1000, len(evs))]
-					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(b), batch...); return err }); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			if e.Name != "sqlite" {
-				if err := db.Analyze(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
+			const big = int64(1)
 			now := t0.Add(time.Duration(n) * 10 * time.Second)
-			for _, s := range searches {
-				q, err := query.Parse(s.q, now)
+			for _, k := range searchBenchKinds(t0, n) {
+				q, err := query.Parse(k.q, now)
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.Run(s.name, func(b *testing.B) {
+				q = query.FromFilter(k.filter).And(q)
+				p := audit.PageRequest{Page: max(k.page, 1), PerPage: 50}
+				if k.cursor {
+					// The position the previous page ended at, found once.
+					prev, err := db.SearchEvents(ctx, big, q, audit.PageRequest{Page: p.Page - 1, PerPage: 50})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(prev.Events) == 0 {
+						b.Logf("%s: no page %d at this size", k.name, p.Page-1)
+						continue
+					}
+					last := prev.Events[len(prev.Events)-1]
+					p.After = &audit.Position{CreatedAt: last.CreatedAt, Seq: last.Seq}
+				}
+				b.Run(strings.ReplaceAll(k.name, " ", "_"), func(b *testing.B) {
 					var times []time.Duration
 					var total int64
 					for b.Loop() {
 						start := time.Now()
-						p, err := db.SearchEvents(ctx, big, q, audit.PageRequest{Page: 1, PerPage: 50})
+						pg, err := db.SearchEvents(ctx, big, q, p)
 						if err != nil {
 							b.Fatal(err)
 						}
 						times = append(times, time.Since(start))
-						total = p.Pagination.Total
+						total = pg.Pagination.Total
 					}
 					slices.Sort(times)
 					ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -150,4 +196,97 @@ func BenchmarkSearch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// searchBenchDB returns the engine's database loaded with the benchmark's
+// shops: a fresh one, or with -searchbench.keep the kept one, loaded on
+// first use. The big shop is account 1.
+func searchBenchDB(b *testing.B, e sqltest.Engine, n int, t0 time.Time) *sqlstore.DB {
+	ctx := b.Context()
+	var db *sqlstore.DB
+	if *searchBenchKeep == "" {
+		db = e.Open(b)
+	} else {
+		u := keptURL(b, e, fmt.Sprintf("auditlog_searchbench_%d", n))
+		var err error
+		if db, err = sqlstore.Open(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		if size, err := db.LogSize(ctx, 5); err == nil && size == int64(n/10) {
+			b.Logf("reusing %s", u)
+			return db
+		} else if _, err := db.LogSize(ctx, 1); err == nil {
+			b.Fatalf("%s holds a load that did not finish: drop it", u)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	start := time.Now()
+	for i, size := range []int{n, n / 10, n / 10, n / 10, n / 10} {
+		a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("shop%d.example.com", i)}
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+			b.Fatal(err)
+		}
+		if a.ID != int64(i+1) {
+			b.Fatalf("account %d got ID %d: the database was not empty", i+1, a.ID)
+		}
+		evs := benchCorpus(r, a.ID, size, t0)
+		for start := 0; start < len(evs); start += 1000 {
+			batch := evs[start:min(start+1000, len(evs))]
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(b), batch...); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if e.Name != "sqlite" {
+		// SQLite runs without statistics, as the service deploys it.
+		if err := db.Analyze(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%s: loaded %d events in %s", e.Name, n+4*(n/10), time.Since(start).Round(time.Second))
+	return db
+}
+
+// keptURL returns the URL of the engine's database named name, created if
+// it does not exist yet and never dropped: a file in -searchbench.keep
+// for SQLite, a database on the test server otherwise.
+func keptURL(b *testing.B, e sqltest.Engine, name string) string {
+	if e.Name == "sqlite" {
+		if err := os.MkdirAll(*searchBenchKeep, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		return "sqlite:///" + filepath.Join(*searchBenchKeep, name+".db")
+	}
+	e.Require(b)
+	base := os.Getenv(map[string]string{"postgres": sqltest.PostgresURLVar, "mysql": sqltest.MySQLURLVar}[e.Name])
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := sqlstore.ParseURL(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := sql.Open(map[string]string{"postgres": "pgx", "mysql": "mysql"}[e.Name], src.DSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	var exists int
+	check := map[string]string{
+		"postgres": `SELECT COUNT(*) FROM pg_database WHERE datname = $1`,
+		"mysql":    `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?`,
+	}[e.Name]
+	if err := conn.QueryRowContext(b.Context(), check, name).Scan(&exists); err != nil {
+		b.Fatal(err)
+	}
+	if exists == 0 {
+		create := map[string]string{"postgres": "CREATE DATABASE %s", "mysql": "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"}[e.Name]
+		if _, err := conn.ExecContext(b.Context(), fmt.Sprintf(create, name)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	u.Path = "/" + name
+	return u.String()
 }
