@@ -50,6 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	st.stringFlag(fs, "tls-key", "serve HTTPS with this private key `file` (PEM) (env TLS_KEY_FILE)",
 		func(c *config.Config, v string) error { c.TLSKeyFile = v; return nil })
 	withSample := fs.Bool("sample", false, "load the sample data before serving, unless present")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, until shutdown, to `file` (go tool pprof reads it)")
 	fs.BoolFunc("demo", "shorthand for --dev --sample: try the service with the seed's sample data", func(string) error {
 		st.dev, *withSample = true, true
 		return nil
@@ -62,6 +63,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	scheme := "http"
 	if cfg.TLSCertFile != "" {
 		scheme, cfg.CookieSecure = "https", true

@@ -65,7 +65,13 @@ type Config struct {
 	// itself (and send HSTS).
 	TLSCertFile string
 	TLSKeyFile  string
+	// ListCacheMB bounds, in MiB, this process's cache of rendered event
+	// listing pages (package server); 0 turns it off.
+	ListCacheMB int
 }
+
+// DefaultListCacheMB is the default ListCacheMB.
+const DefaultListCacheMB = 16
 
 // Default rate limits. An account's login bucket allows 10 attempts and then
 // one a minute: at most 70 an hour (ASVS 2.2.1 asks for no more than 100),
@@ -80,6 +86,9 @@ var (
 	// stores is never stopped, a script filling the service is.
 	DefaultRateLimitSignUp = ratelimit.Rule{Limit: 5, Period: time.Hour}
 )
+
+// maxListCacheMB bounds LIST_CACHE_MB: 64 GiB.
+const maxListCacheMB = 1 << 16
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
@@ -99,6 +108,7 @@ func Default() Config {
 		RateLimitIngest:       DefaultRateLimitIngest,
 		RateLimitSignUp:       DefaultRateLimitSignUp,
 		PublicSignUp:          true,
+		ListCacheMB:           DefaultListCacheMB,
 	}
 }
 
@@ -218,6 +228,13 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 	}
 	str("TLS_CERT_FILE", &c.TLSCertFile)
 	str("TLS_KEY_FILE", &c.TLSKeyFile)
+	if v, ok := lookup("LIST_CACHE_MB"); ok && strings.TrimSpace(v) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 || n > maxListCacheMB {
+			errs = append(errs, fmt.Errorf("LIST_CACHE_MB=%q: want a whole number of MiB from 0 (off) to %d", v, maxListCacheMB))
+		}
+		c.ListCacheMB = n
+	}
 	return c, errors.Join(errs...)
 }
 

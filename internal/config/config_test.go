@@ -39,6 +39,7 @@ func TestDefault(t *testing.T) {
 		RateLimitIngest:       ratelimit.Rule{Limit: 20000, Period: 10 * time.Second},
 		RateLimitSignUp:       ratelimit.Rule{Limit: 5, Period: time.Hour},
 		PublicSignUp:          true,
+		ListCacheMB:           16,
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -117,6 +118,10 @@ func TestFromEnv(t *testing.T) {
 		}},
 		{"RATE_LIMIT_SIGNUP off", map[string]string{"RATE_LIMIT_SIGNUP": "off"}, func(c *config.Config) { c.RateLimitSignUp = ratelimit.Rule{} }},
 
+		{"LIST_CACHE_MB", map[string]string{"LIST_CACHE_MB": " 64 "}, func(c *config.Config) { c.ListCacheMB = 64 }},
+		{"LIST_CACHE_MB off", map[string]string{"LIST_CACHE_MB": "0"}, func(c *config.Config) { c.ListCacheMB = 0 }},
+		{"LIST_CACHE_MB blank", map[string]string{"LIST_CACHE_MB": ""}, func(c *config.Config) {}},
+
 		{"PUBLIC_SIGNUP false", map[string]string{"PUBLIC_SIGNUP": "false"}, func(c *config.Config) { c.PublicSignUp = false }},
 		{"PUBLIC_SIGNUP true", map[string]string{"PUBLIC_SIGNUP": "true"}, func(c *config.Config) {}},
 		{"PUBLIC_SIGNUP empty", map[string]string{"PUBLIC_SIGNUP": ""}, func(c *config.Config) {}},
@@ -166,6 +171,8 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"BREACHED_PASSWORD_CHECK": "maybe"}, `BREACHED_PASSWORD_CHECK="maybe": want true or false`},
 		{map[string]string{"RATE_LIMIT_SIGNUP": "5"}, `RATE_LIMIT_SIGNUP: "5": want N/DURATION such as 10/1m, or off`},
 		{map[string]string{"PUBLIC_SIGNUP": "no way"}, `PUBLIC_SIGNUP="no way": want true or false`},
+		{map[string]string{"LIST_CACHE_MB": "-1"}, `LIST_CACHE_MB="-1": want a whole number of MiB from 0 (off) to 65536`},
+		{map[string]string{"LIST_CACHE_MB": "16MB"}, `LIST_CACHE_MB="16MB": want a whole number of MiB from 0 (off) to 65536`},
 		// Every error is reported, not only the first.
 		{map[string]string{"PORT": "x", "COOKIE_SECURE": "y"}, "PORT=\"x\": want a number\nCOOKIE_SECURE=\"y\": want true or false"},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -69,7 +70,9 @@ func encodeJSON(v any) ([]byte, error) {
 
 // writeJSONBody writes body, JSON that encodeJSON made, with the status.
 func writeJSONBody(w http.ResponseWriter, status int, body []byte) error {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err

@@ -121,7 +121,8 @@ type eventListJSON struct {
 // the seed's parameters and the search q (docs/search.md), newest first: by
 // page number, as the seed documents, or after a cursor (app.ListEvents).
 // The page carries a weak ETag (app.ListingVersion), and a request whose
-// If-None-Match names it gets 304.
+// If-None-Match names it gets 304; a page of a version rendered before is
+// served from the process's page cache (pageCache).
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f, p, err := parseEventQuery(q)
@@ -134,10 +135,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	key := pageKey{account: pr.AccountID, version: tag}
 	if tag != "" {
 		setValidator(w, tag)
 		if notModified(r, tag) {
 			return writeNotModified(w)
+		}
+		if body := s.pages.get(key); body != nil {
+			return writeJSONBody(w, http.StatusOK, body)
 		}
 	}
 	list, err := s.app.ListEvents(ctx, pr, eq)
@@ -156,7 +161,14 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 		pj.NextCursor = &list.NextCursor
 	}
 	out.Pagination = pj
-	return writeJSON(w, http.StatusOK, out)
+	body, err := encodeJSON(out)
+	if err != nil {
+		return err
+	}
+	if tag != "" {
+		s.pages.put(key, body)
+	}
+	return writeJSONBody(w, http.StatusOK, body)
 }
 
 // getEvent returns one event of the caller's account (app.Event), with a

@@ -36,6 +36,8 @@ type Server struct {
 	now   func() time.Time
 	mux   *http.ServeMux
 	root  http.Handler
+	// pages caches rendered listing pages (LIST_CACHE_MB); nil when off.
+	pages *pageCache
 }
 
 // Deps are what a Server needs.
@@ -45,7 +47,8 @@ type Deps struct {
 	App Application
 	// Store answers the health check.
 	Store *sqlstore.DB
-	// Config supplies the cookie settings and the trusted proxies.
+	// Config supplies the cookie settings, the trusted proxies and the
+	// size of the listing page cache.
 	Config config.Config
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -61,6 +64,7 @@ func New(d Deps) *Server {
 		log:   d.Logger,
 		now:   d.Now,
 		mux:   http.NewServeMux(),
+		pages: newPageCache(int64(d.Config.ListCacheMB) << 20),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -157,7 +157,11 @@ func (db *DB) openSQLite() error {
 		db.write.Close()
 		return err
 	}
-	db.read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	// Idle readers stay open: each keeps its prepared statements (and
+	// SQLite's page cache), which a reconnect would throw away.
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
 	return nil
 }
 
