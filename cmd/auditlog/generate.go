@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,7 @@ more. Examples:
 	seed := fs.Uint64("seed", 1, "the `seed` that the events are drawn from")
 	batch := fs.Int("batch", generate.DefaultBatch, "`events` appended per transaction")
 	pwFile := fs.String("password-file", "", "read the new accounts' users' password from the first line of this `file` (default: generate one and print it)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	progress := fs.String("progress", "auto", "show progress: `auto` (a bar on a terminal, a line every 10 s otherwise), always (a bar) or never")
 	if err := st.parse(e, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,6 +95,17 @@ more. Examples:
 	if *progress != "never" {
 		show = newGenerateProgress(e.stderr, *events, *progress == "always" || isTerminal(e.stderr))
 		o.Progress = show.set
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)

@@ -53,6 +53,9 @@ type DB struct {
 	// sampleSize.
 	deferAt, sample int
 
+	// stats tracks when the planner's statistics need a refresh (stats.go).
+	stats *stats
+
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with the events as the committed attempt stored them
 	// (replays left out), in the order appended. It must not block.
@@ -68,7 +71,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{source: src, Now: time.Now}
+	db := &DB{source: src, Now: time.Now, stats: newStats()}
 	switch src.Engine {
 	case SQLite:
 		err = db.openSQLite()
@@ -251,6 +254,7 @@ func (db *DB) runner(pool *sql.DB) runner {
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stats.close()
 	for _, r := range []runner{db.wr, db.rd} {
 		if r.stmts != nil {
 			r.stmts.close()
@@ -290,8 +294,11 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		var tx *Tx
 		tx, err = db.update(ctx, attempt, fn)
 		if err == nil {
-			if db.OnCommit != nil && len(tx.appended) > 0 {
-				db.OnCommit(tx.appended)
+			if len(tx.appended) > 0 {
+				db.noteAppended(tx.appended)
+				if db.OnCommit != nil {
+					db.OnCommit(tx.appended)
+				}
 			}
 			return nil
 		}

@@ -51,6 +51,9 @@ type dialect struct {
 	// search compiles free words and the engine-specific qualifiers
 	// (search.go).
 	search searchDialect
+	// analyzeLog refreshes, by sampling, the planner's statistics of the
+	// tables that grow with the log (see stats.go).
+	analyzeLog func(ctx context.Context, db *DB) error
 	// prepare makes the store prepare each fixed statement once per
 	// connection (see runner). PostgreSQL needs none: pgx caches prepared
 	// statements per connection itself.
@@ -63,6 +66,10 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 var sqliteDialect = &dialect{
 	engine: SQLite,
+	// A sampled ANALYZE: each index reads about 1,000 rows whatever its
+	// size. The limit is the connection's, so it is set back for Analyze.
+	analyzeLog: analyzeStatements(`PRAGMA analysis_limit = 1000`, `ANALYZE events`, `ANALYZE log_tiles`,
+		`ANALYZE checkpoints`, `ANALYZE event_counts`, `ANALYZE event_party_counts`, `PRAGMA analysis_limit = 0`),
 	// Parsing and planning a statement cost about a quarter of a list
 	// request's CPU when every call prepared it afresh.
 	prepare:    true,

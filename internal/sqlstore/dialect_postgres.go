@@ -35,9 +35,11 @@ var postgresDialect = &dialect{
 	// instead of 0.2 ms). The simple protocol plans each time.
 	planFresh: []any{pgx.QueryExecModeSimpleProtocol},
 	castInt:   "::bigint",
-	castBytes: "::bytea",
-	readTx:    &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	// ANALYZE reads a sample of 300 × default_statistics_target rows.
+	analyzeLog: analyzeStatements(`ANALYZE events, log_tiles, checkpoints, event_counts, event_party_counts`),
+	castBytes:  "::bytea",
+	readTx:     &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	writeTx:    &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	lockMigrations: func(ctx context.Context, conn *sql.Conn) (func(), error) {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 			return nil, err

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // FailFirstAttemptForTest makes the first attempt of every Update of db fail,
 // after fn ran and before the commit, with a transient error, so that Update
@@ -28,4 +32,45 @@ func SkipCountsForBenchmark(db *DB, skip bool) { db.skipCounts = skip }
 // can compare the plans' results.
 func ForceSearchPlanForTest(db *DB, walk, deferAt, sample int) {
 	db.forceWalk, db.deferAt, db.sample = walk, deferAt, sample
+}
+
+// NotifyAnalyzedForTest returns a channel that receives each background
+// refresh of the planner's statistics, with its error.
+func NotifyAnalyzedForTest(db *DB) <-chan error {
+	c := make(chan error, 64)
+	db.stats.mu.Lock()
+	defer db.stats.mu.Unlock()
+	db.stats.done = func(err error) {
+		select {
+		case c <- err:
+		default:
+		}
+	}
+	return c
+}
+
+// NoStatisticsForTest turns the background refresh of db's planner
+// statistics off, as the store was before it had one.
+func NoStatisticsForTest(db *DB) {
+	db.stats.close()
+	db.stats = nil
+}
+
+// ExplainForTest returns the engine's plan for a query written with ?
+// placeholders.
+func ExplainForTest(ctx context.Context, db *DB, query string, args ...any) (string, error) {
+	rows, err := db.read.QueryContext(ctx, db.dialect.rebind("EXPLAIN "+query), args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan.WriteString(line + "\n")
+	}
+	return plan.String(), rows.Err()
 }
