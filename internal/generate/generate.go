@@ -570,3 +570,28 @@ func (s *shop) product() productRef {
 func (s *shop) randomIP() string {
 	return fmt.Sprintf("%d.%d.%d.%d", 11+s.r.IntN(200), s.r.IntN(256), s.r.IntN(256), 1+s.r.IntN(254))
 }
+
+// Events returns n events of one account as Run makes them for an account
+// on domain with the given users (o's Seed, Span and End apply), oldest
+// first, without writing them: for benchmarks and tests that need
+// realistic events. The events have no Seq, salt or hashes yet.
+func Events(o Options, accountID int64, domain string, users []*audit.User, n int64) ([]*audit.Event, error) {
+	if o.Span == 0 {
+		o.Span = DefaultSpan
+	}
+	if o.End.IsZero() {
+		o.End = time.Now()
+	}
+	o.End = o.End.UTC().Truncate(time.Microsecond)
+	s := newShop(o, 0, accountID, "", domain, n)
+	s.setUsers(users)
+	events := make([]*audit.Event, 0, n)
+	for s.i < s.n {
+		e, err := s.next()
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
