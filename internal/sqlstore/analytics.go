@@ -248,27 +248,31 @@ func cover(start, end time.Time, max Grain) []span {
 	return out
 }
 
-// where returns the WHERE clause of a count over event_counts and its
-// arguments.
-func (f CountFilter) where(accountID int64) (string, []any) {
-	spans := cover(f.Start, f.End, f.MaxGrain)
-	conds := make([]string, len(spans))
-	args := []any{accountID}
-	for i, s := range spans {
-		conds[i] = "(grain = ? AND bucket >= ? AND bucket < ?)"
-		args = append(args, s.grain.String(), s.from.Unix(), s.to.Unix())
-	}
-	w := ` WHERE account_id = ? AND (` + strings.Join(conds, " OR ") + `)`
-	if len(spans) == 0 {
-		w = ` WHERE account_id = ? AND 1 = 0`
-	}
+// from returns a derived table, named c, of the columns cols of the
+// account's event_counts rows that f selects, and its arguments: one
+// SELECT per span of cover, joined by UNION ALL, so that each is a range
+// scan of the primary key (an OR of the spans made SQLite scan the whole
+// account).
+func (f CountFilter) from(accountID int64, cols string) (string, []any) {
+	var filter string
+	var fargs []any
 	for _, c := range []struct{ col, v string }{{"action", f.Action}, {"resource_type", f.ResourceType}, {"outcome", f.Outcome}} {
 		if c.v != "" {
-			w += " AND " + c.col + " = ?"
-			args = append(args, c.v)
+			filter += " AND " + c.col + " = ?"
+			fargs = append(fargs, c.v)
 		}
 	}
-	return w, args
+	spans := cover(f.Start, f.End, f.MaxGrain)
+	if len(spans) == 0 {
+		return `(SELECT ` + cols + ` FROM event_counts WHERE 1 = 0) c`, nil
+	}
+	parts := make([]string, len(spans))
+	var args []any
+	for i, s := range spans {
+		parts[i] = `SELECT ` + cols + ` FROM event_counts WHERE account_id = ? AND grain = ? AND bucket >= ? AND bucket < ?` + filter
+		args = append(append(args, accountID, s.grain.String(), s.from.Unix(), s.to.Unix()), fargs...)
+	}
+	return `(` + strings.Join(parts, ` UNION ALL `) + `) c`, args
 }
 
 // BucketCount is the count of one bucket of a series.
@@ -284,11 +288,11 @@ type BucketCount struct {
 // that covered it (hours at the ragged ends of the range, then days, then
 // months up to f.MaxGrain). The caller sums them into its own intervals.
 func (db *DB) CountSeries(ctx context.Context, accountID int64, f CountFilter) ([]BucketCount, error) {
-	where, args := f.where(accountID)
+	from, args := f.from(accountID, "grain, bucket, outcome, n")
 	var out []BucketCount
 	err := db.view(ctx, func(r runner) error {
 		rows, err := r.query(ctx, `SELECT grain, bucket, SUM(n), SUM(CASE WHEN outcome = 'failure' THEN n ELSE 0 END)
-			FROM event_counts`+where+` GROUP BY grain, bucket`, args...)
+			FROM `+from+` GROUP BY grain, bucket`, args...)
 		if err != nil {
 			return db.wrap(err, "count series")
 		}
@@ -326,15 +330,16 @@ type KeyCount struct {
 // Action, ResourceType and Outcome must be "", and the range counts whole
 // days (see CountFilter).
 func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim string, limit int) (top []KeyCount, total int64, err error) {
-	var query, sum string
+	// One statement: the window sum over the groups is the total of every
+	// value, computed before LIMIT keeps the first ones.
+	var query string
 	var args []any
 	if party, ok := partyDims[dim]; ok {
 		if f.Action != "" || f.ResourceType != "" || f.Outcome != "" {
 			return nil, 0, fmt.Errorf("sqlstore: %s is counted without other filters", dim)
 		}
-		query = `SELECT value, SUM(n) AS c FROM event_party_counts
-			WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ? GROUP BY value ORDER BY c DESC, value LIMIT ?`
-		sum = `SELECT COALESCE(SUM(n), 0) FROM event_party_counts WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ?`
+		query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM event_party_counts
+			WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ? GROUP BY value ORDER BY total DESC, value LIMIT ?`
 		args = []any{accountID, party, GrainDay.Floor(f.Start).Unix(), GrainDay.Ceil(f.End).Unix()}
 	} else {
 		switch dim {
@@ -342,29 +347,25 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 		default:
 			return nil, 0, fmt.Errorf("sqlstore: no counts by %q", dim)
 		}
-		var where string
-		where, args = f.where(accountID)
-		query = `SELECT ` + dim + `, SUM(n) AS c FROM event_counts` + where + ` GROUP BY ` + dim + ` ORDER BY c DESC, ` + dim + ` LIMIT ?`
-		sum = `SELECT COALESCE(SUM(n), 0) FROM event_counts` + where
+		var from string
+		from, args = f.from(accountID, dim+", n")
+		query = `SELECT ` + dim + `, SUM(n) AS total, SUM(SUM(n)) OVER () FROM ` + from + ` GROUP BY ` + dim + ` ORDER BY total DESC, ` + dim + ` LIMIT ?`
 	}
 	top = []KeyCount{}
 	err = db.view(ctx, func(r runner) error {
-		rows, err := r.query(ctx, query, append(slices.Clip(args), limit)...)
+		rows, err := r.query(ctx, query, append(args, limit)...)
 		if err != nil {
 			return db.wrap(err, "count top")
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var k KeyCount
-			if err := rows.Scan(&k.Key, &k.Count); err != nil {
+			if err := rows.Scan(&k.Key, &k.Count, &total); err != nil {
 				return db.wrap(err, "scan top")
 			}
 			top = append(top, k)
 		}
-		if err := rows.Err(); err != nil {
-			return db.wrap(err, "count top")
-		}
-		return db.wrap(r.queryRow(ctx, sum, args...).Scan(&total), "count total")
+		return db.wrap(rows.Err(), "count top")
 	})
 	return top, total, err
 }

@@ -37,6 +37,10 @@ type Application interface {
 	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)
 	Checkpoint(ctx context.Context, p *app.Principal, size int64) (*sqlstore.Checkpoint, error)
 	VerifierKey() (key, name string)
+
+	AnalyticsSummary(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Summary, error)
+	AnalyticsSeries(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Series, error)
+	AnalyticsTop(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Top, error)
 	Origin(accountID int64) string
 }
 

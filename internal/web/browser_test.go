@@ -380,6 +380,22 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the actor's events: %s with %d rows", p, b.count("tbody tr"))
 		}
 
+		// The dashboard: charts drawn on the server, numbers as tables,
+		// every top value a link to its events.
+		b.open("/dashboard?range=30d")
+		if n := b.count("svg.chart .bar"); n < 30 {
+			t.Errorf("the 30-day chart has %d bars", n)
+		}
+		if n := b.count("#top-actions-h ~ table tbody a"); n == 0 {
+			t.Error("no top actions")
+		}
+		b.shoot("dashboard")
+		action := b.text("#top-actions-h ~ table tbody a.action")
+		b.follow("#top-actions-h ~ table tbody a.action")
+		if p := b.path(); !strings.HasPrefix(p, "/events?action=") || b.count("tbody tr") == 0 {
+			t.Errorf("top action %q: %s with %d rows", action, p, b.count("tbody tr"))
+		}
+
 		// People.
 		b.open("/people")
 		if n := b.count("table.people-table tbody tr"); n != len(audit.Roles) {
@@ -455,7 +471,7 @@ func TestBrowser(t *testing.T) {
 			if role == audit.RoleAnalyst {
 				b.shoot("account-analyst")
 			}
-			for _, path := range []string{"/events", "/people", "/keys", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+			for _, path := range []string{"/events", "/dashboard", "/people", "/keys", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 				b.open(path)
 				if h := b.text("h1"); h != "Not allowed" {
 					t.Errorf("%s opens %s: %q; want the refusal", role, path, h)

@@ -70,6 +70,7 @@ func (v view) Nav() []navLink {
 		perm audit.Permission
 	}{
 		{navLink{"Events", "/events"}, audit.PermViewAuditLogs},
+		{navLink{"Dashboard", "/dashboard"}, audit.PermViewAuditLogs},
 		{navLink{"People", "/people"}, audit.PermViewUsers},
 		{navLink{"API keys", "/keys"}, audit.PermManageAPIKeys},
 		{navLink{"Account", "/account"}, audit.PermViewAccount},
@@ -124,6 +125,8 @@ var funcs = template.FuncMap{
 	"join":    strings.Join,
 	"str":     func(v any) string { return fmt.Sprint(v) },
 	"asset":   asset,
+	"add":     func(a, b int) int { return a + b },
+	"half":    func(n int64) int64 { return n / 2 },
 	"favicon": func() template.URL { return favicon },
 }
 

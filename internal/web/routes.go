@@ -26,6 +26,7 @@ func (c *Console) routes() {
 	r("GET /{$}", signedIn, c.home)
 	r("GET /events", can(audit.PermViewAuditLogs), c.explorer)
 	r("GET /events/{id}", can(audit.PermViewAuditLogs), c.eventPage)
+	r("GET /dashboard", can(audit.PermViewAuditLogs), c.dashboard)
 	r("GET /people", can(audit.PermViewUsers), c.people)
 	r("POST /people", can(audit.PermCreateUsers), c.createUser)
 	r("POST /people/{id}", can(audit.PermManageUsers), c.updateUser)

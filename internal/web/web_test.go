@@ -30,6 +30,8 @@ func TestPagePermissions(t *testing.T) {
 		{"/people", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/keys", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account", audit.Roles},
+		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 	}
 	for _, role := range audit.Roles {
 		c := e.client()
@@ -173,7 +175,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/people", "/keys", "/account", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
