@@ -16,7 +16,8 @@ import (
 // TestDiskFull runs the service on SQLite on a small file system of its own
 // (tmpfs, mounted by the test), fills the file system, and checks that
 // writes then answer 507 storage_full with Retry-After and a clear message,
-// not a 500; that reads and the health check still answer; and that once
+// not a 500; that reads and the liveness check still answer while the
+// readiness check answers 507 too; and that once
 // space is freed the service records again without a restart, with a log
 // that verifies. Mounting needs root, as in CI; elsewhere the test skips,
 // unless CI=true.
@@ -66,13 +67,19 @@ func TestDiskFull(t *testing.T) {
 	if full.header.Get("Retry-After") == "" || !strings.Contains(full.body["error"].(string), "no space left") {
 		t.Errorf("507 headers %v body %s", full.header, full.raw)
 	}
-	e.client().do("GET", "/healthz", nil).want(t, http.StatusOK)
+	e.client().do("GET", "/healthz", nil).want(t, http.StatusOK) // alive
+	ready := e.client().do("GET", "/readyz", nil)
+	ready.wantError(t, http.StatusInsufficientStorage, "storage_full", "")
+	if ready.header.Get("Retry-After") == "" {
+		t.Errorf("/readyz 507 without Retry-After: %v", ready.header)
+	}
 	tn.owner.do("GET", "/api/audit-logs?per_page=5", nil).want(t, http.StatusOK)
 
 	// Space comes back: the service records again, and its log verifies.
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
+	e.client().do("GET", "/readyz", nil).want(t, http.StatusOK)
 	batch().want(t, http.StatusCreated)
 	if v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, http.StatusOK); v.body["ok"] != true {
 		t.Errorf("verify after the disk filled: %s", v.raw)

@@ -12,6 +12,7 @@ import (
 func (s *Server) routes() {
 	r := s.route
 	r("GET /healthz", public, noLimit, s.health)
+	r("GET /readyz", public, noLimit, s.ready)
 
 	r("POST /api/auth/login", public, limitLogin, s.login)
 	r("POST /api/auth/logout", signedIn, noLimit, s.logout)
@@ -141,10 +142,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, who access, b buc
 	return h(w, r)
 }
 
+// health is the liveness check: the process serves HTTP. It touches
+// nothing else, so a database outage never gets a live process restarted;
+// readiness (ready) reports the database.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
-	if err := s.store.Ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "health check failed", "err", err)
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready is the readiness check: the database answers within
+// sqlstore.ReadyTimeout (else 503 unavailable) and a SQLite database's disk
+// has room to record (else 507 storage_full), both with Retry-After.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.Ready(r.Context()); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		if audit.ErrorCode(err) == audit.EFULL {
+			return audit.ErrStorageFull
+		}
 		return audit.ErrUnavailable
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

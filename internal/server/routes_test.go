@@ -34,12 +34,24 @@ func TestUnknownRoutes(t *testing.T) {
 	}
 }
 
-func TestHealth(t *testing.T) {
+// TestHealthAndReadiness: /healthz is liveness and answers 200 whatever the
+// database's state; /readyz answers 200 while the database does and 503
+// unavailable with Retry-After once it cannot be reached.
+func TestHealthAndReadiness(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	e := newTestEnv(t, db)
-	e.client().do("GET", "/healthz", nil).want(t, 200)
+	c := e.client()
+	c.do("GET", "/healthz", nil).want(t, 200)
+	if r := c.do("GET", "/readyz", nil).want(t, 200); r.body["status"] != "ready" {
+		t.Errorf("/readyz body %s", r.raw)
+	}
 	db.Close()
-	e.client().do("GET", "/healthz", nil).wantError(t, 503, "unavailable", "")
+	c.do("GET", "/healthz", nil).want(t, 200)
+	r := c.do("GET", "/readyz", nil)
+	r.wantError(t, 503, "unavailable", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After: %v", r.header)
+	}
 }
 
 // TestInternalErrorsStayInternal breaks the database under a signed-in user

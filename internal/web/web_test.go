@@ -111,6 +111,7 @@ func TestMount(t *testing.T) {
 		{"DELETE", "/api/auth/login", 405, true},
 		{"GET", "/api/verifier-key", 200, true},
 		{"GET", "/healthz", 200, true},
+		{"GET", "/readyz", 200, true},
 		{"GET", "/nope", 404, false},
 		{"GET", "/signin", 200, false},
 	} {
