@@ -76,6 +76,11 @@ func (e Engine) Require(t testing.TB) {
 	}
 }
 
+// Covered reports whether this run covers the engine (its URL is set), for
+// tests that must open their databases before they can skip per engine,
+// such as a fuzz test's.
+func (e Engine) Covered() bool { return e.unset == "" }
+
 // Engines returns every engine, SQLite first. An engine whose URL is not set
 // is still returned: its Open and NewURL skip the test (see Require), so a
 // subtest per engine shows the skip. Engines fails the test when a server
