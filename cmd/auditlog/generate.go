@@ -58,22 +58,22 @@ more. Examples:
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	spanDur, err := parseSpan(*span)
 	if err != nil {
-		return usageError{fmt.Errorf("--span %q: %v", *span, err)}
+		return fmt.Errorf("generate: --span %q: %v", *span, err)
 	}
 	switch {
 	case *progress != "auto" && *progress != "always" && *progress != "never":
-		return usageError{fmt.Errorf("--progress %q: want auto, always or never", *progress)}
+		return fmt.Errorf("generate: --progress %q: want auto, always or never", *progress)
 	case *batch < 1: // 0 would mean the default to generate.Run
-		return usageError{fmt.Errorf("generate: --batch: want 1 to %d events per transaction", generate.MaxBatch)}
+		return fmt.Errorf("generate: --batch: want 1 to %d events per transaction", generate.MaxBatch)
 	case *share <= 0:
-		return usageError{errors.New("generate: --largest-share: want a fraction above 0 and at most 1")}
+		return errors.New("generate: --largest-share: want a fraction above 0 and at most 1")
 	}
 	o := generate.Options{
 		Events: *events, Accounts: *accounts, AccountID: *accountID, LargestShare: *share, Span: spanDur, Seed: *seed, Batch: *batch,
 	}
 	if *accountID != 0 {
 		if set["accounts"] {
-			return usageError{errors.New("generate: give either --accounts (new accounts) or --account (an existing one), not both")}
+			return errors.New("generate: --accounts: give either --accounts (new accounts) or --account (an existing one), not both")
 		}
 		o.Accounts = 0
 	}
@@ -90,6 +90,9 @@ more. Examples:
 			pw, generated = rand.Text(), true
 		}
 		o.Password, o.Hasher = pw, password.NewHasher(password.OWASP)
+	}
+	if err := o.Validate(); err != nil { // before the database is opened (and a signing key made)
+		return optionError(err)
 	}
 	var show *generateProgress
 	if *progress != "never" {
@@ -117,11 +120,10 @@ more. Examples:
 	res, err := generate.Run(ctx, db, signer, o)
 	show.finish(err == nil)
 	if err != nil {
-		var oe *generate.OptionError
-		if errors.As(err, &oe) {
-			return usageError{fmt.Errorf("generate: --%s", oe.Error())}
+		if res != nil && res.Written > 0 {
+			fmt.Fprintf(e.stdout, "wrote %s events before stopping; each batch was committed whole, so the logs verify\n", thousands(res.Written))
 		}
-		return err
+		return optionError(err)
 	}
 	rate := float64(res.Written+res.Replayed) / max(res.Elapsed.Seconds(), 1e-3)
 	fmt.Fprintf(e.stdout, "wrote %s events to %d account(s) of %s in %s (%s events/s, %s a minute)\n", thousands(res.Written), len(res.Accounts),
@@ -146,6 +148,15 @@ more. Examples:
 		fmt.Fprintf(e.stdout, " with the password of --password-file\n")
 	}
 	return nil
+}
+
+// optionError names the flag of an option generate refused.
+func optionError(err error) error {
+	var oe *generate.OptionError
+	if errors.As(err, &oe) {
+		return fmt.Errorf("generate: --%s", oe.Error())
+	}
+	return err
 }
 
 // parseSpan reads a duration, also in days: 365d, 1.5d, 12h, 90m.

@@ -56,6 +56,15 @@ func TestGenerateCommand(t *testing.T) {
 		}
 	}
 
+	// Refused before the database is opened: no file, no signing key.
+	fresh := filepath.Join(dir, "fresh.db")
+	if err := runTest(t, []string{"generate", "--events", "0", "--database-url", "sqlite:///" + fresh}, env, io.Discard, io.Discard); err == nil {
+		t.Error("generate --events 0 succeeded")
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Error("generate --events 0 created the database before refusing the flag")
+	}
+
 	for _, tt := range []struct {
 		args []string
 		want string

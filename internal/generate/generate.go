@@ -110,6 +110,14 @@ type Result struct {
 	Elapsed time.Duration
 }
 
+// Validate checks the options as Run does, without a database: it reports
+// the first one Run would refuse as an *OptionError. (Run also refuses an
+// AccountID the database does not hold.)
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
+
 // withDefaults fills in the defaults and checks the options.
 func (o Options) withDefaults() (Options, error) {
 	if o.Batch == 0 {
