@@ -199,3 +199,18 @@ func TestLogReadsETag(t *testing.T) {
 	e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: "order_created", CreatedAt: time.Now()})
 	tn.owner.do("GET", "/api/audit-logs/checkpoint", nil, "If-None-Match", latest).want(t, http.StatusOK)
 }
+
+// TestNoValidatorOnError: a listing whose version was computed but whose
+// page then failed answers the error without the page's ETag.
+func TestNoValidatorOnError(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	e := newTestEnv(t, db)
+	tn := e.newTenant("acme")
+	tagOf(t, tn.owner, "per_page=7")
+	sqltest.Exec(t, db, `DROP TABLE events`)
+	r := tn.owner.do("GET", "/api/audit-logs?per_page=8", nil)
+	r.wantError(t, 500, "internal", "")
+	if r.header.Get("ETag") != "" || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("500 with ETag %q, Cache-Control %q; want none and no-store", r.header.Get("ETag"), r.header.Get("Cache-Control"))
+	}
+}

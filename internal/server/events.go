@@ -137,11 +137,12 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	key := pageKey{account: pr.AccountID, version: tag}
 	if tag != "" {
-		setValidator(w, tag)
 		if notModified(r, tag) {
+			setValidator(w, tag)
 			return writeNotModified(w)
 		}
 		if body := s.pages.get(key); body != nil {
+			setValidator(w, tag)
 			return writeJSONBody(w, http.StatusOK, body)
 		}
 	}
@@ -166,6 +167,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if tag != "" {
+		// Set only now: an error response must not carry the page's
+		// validator.
+		setValidator(w, tag)
 		s.pages.put(key, body)
 	}
 	return writeJSONBody(w, http.StatusOK, body)
