@@ -54,8 +54,11 @@
 //   - security.go: the account's MFA policy.
 //   - limits.go: the rate-limit policy: which buckets each attempt draws
 //     from, and the at-most-once-per-10-minutes audit of throttled sign-ins.
-//   - events.go: listing events (keyset cursors) and preparing ingested
-//     events (actor resolution).
+//   - events.go: listing events (keyset cursors), one event by ID, and
+//     preparing ingested events (actor resolution).
+//   - version.go: the version of a listing page (ListingVersion), for
+//     HTTP validators and page caches, and the rule it relies on: any
+//     change to how an event reads appends an event.
 //   - ingest.go: recording ingested events through the group-commit
 //     writer, and what a saturated or slow writer answers.
 //   - log.go: the verifiable log's reads: the verifier key, checkpoints,
