@@ -267,8 +267,9 @@ func walkFaster(size, total int64, inexact bool, end int64) bool {
 	return total > 0 && end*size/total < total
 }
 
-// unordered reports whether q has a word that must match or an action
-// prefix: terms whose matches no index yields in listing order.
+// unordered reports whether q has a word that must match, an action prefix
+// or an address range: terms whose matches no index yields in listing
+// order.
 func unordered(q *query.Query) bool {
 	if hasWord(q) {
 		return true
@@ -277,11 +278,11 @@ func unordered(q *query.Query) bool {
 		return false
 	}
 	for _, c := range q.Clauses {
-		if c.Field != query.FieldAction || c.Negated {
+		if c.Negated {
 			continue
 		}
 		for _, v := range c.Values {
-			if v.Op == query.OpPrefix {
+			if c.Field == query.FieldAction && v.Op == query.OpPrefix || c.Field == query.FieldIP && v.Op == query.OpCIDR {
 				return true
 			}
 		}
