@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,6 +28,11 @@ const insertChunk = 500
 // same transaction.
 func (tx *Tx) AppendEvents(ctx context.Context, signer *tlog.Signer, events ...*audit.Event) ([]audit.Appended, error) {
 	res, err := tlog.Append(ctx, txLog{tx}, signer, tx.now, events)
+	var fork *tlog.ForkError
+	if errors.As(err, &fork) {
+		tx.db.signed.Stop(fork)
+		return nil, &audit.Error{Code: audit.EUNAVAILABLE, Err: err, Message: ErrSigningStopped.Message}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +256,53 @@ func (l txLog) InsertCheckpoints(ctx context.Context, heads []tlog.SignedHead) e
 	}
 	_, err := tx.run.execBuilt(ctx, `INSERT INTO checkpoints (account_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)`+
 		strings.Repeat(", (?, ?, ?, ?, ?)", len(heads)-1), args...)
+	if err == nil {
+		tx.signed = append(tx.signed, heads...)
+	}
 	return tx.db.wrap(err, "insert checkpoints")
+}
+
+// ErrSigningStopped is the error of a write to an account whose stored log
+// no longer extends the last checkpoint the service signed: someone changed
+// or rolled back the stored log, and the service signs nothing more for the
+// account until an operator has looked (and restarted it).
+var ErrSigningStopped = &audit.Error{Code: audit.EUNAVAILABLE, Message: "Recording is stopped for this account: its stored audit log no longer extends the last checkpoint the service signed, so it was changed or rolled back outside the service. An operator must investigate; GET /api/audit-logs/verify shows where."}
+
+// LastSigned implements tlog.Store: the head remembered for the account,
+// or else the latest stored checkpoint whose note vkey validly signs for
+// the account's log (a row that is not is ignored: it proves nothing, and
+// the log's verification reports it).
+func (l txLog) LastSigned(ctx context.Context, accountID int64, vkey string) (tlog.Head, bool, error) {
+	db := l.tx.db
+	h, ok, stopped := db.signed.Get(accountID)
+	if stopped != nil {
+		return tlog.Head{}, false, stopped
+	}
+	if ok {
+		return h, true, nil
+	}
+	c, err := db.checkpoint(ctx, l.tx.run, accountID, 0)
+	if errors.Is(err, audit.ErrNotFound) {
+		return tlog.Head{}, false, nil
+	} else if err != nil {
+		return tlog.Head{}, false, err
+	}
+	cp, err := tlog.OpenCheckpoint([]byte(c.Note), vkey)
+	if err != nil || cp.Origin != tlog.Origin(tlog.KeyName(vkey), accountID) || cp.Size != c.Size || cp.Root != c.Root {
+		return tlog.Head{}, false, nil
+	}
+	h = tlog.Head{Size: c.Size, Root: c.Root}
+	db.signed.Advance(accountID, h)
+	return h, true, nil
+}
+
+// SigningStopped returns why signing was stopped for the account, or nil
+// while it is not.
+func (db *DB) SigningStopped(accountID int64) error {
+	if _, _, stopped := db.signed.Get(accountID); stopped != nil {
+		return stopped
+	}
+	return nil
 }
 
 // InsertRawForBenchmark writes event rows with the engine's bulk path (COPY

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/tlog"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -55,6 +56,9 @@ type DB struct {
 
 	// stats tracks when the planner's statistics need a refresh (stats.go).
 	stats *stats
+	// signed remembers each account's last signed checkpoint, so that no
+	// append signs a tree that does not extend it (tlog.SignedHeads).
+	signed *tlog.SignedHeads
 
 	// OnCommit, when set, is called after each committed transaction that
 	// appended events, with the events as the committed attempt stored them
@@ -71,7 +75,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{source: src, Now: time.Now, stats: newStats()}
+	db := &DB{source: src, Now: time.Now, stats: newStats(), signed: tlog.NewSignedHeads()}
 	switch src.Engine {
 	case SQLite:
 		err = db.openSQLite()
@@ -278,6 +282,9 @@ type Tx struct {
 	conn     *sql.Conn // the transaction's connection, when the dialect needs it
 	now      time.Time // fixed for the whole transaction
 	appended []*audit.Event
+	// signed are the checkpoints the transaction stored, remembered in
+	// db.signed once it commits.
+	signed []tlog.SignedHead
 }
 
 // maxAttempts bounds how often Update runs a transaction that failed with a
@@ -294,6 +301,9 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		var tx *Tx
 		tx, err = db.update(ctx, attempt, fn)
 		if err == nil {
+			for _, h := range tx.signed {
+				db.signed.Advance(h.AccountID, tlog.Head{Size: h.Size, Root: h.Root})
+			}
 			if len(tx.appended) > 0 {
 				db.noteAppended(tx.appended)
 				if db.OnCommit != nil {

@@ -10,7 +10,9 @@ import (
 // VerifyLog re-checks the account's stored log from its first event, from
 // one snapshot, with tlog.VerifyStored: each event's commitment and leaf
 // hash, every stored tree hash, every checkpoint's signature (with the
-// verifier key vkey) and root, and the log head. It returns an error only
+// verifier key vkey) and root, and the log head; and it reports a log for
+// which this store stopped signing because it no longer extended the last
+// signed checkpoint (tlog.ForkError). It returns an error only
 // when it could not check; a log that fails a check is a report with a
 // Failure.
 func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string) (*tlog.Report, error) {
@@ -20,6 +22,11 @@ func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string) (*tlo
 		rep, err = tlog.VerifyStored(ctx, readLog{db, tx}, accountID, vkey)
 		return err
 	})
+	if err == nil && rep.Failure == nil {
+		if stopped := db.SigningStopped(accountID); stopped != nil {
+			rep.Failure = &tlog.Failure{Index: -1, Reason: "the service stopped signing this log: " + stopped.Error()}
+		}
+	}
 	return rep, err
 }
 

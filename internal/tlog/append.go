@@ -41,6 +41,11 @@ type Store interface {
 	AdvanceHeads(ctx context.Context, heads []SignedHead) error
 	// InsertCheckpoints stores each head's signed checkpoint.
 	InsertCheckpoints(ctx context.Context, heads []SignedHead) error
+	// LastSigned returns the last head of the account's log that the
+	// service signed, as far as it knows (remembered, or the latest stored
+	// checkpoint validly signed by vkey), and whether there is one. It
+	// returns a *ForkError when signing was stopped for the account.
+	LastSigned(ctx context.Context, accountID int64, vkey string) (Head, bool, error)
 }
 
 // Span is one account's events of an append: Events[i] has seq Size+i+1.
@@ -80,7 +85,9 @@ type accountAppend struct {
 // commitment, leaf hash; CreatedAt is now when zero) and extends the
 // account's tree. Then, for all accounts at once, it inserts the events,
 // reads back their IDs, saves the changed tiles, advances the heads and
-// stores the signed checkpoints.
+// stores the signed checkpoints. Before signing an account's new tree it
+// proves that the tree extends the last one the service signed
+// (Store.LastSigned), and fails with a *ForkError when it does not.
 //
 // It returns, per input and in input order, the stored event and whether it
 // was a replay. It never changes its inputs, so a transaction that is
@@ -164,6 +171,16 @@ func Append(ctx context.Context, s Store, signer *Signer, now time.Time, events 
 		root, err := a.tiles.Root(size)
 		if err != nil {
 			return nil, fmt.Errorf("tlog: root of the log of account %d: %w", a.AccountID, err)
+		}
+		// Never sign a tree not proved to extend the last one signed.
+		last, ok, err := s.LastSigned(ctx, a.AccountID, signer.VerifierKey())
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := checkExtends(a.tiles, a.AccountID, last, size, root); err != nil {
+				return nil, err
+			}
 		}
 		for _, t := range a.tiles.Changed() {
 			changed = append(changed, AccountTile{a.AccountID, t})

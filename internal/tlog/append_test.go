@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -119,6 +120,17 @@ func (m *memLog) InsertCheckpoints(_ context.Context, heads []SignedHead) error 
 	return nil
 }
 
+// LastSigned returns the latest stored checkpoint, as a store that
+// remembered nothing would.
+func (m *memLog) LastSigned(_ context.Context, accountID int64, _ string) (Head, bool, error) {
+	cps := m.cps[accountID]
+	if len(cps) == 0 {
+		return Head{}, false, nil
+	}
+	c := cps[len(cps)-1]
+	return Head{c.Size, c.Root}, true, nil
+}
+
 func (m *memLog) Head(_ context.Context, accountID int64) (int64, []byte, error) {
 	return m.heads[accountID], m.roots[accountID], nil
 }
@@ -191,7 +203,7 @@ func TestAppend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, step := range []string{"LockHeads", "InsertEvents", "AssignIDs", "SaveTiles", "AdvanceHeads", "InsertCheckpoints"} {
+		for _, step := range []string{"LockHeads", "LoadTiles", "InsertEvents", "AssignIDs", "SaveTiles", "AdvanceHeads", "InsertCheckpoints"} {
 			if n := m.calls[step] - before[step]; n != 1 {
 				t.Errorf("round %d: %s called %d times; want once for both accounts", round, step, n)
 			}
@@ -275,5 +287,59 @@ func TestWalkerErased(t *testing.T) {
 	half.IPAddress = "192.0.2.1"
 	if _, f := walk([]*audit.Event{events[0], &half, events[2]}); f == nil || f.Index != 1 || !strings.Contains(f.Reason, "without a salt") {
 		t.Errorf("personal data without a salt: %+v; want a failure at index 1", f)
+	}
+}
+
+// TestAppendRefusesFork rewrites a stored log as an insider would (an
+// event, its leaf hash, the tiles and the head, and the checkpoint rows
+// after it) and checks that Append refuses to sign the rewritten tree.
+func TestAppendRefusesFork(t *testing.T) {
+	signer := testSigner(t)
+	ctx := t.Context()
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	m := newMemLog(1)
+	for i := range 4 {
+		var in []*audit.Event
+		for j := range 5 {
+			in = append(in, &audit.Event{AccountID: 1, Action: fmt.Sprintf("a%d_%d", i, j)})
+		}
+		if _, err := Append(ctx, m, signer, now, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rewrite event 3 and everything that depends on it, keeping only the
+	// first checkpoint (size 5).
+	m.events[1][2].Action = "nothing_happened"
+	m.events[1][2].LeafHash = LeafOf(m.events[1][2]).Hash()
+	m.tiles[1] = map[TileKey][]byte{}
+	tiles := NewTiles(accountTileLoader(ctx, m, 1))
+	for i, e := range m.events[1] {
+		if err := tiles.Append(int64(i), e.LeafHash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range tiles.Changed() {
+		m.tiles[1][c.Key] = c.Data
+	}
+	root, _ := tiles.Root(20)
+	m.roots[1] = root[:]
+	m.cps[1] = m.cps[1][:1]
+	_, err := Append(ctx, m, signer, now, []*audit.Event{{AccountID: 1, Action: "next"}})
+	var fork *ForkError
+	if !errors.As(err, &fork) || !errors.Is(err, ErrFork) || fork.Signed.Size != 5 || fork.Size != 21 {
+		t.Fatalf("append to a rewritten log: %v; want a ForkError from size 5", err)
+	}
+	if len(m.cps[1]) != 1 || m.heads[1] != 20 {
+		t.Errorf("the refused append wrote: %d checkpoints, head %d", len(m.cps[1]), m.heads[1])
+	}
+	// A rollback (the head and checkpoints of a smaller log) is refused too.
+	m2 := newMemLog(1)
+	if _, err := Append(ctx, m2, signer, now, []*audit.Event{{AccountID: 1, Action: "x"}, {AccountID: 1, Action: "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	m2.heads[1], m2.events[1] = 0, nil
+	m2.tiles[1] = map[TileKey][]byte{}
+	if _, err := Append(ctx, m2, signer, now, []*audit.Event{{AccountID: 1, Action: "z"}}); !errors.Is(err, ErrFork) {
+		t.Errorf("append to a rolled-back log: %v; want ErrFork", err)
 	}
 }

@@ -69,3 +69,15 @@ func dollarPlaceholders(q string) string {
 	}
 	return b.String()
 }
+
+// Reopen opens a second store on the database of db (a store this package
+// opened), as another process of the service would: it shares the data
+// but none of db's memory. It is closed when the test ends.
+func Reopen(t testing.TB, db *sqlstore.DB) *sqlstore.DB {
+	t.Helper()
+	u, ok := raw.Load(db)
+	if !ok {
+		t.Fatal("sqltest.Reopen: the store was not opened by package sqltest")
+	}
+	return open(t, u.(string))
+}

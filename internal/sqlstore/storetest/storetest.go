@@ -67,6 +67,7 @@ func Run(t *testing.T, open OpenFunc) {
 		})
 	}
 	t.Run("TamperDetection", func(t *testing.T) { testTamperDetection(t, open) })
+	t.Run("RefusesToSignForgery", func(t *testing.T) { testRefusesToSignForgery(t, open) })
 }
 
 // update runs fn in a write transaction and fails the test on error.

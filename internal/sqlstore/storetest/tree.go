@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -273,5 +274,69 @@ func forgeTree(t *testing.T, db *sqlstore.DB, accountID, seq int64) func(t *test
 			sqltest.Exec(t, db, `INSERT INTO log_tiles (account_id, tile_level, tile_index, hashes) VALUES (?, ?, ?, ?)`, a, c.Key.Level, c.Key.Index, c.Data)
 		}
 		sqltest.Exec(t, db, `UPDATE log_heads SET root_hash = ? WHERE account_id = ?`, root[:], a)
+	}
+}
+
+// ForgeLog rewrites the log of the account as an insider with write access
+// to the database but without the signing key would, to hide an event:
+// it changes the action of the event at seq, sets its leaf hash to match,
+// rewrites every stored tile and the log head's root to match the new
+// leaves, and deletes every checkpoint row of a size of at least keepBelow
+// (all of them for keepBelow 1), the ones that would expose the rewrite.
+// The log then looks whole to anyone who trusts the database.
+func ForgeLog(t *testing.T, db *sqlstore.DB, accountID, seq, keepBelow int64) {
+	t.Helper()
+	forgeTree(t, db, accountID, seq)(t, db, accountID)
+	sqltest.Exec(t, db, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size >= ?`, accountID, keepBelow)
+}
+
+// testRefusesToSignForgery checks that the service never signs a forged
+// log: not in the process that signed the log (which remembers its last
+// checkpoint), nor in a new one that finds an older checkpoint signed.
+func testRefusesToSignForgery(t *testing.T, open OpenFunc) {
+	t.Run("same process", func(t *testing.T) {
+		t.Parallel()
+		db := open(t)
+		a := buildLog(t, db, 40, 10)
+		ForgeLog(t, db, a.ID, 10, 1)
+		wantRefused(t, db, a.ID, 40)
+		// Every later write fails too, and verify reports why.
+		wantRefused(t, db, a.ID, 40)
+		if rep := verify(t, db, a.ID); rep.Failure == nil || !strings.Contains(rep.Failure.Reason, "stopped signing") {
+			t.Errorf("verify after the refusal: %+v", rep.Failure)
+		}
+		// Other accounts are not affected.
+		b := newAccount(t, db, "untouched.example.com")
+		appendEvents(t, db, &audit.Event{AccountID: b.ID, Action: "still_recorded"})
+		if rep := verify(t, db, b.ID); rep.Failure != nil {
+			t.Errorf("another account: %+v", rep.Failure)
+		}
+	})
+	t.Run("new process with an older checkpoint", func(t *testing.T) {
+		t.Parallel()
+		db := open(t)
+		a := buildLog(t, db, 40, 10)
+		// Rewrite event 5 and delete every checkpoint after the first
+		// (size 10): a service started afresh on this database still
+		// finds that checkpoint validly signed, and the rewritten tree does
+		// not extend it.
+		ForgeLog(t, db, a.ID, 5, 11)
+		wantRefused(t, sqltest.Reopen(t, db), a.ID, 40)
+	})
+}
+
+// wantRefused checks that an append to the account fails because its log
+// does not extend the last signed checkpoint, and writes nothing.
+func wantRefused(t *testing.T, db *sqlstore.DB, accountID, size int64) {
+	t.Helper()
+	err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
+		_, err := tx.AppendEvents(t.Context(), signer, &audit.Event{AccountID: accountID, Action: "after_the_forgery"})
+		return err
+	})
+	if !errors.Is(err, tlog.ErrFork) || !strings.Contains(fmt.Sprint(err), "Recording is stopped") {
+		t.Fatalf("append to a forged log: %v; want the service to refuse to sign it", err)
+	}
+	if rep := verify(t, db, accountID); rep.TreeSize != size {
+		t.Errorf("the refused append changed the log: size %d; want %d", rep.TreeSize, size)
 	}
 }
