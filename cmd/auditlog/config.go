@@ -170,7 +170,7 @@ func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, l
 	if skey == "" {
 		var created bool
 		var err error
-		if skey, created, err = db.CheckpointKey(ctx, cfg.LogName); err != nil {
+		if skey, created, err = db.CheckpointKey(ctx, keyName(cfg.LogName)); err != nil {
 			return nil, fmt.Errorf("checkpoint signing key: %w", err)
 		}
 		if created {
@@ -178,6 +178,21 @@ func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, l
 		}
 	}
 	return newSigner(skey)
+}
+
+// keyName returns the name of a signing key to generate: LOG_NAME, or
+// when that is left at its default a name of this deployment's own,
+// auditlog-<12 random hex digits>. The name begins every checkpoint's
+// origin, so two deployments never sign checkpoints of the same origin
+// (a checkpoint of one could otherwise be shown as the other's). A key
+// already stored keeps its name: changing it would change every origin.
+func keyName(logName string) string {
+	if logName != config.DefaultLogName {
+		return logName
+	}
+	b := make([]byte, 6)
+	rand.Read(b) // never fails
+	return config.DefaultLogName + "-" + hex.EncodeToString(b)
 }
 
 // errNoSigningKey is storedSigner's answer when there is no key to read.

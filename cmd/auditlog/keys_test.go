@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,6 +72,10 @@ func TestReadOnlyCommandsCreateNoKey(t *testing.T) {
 	signer, err := newSigner(skey)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without LOG_NAME the generated key names this deployment alone.
+	if !regexp.MustCompile(`^auditlog-[0-9a-f]{12}$`).MatchString(signer.Name()) {
+		t.Errorf("generated key name %q; want auditlog-<12 hex digits>", signer.Name())
 	}
 	out.Reset()
 	if err := run(t.Context(), []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != signer.VerifierKey() {

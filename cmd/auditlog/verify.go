@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/export"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
@@ -114,7 +115,7 @@ func runVerifierKey(ctx context.Context, e *env, args []string) error {
 func runKeygen(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	name := fs.String("name", "auditlog", "key `name`, which names the service in checkpoint origins (set LOG_NAME to the same)")
+	name := fs.String("name", "", "key `name`, which names the service in checkpoint origins, such as audit.example.com (default auditlog-<12 random hex digits>)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: auditlog keygen [--name NAME]
 
@@ -131,6 +132,9 @@ Flags:
 			return nil
 		}
 		return usageError{err}
+	}
+	if *name == "" {
+		*name = keyName(config.DefaultLogName)
 	}
 	skey, vkey, err := tlog.GenerateKey(*name)
 	if err != nil {

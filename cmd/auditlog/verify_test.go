@@ -112,6 +112,22 @@ func TestKeygen(t *testing.T) {
 	if !ok1 || !ok2 || !strings.HasPrefix(skey, "PRIVATE+KEY+audit.example.com+") || !strings.HasPrefix(vkey, "audit.example.com+") {
 		t.Fatalf("keygen output:\n%s", out.String())
 	}
+	// Without --name, each key gets a name of its own.
+	names := map[string]bool{}
+	for range 2 {
+		out.Reset()
+		if err := runTest(t, []string{"keygen"}, envMap(nil), &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(out.String(), "SIGNING_KEY=PRIVATE+KEY+"), "+")
+		if len(name) != len("auditlog-")+12 || !strings.HasPrefix(name, "auditlog-") {
+			t.Errorf("keygen without --name: key name %q; want auditlog-<12 hex digits>", name)
+		}
+		names[name] = true
+	}
+	if len(names) != 2 {
+		t.Errorf("two keygens gave the same name: %v", names)
+	}
 	out.Reset()
 	env := envMap(map[string]string{"AUDITLOG_ENV": "development", "SIGNING_KEY": skey})
 	if err := runTest(t, []string{"verifier-key"}, env, &out, io.Discard); err != nil || strings.TrimSpace(out.String()) != vkey {

@@ -40,7 +40,9 @@ type Config struct {
 	// the database.
 	SigningKey string
 	// LogName names the service in checkpoint origins and in a generated
-	// signing key, such as audit.example.com.
+	// signing key, such as audit.example.com. Left at DefaultLogName, a
+	// generated key gets a name of its own, auditlog-<12 hex digits>, so
+	// that no two deployments share an origin.
 	LogName string
 
 	// RedisURL, when set, keeps rate-limit buckets in Redis, shared by every
@@ -90,6 +92,10 @@ var (
 // maxListCacheMB bounds LIST_CACHE_MB: 64 GiB.
 const maxListCacheMB = 1 << 16
 
+// DefaultLogName is LOG_NAME when unset. A signing key generated under it
+// is named auditlog-<12 random hex digits> instead (see LogName).
+const DefaultLogName = "auditlog"
+
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
@@ -100,7 +106,7 @@ func Default() Config {
 		SessionIdle:   2 * time.Hour,
 		SessionMaxAge: 24 * time.Hour,
 		LogLevel:      "info",
-		LogName:       "auditlog",
+		LogName:       DefaultLogName,
 
 		RateLimitLoginIP:      DefaultRateLimitLoginIP,
 		RateLimitLoginAccount: DefaultRateLimitLoginAccount,
