@@ -56,6 +56,8 @@ func commands() []command {
 		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
+		{"witness", "run an independent witness that cosigns checkpoints (C2SP tlog-witness)", runWitness},
+		{"witness-keygen", "generate a witness key (WITNESS_KEY) and print its verifier key", runWitnessKeygen},
 		{"generate", "fill the database with realistic ecommerce events, for demos and load tests", runGenerate},
 		{"bench", "load the ingest API over loopback and report events/s and latency", runBench},
 		{"help", "show help for auditlog or one of its commands", runHelp},

@@ -13,6 +13,7 @@ import (
 	"github.com/auditlog/auditlog/internal/export"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
+	"github.com/auditlog/auditlog/internal/witness"
 )
 
 // errVerifyFailed is returned when an export does not verify; the reason has
@@ -23,15 +24,21 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	key := fs.String("key", "", "the service's verifier `key` (name+hash+key), from GET /api/verifier-key or auditlog verifier-key")
+	var witnesses listFlag
+	fs.Var(&witnesses, "witness", "verifier `key` of a witness whose cosignature the checkpoint must carry (repeat for several)")
+	quorum := fs.Int("witness-quorum", 0, "how many of the --witness keys must have cosigned (default: all of them)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: auditlog verify --key KEY FILE
+		fmt.Fprint(fs.Output(), `Usage: auditlog verify --key KEY [--witness WKEY ... [--witness-quorum N]] FILE
 
 Check an audit-log export (GET /api/audit-logs/export) offline: no database,
 no network. It checks the checkpoint's signature with KEY, every event's data
 against its leaf, and that the events are the whole log up to the checkpoint
 (complete exports) or each in the log (filtered exports, by inclusion proof).
 FILE may be - for standard input. The exit status is 0 only when every check
-passed.
+passed. With --witness, the checkpoint must also carry valid cosignatures of
+at least N of the witnesses (auditlog witness): they vouch that it extends
+every checkpoint of the log they cosigned before, which the file alone
+cannot show.
 
 Flags:
 `)
@@ -46,6 +53,20 @@ Flags:
 	if *key == "" || fs.NArg() != 1 {
 		fs.Usage()
 		return usageError{errors.New("verify needs --key and one FILE")}
+	}
+	policy := witness.Policy{Quorum: *quorum}
+	for _, w := range witnesses {
+		v, err := witness.NewVerifier(w)
+		if err != nil {
+			return usageError{err}
+		}
+		policy.Witnesses = append(policy.Witnesses, v)
+	}
+	if policy.Quorum == 0 {
+		policy.Quorum = len(policy.Witnesses)
+	}
+	if policy.Quorum < 0 || policy.Quorum > len(policy.Witnesses) {
+		return usageError{fmt.Errorf("--witness-quorum %d: want between 1 and the %d witnesses given", *quorum, len(policy.Witnesses))}
 	}
 	var r io.Reader = os.Stdin
 	name := fs.Arg(0)
@@ -65,6 +86,12 @@ Flags:
 	} else if err != nil {
 		return err
 	}
+	if len(policy.Witnesses) > 0 {
+		if _, err := policy.Check([]byte(rep.Checkpoint), strings.TrimSpace(*key)); err != nil {
+			fmt.Fprintf(e.stdout, "FAILED: %s: the checkpoint does not meet the witness policy: %v\n", name, err)
+			return errVerifyFailed
+		}
+	}
 	fmt.Fprintf(e.stdout, "OK: %s\n", name)
 	fmt.Fprintf(e.stdout, "  The checkpoint is signed by %s: the log %s held %d events with root %s.\n", *key, rep.Origin, rep.TreeSize, rep.Root)
 	if rep.Complete {
@@ -76,8 +103,14 @@ Flags:
 	if rep.Erased > 0 {
 		fmt.Fprintf(e.stdout, "  %d events had their personal data erased; they were checked by their commitments alone.\n", rep.Erased)
 	}
+	if len(policy.Witnesses) > 0 {
+		fmt.Fprintf(e.stdout, "  Cosigned by at least %d of the %d witnesses given: each saw this checkpoint extend every checkpoint of the log it cosigned before.\n", policy.Quorum, len(policy.Witnesses))
+		fmt.Fprintln(e.stdout, "  Not proved: that this checkpoint is the log's latest.")
+		return nil
+	}
 	fmt.Fprintln(e.stdout, "  Not proved: that this checkpoint is the log's latest, or the one others saw. Compare it with checkpoints you")
-	fmt.Fprintln(e.stdout, "  kept before (GET /api/audit-logs/consistency proves a newer log extends an older one).")
+	fmt.Fprintln(e.stdout, "  kept before (GET /api/audit-logs/consistency proves a newer log extends an older one), or require")
+	fmt.Fprintln(e.stdout, "  witnesses' cosignatures (--witness).")
 	return nil
 }
 

@@ -30,6 +30,9 @@ type Report struct {
 	Complete  bool  // the file holds every event of the log up to TreeSize
 	Erased    int64 // events whose personal data had been erased (checked by commitment only)
 	Filter    map[string]string
+	// Checkpoint is the header's signed checkpoint note, with any
+	// cosignatures it carries, for a caller that checks a witness policy.
+	Checkpoint string
 }
 
 // Failure is a verification failure, located in the file and, where it
@@ -111,7 +114,7 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	if cp.Size != h.TreeSize || cp.Root != h.RootHash {
 		return nil, &Failure{Line: 1, Index: -1, Reason: "header's tree size or root differs from its signed checkpoint"}
 	}
-	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter}
+	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter, Checkpoint: h.Checkpoint}
 
 	// The walk checks what every log has (seq order, commitments, leaf
 	// hashes, and for a complete export the tree up to the header's
