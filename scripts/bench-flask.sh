@@ -12,6 +12,10 @@
 #   nocache      auditlog with the page cache off (LIST_CACHE_MB=0)
 #   poll         auditlog, each request sending If-None-Match with the page's
 #                ETag (answered 304), as a polling client does
+# and prints requests per second, the server's CPU milliseconds per request
+# (user + system time of its processes, from /proc, over the run), and
+# auditlog's ratio to Flask by each: on a busy machine the second ratio says
+# more, as it does not depend on how much of the cores each server got.
 # Both auditlog processes serve one SQLite database; the read rate limit is
 # off (RATE_LIMIT_READS=off), as one session makes every request.
 #
@@ -80,30 +84,48 @@ for check in "$port_a $cookie_a" "$port_n $cookie_a" "$port_f $cookie_f"; do
 	[ "$n" -ge 50 ] || { echo "bench-flask: port $1 listed $n events, want 50" >&2; exit 1; }
 done
 
-# run NAME URL HEADER...: one wrk run; prints requests per second.
+pid_a=${pids[0]} pid_n=${pids[1]} pid_f=${pids[2]}
+# ticks PID...: CPU time (user + system, in clock ticks) the processes and
+# their children have used so far.
+ticks() {
+	local t=0 p
+	for p in "$@" $(for q in "$@"; do pgrep -P "$q" || true; done); do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+	done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
+
+# run NAME URL PID HEADER...: one wrk run against the server PID; prints
+# requests per second and the server's CPU milliseconds per request.
 run() {
-	local name=$1 url=$2
-	shift 2
+	local name=$1 url=$2 pid=$3
+	shift 3
 	local args=()
 	for h in "$@"; do args+=(-H "$h"); done
-	local out
+	local out t0 t1
+	t0=$(ticks "$pid")
 	out=$(wrk -t2 -c"$conns" -d"${duration}s" "${args[@]}" "$url")
+	t1=$(ticks "$pid")
 	if grep -q 'Non-2xx' <<<"$out" && [ "$name" != poll ]; then
 		echo "bench-flask: $name answered errors:" >&2
 		echo "$out" >&2
 		exit 1
 	fi
 	grep 'Socket errors' <<<"$out" | sed "s/^ */bench-flask: $name: /" >&2 || true
-	awk '/Requests\/sec/ { printf "%.0f", $2 }' <<<"$out"
+	awk -v ms="$(( (t1 - t0) * 1000 / hz ))" '/ requests in / { n = $1 } /Requests\/sec/ { printf "%.0f %.3f\n", $2, ms / n }' <<<"$out"
 }
 
 echo "GET $path, wrk -t2 -c$conns -d${duration}s, $rounds round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %10s %10s %10s %10s %9s %9s %9s\n' round flask auditlog nocache poll 'x cache' 'x nocache' 'x poll'
+echo "requests/s (and the server's CPU ms per request), and auditlog's ratio to Flask in the same round: by requests/s, and by CPU per request"
+printf '%-5s %16s %16s %16s %16s | %7s %7s %7s | %7s %7s %7s\n' round flask auditlog nocache poll 'x cache' 'x nocch' 'x poll' 'cpu' 'cpu' 'cpu'
 for r in $(seq "$rounds"); do
-	f=$(run flask "http://127.0.0.1:$port_f$path" "Cookie: session=$cookie_f")
-	a=$(run auditlog "http://127.0.0.1:$port_a$path" "Cookie: session=$cookie_a")
-	n=$(run nocache "http://127.0.0.1:$port_n$path" "Cookie: session=$cookie_a")
-	p=$(run poll "http://127.0.0.1:$port_a$path" "Cookie: session=$cookie_a" "If-None-Match: $etag")
-	awk -v r="$r" -v f="$f" -v a="$a" -v n="$n" -v p="$p" 'BEGIN {
-		printf "%-6s %10d %10d %10d %10d %8.1fx %8.1fx %8.1fx\n", r, f, a, n, p, a/f, n/f, p/f }'
+	read -r f fc < <(run flask "http://127.0.0.1:$port_f$path" "$pid_f" "Cookie: session=$cookie_f")
+	read -r a ac < <(run auditlog "http://127.0.0.1:$port_a$path" "$pid_a" "Cookie: session=$cookie_a")
+	read -r n nc < <(run nocache "http://127.0.0.1:$port_n$path" "$pid_n" "Cookie: session=$cookie_a")
+	read -r p pc < <(run poll "http://127.0.0.1:$port_a$path" "$pid_a" "Cookie: session=$cookie_a" "If-None-Match: $etag")
+	awk -v r="$r" -v f="$f" -v a="$a" -v n="$n" -v p="$p" -v fc="$fc" -v ac="$ac" -v nc="$nc" -v pc="$pc" 'BEGIN {
+		printf "%-5s %7d (%5.2f) %7d (%5.2f) %7d (%5.2f) %7d (%5.2f) | %6.1fx %6.1fx %6.1fx | %6.1fx %6.1fx %6.1fx\n",
+			r, f, fc, a, ac, n, nc, p, pc, a/f, n/f, p/f, (ac > 0 ? fc/ac : 0), (nc > 0 ? fc/nc : 0), (pc > 0 ? fc/pc : 0) }'
 done
