@@ -78,6 +78,12 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			var n int64
 			return n, scanOne(rows, &n)
 		}
+		// Only excluded words: where the full-text index yields every
+		// match in the table, excluding them through it reads all of a
+		// common word's matches (3.7 s at a million events on SQLite);
+		// the rows the other terms select are read anyway, so their text
+		// is checked instead.
+		negText := q != nil && len(q.Words) > 0 && !hasWord(q) && sd.textWord != nil
 		var total int64
 		inexact, pageWalk := false, false
 		end := int64(p.Offset() + p.PerPage)
@@ -137,7 +143,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			if hasWord(q) {
 				from += sd.wordsFrom
 			}
-			if total, err = count(from, false); err != nil {
+			if total, err = count(from, negText); err != nil {
 				return db.wrap(err, "count events")
 			}
 			// Matches that the engine cannot read in listing order (an
@@ -168,7 +174,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// Walking with a hint, the words are looked up in each event's
 		// text: MySQL refuses MATCH with an index hint, and the walk
 		// checks each event it reads anyway.
-		where, args := db.where(accountID, q, pageWalk)
+		where, args := db.where(accountID, q, pageWalk || negText)
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
 			// form lets every engine range-scan its (account_id, created_at,
