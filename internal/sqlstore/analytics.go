@@ -124,8 +124,8 @@ type partyKey struct {
 
 // countEvents adds events to their accounts' counts: each distinct row is
 // summed in memory, then written by one multi-row upsert per table (per
-// insertChunk rows). A batch shares one created_at, so it touches a few
-// rows per grain.
+// insertChunk rows). An ingested batch shares one created_at, so it
+// touches a few rows per grain.
 func (tx *Tx) countEvents(ctx context.Context, events []*audit.Event) error {
 	if len(events) == 0 || tx.db.skipCounts {
 		return nil
