@@ -13,6 +13,7 @@ import (
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -102,10 +103,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
 	})
 	defer closeApp(a, log) // after the server has stopped: records what is queued
+	hub := live.New(db, live.Options{Logger: log})
+	db.OnCommit = hub.Committed
+	defer hub.Close() // before the store closes; also closed at shutdown
 	srv := &http.Server{
 		// The JSON API under /api (and /healthz), the console everywhere else.
 		Handler: web.Mount(
-			server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log}),
+			server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub}),
 			web.New(web.Deps{App: a, Config: cfg, Logger: log}),
 		),
 		TLSConfig:         tlsConfig(),
@@ -134,6 +138,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	// Shutdown does not wait for WebSockets: close them first, each with
+	// 1001 and the position to resume from.
+	hub.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

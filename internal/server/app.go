@@ -74,6 +74,8 @@ type eventService interface {
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
 	ListingVersion(ctx context.Context, p *app.Principal, q app.EventQuery) (string, error)
 	Event(ctx context.Context, p *app.Principal, id int64) (*audit.Event, error)
+	OpenTail(ctx context.Context, p *app.Principal, credential string, req app.TailRequest) (*app.Tail, error)
+	RecheckTail(ctx context.Context, t *app.Tail) error
 	Ingest(ctx context.Context, p *app.Principal, ins []ingest.EventInput) ([]audit.Appended, error)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
@@ -53,7 +54,7 @@ func FuzzParseEventQuery(f *testing.F) {
 			}
 			return
 		}
-		if page.Page < 1 || page.PerPage < 1 || page.PerPage > maxPerPage {
+		if page.Page < 1 || page.PerPage < 1 || page.PerPage > app.MaxPerPage {
 			t.Fatalf("parseEventQuery(%q) page %+v outside limits", raw, page)
 		}
 		if filter.UserID < 0 || (!filter.Start.IsZero() && !filter.End.IsZero() && filter.Start.After(filter.End)) {

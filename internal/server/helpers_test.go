@@ -19,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -34,6 +35,7 @@ type testEnv struct {
 	t   *testing.T
 	db  *sqlstore.DB
 	app *app.App
+	hub *live.Hub
 	srv *Server
 	ts  *httptest.Server
 	cfg config.Config // the configuration of the app and the server
@@ -48,6 +50,7 @@ type testDeps struct {
 	Limiter ratelimit.Limiter
 	Logger  *slog.Logger
 	Ingest  *ingest.Writer // nil: a writer with the default options
+	Live    live.Options
 }
 
 // newTestEnv starts a server over db. Rate limits are high enough that no
@@ -80,9 +83,13 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 			t.Errorf("app.Close: %v", err)
 		}
 	})
-	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock})
+	e.hub = live.New(db, deps.Live)
+	db.OnCommit = e.hub.Committed
+	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock, Live: e.hub})
+	e.srv.streamTiming = streamTiming{ping: time.Second, recheck: 50 * time.Millisecond, write: 10 * time.Second}
 	e.ts = httptest.NewServer(e.srv)
 	t.Cleanup(e.ts.Close)
+	t.Cleanup(e.hub.Close) // first: the server's Close does not wait for WebSockets
 	return e
 }
 

@@ -34,6 +34,7 @@ func (s *Server) routes() {
 
 	r("GET /api/audit-logs", can(audit.PermViewAuditLogs), limitReads, s.listEvents)
 	r("GET /api/audit-logs/export", can(audit.PermViewAuditLogs), limitReads, s.exportEvents)
+	r("GET /api/audit-logs/stream", can(audit.PermViewAuditLogs), limitReads, s.streamEvents)
 	r("GET /api/audit-logs/checkpoint", can(audit.PermViewAuditLogs), limitReads, s.checkpoint)
 	r("GET /api/audit-logs/consistency", can(audit.PermViewAuditLogs), limitReads, s.consistency)
 	r("GET /api/audit-logs/verify", can(audit.PermViewAuditLogs), limitReads, s.verify)

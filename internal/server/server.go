@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -38,6 +39,9 @@ type Server struct {
 	root  http.Handler
 	// pages caches rendered listing pages (LIST_CACHE_MB); nil when off.
 	pages *pageCache
+	// live delivers committed events to the stream; nil: no stream.
+	live         *live.Hub
+	streamTiming streamTiming
 }
 
 // Deps are what a Server needs.
@@ -53,6 +57,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Live delivers committed events to GET /api/audit-logs/stream; nil
+	// answers that endpoint with 503.
+	Live *live.Hub
 }
 
 // New returns a Server ready to serve.
@@ -65,6 +72,9 @@ func New(d Deps) *Server {
 		now:   d.Now,
 		mux:   http.NewServeMux(),
 		pages: newPageCache(int64(d.Config.ListCacheMB) << 20),
+		live:  d.Live,
+
+		streamTiming: defaultStreamTiming,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

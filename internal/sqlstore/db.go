@@ -32,6 +32,9 @@ type DB struct {
 	wr, rd runner
 	// applied names the migrations Open applied.
 	applied []string
+	// pgConfig, on PostgreSQL, connects the live listener (ListenHeads)
+	// outside the pool.
+	pgConfig *pgx.ConnConfig
 	// beforeCommit, when set (by tests only), runs after fn and before the
 	// commit of each attempt of Update; an error fails the attempt.
 	beforeCommit func(attempt int) error
@@ -192,6 +195,7 @@ func (db *DB) openPostgres() error {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = connectTimeout
 	}
+	db.pgConfig = cfg.Copy()
 	db.write = stdlib.OpenDB(*cfg)
 	db.read = db.write
 	setServerPool(db.write)

@@ -203,15 +203,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if err != nil {
 			return db.wrap(err, "select events")
 		}
-		var uID sql.NullInt64
-		var email, first, last, role sql.NullString
-		page.Events, err = db.scanEvents(rows, func(e *audit.Event) []any {
-			return []any{&uID, &email, &first, &last, &role}
-		}, func(e *audit.Event) {
-			if uID.Valid {
-				e.User = &audit.User{ID: uID.Int64, AccountID: e.AccountID, Email: email.String, FirstName: first.String, LastName: last.String, Role: audit.Role(role.String)}
-			}
-		})
+		page.Events, err = db.scanEventsWithUser(rows)
 		if err != nil {
 			return err
 		}
@@ -346,6 +338,21 @@ func (db *DB) scanEvents(rows *sql.Rows, extra func(e *audit.Event) []any, then 
 		events = append(events, e)
 	}
 	return events, db.wrap(rows.Err(), "select events")
+}
+
+// scanEventsWithUser reads rows of eventColumns followed by the acting
+// user's id, email, first and last name and role (a LEFT JOIN of users)
+// into events with Event.User set, and closes rows.
+func (db *DB) scanEventsWithUser(rows *sql.Rows) ([]*audit.Event, error) {
+	var uID sql.NullInt64
+	var email, first, last, role sql.NullString
+	return db.scanEvents(rows, func(e *audit.Event) []any {
+		return []any{&uID, &email, &first, &last, &role}
+	}, func(e *audit.Event) {
+		if uID.Valid {
+			e.User = &audit.User{ID: uID.Int64, AccountID: e.AccountID, Email: email.String, FirstName: first.String, LastName: last.String, Role: audit.Role(role.String)}
+		}
+	})
 }
 
 // event returns the account's event with the given ID.

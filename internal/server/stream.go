@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/live"
+)
+
+// The live tail: GET /api/audit-logs/stream upgrades to a WebSocket that
+// carries the account's events as they commit (docs/live.md).
+
+// Close codes of the stream, besides the standard 1001 (the server is
+// shutting down) and 1011 (an internal error). Each reason ends with the
+// after_seq to resume from.
+const (
+	// CloseTooSlow: the client fell more than the buffer behind.
+	CloseTooSlow websocket.StatusCode = 4000
+	// CloseUnauthorized: the session ended or expired, the user was
+	// deactivated, or the API key was revoked.
+	CloseUnauthorized websocket.StatusCode = 4401
+	// CloseForbidden: the user's role no longer allows watching.
+	CloseForbidden websocket.StatusCode = 4403
+)
+
+// Timing of the stream; tests shorten them.
+type streamTiming struct {
+	// ping is how often an idle connection is pinged, so that proxies keep
+	// it open and a dead peer is found.
+	ping time.Duration
+	// recheck is how often the caller's credentials are checked again.
+	recheck time.Duration
+	// write bounds one message's write: a client that reads nothing for
+	// this long is cut off.
+	write time.Duration
+}
+
+var defaultStreamTiming = streamTiming{ping: 25 * time.Second, recheck: 3 * time.Second, write: 10 * time.Second}
+
+var (
+	errNotWebSocket = audit.Errorf(audit.EINVALID, "This endpoint speaks WebSocket: connect with a WebSocket client (Upgrade: websocket).")
+	errNoLive       = &audit.Error{Code: audit.EUNAVAILABLE, Message: "The live tail is not available on this server."}
+)
+
+// StreamMessage is one message of the stream.
+type StreamMessage struct {
+	// Type is "ready", "event" or "checkpoint".
+	Type string `json:"type"`
+	// Event is an event's JSON as GET /api/audit-logs lists it.
+	Event *EventJSON `json:"event,omitempty"`
+	// Checkpoint is the account's latest signed checkpoint.
+	Checkpoint *CheckpointJSON `json:"checkpoint,omitempty"`
+	// AfterSeq, in "ready", says that every matching event with seq up to
+	// it was sent: resume from the larger of it and the last event's seq.
+	AfterSeq *int64 `json:"after_seq,omitempty"`
+}
+
+// streamEvents upgrades to a WebSocket and sends the caller's account's
+// events that match the list's filters and search as they commit, after
+// replaying those after ?after_seq= when given (app.OpenTail).
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return errNotWebSocket
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		// A browser sends the session cookie with a WebSocket from any
+		// page: only the service's own pages may open one.
+		if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return errCrossOrigin
+		}
+	}
+	q := r.URL.Query()
+	f, _, err := parseEventQuery(q)
+	if err != nil {
+		return err
+	}
+	req := app.TailRequest{Filter: f, Search: q.Get("q")}
+	if v := q.Get("after_seq"); v != "" {
+		n, ok := canonicalID(v)
+		if !ok && v != "0" {
+			return audit.FieldError("after_seq", "after_seq must be a whole number, 0 or more: the seq of the last event received.")
+		}
+		req.Resume, req.After = true, n
+	}
+	tail, err := s.app.OpenTail(ctx, principalFrom(ctx), credential(r), req)
+	if err != nil {
+		return err
+	}
+	if s.live == nil {
+		return errNoLive
+	}
+	sub, err := s.live.Subscribe(ctx, tail.AccountID, tail.Key, tail.Query)
+	if errors.Is(err, live.ErrClosed) {
+		return errNoLive
+	} else if err != nil {
+		return err
+	}
+	defer sub.Close()
+	sub.Start(tail.Resume, tail.After)
+
+	// The connection outlives the server's read and write timeouts.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil // Accept has answered
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(4 << 10) // clients send nothing but control frames
+	s.tail(conn.CloseRead(ctx), conn, sub, tail)
+	return nil
+}
+
+// credential returns what authenticated the request: the bearer API key,
+// else the session cookie.
+func credential(r *http.Request) string {
+	if key, ok := bearerToken(r); ok {
+		return key
+	}
+	return sessionToken(r)
+}
+
+// tail sends what sub has until the connection or sub ends, pinging the
+// client and checking its credentials on the way.
+func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, t *app.Tail) {
+	timing := s.streamTiming
+	ping := time.NewTicker(timing.ping)
+	defer ping.Stop()
+	recheck := time.NewTicker(timing.recheck)
+	defer recheck.Stop()
+	resume := func() string { return fmt.Sprintf("resume with after_seq=%d", sub.Position()) }
+	for {
+		items, err := sub.Next(ctx)
+		switch {
+		case errors.Is(err, live.ErrOverflow):
+			conn.Close(CloseTooSlow, "too far behind: "+resume())
+			return
+		case errors.Is(err, live.ErrClosed):
+			conn.Close(websocket.StatusGoingAway, "server shutting down: "+resume())
+			return
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.ErrorContext(ctx, "live tail failed", "account", t.AccountID, "err", err)
+			conn.Close(websocket.StatusInternalError, "internal error: "+resume())
+			return
+		}
+		for _, it := range items {
+			wctx, cancel := context.WithTimeout(ctx, timing.write)
+			err := conn.Write(wctx, websocket.MessageText, it.Frame(s.encodeStreamItem))
+			cancel()
+			if err != nil {
+				return
+			}
+		}
+		if len(items) > 0 {
+			// Keep sending, but let the timers fire between batches.
+			select {
+			case <-ping.C:
+				if !s.pingTail(ctx, conn) {
+					return
+				}
+			case <-recheck.C:
+				if code, reason := s.recheckTail(ctx, t); code != 0 {
+					conn.Close(code, reason)
+					return
+				}
+			default:
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.C():
+		case <-ping.C:
+			if !s.pingTail(ctx, conn) {
+				return
+			}
+		case <-recheck.C:
+			if code, reason := s.recheckTail(ctx, t); code != 0 {
+				conn.Close(code, reason)
+				return
+			}
+		}
+	}
+}
+
+// pingTail pings the client and reports whether it answered in time.
+func (s *Server) pingTail(ctx context.Context, conn *websocket.Conn) bool {
+	ctx, cancel := context.WithTimeout(ctx, s.streamTiming.write)
+	defer cancel()
+	return conn.Ping(ctx) == nil
+}
+
+// recheckTail checks that whoever opened t may still watch; a close code
+// and reason when not.
+func (s *Server) recheckTail(ctx context.Context, t *app.Tail) (websocket.StatusCode, string) {
+	err := s.app.RecheckTail(ctx, t)
+	switch audit.ErrorCode(err) {
+	case "":
+		return 0, ""
+	case audit.EUNAUTHORIZED:
+		return CloseUnauthorized, "the session ended or the API key was revoked"
+	case audit.EFORBIDDEN, audit.EMFAREQUIRED:
+		return CloseForbidden, "your role no longer allows watching the audit log"
+	}
+	if ctx.Err() == nil {
+		// The database could not be reached: check again later.
+		s.log.WarnContext(ctx, "could not recheck a live tail's credentials", "account", t.AccountID, "err", err)
+	}
+	return 0, ""
+}
+
+// encodeStreamItem encodes one stream message.
+func (s *Server) encodeStreamItem(it *live.Item) []byte {
+	var m StreamMessage
+	switch {
+	case it.Event != nil:
+		e := eventJSON(it.Event)
+		m = StreamMessage{Type: "event", Event: &e}
+	case it.Checkpoint != nil:
+		c := s.checkpointJSON(it.Checkpoint)
+		m = StreamMessage{Type: "checkpoint", Checkpoint: &c}
+	default:
+		pos := it.Position
+		m = StreamMessage{Type: "ready", AfterSeq: &pos}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		// Every field is a plain value: this cannot happen.
+		panic(fmt.Sprintf("encode stream message: %v", err))
+	}
+	return b
+}
