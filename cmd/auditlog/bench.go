@@ -25,6 +25,7 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/server"
@@ -56,6 +57,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	exactlyOnce := fs.Int("exactly-once", 0, "instead of the scenarios, send `N` events in batches of 1,000 with Idempotency-Keys, send every batch twice at once (blind retries), and check that the log holds each event exactly once and verifies")
 	exportEvents := fs.Int("export", 0, "instead of the scenarios, load a log of `N` events into a new account and measure GET /api/audit-logs/export of it in each format, each served by a fresh auditlog serve process: events/s, time to first byte and the server's peak RSS")
+	liveClients := fs.Int("live", 0, "instead of the scenarios, open `N` WebSocket streams (GET /api/audit-logs/stream) on an auditlog serve process of their own and measure the latency from an event's ingest acknowledgment to its arrival at every client, with the events sent to that process and to another one on the same database; and the memory of each idle connection")
+	liveRate := fs.Int("live-rate", 20, "with --live, how many events per second to send")
 	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: auditlog bench [flags]
@@ -116,8 +119,11 @@ Flags:
 		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
 	})
 	defer closeApp(a, log)
+	hub := live.New(db, live.Options{Logger: log})
+	db.OnCommit = hub.Committed
+	defer hub.Close()
 	srv := &http.Server{Handler: server.New(server.Deps{
-		App: a, Store: db, Config: cfg, Logger: log,
+		App: a, Store: db, Config: cfg, Logger: log, Live: hub,
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -126,6 +132,9 @@ Flags:
 
 	if *exportEvents > 0 {
 		return exportBenchRun(ctx, e, db, signer, base, url, run, *exportEvents, strings.Split(*exportFormats, ","))
+	}
+	if *liveClients > 0 {
+		return liveBenchRun(ctx, e, base, url, run, *liveClients, *duration, max(*liveRate, 1))
 	}
 	if *exactlyOnce > 0 {
 		return exactlyOnceRun(ctx, e, db, base, run, *exactlyOnce)
@@ -160,6 +169,11 @@ Flags:
 // benchAccounts creates n accounts through the API, each with an owner and
 // an API key that may write events, and returns the keys.
 func benchAccounts(base, tag string, n int) ([]string, error) {
+	return benchAccountsScoped(base, tag, n, "events:write")
+}
+
+// benchAccountsScoped is benchAccounts with keys holding the scopes.
+func benchAccountsScoped(base, tag string, n int, scopes ...string) ([]string, error) {
 	keys := make([]string, n)
 	for i := range keys {
 		domain := fmt.Sprintf("b%s-%d.bench.example", tag, i)
@@ -172,7 +186,8 @@ func benchAccounts(base, tag string, n int) ([]string, error) {
 		if _, err := call(jar, "POST", base+"/api/auth/login", "", "", fmt.Sprintf(`{"email":%q,"password":"bench-password-1"}`, email), 200); err != nil {
 			return nil, err
 		}
-		out, err := call(jar, "POST", base+"/api/api-keys", "", "", `{"name":"bench","scopes":["events:write"]}`, 201)
+		sc, _ := json.Marshal(scopes)
+		out, err := call(jar, "POST", base+"/api/api-keys", "", "", `{"name":"bench","scopes":`+string(sc)+`}`, 201)
 		if err != nil {
 			return nil, err
 		}
