@@ -222,4 +222,3 @@ func (s *Sub) read(ctx context.Context, from, to int64) ([]*Item, error) {
 	}
 	return items, nil
 }
-
