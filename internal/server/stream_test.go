@@ -265,14 +265,14 @@ func TestStreamRefusals(t *testing.T) {
 }
 
 // TestStreamResumeUnderWrites resumes from positions in the past while
-// events commit, and checks that each stream gets every event after its
-// position exactly once, in order.
+// events commit, with and without a filter, and checks that each stream
+// gets every matching event after its position exactly once, in order.
 func TestStreamResumeUnderWrites(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		e := newTestEnv(t, db)
 		tn := e.newTenant("acme")
-		for range 20 {
-			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: "seed"})
+		for i := range 20 {
+			e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: []string{"w.even", "w.odd"}[i%2]})
 		}
 		start, err := db.LogSize(t.Context(), tn.accountID)
 		if err != nil {
@@ -284,33 +284,49 @@ func TestStreamResumeUnderWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range writes {
-				evs := []*audit.Event{{AccountID: tn.accountID, Action: "w"}}
+				evs := []*audit.Event{{AccountID: tn.accountID, Action: []string{"w.even", "w.odd"}[i%2]}}
 				if i%5 == 0 {
-					evs = append(evs, &audit.Event{AccountID: tn.accountID, Action: "w"})
+					evs = append(evs, &audit.Event{AccountID: tn.accountID, Action: "w.odd"})
 				}
 				e.appendEvents(evs...)
 			}
 		}()
-		var streams []*tailConn
-		var from []int64
-		for i := range 4 {
-			after := start - 15 + int64(i)*4
-			tc, _, err := tn.owner.dialStream(fmt.Sprintf("after_seq=%d", after))
+		type opened struct {
+			tc     *tailConn
+			after  int64
+			action string
+		}
+		var streams []opened
+		for i := range 6 {
+			after := start - 15 + int64(i)*3
+			query, action := fmt.Sprintf("after_seq=%d", after), ""
+			if i%2 == 1 {
+				action = "w.odd"
+				query += "&action=" + action
+			}
+			tc, _, err := tn.owner.dialStream(query)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { tc.conn.CloseNow() })
-			streams, from = append(streams, tc), append(from, after)
+			streams = append(streams, opened{tc, after, action})
 			time.Sleep(3 * time.Millisecond)
 		}
 		wg.Wait()
 		end := start + writes + writes/5
-		for i, tc := range streams {
-			got := eventSeqs(tc.events(t, int(end-from[i])))
-			for j, s := range got {
-				if s != from[i]+1+int64(j) {
-					t.Fatalf("stream from %d: seqs %v; want %d to %d, each once, in order", from[i], got, from[i]+1, end)
+		all, err := exportAll(t, db, tn.accountID, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range streams {
+			var want []int64
+			for _, ev := range all {
+				if ev.Seq > s.after && (s.action == "" || ev.Action == s.action) {
+					want = append(want, ev.Seq)
 				}
+			}
+			if got := eventSeqs(s.tc.events(t, len(want))); !reflect.DeepEqual(got, want) {
+				t.Errorf("stream after %d, action %q: seqs %v; want %v", s.after, s.action, got, want)
 			}
 		}
 	})
@@ -404,4 +420,14 @@ func TestStreamShutdown(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != 503 {
 		t.Errorf("dial after close: %v %v; want 503", err, resp)
 	}
+}
+
+// exportAll reads the account's events up to seq end, in seq order.
+func exportAll(t *testing.T, db *sqlstore.DB, accountID, end int64) ([]*audit.Event, error) {
+	var out []*audit.Event
+	err := db.ExportRange(t.Context(), accountID, audit.EventFilter{}, 0, end, func(e *audit.Event) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
 }
