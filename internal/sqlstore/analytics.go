@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -291,7 +292,7 @@ func (db *DB) CountSeries(ctx context.Context, accountID int64, f CountFilter) (
 	from, args := f.from(accountID, "grain, bucket, outcome, n")
 	var out []BucketCount
 	err := db.view(ctx, func(r runner) error {
-		rows, err := r.query(ctx, `SELECT grain, bucket, SUM(n), SUM(CASE WHEN outcome = 'failure' THEN n ELSE 0 END)
+		rows, err := db.countQuery(ctx, r, `SELECT grain, bucket, SUM(n), SUM(CASE WHEN outcome = 'failure' THEN n ELSE 0 END)
 			FROM `+from+` GROUP BY grain, bucket`, args...)
 		if err != nil {
 			return db.wrap(err, "count series")
@@ -353,7 +354,7 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 	}
 	top = []KeyCount{}
 	err = db.view(ctx, func(r runner) error {
-		rows, err := r.query(ctx, query, append(args, limit)...)
+		rows, err := db.countQuery(ctx, r, query, append(args, limit)...)
 		if err != nil {
 			return db.wrap(err, "count top")
 		}
@@ -368,4 +369,17 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 		return db.wrap(rows.Err(), "count top")
 	})
 	return top, total, err
+}
+
+// countQuery runs a count's query. PostgreSQL plans it for its values each
+// time (planFresh), as SearchEvents does: a prepared statement's generic
+// plan cannot tell a week of buckets from all of them. With prepared
+// statements, the 7-day summary at a million events took 600 ms (p50, on
+// a very busy machine) where the same query with an outcome filter took
+// 23 ms.
+func (db *DB) countQuery(ctx context.Context, r runner, query string, args ...any) (*sql.Rows, error) {
+	if len(db.dialect.planFresh) > 0 {
+		return r.queryBuilt(ctx, query, append(slices.Clip(db.dialect.planFresh), args...)...)
+	}
+	return r.query(ctx, query, args...)
 }
