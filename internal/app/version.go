@@ -26,8 +26,9 @@ import (
 // size) and what the caller may see, identifies the page: equal versions,
 // equal pages. A future write that changes how events read (erasing an
 // event's personal data, say) must append an event too, or bump
-// listingVersion; TestListingETag (package server) checks the writes
-// that exist.
+// listingVersion. TestWritesThatChangeHowEventsRead (package sqlstore)
+// lists every statement that updates or deletes events or users and fails
+// on a new one; TestListingETag (package server) checks the role change.
 //
 // The log size is read before the page, in another statement: a page may
 // be newer than its version (an event appended between the two reads),
