@@ -85,7 +85,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// is checked instead.
 		negText := q != nil && len(q.Words) > 0 && !hasWord(q) && sd.textWord != nil
 		var total int64
-		inexact, pageWalk := false, false
+		inexact, pageWalk, keyedText := false, false, false
 		end := int64(p.Offset() + p.PerPage)
 		switch {
 		case !counted:
@@ -124,6 +124,16 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			byWalk := s > 0 && (size <= bound || (bound+1)*n/s < est)
 			if db.forceWalk != 0 {
 				byWalk = db.forceWalk > 0
+			} else if s > 0 && keyed(q) {
+				// A qualifier with an index in listing order narrows the
+				// rows better than the walk or the word's index: the
+				// planner reads it, the word checked in each row's text.
+				total, err = count("events e", true)
+				if err != nil {
+					return db.wrap(err, "count events")
+				}
+				keyedText = true
+				break
 			}
 			if byWalk {
 				total, err = count("events e"+walk, true)
@@ -165,7 +175,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			return nil
 		}
 		from := "events e"
-		if hasWord(q) {
+		if hasWord(q) && !keyedText {
 			from += sd.wordsFrom
 		}
 		if pageWalk {
@@ -174,7 +184,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// Walking with a hint, the words are looked up in each event's
 		// text: MySQL refuses MATCH with an index hint, and the walk
 		// checks each event it reads anyway.
-		where, args := db.where(accountID, q, pageWalk || negText)
+		where, args := db.where(accountID, q, pageWalk || negText || keyedText)
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
 			// form lets every engine range-scan its (account_id, created_at,
@@ -283,6 +293,22 @@ func unordered(q *query.Query) bool {
 			if c.Field == query.FieldAction && v.Op == query.OpPrefix || c.Field == query.FieldIP && v.Op == query.OpCIDR {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// keyed reports whether q has a qualifier that one of the account's
+// indexes serves in listing order: one action, user, resource type or ID,
+// or address, required.
+func keyed(q *query.Query) bool {
+	for _, c := range q.Clauses {
+		if c.Negated || len(c.Values) != 1 || c.Values[0].Op != query.OpEq {
+			continue
+		}
+		switch c.Field {
+		case query.FieldAction, query.FieldUserID, query.FieldResourceType, query.FieldResourceID, query.FieldIP:
+			return true
 		}
 	}
 	return false
