@@ -49,6 +49,13 @@ func newAPIKey() (key, prefix string, hash []byte) {
 // stored hash. A revoked key fails at once in every process: the key is
 // read from the database on every request.
 func (a *App) AuthenticateKey(ctx context.Context, key string) (*Principal, error) {
+	return a.authenticateKey(ctx, key, true)
+}
+
+// authenticateKey is AuthenticateKey; with touch it records the key's use
+// now and then (last_used_at). A live tail's rechecks do not: they are not
+// uses, and a thousand tails of one key would queue a write each.
+func (a *App) authenticateKey(ctx context.Context, key string, touch bool) (*Principal, error) {
 	if len(key) <= apiKeyPrefixLen || key[apiKeyPrefixLen] != '_' || !strings.HasPrefix(key, apiKeyType) {
 		return nil, errBadKey
 	}
@@ -67,7 +74,7 @@ func (a *App) AuthenticateKey(ctx context.Context, key string) (*Principal, erro
 		return nil, errBadKey
 	}
 	now := a.now().UTC()
-	if now.Sub(k.LastUsedAt) >= touchEvery {
+	if touch && now.Sub(k.LastUsedAt) >= touchEvery {
 		// Off the request's path: the write waits its turn behind the
 		// ingest commits, and last_used_at is advisory.
 		go func() {

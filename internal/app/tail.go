@@ -115,7 +115,7 @@ func (a *App) RecheckTail(ctx context.Context, t *Tail) error {
 			err = ErrUnauthorized
 		}
 	case t.principal.APIKey != nil:
-		p, err = a.AuthenticateKey(ctx, t.credential)
+		p, err = a.authenticateKey(ctx, t.credential, false)
 		if err == nil && p.AccountID != t.AccountID {
 			err = ErrUnauthorized
 		}

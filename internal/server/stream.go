@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,9 +137,11 @@ func credential(r *http.Request) string {
 // client and checking its credentials on the way.
 func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, t *app.Tail) {
 	timing := s.streamTiming
-	ping := time.NewTicker(timing.ping)
+	// The first ping and recheck come at a random point of their period,
+	// so that streams opened together do not all check at once.
+	ping := time.NewTimer(jitter(timing.ping))
 	defer ping.Stop()
-	recheck := time.NewTicker(timing.recheck)
+	recheck := time.NewTimer(jitter(timing.recheck))
 	defer recheck.Stop()
 	resume := func() string { return fmt.Sprintf("resume with after_seq=%d", sub.Position()) }
 	for {
@@ -172,11 +175,13 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, 
 				if !s.pingTail(ctx, conn) {
 					return
 				}
+				ping.Reset(timing.ping)
 			case <-recheck.C:
 				if code, reason := s.recheckTail(ctx, t); code != 0 {
 					conn.Close(code, reason)
 					return
 				}
+				recheck.Reset(timing.recheck)
 			default:
 			}
 			continue
@@ -189,14 +194,19 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, 
 			if !s.pingTail(ctx, conn) {
 				return
 			}
+			ping.Reset(timing.ping)
 		case <-recheck.C:
 			if code, reason := s.recheckTail(ctx, t); code != 0 {
 				conn.Close(code, reason)
 				return
 			}
+			recheck.Reset(timing.recheck)
 		}
 	}
 }
+
+// jitter returns a random duration in (0, d].
+func jitter(d time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(d))) + 1 }
 
 // pingTail pings the client and reports whether it answered in time.
 func (s *Server) pingTail(ctx context.Context, conn *websocket.Conn) bool {
