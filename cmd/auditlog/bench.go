@@ -60,6 +60,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	liveClients := fs.Int("live", 0, "instead of the scenarios, open `N` WebSocket streams (GET /api/audit-logs/stream) on an auditlog serve process of their own and measure the latency from an event's ingest acknowledgment to its arrival at every client, with the events sent to that process and to another one on the same database; and the memory of each idle connection")
 	liveRate := fs.Int("live-rate", 20, "with --live, how many events per second to send")
 	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
+	soak := fs.Duration("soak", 0, "instead of the scenarios, run a soak for `DURATION`: a separate auditlog serve process on the database, driven by single writes, batches, list reads, exports and verifications at once, reporting its RSS, goroutines, open database connections and each operation's latency p50/p99 every --soak-interval")
+	soakInterval := fs.Duration("soak-interval", time.Minute, "with --soak, report every `DURATION`")
+	soakVerifySize := fs.Int("soak-verify-size", 5000, "with --soak, exports and verifications read an account of at most `N` events: its batches move to a fresh account once it holds N, so their latency stays comparable over the run")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: auditlog bench [flags]
 
@@ -95,6 +98,12 @@ Flags:
 		}
 		defer os.RemoveAll(dir)
 		url = "sqlite:///" + filepath.Join(dir, "bench.db")
+	}
+	if *soak > 0 {
+		if *soakInterval <= 0 || *soakVerifySize < 1 {
+			return usageError{errors.New("--soak-interval and --soak-verify-size must be positive")}
+		}
+		return soakRun(ctx, e, url, soakOptions{duration: *soak, interval: *soakInterval, verifySize: *soakVerifySize})
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := config.Default()

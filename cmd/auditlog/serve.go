@@ -50,6 +50,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		func(c *config.Config, v string) error { c.TLSCertFile = v; return nil })
 	st.stringFlag(fs, "tls-key", "serve HTTPS with this private key `file` (PEM) (env TLS_KEY_FILE)",
 		func(c *config.Config, v string) error { c.TLSKeyFile = v; return nil })
+	debugAddr := fs.String("debug-addr", "", "also serve GET /debug/stats (goroutines, memory, database connections) and /debug/pprof/ on this `address`, unauthenticated: keep it on loopback")
 	withSample := fs.Bool("sample", false, "load the sample data before serving, unless present")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, until shutdown, to `file` (go tool pprof reads it)")
 	fs.BoolFunc("demo", "shorthand for --dev --sample: try the service with the seed's sample data", func(string) error {
@@ -124,6 +125,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 
 	log.Info("auditlog serving", "url", scheme+"://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
 	fmt.Fprintf(e.stdout, "auditlog listening on %s://%s\n", scheme, ln.Addr())
+	if *debugAddr != "" {
+		addr, err := serveDebug(ctx, *debugAddr, db, log)
+		if err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "auditlog debug on http://%s/debug/stats\n", addr)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.TLSCertFile != "" {

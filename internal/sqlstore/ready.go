@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -45,4 +46,23 @@ func (db *DB) Ready(ctx context.Context) error {
 			Err: fmt.Errorf("sqlstore: %s: %d bytes free", db.source.Safe, free)}
 	}
 	return nil
+}
+
+// Stats returns the connection pools' statistics, the writer's and the
+// readers' added together (for the server engines they are one pool).
+func (db *DB) Stats() sql.DBStats {
+	s := db.write.Stats()
+	if db.read != db.write {
+		r := db.read.Stats()
+		s.MaxOpenConnections += r.MaxOpenConnections
+		s.OpenConnections += r.OpenConnections
+		s.InUse += r.InUse
+		s.Idle += r.Idle
+		s.WaitCount += r.WaitCount
+		s.WaitDuration += r.WaitDuration
+		s.MaxIdleClosed += r.MaxIdleClosed
+		s.MaxIdleTimeClosed += r.MaxIdleTimeClosed
+		s.MaxLifetimeClosed += r.MaxLifetimeClosed
+	}
+	return s
 }
