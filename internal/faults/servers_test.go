@@ -87,7 +87,7 @@ func (pg *pgServer) psql(t *testing.T, sql string) string {
 
 // url is the DATABASE_URL of a fresh database on the cluster.
 func (pg *pgServer) url(t *testing.T, name string) string {
-	pg.psql(t, "CREATE DATABASE " + name)
+	pg.psql(t, "CREATE DATABASE "+name)
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", pgPort, name)
 }
 
