@@ -12,6 +12,7 @@ import (
 	"github.com/auditlog/auditlog/internal/export"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/sqlstore/storetest"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
 
@@ -187,4 +188,26 @@ func TestExport(t *testing.T) {
 		tn.owner.do("GET", "/api/audit-logs/export?format=xlsx", nil).wantError(t, 400, "invalid", "format")
 		tn.owner.do("GET", "/api/audit-logs/export?start_date=never", nil).wantError(t, 400, "invalid", "start_date")
 	})
+}
+
+// TestForgedLogStopsRecording rewrites an account's stored log as an
+// insider would (storetest.ForgeLog, every checkpoint row deleted): the
+// service refuses to sign it, so the next write is a 503 that says why,
+// and verify reports it.
+func TestForgedLogStopsRecording(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	e := newTestEnv(t, db)
+	tn := e.newTenant("acme")
+	storetest.ForgeLog(t, db, tn.accountID, 1, 1)
+	r := tn.owner.do("POST", "/api/users", map[string]string{
+		"email": "new@" + tn.domain, "password": "user-password", "first_name": "N", "last_name": "U", "role": "analyst",
+	})
+	r.wantError(t, 503, "unavailable", "")
+	if !strings.Contains(string(r.raw), "Recording is stopped") {
+		t.Errorf("write to a forged log: %s", r.raw)
+	}
+	v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)
+	if v.body["ok"] != false || !strings.Contains(fmt.Sprint(v.obj("failure")["reason"]), "stopped signing") {
+		t.Errorf("verify of a forged log: %s", v.raw)
+	}
 }
