@@ -54,6 +54,10 @@ type dialect struct {
 	// analyzeLog refreshes, by sampling, the planner's statistics of the
 	// tables that grow with the log (see stats.go).
 	analyzeLog func(ctx context.Context, db *DB) error
+	// smallRead, when set, runs first in a read transaction whose queries
+	// read few rows, where starting parallel workers costs more than the
+	// query (PostgreSQL's analytics counts).
+	smallRead string
 	// prepare makes the store prepare each fixed statement once per
 	// connection (see runner). PostgreSQL needs none: pgx caches prepared
 	// statements per connection itself.
