@@ -101,7 +101,7 @@ Flags:
 	}
 	if *soak > 0 {
 		if *soakInterval <= 0 || *soakVerifySize < 1 {
-			return usageError{errors.New("--soak-interval and --soak-verify-size must be positive")}
+			return badUsage(e.stderr, "bench", errors.New("--soak-interval and --soak-verify-size must be positive"))
 		}
 		return soakRun(ctx, e, url, soakOptions{duration: *soak, interval: *soakInterval, verifySize: *soakVerifySize})
 	}

@@ -67,9 +67,9 @@ done, the rate and the time left.`)
 		fs.Usage()
 		return usageError{errors.New("export needs --account ID (from the database) or --url URL (through the API)")}
 	case !strings.Contains(","+strings.Join(app.ExportFormats, ",")+",", ","+*format+","):
-		return usageError{fmt.Errorf("--format %q: want ndjson, csv or pdf", *format)}
+		return badUsage(e.stderr, "export", fmt.Errorf("--format %q: want ndjson, csv or pdf", *format))
 	case *progress != "auto" && *progress != "always" && *progress != "never":
-		return usageError{fmt.Errorf("--progress %q: want auto, always or never", *progress)}
+		return badUsage(e.stderr, "export", fmt.Errorf("--progress %q: want auto, always or never", *progress))
 	}
 	var bar *progressBar
 	if *progress == "always" || *progress == "auto" && isTerminal(e.stderr) {
@@ -86,7 +86,7 @@ done, the rate and the time left.`)
 			key, _ = e.lookupEnv("AUDITLOG_API_KEY")
 		}
 		if key == "" {
-			return usageError{errors.New("export --url needs --api-key KEY (or AUDITLOG_API_KEY)")}
+			return badUsage(e.stderr, "export", errors.New("--url needs --api-key KEY (or AUDITLOG_API_KEY)"))
 		}
 		q.Set("format", *format)
 		if *bom {

@@ -32,6 +32,14 @@ func main() {
 // usageError is an error already reported with usage text.
 type usageError struct{ error }
 
+// badUsage reports err on w, as the flag package reports a flag it cannot
+// parse, and returns it as a usageError: for a flag that parsed but whose
+// value the command refuses, so that the user is told why it exits 2.
+func badUsage(w io.Writer, command string, err error) error {
+	fmt.Fprintf(w, "auditlog %s: %v\n", command, err)
+	return usageError{err}
+}
+
 // command is one subcommand.
 type command struct {
 	name    string

@@ -228,3 +228,29 @@ func waitListening(t *testing.T, r io.Reader) string {
 	t.Helper()
 	return waitListeningScheme(t, r, "http://")
 }
+
+// TestRefusedFlagValues checks that a flag value a command refuses after
+// parsing is reported on standard error, not only in the exit status.
+func TestRefusedFlagValues(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export", "--account", "1", "--format", "xml"}, `auditlog export: --format "xml": want ndjson, csv or pdf`},
+		{[]string{"export", "--account", "1", "--progress", "sometimes"}, `auditlog export: --progress "sometimes": want auto, always or never`},
+		{[]string{"export", "--url", "http://127.0.0.1:1"}, "auditlog export: --url needs --api-key"},
+		{[]string{"verify", "--key", "k", "--witness", "not-a-key", "f.ndjson"}, "auditlog verify: --witness:"},
+		{[]string{"bench", "--soak", "1s", "--soak-interval", "0s"}, "auditlog bench: --soak-interval and --soak-verify-size must be positive"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := runTest(t, tc.args, envMap(nil), &stdout, &stderr)
+		var u usageError
+		if !errors.As(err, &u) {
+			t.Errorf("%v: err %v, want a usage error", tc.args, err)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: stderr %q does not say %q", tc.args, stderr.String(), tc.want)
+		}
+	}
+}

@@ -58,7 +58,7 @@ Flags:
 	for _, w := range witnesses {
 		v, err := witness.NewVerifier(w)
 		if err != nil {
-			return usageError{err}
+			return badUsage(e.stderr, "verify", fmt.Errorf("--witness: %w", err))
 		}
 		policy.Witnesses = append(policy.Witnesses, v)
 	}
@@ -66,7 +66,7 @@ Flags:
 		policy.Quorum = len(policy.Witnesses)
 	}
 	if policy.Quorum < 0 || policy.Quorum > len(policy.Witnesses) {
-		return usageError{fmt.Errorf("--witness-quorum %d: want between 1 and the %d witnesses given", *quorum, len(policy.Witnesses))}
+		return badUsage(e.stderr, "verify", fmt.Errorf("--witness-quorum %d: want between 1 and the %d witnesses given", *quorum, len(policy.Witnesses)))
 	}
 	var r io.Reader = os.Stdin
 	name := fs.Arg(0)

@@ -131,7 +131,7 @@ type load struct {
 	// replayed counts retries answered with the event an earlier attempt
 	// stored (200, Idempotent-Replayed).
 	replayed int
-	bad     []string        // responses that break the rules
+	bad      []string // responses that break the rules
 }
 
 func (s *service) startLoad(clients int) (l *load, stop func()) {
