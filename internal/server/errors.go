@@ -11,6 +11,7 @@ import (
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/tlog"
 )
 
 // statuses maps each application error code to its HTTP status. It is the
@@ -80,6 +81,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch {
 	case w.Header().Get("Retry-After") != "":
+	case errors.Is(err, tlog.ErrFork):
+		// Recording stays stopped for the account until an operator has
+		// investigated: a retry in a second would only be refused again.
+		w.Header().Set("Retry-After", "3600")
 	case status == http.StatusServiceUnavailable:
 		// Every 503 is temporary: a saturated writer, a slow commit, a
 		// database that cannot be reached. Tell clients when to retry.

@@ -206,6 +206,9 @@ func TestForgedLogStopsRecording(t *testing.T) {
 	if !strings.Contains(string(r.raw), "Recording is stopped") {
 		t.Errorf("write to a forged log: %s", r.raw)
 	}
+	if got := r.header.Get("Retry-After"); got != "3600" {
+		t.Errorf("write to a forged log: Retry-After %q, want 3600 (stopped until an operator acts, not a passing fault)", got)
+	}
 	v := tn.owner.do("GET", "/api/audit-logs/verify", nil).want(t, 200)
 	if v.body["ok"] != false || !strings.Contains(fmt.Sprint(v.obj("failure")["reason"]), "stopped signing") {
 		t.Errorf("verify of a forged log: %s", v.raw)
