@@ -151,6 +151,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	hub.Close()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	hub.Drain(shutdownCtx) // each stream has sent its close frame
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

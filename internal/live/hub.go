@@ -66,6 +66,8 @@ type Hub struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+	// streams counts the subscribers not yet closed, for Drain.
+	streams sync.WaitGroup
 }
 
 // account is what the hub holds for one watched account.
@@ -222,7 +224,21 @@ func (h *Hub) Subscribe(ctx context.Context, accountID int64, key string, q *que
 		a.groups[key] = g
 	}
 	g.subs[s] = struct{}{}
+	h.streams.Add(1)
 	return s, nil
+}
+
+// Drain waits until every subscriber has been closed by its stream (which,
+// after Close, has sent its client the close frame), or until ctx ends:
+// call it after Close and before the process exits, so that no client sees
+// its connection drop without being told where to resume.
+func (h *Hub) Drain(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { h.streams.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // unsubscribe removes s.

@@ -53,11 +53,12 @@ type batch struct {
 // Sub is one watcher of an account's events. Its methods other than Close
 // must be called from one goroutine.
 type Sub struct {
-	hub     *Hub
-	account int64
-	key     string
-	q       *query.Query
-	c       chan struct{}
+	closeOnce sync.Once // Close runs once
+	hub       *Hub
+	account   int64
+	key       string
+	q         *query.Query
+	c         chan struct{}
 
 	// pos is the log position up to which every matching event was
 	// returned by Next; head is the log size when the Sub started.
@@ -93,7 +94,12 @@ func (s *Sub) C() <-chan struct{} { return s.c }
 func (s *Sub) Position() int64 { return s.pos }
 
 // Close unsubscribes s.
-func (s *Sub) Close() { s.hub.unsubscribe(s) }
+func (s *Sub) Close() {
+	s.closeOnce.Do(func() {
+		s.hub.unsubscribe(s)
+		s.hub.streams.Done()
+	})
+}
 
 // push queues b, or fails s when its queue is full. The hub's lock is held.
 func (s *Sub) push(b *batch) {
