@@ -38,16 +38,9 @@ The owner's password is read from --owner-password-file (the first line; use
 		}
 		return err
 	}
-	pw, generated := "", false
-	if *pwFile != "" {
-		b, err := os.ReadFile(*pwFile)
-		if err != nil {
-			return fmt.Errorf("create-account: owner password: %w", err)
-		}
-		pw, _, _ = strings.Cut(string(b), "\n")
-		pw = strings.TrimSuffix(pw, "\r")
-	} else {
-		pw, generated = rand.Text(), true
+	pw, generated, err := passwordFromFile(*pwFile)
+	if err != nil {
+		return fmt.Errorf("create-account: owner password: %w", err)
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
@@ -94,4 +87,18 @@ func accountError(err error) error {
 		return fmt.Errorf("create-account: --domain: %s", msg)
 	}
 	return fmt.Errorf("create-account: %s", msg)
+}
+
+// passwordFromFile returns the first line of the file at path, or, when path
+// is empty, a new random password (generated true) to show once.
+func passwordFromFile(path string) (pw string, generated bool, err error) {
+	if path == "" {
+		return rand.Text(), true, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false, err
+	}
+	pw, _, _ = strings.Cut(string(b), "\n")
+	return strings.TrimSuffix(pw, "\r"), false, nil
 }

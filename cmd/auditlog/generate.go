@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,15 +78,9 @@ more. Examples:
 	}
 	pw, generated := "", false
 	if o.AccountID == 0 {
-		if *pwFile != "" {
-			b, err := os.ReadFile(*pwFile)
-			if err != nil {
-				return fmt.Errorf("generate: --password-file: %w", err)
-			}
-			pw, _, _ = strings.Cut(string(b), "\n")
-			pw = strings.TrimSuffix(pw, "\r")
-		} else {
-			pw, generated = rand.Text(), true
+		var err error
+		if pw, generated, err = passwordFromFile(*pwFile); err != nil {
+			return fmt.Errorf("generate: --password-file: %w", err)
 		}
 		o.Password, o.Hasher = pw, password.NewHasher(password.OWASP)
 	}
