@@ -160,6 +160,12 @@ type server struct {
 	create string // CREATE DATABASE statement, with %s for the name
 	drop   string // DROP DATABASE statement, with %s for the name
 	list   string // query listing the names of this package's databases
+	// sessions, when set, lists the ids of the sessions still connected to
+	// the database named by its one parameter, and kill ends one: a
+	// session the test left behind (a statement the server still runs
+	// after its client went away) would hold a lock that DROP DATABASE
+	// waits for.
+	sessions, kill string
 
 	once  sync.Once
 	db    *sql.DB // admin connection to the database named by the URL
@@ -176,9 +182,11 @@ var serverList = []*server{
 	},
 	{
 		name: "mysql", envVar: MySQLURLVar, driver: "mysql",
-		create: `CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-		drop:   `DROP DATABASE IF EXISTS %s`,
-		list:   `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'auditlog\_test\_%'`,
+		create:   `CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+		drop:     `DROP DATABASE IF EXISTS %s`,
+		list:     `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'auditlog\_test\_%'`,
+		sessions: `SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()`,
+		kill:     `KILL %d`,
 	},
 }
 
@@ -200,7 +208,7 @@ func (s *server) admin(rawURL string) (*sql.DB, error) {
 			s.dbErr = err
 			return
 		}
-		db.SetMaxOpenConns(2)
+		db.SetMaxOpenConns(4)
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := db.PingContext(ctx); err != nil {
@@ -260,8 +268,9 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 	}
 	t.Cleanup(func() {
 		// The test's context has ended by now.
-		ctx, cancel := context.WithTimeout(context.Background(), setupDeadline)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*setupDeadline)
 		defer cancel()
+		s.killSessions(ctx, admin, name)
 		if _, err := admin.ExecContext(ctx, fmt.Sprintf(s.drop, name)); err != nil {
 			t.Errorf("drop test database %s: %v", name, err)
 		}
@@ -269,6 +278,30 @@ func (s *server) newURL(t testing.TB, rawURL string) string {
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String()
+}
+
+// killSessions ends the sessions still connected to the named database,
+// where the engine needs that before DROP DATABASE. Errors are ignored:
+// the drop that follows reports what matters.
+func (s *server) killSessions(ctx context.Context, admin *sql.DB, name string) {
+	if s.sessions == "" {
+		return
+	}
+	rows, err := admin.QueryContext(ctx, s.sessions, name)
+	if err != nil {
+		return
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		admin.ExecContext(ctx, fmt.Sprintf(s.kill, id))
+	}
 }
 
 var (
