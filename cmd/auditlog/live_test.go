@@ -25,11 +25,7 @@ func TestLiveAcrossProcesses(t *testing.T) {
 	bin := buildAuditlog(t)
 	for _, e := range engines {
 		t.Run(e.Name, func(t *testing.T) {
-			url := e.NewURL(t)
-			procs := []*process{startProcess(t, bin, url), startProcess(t, bin, url)}
-			for _, p := range procs {
-				p.base = "http://" + waitListening(t, p.stdout)
-			}
+			procs := startProcesses(t, bin, e.NewURL(t), 2)
 			a, b := procs[0].base, procs[1].base
 			key := liveKey(t, a)
 			onA, onB := dialLive(t, a, key), dialLive(t, b, key)

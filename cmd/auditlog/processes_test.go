@@ -32,19 +32,28 @@ func TestProcessesShareDatabase(t *testing.T) {
 	bin := buildAuditlog(t)
 	for _, e := range engines {
 		t.Run(e.Name, func(t *testing.T) {
-			url := e.NewURL(t)
-			// Both start before either is waited for, so they migrate the
-			// empty database at the same time.
-			procs := []*process{startProcess(t, bin, url), startProcess(t, bin, url)}
-			for _, p := range procs {
-				p.base = "http://" + waitListening(t, p.stdout)
-			}
+			procs := startProcesses(t, bin, e.NewURL(t), 2)
 			driveProcesses(t, procs[0].base, procs[1].base)
 			for _, p := range procs {
 				p.stop(t)
 			}
 		})
 	}
+}
+
+// startProcesses starts n `auditlog serve` processes on the database at url
+// and waits until each listens, its base URL set. All start before any is
+// waited for, so that on an empty database they migrate it together.
+func startProcesses(t *testing.T, bin, url string, n int) []*process {
+	t.Helper()
+	procs := make([]*process, n)
+	for i := range procs {
+		procs[i] = startProcess(t, bin, url)
+	}
+	for _, p := range procs {
+		p.base = "http://" + waitListening(t, p.stdout)
+	}
+	return procs
 }
 
 // Deadlines of the process test: a build or a process still running at its
