@@ -4,7 +4,8 @@
 // and what the log holds.
 //
 // Each case starts its own server process on a spare port (PostgreSQL on
-// 15432 with initdb and pg_ctl, Redis on 16379), drives the JSON API with
+// 15432 with initdb and pg_ctl, MariaDB on 13306 with mariadb-install-db and
+// mariadbd, Redis on 16379), drives the JSON API with
 // concurrent clients sending events with event IDs, breaks the server
 // (restart, connections killed, gone), and requires, in every case:
 //
@@ -25,8 +26,9 @@
 //
 // Cases: PostgreSQL stopped at once (immediate mode) and restarted during
 // ingest, PostgreSQL connections terminated (pg_terminate_backend) during
-// ingest, Redis killed and restarted while the rate limits use it. The
-// disk-full case lives in internal/server (TestDiskFull: SQLite on a tmpfs
-// the test mounts). Not yet here: MariaDB restarted, SIGTERM and kill -9 of
-// a real auditlog serve process.
+// ingest, MariaDB killed (SIGKILL) and restarted during ingest, MariaDB
+// sessions ended (KILL CONNECTION) during ingest, Redis killed and
+// restarted while the rate limits use it. The disk-full case lives in
+// internal/server (TestDiskFull: SQLite on a tmpfs the test mounts). Not yet
+// here: SIGTERM and kill -9 of a real auditlog serve process.
 package faults

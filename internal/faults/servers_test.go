@@ -17,6 +17,7 @@ import (
 const (
 	pgPort    = 15432
 	redisPort = 16379
+	mariaPort = 13306
 )
 
 // pgServer is a private PostgreSQL cluster the test owns.
@@ -141,4 +142,104 @@ func waitPort(t *testing.T, port int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on port %d after 30s", port)
+}
+
+// mariaServer is a private MariaDB server the test owns: a data directory
+// of its own and a mariadbd process on mariaPort.
+type mariaServer struct {
+	dir string
+	cmd *exec.Cmd
+}
+
+// startMariaDB creates a data directory with mariadb-install-db and starts
+// mariadbd on mariaPort (root, no password, from 127.0.0.1). The server
+// reads no option file; commits are written to the operating system at
+// once and flushed to disk every second (innodb_flush_log_at_trx_commit=2),
+// which loses nothing when only the server process dies, as here.
+func startMariaDB(t *testing.T) *mariaServer {
+	t.Helper()
+	install, err := exec.LookPath("mariadb-install-db")
+	need(t, err == nil, "mariadb-install-db is not installed")
+	_, err = os.Stat(mariadbd)
+	need(t, err == nil, mariadbd+" is not installed")
+	need(t, portFree(mariaPort), fmt.Sprintf("port %d is taken", mariaPort))
+	dir, err := os.MkdirTemp("", "auditlog-faults-maria-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	userFlag := "--user=" + currentUser()
+	out, err := exec.Command(install, "--no-defaults", "--datadir="+filepath.Join(dir, "data"), userFlag,
+		"--auth-root-authentication-method=normal", "--skip-test-db").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
+	}
+	m := &mariaServer{dir: dir}
+	m.start(t)
+	t.Cleanup(m.kill)
+	return m
+}
+
+// mariadbd is the server binary Debian's packages install.
+const mariadbd = "/usr/sbin/mariadbd"
+
+// currentUser is the name of the user the test runs as (mariadbd, started
+// as root, must be told to stay root).
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "root"
+}
+
+// start starts mariadbd on the data directory and waits until it answers.
+func (m *mariaServer) start(t *testing.T) {
+	t.Helper()
+	m.cmd = exec.Command(mariadbd, "--no-defaults", "--datadir="+filepath.Join(m.dir, "data"),
+		"--socket="+filepath.Join(m.dir, "sock"), "--pid-file="+filepath.Join(m.dir, "pid"),
+		"--port="+strconv.Itoa(mariaPort), "--bind-address=127.0.0.1", "--user="+currentUser(),
+		"--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=2",
+		"--log-error="+filepath.Join(m.dir, "log"))
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 600 {
+		if err := exec.Command("mariadb", "-uroot", "-h127.0.0.1", "-P"+strconv.Itoa(mariaPort), "-e", "SELECT 1").Run(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(filepath.Join(m.dir, "log"))
+	t.Fatalf("mariadbd did not answer within a minute:\n%s", log)
+}
+
+// kill ends mariadbd with SIGKILL, as a crash would: no shutdown, clients
+// cut off, InnoDB recovers at the next start.
+func (m *mariaServer) kill() {
+	if m.cmd != nil && m.cmd.ProcessState == nil {
+		m.cmd.Process.Kill()
+		m.cmd.Wait()
+	}
+}
+
+// sql runs statements with the mariadb client; with force, it goes on past
+// a statement that fails (a KILL of a session already gone) and ignores
+// the exit status.
+func (m *mariaServer) sql(t *testing.T, stmts string, force bool) string {
+	t.Helper()
+	args := []string{"-uroot", "-h127.0.0.1", "-P" + strconv.Itoa(mariaPort), "-N", "-B", "-e", stmts}
+	if force {
+		args = append(args, "--force")
+	}
+	out, err := exec.Command("mariadb", args...).CombinedOutput()
+	if err != nil && !force {
+		t.Fatalf("mariadb %q: %v\n%s", stmts, err, out)
+	}
+	return string(out)
+}
+
+// url is the DATABASE_URL of a fresh database on the server.
+func (m *mariaServer) url(t *testing.T, name string) string {
+	m.sql(t, "CREATE DATABASE "+name, false)
+	return fmt.Sprintf("mysql://root@127.0.0.1:%d/%s", mariaPort, name)
 }
