@@ -105,4 +105,3 @@ func TestEvaluationSet(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
