@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/live"
@@ -98,14 +99,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	witnesses, err := app.NewWitnesses(cfg.Witnesses)
+	if err != nil {
+		return err
+	}
 	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
 	defer writer.Close() // after the server has stopped: commits what is queued
 	a := app.New(app.Deps{
 		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+		Witnesses: witnesses,
 	})
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	hub := live.New(db, live.Options{Logger: log})
-	db.OnCommit = hub.Committed
+	db.OnCommit = func(events []*audit.Event) {
+		hub.Committed(events)
+		a.LogsCommitted(events) // the witnesses cosign the new checkpoints
+	}
 	defer hub.Close() // before the store closes; also closed at shutdown
 	srv := &http.Server{
 		// The JSON API under /api (and /healthz), the console everywhere else.

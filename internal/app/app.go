@@ -130,6 +130,9 @@ type App struct {
 
 	// bg records events off the response path (background.go).
 	bg *background
+	// cos asks the witnesses to cosign checkpoints (witness.go); nil
+	// without witnesses.
+	cos *cosigner
 }
 
 // Deps are what an App needs.
@@ -149,6 +152,11 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Witnesses, when set, are asked to cosign every new checkpoint
+	// (NewWitnesses parses Config.Witnesses); Config.Quorum() of them
+	// make a checkpoint cosigned. The caller passes each committed append
+	// to LogsCommitted.
+	Witnesses []*Witness
 }
 
 // New returns an App ready to use. Call Close when done with it, after
@@ -178,5 +186,6 @@ func New(d Deps) *App {
 		a.limiter = local
 	}
 	a.startBackground()
+	a.startCosigner(d.Witnesses, d.Config.Quorum())
 	return a
 }

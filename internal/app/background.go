@@ -94,13 +94,17 @@ func (a *App) Flush(ctx context.Context) error {
 	}
 }
 
-// Close stops the background work: it waits, until ctx ends, for every
+// Close stops the background work: it stops asking witnesses for
+// cosignatures (waiting for the requests in flight) and waits, until ctx ends, for every
 // queued event to be written. Call it after the last surface has stopped
 // taking requests (serve calls it once the HTTP server has shut down) and
 // before closing the store. Operations still work after Close; what they
 // would have queued they record themselves. Close may be called more than
 // once.
 func (a *App) Close(ctx context.Context) error {
+	if a.cos != nil {
+		a.cos.stop()
+	}
 	a.bg.mu.Lock()
 	if !a.bg.closed {
 		a.bg.closed = true

@@ -176,7 +176,7 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 		}
 		return err
 	}
-	cp, err := a.store.Checkpoint(ctx, p.AccountID, 0)
+	cp, err := a.exportCheckpoint(ctx, p.AccountID)
 	if err != nil {
 		return err
 	}

@@ -46,10 +46,17 @@ func newFixture(t *testing.T, db *sqlstore.DB, opts ...func(*config.Config)) *fi
 		o(&cfg)
 	}
 	f := &fixture{t: t, ctx: context.Background(), db: db, cfg: cfg, now: time.Now().UTC()}
+	ws, err := app.NewWitnesses(cfg.Witnesses)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.app = app.New(app.Deps{
 		Store: db, Signer: sqltest.Signer(t), Hasher: password.NewHasher(testParams), Config: cfg,
-		SecretKey: []byte("app-test-secret"), Now: func() time.Time { return f.now },
+		SecretKey: []byte("app-test-secret"), Now: func() time.Time { return f.now }, Witnesses: ws,
 	})
+	if len(ws) > 0 {
+		db.OnCommit = f.app.LogsCommitted
+	}
 	t.Cleanup(func() { // before the database closes
 		if err := f.app.Close(f.ctx); err != nil {
 			t.Errorf("Close: %v", err)

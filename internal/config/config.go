@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -45,6 +46,18 @@ type Config struct {
 	// that no two deployments share an origin.
 	LogName string
 
+	// PreviousVerifierKeys are the verifier keys of the checkpoint signing
+	// keys used before SigningKey (PREVIOUS_VERIFIER_KEYS): checkpoints
+	// they signed keep verifying after a key rotation. Each must have the
+	// current key's name, so that every origin stays the same.
+	PreviousVerifierKeys []string
+	// Witnesses are the witnesses (WITNESSES) that the service asks to
+	// cosign each account's new checkpoints; WitnessQuorum
+	// (WITNESS_QUORUM) is how many of them must cosign a checkpoint for it
+	// to count as cosigned (all of them when 0).
+	Witnesses     []Witness
+	WitnessQuorum int
+
 	// RedisURL, when set, keeps rate-limit buckets in Redis, shared by every
 	// process; unset, each process keeps its own.
 	RedisURL string
@@ -70,6 +83,52 @@ type Config struct {
 	// ListCacheMB bounds, in MiB, this process's cache of rendered event
 	// listing pages (package server); 0 turns it off.
 	ListCacheMB int
+}
+
+// Witness is a witness the service submits checkpoints to: the base URL of
+// its C2SP tlog-witness endpoint and its cosignature verifier key.
+type Witness struct {
+	URL string
+	Key string // <name>+<key ID>+<base64 key> (auditlog witness-keygen)
+}
+
+// ParseWitnesses parses WITNESSES: a comma-separated list of witnesses,
+// each its URL and its verifier key separated by spaces, such as
+// "https://w1.example/ w1+12ab34cd+BK…, https://w2.example/ w2+…".
+func ParseWitnesses(s string) ([]Witness, error) {
+	var ws []Witness
+	for _, item := range strings.Split(s, ",") {
+		f := strings.Fields(item)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 2 {
+			return nil, fmt.Errorf("%q: want a witness's URL and its verifier key separated by a space", strings.TrimSpace(item))
+		}
+		u, err := url.Parse(f[0])
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%q is not an http or https URL", f[0])
+		}
+		if parts := strings.Split(f[1], "+"); len(parts) != 3 || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" {
+			return nil, fmt.Errorf("%q is not a witness verifier key <name>+<key ID>+<key>", f[1])
+		}
+		for _, w := range ws {
+			if w.Key == f[1] {
+				return nil, fmt.Errorf("witness key %q is given twice", f[1])
+			}
+		}
+		ws = append(ws, Witness{URL: f[0], Key: f[1]})
+	}
+	return ws, nil
+}
+
+// Quorum returns how many witnesses must cosign a checkpoint: WitnessQuorum,
+// or all of them when it is 0.
+func (c Config) Quorum() int {
+	if c.WitnessQuorum == 0 {
+		return len(c.Witnesses)
+	}
+	return c.WitnessQuorum
 }
 
 // DefaultListCacheMB is the default ListCacheMB.
@@ -204,6 +263,23 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 	str("SIGNING_KEY", &c.SigningKey)
 	str("LOG_NAME", &c.LogName)
 	str("REDIS_URL", &c.RedisURL)
+	if v, ok := lookup("PREVIOUS_VERIFIER_KEYS"); ok {
+		c.PreviousVerifierKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+	}
+	if v, ok := lookup("WITNESSES"); ok {
+		ws, err := ParseWitnesses(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("WITNESSES: %w", err))
+		}
+		c.Witnesses = ws
+	}
+	if v, ok := lookup("WITNESS_QUORUM"); ok && strings.TrimSpace(v) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("WITNESS_QUORUM=%q: want a whole number of witnesses, at least 1", v))
+		}
+		c.WitnessQuorum = n
+	}
 	rule := func(name string, dst *ratelimit.Rule) {
 		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
 			r, err := ratelimit.ParseRule(v)
@@ -302,6 +378,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogName == "" || strings.ContainsAny(c.LogName, " \t\n+") {
 		errs = append(errs, fmt.Errorf("LOG_NAME=%q: want a name without spaces or '+', such as audit.example.com", c.LogName))
+	}
+	if c.WitnessQuorum < 0 || c.WitnessQuorum > len(c.Witnesses) {
+		errs = append(errs, fmt.Errorf("WITNESS_QUORUM=%d: want at most the %d witnesses of WITNESSES", c.WitnessQuorum, len(c.Witnesses)))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))

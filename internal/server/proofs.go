@@ -15,14 +15,21 @@ type CheckpointJSON struct {
 	Origin     string    `json:"origin"`
 	TreeSize   int64     `json:"tree_size"`
 	RootHash   tlog.Hash `json:"root_hash"`  // standard base64
-	Checkpoint string    `json:"checkpoint"` // the C2SP signed note
+	Checkpoint string    `json:"checkpoint"` // the C2SP signed note, with the witnesses' cosignature lines
 	CreatedAt  string    `json:"created_at"`
+	// CosignedBy names the witnesses (key name+ID) whose cosignatures the
+	// note carries.
+	CosignedBy []string `json:"cosigned_by"`
 }
 
 func (s *Server) checkpointJSON(c *sqlstore.Checkpoint) CheckpointJSON {
+	by := c.CosignedBy
+	if by == nil {
+		by = []string{}
+	}
 	return CheckpointJSON{
 		Origin: s.app.Origin(c.AccountID), TreeSize: c.Size, RootHash: c.Root,
-		Checkpoint: c.Note, CreatedAt: formatTime(c.CreatedAt),
+		Checkpoint: c.Note, CreatedAt: formatTime(c.CreatedAt), CosignedBy: by,
 	}
 }
 

@@ -68,8 +68,17 @@ func (db *DB) loadTiles(ctx context.Context, q runner, keys map[int64][]tlog.Til
 
 // Checkpoint returns the account's checkpoint for the given tree size, or
 // the latest when size is 0. It returns audit.ErrNotFound when there is none.
+// Its note carries the witnesses' cosignatures stored for it.
 func (db *DB) Checkpoint(ctx context.Context, accountID, size int64) (*Checkpoint, error) {
-	return db.checkpoint(ctx, db.rd, accountID, size)
+	var c *Checkpoint
+	err := db.view(ctx, func(tx runner) error {
+		var err error
+		if c, err = db.checkpoint(ctx, tx, accountID, size); err != nil {
+			return err
+		}
+		return db.withCosignatures(ctx, tx, c)
+	})
+	return c, err
 }
 
 // Checkpoint is a signed checkpoint as stored.
@@ -79,6 +88,12 @@ type Checkpoint struct {
 	Root      tlog.Hash
 	Note      string // the signed note, as served to clients
 	CreatedAt time.Time
+	// LogNote is the note as the service signed it, without cosignatures;
+	// Note is LogNote followed by the cosignature lines of the witnesses
+	// named in CosignedBy (key name and ID each), when the checkpoint was
+	// read with its cosignatures.
+	LogNote    string
+	CosignedBy []string
 }
 
 func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (*Checkpoint, error) {
@@ -131,7 +146,7 @@ func (db *DB) ProveEvent(ctx context.Context, accountID, eventID, size int64) (*
 			return fmt.Errorf("sqlstore: prove event %d of account %d: %w", eventID, accountID, err)
 		}
 		p = &InclusionProof{Event: e, Checkpoint: c, Proof: proof}
-		return nil
+		return db.withCosignatures(ctx, tx, c)
 	})
 	return p, err
 }
@@ -195,7 +210,10 @@ func (db *DB) ProveConsistency(ctx context.Context, accountID, from, to int64) (
 		if err != nil {
 			return fmt.Errorf("sqlstore: prove consistency %d→%d of account %d: %w", from, p.ToSize, accountID, err)
 		}
-		return nil
+		if err := db.withCosignatures(ctx, tx, p.From); err != nil {
+			return err
+		}
+		return db.withCosignatures(ctx, tx, p.To)
 	})
 	return p, err
 }

@@ -1,0 +1,188 @@
+package app_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/export"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/tlog"
+	"github.com/auditlog/auditlog/internal/witness"
+)
+
+// testWitness is an independent witness (package witness, its own SQLite
+// state) serving the tlog-witness protocol on a real loopback listener.
+type testWitness struct {
+	url, vkey string
+	verifier  *witness.Verifier
+	srv       *httptest.Server
+}
+
+// startWitness starts a witness of the logs of the verifier key logKey.
+func startWitness(t *testing.T, name, logKey string) *testWitness {
+	t.Helper()
+	skey, vkey, err := witness.GenerateKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := witness.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := witness.Open(t.Context(), signer, filepath.Join(t.TempDir(), name+".db"), []string{logKey}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(func() { srv.Close(); w.Close() })
+	v, err := witness.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testWitness{url: srv.URL, vkey: vkey, verifier: v, srv: srv}
+}
+
+// withWitnesses configures the witnesses and the quorum.
+func withWitnesses(quorum int, ws ...*testWitness) func(*config.Config) {
+	return func(c *config.Config) {
+		for _, w := range ws {
+			c.Witnesses = append(c.Witnesses, config.Witness{URL: w.url, Key: w.vkey})
+		}
+		c.WitnessQuorum = quorum
+	}
+}
+
+// policy is the reader's policy: all the witnesses must cosign.
+func policy(ws ...*testWitness) witness.Policy {
+	p := witness.Policy{Quorum: len(ws)}
+	for _, w := range ws {
+		p.Witnesses = append(p.Witnesses, w.verifier)
+	}
+	return p
+}
+
+// waitCosigned waits until the account's latest checkpoint carries n
+// cosignatures, and returns it.
+func waitCosigned(t *testing.T, db *sqlstore.DB, accountID int64, n int) *sqlstore.Checkpoint {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cp, err := db.Checkpoint(t.Context(), accountID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cp.CosignedBy) >= n {
+			return cp
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint of size %d carries %d cosignatures after 20 s; want %d", cp.Size, len(cp.CosignedBy), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// appendN appends n events to the account's log in one transaction.
+func appendN(t *testing.T, db *sqlstore.DB, accountID int64, n int) {
+	t.Helper()
+	events := make([]*audit.Event, n)
+	for i := range events {
+		events[i] = &audit.Event{AccountID: accountID, Action: "order.updated", ResourceType: "order"}
+	}
+	if err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
+		_, err := tx.AppendEvents(t.Context(), sqltest.Signer(t), events...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWitnessCosigning checks the service's side of witnessing on every
+// engine: each new checkpoint gets cosigned by both witnesses, from the
+// size each last cosigned; the checkpoint reads serve the cosignatures in
+// the note; and a fresh export carries a checkpoint that a reader's
+// witness policy accepts. A second process on the same database asks the
+// same witnesses at the same time, and both keep cosigning.
+func TestWitnessCosigning(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		vkey := sqltest.Signer(t).VerifierKey()
+		w1, w2 := startWitness(t, "w1.example", vkey), startWitness(t, "w2.example", vkey)
+		f := newFixture(t, db, withWitnesses(2, w1, w2))
+		tn := f.newTenant("witnessed")
+		id := tn.account.ID
+		cp := waitCosigned(t, db, id, 2)
+		if _, err := policy(w1, w2).Check([]byte(cp.Note), vkey); err != nil {
+			t.Fatalf("first checkpoint (size %d): %v\n%s", cp.Size, err, cp.Note)
+		}
+		if !slices.Equal(cp.CosignedBy, []string{tlog.KeyName(w1.vkey) + "+" + strings.Split(w1.vkey, "+")[1], tlog.KeyName(w2.vkey) + "+" + strings.Split(w2.vkey, "+")[1]}) {
+			t.Errorf("CosignedBy = %v", cp.CosignedBy)
+		}
+		// A burst of appends: the witnesses cosign the latest checkpoint,
+		// proving consistency from the size they last cosigned.
+		first := cp.Size
+		for range 5 {
+			appendN(t, db, id, 3)
+		}
+		cp = waitCosigned(t, db, id, 2)
+		if cp.Size != first+15 {
+			t.Errorf("cosigned size %d; want %d", cp.Size, first+15)
+		}
+		for _, w := range []*testWitness{w1, w2} {
+			ws, err := app.NewWitnesses([]config.Witness{{URL: w.url, Key: w.vkey}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := db.LastCosigned(t.Context(), id, ws[0].ID); err != nil || n != cp.Size {
+				t.Errorf("LastCosigned(%s) = %d, %v; want %d", ws[0].ID, n, err, cp.Size)
+			}
+		}
+		// The older checkpoint keeps its cosignatures; proofs serve them.
+		if old, err := db.Checkpoint(t.Context(), id, first); err != nil || len(old.CosignedBy) != 2 {
+			t.Errorf("checkpoint %d: %+v, %v", first, old, err)
+		}
+		if p, err := db.ProveConsistency(t.Context(), id, first, 0); err != nil || len(p.From.CosignedBy) != 2 || len(p.To.CosignedBy) != 2 {
+			t.Errorf("consistency proof %d→latest: %+v, %v", first, p, err)
+		}
+
+		// A second process on the same database, appending at the same
+		// time as the first.
+		other := sqltest.Reopen(t, db)
+		g := newFixture(t, other, withWitnesses(2, w1, w2))
+		for range 4 {
+			appendN(t, db, id, 2)
+			appendN(t, other, id, 2)
+		}
+		cp = waitCosigned(t, db, id, 2)
+		if _, err := policy(w1, w2).Check([]byte(cp.Note), vkey); err != nil {
+			t.Fatalf("after two processes: %v", err)
+		}
+		_ = g
+
+		// A fresh export carries a cosigned checkpoint of the whole log.
+		var buf bytes.Buffer
+		appendN(t, db, id, 1)
+		if err := f.app.Export(f.ctx, tn.p, origin, app.ExportRequest{}, func(*app.Export) io.Writer { return &buf }); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := export.Verify(bytes.NewReader(buf.Bytes()), vkey)
+		if err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		if _, err := policy(w1, w2).Check([]byte(rep.Checkpoint), vkey); err != nil {
+			t.Fatalf("export's checkpoint: %v\n%s", err, rep.Checkpoint)
+		}
+		if rep.TreeSize != cp.Size+1 {
+			t.Errorf("export of size %d; want the fresh size %d", rep.TreeSize, cp.Size+1)
+		}
+	})
+}
