@@ -86,11 +86,23 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		negText := q != nil && len(q.Words) > 0 && !hasWord(q) && sd.textWord != nil
 		var total int64
 		inexact, pageWalk, keyedText := false, false, false
+		// pageFrom, when set, is where the page of a search without words
+		// is read (its driver's index).
+		pageFrom := ""
 		end := int64(p.Offset() + p.PerPage)
 		switch {
 		case !counted:
 			// The log head holds the exact count: no scan needed.
 			total = size
+		case len(q.Words) == 0:
+			// Counted by rows examined, through the qualifier whose index
+			// yields the fewest events (searchplan.go).
+			wp, err := db.planWordless(ctx, tx, run, accountID, q, size, bound)
+			if err != nil {
+				return err
+			}
+			total, inexact, pageFrom = wp.total, wp.inexact, wp.from
+			pageWalk = wp.unordered && walk != "" && walkFaster(size, total, inexact, end)
 		case hasWord(q) && sd.textWord != nil && walk != "" && db.forceWalk >= 0:
 			// An engine whose full-text index yields every match of a
 			// word in the table before the account and the other terms
@@ -166,9 +178,8 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if db.forceWalk != 0 {
 			pageWalk = db.forceWalk > 0 && walk != ""
 		}
-		inexact = counted && total > bound
-		if inexact {
-			total = bound
+		if counted && total > bound {
+			inexact, total = true, bound
 		}
 		page = &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}
 		if int64(p.Offset()) >= total && !inexact {
@@ -177,6 +188,9 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		from := "events e"
 		if hasWord(q) && !keyedText {
 			from += sd.wordsFrom
+		}
+		if pageFrom != "" {
+			from = pageFrom
 		}
 		if pageWalk {
 			from = "events e" + walk

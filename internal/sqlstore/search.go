@@ -69,6 +69,10 @@ type searchDialect struct {
 	// prefix and sorting them; "" where the planner chooses well itself.
 	// walkTimeWords is the same for a search with a word (even excluded).
 	walkTime, walkTimeWords string
+	// indexHint, where set, returns what follows "events e" to make the
+	// engine read the named index (a search's driver, searchplan.go);
+	// PostgreSQL's planner chooses from its statistics and takes no hint.
+	indexHint func(index string) string
 	// textWord, where set, matches a word (not negated) by looking for
 	// its tokens in the event's own search_text, with no full-text index:
 	// the engine checks each row it walks instead of first reading every

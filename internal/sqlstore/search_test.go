@@ -360,3 +360,92 @@ func TestSearchPlansAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchCountByRowsExamined checks the totals rule for searches
+// without words: a search of one indexed qualifier counts its matches up
+// to the bound; a combination is counted exactly when the qualifier whose
+// index yields the fewest events yields at most the bound, and otherwise
+// reports the matches among the newest bound events of an ordered index,
+// a lower bound with TotalInexact. Pages and HasNext stay true to the
+// pages served.
+func TestSearchCountByRowsExamined(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// Event i (seq i+1) is action "a" unless i is a multiple of 3 ("b"),
+	// and a failure when i is even: 20 of "a", 10 of "b", 15 failures.
+	var evs []*audit.Event
+	for i := range 30 {
+		e := &audit.Event{Action: "a", ResourceType: "order", Outcome: "success", CreatedAt: t0.Add(time.Duration(i) * time.Second)}
+		if i%3 == 0 {
+			e.Action = "b"
+		}
+		if i%2 == 0 {
+			e.Outcome = "failure"
+		}
+		evs = append(evs, e)
+	}
+	tenth := "created:" + t0.Format(time.RFC3339) + ".." + t0.Add(9*time.Second).Format(time.RFC3339)
+	tests := []struct {
+		q       string
+		page    int
+		total   int64
+		inexact bool
+		seqs    []int64 // the page's events by seq, 4 a page
+		pages   int64
+		hasNext bool
+	}{
+		// One qualifier: its index count, up to the bound (10).
+		{"action:b", 1, 10, false, []int64{28, 25, 22, 19}, 3, true},
+		{"action:a", 1, 10, true, []int64{30, 29, 27, 26}, 3, true},
+		// "b" yields 10 events: all read, the count is exact.
+		{"action:b outcome:failure", 1, 5, false, []int64{25, 19, 13, 7}, 2, true},
+		{"action:b outcome:failure", 2, 5, false, []int64{1}, 2, false},
+		// The first ten seconds by the time index: exact.
+		{tenth + " outcome:failure", 1, 5, false, []int64{9, 7, 5, 3}, 2, true},
+		// "a" yields 20: the newest 10 of them (i = 29 down to 16) hold
+		// 5 failures, of the 10 in all.
+		{"action:a outcome:failure", 1, 5, true, []int64{29, 27, 23, 21}, 2, true},
+		{"action:a outcome:failure", 3, 5, true, []int64{5, 3}, 3, false},
+		// No index: the account's newest 10 events hold 5 failures.
+		{"outcome:failure", 1, 5, true, []int64{29, 27, 25, 23}, 2, true},
+		// The same with b excluded: 4 of them (i = 24 is a "b").
+		{"-action:b outcome:failure", 1, 4, true, []int64{29, 27, 23, 21}, 2, true},
+		// Nothing matches among the newest: the page still tells.
+		{"action:b resource_type:nothing", 1, 0, false, []int64{}, 0, false},
+		{"action:a resource_type:order actor:nobody", 1, 0, true, []int64{}, 1, false},
+	}
+	for _, e := range sqltest.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			db := e.Open(t)
+			db.CountBound = 10
+			ctx := t.Context()
+			a := &audit.Account{Name: "Shop", Domain: "s.example.com"}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range evs {
+				ev.AccountID = a.ID
+			}
+			appendAll(t, db, evs)
+			for _, tt := range tests {
+				q, err := query.Parse(tt.q, t0.Add(time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				pg, err := db.SearchEvents(ctx, a.ID, q, audit.PageRequest{Page: tt.page, PerPage: 4})
+				if err != nil {
+					t.Fatalf("SearchEvents(%q): %v", tt.q, err)
+				}
+				seqs := []int64{}
+				for _, ev := range pg.Events {
+					seqs = append(seqs, ev.Seq)
+				}
+				p := pg.Pagination
+				got := fmt.Sprintf("total=%d inexact=%v seqs=%v pages=%d has_next=%v", p.Total, p.TotalInexact, seqs, p.Pages, p.HasNext)
+				want := fmt.Sprintf("total=%d inexact=%v seqs=%v pages=%d has_next=%v", tt.total, tt.inexact, tt.seqs, tt.pages, tt.hasNext)
+				if got != want {
+					t.Errorf("%q page %d:\ngot  %s\nwant %s", tt.q, tt.page, got, want)
+				}
+			}
+		})
+	}
+}

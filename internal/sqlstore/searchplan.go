@@ -1,0 +1,190 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/auditlog/auditlog/internal/query"
+)
+
+// A search without words is counted and paged through one index, its
+// driver: the qualifier whose index yields the fewest of the account's
+// events, or the account's time index when no qualifier has an index (or
+// every one yields more than the bound). The other terms are checked in
+// each row the driver yields. Counting a combination by its matches could
+// read any number of rows to find 10,000 of them (two filters that each
+// match a quarter of a million events read 80,000); counting it by rows
+// examined cannot:
+//
+//   - each qualifier with an index is counted off its index, up to the
+//     bound (index entries only: no row is read);
+//   - a search of that one qualifier takes that count as its total;
+//   - when the smallest such count is within the bound, the search is
+//     counted exactly, reading those rows and no others;
+//   - otherwise the count reads the newest bound events of an ordered
+//     driver (its index in listing order) and reports the matches among
+//     them: a lower bound, with total_exact false.
+//
+// The page walks the driver newest first and stops after the page.
+
+// searchDriver is an index that serves one qualifier of a search, or the
+// account's time index (clause -1).
+type searchDriver struct {
+	// clause is the qualifier's position in Query.Clauses; -1 for the
+	// account's events by time.
+	clause int
+	// index serves the qualifier: an index on events that starts with the
+	// account.
+	index string
+	// ordered reports that the index yields the qualifier's matches in
+	// listing order (one value, and the index ends in created_at, seq).
+	ordered bool
+	// rows is how many of the account's events the qualifier matches,
+	// counted up to the bound plus one.
+	rows int64
+}
+
+// Index names, the same on every engine (migrations 0001 and 0005).
+const (
+	timeIndex = "events_account_time_idx"
+)
+
+// indexedClauses returns the required qualifiers of q that an index on
+// events serves, in q's order, rows not yet counted.
+func indexedClauses(q *query.Query) []searchDriver {
+	var ds []searchDriver
+	for i, c := range q.Clauses {
+		if c.Negated || len(c.Values) == 0 {
+			continue
+		}
+		one := len(c.Values) == 1
+		eq := one && c.Values[0].Op == query.OpEq
+		d := searchDriver{clause: i, ordered: eq}
+		switch c.Field {
+		case query.FieldAction:
+			d.index = "events_account_action_idx"
+		case query.FieldUserID:
+			d.index = "events_account_user_idx"
+		case query.FieldResourceType:
+			d.index = "events_account_resource_type_idx"
+		case query.FieldResourceID:
+			d.index = "events_account_resource_id_idx"
+		case query.FieldIP:
+			d.index = "events_account_ip_idx"
+		case query.FieldCreated:
+			// A time range is a range of the time index, in order.
+			d.index, d.ordered = timeIndex, one
+		case query.FieldResource:
+			// resource:TYPE reads the type's index; resource:TYPE:ID the
+			// ID's, the type checked in each row.
+			typed, ided := 0, 0
+			for _, v := range c.Values {
+				if v.ID == "" {
+					typed++
+				} else {
+					ided++
+				}
+			}
+			switch {
+			case ided == 0:
+				d.index, d.ordered = "events_account_resource_type_idx", one
+			case typed == 0:
+				d.index, d.ordered = "events_account_resource_id_idx", one
+			default:
+				continue
+			}
+		default:
+			continue
+		}
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// wordlessPlan is how SearchEvents counts and reads a search without
+// words (see searchDriver).
+type wordlessPlan struct {
+	total   int64
+	inexact bool
+	// from is "events e" with the driver's index hint, for the page.
+	from string
+	// unordered reports that the driver does not yield listing order:
+	// its matches are read and sorted, unless walking the account's
+	// events newest first is cheaper.
+	unordered bool
+}
+
+// planWordless counts the account's events that match q (which has
+// clauses and no words) by the rule above, reading at most bound index
+// entries per indexed qualifier and at most bound rows, and returns the
+// plan of the page. size is the account's log size.
+func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error),
+	accountID int64, q *query.Query, size, bound int64) (wordlessPlan, error) {
+	sd := db.dialect.search
+	hint := func(index string) string {
+		if sd.indexHint == nil {
+			return ""
+		}
+		return sd.indexHint(index)
+	}
+	one := func(query string, args ...any) (int64, error) {
+		rows, err := run(tx, ctx, query, args...)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		return n, scanOne(rows, &n)
+	}
+	cands := indexedClauses(q)
+	best := searchDriver{clause: -1, index: timeIndex, ordered: true, rows: size}
+	for i := range cands {
+		d := &cands[i]
+		b := &sqlBuilder{}
+		cond := " WHERE e.account_id = " + b.arg(accountID) + " AND (" + db.clause(b, q.Clauses[d.clause]) + ")"
+		n, err := one(`SELECT COUNT(*) FROM (SELECT 1 FROM events e`+hint(d.index)+cond+` LIMIT ?) c`, append(b.args, bound+1)...)
+		if err != nil {
+			return wordlessPlan{}, db.wrap(err, "count events")
+		}
+		d.rows = n
+		if n < best.rows || n == best.rows && d.ordered && !best.ordered {
+			best = *d
+		}
+	}
+	where, args := db.where(accountID, q, false)
+	switch {
+	case best.clause >= 0 && len(q.Clauses) == 1:
+		// The qualifier is the whole search: its index count is the count.
+		return wordlessPlan{total: min(best.rows, bound), inexact: best.rows > bound,
+			from: "events e" + hint(best.index), unordered: !best.ordered}, nil
+	case best.rows <= bound:
+		// Every event the driver yields can be read: an exact count.
+		n, err := one(`SELECT COUNT(*) FROM events e`+hint(best.index)+where, args...)
+		if err != nil {
+			return wordlessPlan{}, db.wrap(err, "count events")
+		}
+		return wordlessPlan{total: n, from: "events e" + hint(best.index), unordered: !best.ordered}, nil
+	}
+	// More than the bound to read: the newest bound events of an ordered
+	// driver are checked, and their matches are a lower bound. Every
+	// qualifier's count reached the bound, so any ordered one will do;
+	// the first in the search, else the account's time index.
+	drv := searchDriver{clause: -1, index: timeIndex, ordered: true}
+	for _, d := range cands {
+		if d.ordered {
+			drv = d
+			break
+		}
+	}
+	b := &sqlBuilder{}
+	inner := " WHERE e.account_id = " + b.arg(accountID)
+	if drv.clause >= 0 {
+		inner += " AND (" + db.clause(b, q.Clauses[drv.clause]) + ")"
+	}
+	b.args = append(b.args, bound)
+	n, err := one(`SELECT COUNT(*) FROM (SELECT e.id FROM events e`+hint(drv.index)+inner+
+		` ORDER BY e.created_at DESC, e.seq DESC LIMIT ?) d JOIN events e ON e.id = d.id`+where, append(b.args, args...)...)
+	if err != nil {
+		return wordlessPlan{}, db.wrap(err, "count events")
+	}
+	return wordlessPlan{total: n, inexact: true, from: "events e" + hint(drv.index)}, nil
+}
