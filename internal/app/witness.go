@@ -411,3 +411,16 @@ func (a *App) exportCheckpoint(ctx context.Context, accountID int64) (*sqlstore.
 		}
 	}
 }
+
+// WitnessStates returns, for p's account, the latest size each configured
+// witness cosigned and its refusal since then, if any (a refusal means the
+// stored log does not extend what the witness saw); nil without witnesses.
+func (a *App) WitnessStates(ctx context.Context, p *Principal) ([]sqlstore.WitnessState, error) {
+	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+		return nil, err
+	}
+	if a.cos == nil {
+		return nil, nil
+	}
+	return a.store.WitnessStates(ctx, p.AccountID, a.cos.witnessIDs())
+}

@@ -87,6 +87,7 @@ type logService interface {
 	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)
 	ProveConsistency(ctx context.Context, p *app.Principal, from, to int64) (*sqlstore.ConsistencyProof, error)
 	VerifyLog(ctx context.Context, p *app.Principal) (*tlog.Report, error)
+	WitnessStates(ctx context.Context, p *app.Principal) ([]sqlstore.WitnessState, error)
 	Export(ctx context.Context, p *app.Principal, c app.Client, req app.ExportRequest, start func(*app.Export) io.Writer) error
 }
 

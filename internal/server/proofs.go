@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -147,6 +148,29 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		}
 		out["failure"] = fail
 	}
+	// The witnesses' view: a refusal means the stored log does not extend
+	// a checkpoint a witness cosigned, whatever the stored log says of
+	// itself (an insider who rewrote it could have made it consistent).
+	states, err := s.app.WitnessStates(r.Context(), principalFrom(r.Context()))
+	if err != nil {
+		return err
+	}
+	ws := make([]map[string]any, 0, len(states))
+	for _, st := range states {
+		j := map[string]any{"witness": st.Witness, "cosigned_size": st.CosignedSize, "refusal": nil}
+		if ref := st.Refusal; ref != nil {
+			reason := fmt.Sprintf("witness %s refused to cosign the checkpoint of size %d (%d: %s): the stored log does not extend the checkpoint of size %d it cosigned; the log was rewritten or rolled back",
+				st.Witness, ref.TreeSize, ref.Status, ref.Reason, ref.CosignedSize)
+			j["refusal"] = map[string]any{"tree_size": ref.TreeSize, "cosigned_size": ref.CosignedSize, "status": ref.Status,
+				"reason": ref.Reason, "created_at": formatTime(ref.CreatedAt)}
+			if out["failure"] == nil {
+				out["failure"] = map[string]any{"reason": reason, "index": nil, "seq": nil}
+			}
+			out["ok"] = false
+		}
+		ws = append(ws, j)
+	}
+	out["witnesses"] = ws
 	return writeJSON(w, http.StatusOK, out)
 }
 
