@@ -63,6 +63,10 @@
 //     writer, and what a saturated or slow writer answers.
 //   - log.go: the verifiable log's reads: the verifier key, checkpoints,
 //     inclusion and consistency proofs, the server-side verification.
+//   - chat.go: the chat assistant's conversations: who may chat (a
+//     signed-in user who reads the audit log), conversations kept per
+//     user, and the chat.query event each question records (package chat
+//     interprets and answers; it calls this package's reads).
 //   - export.go: exports as NDJSON (self-proving), CSV or a PDF report,
 //     each recorded with its format, filter and count before the first
 //     byte, then streamed (PDF: built whole) with the reads a few batches

@@ -44,6 +44,8 @@ type Answer struct {
 	// Events are the events the answer relies on, newest first, at most
 	// MaxCited.
 	Events []*audit.Event
+
+	conversationID int64
 }
 
 // Suggestions are questions the built-in engine answers, offered when it
@@ -112,7 +114,7 @@ func scope(plan *Plan) string {
 func total(l *app.EventList) string {
 	n := strconv.FormatInt(l.Pagination.Total, 10)
 	if l.Pagination.TotalInexact {
-		n = "more than " + n
+		n = "at least " + n
 	}
 	return n
 }
@@ -332,6 +334,9 @@ func runUnusual(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *
 			usual[v.Value] = v.Count
 		}
 		for _, v := range in.Values {
+			if dim == "action" && strings.HasPrefix(v.Value, "chat.") {
+				continue // the questions asked of the assistant itself
+			}
 			exp := float64(usual[v.Value]) * ratio
 			if v.Count >= 5 && float64(v.Count) > 3*exp {
 				found = append(found, finding{dim, v.Value, float64(v.Count), exp})
@@ -347,7 +352,11 @@ func runUnusual(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *
 	})
 	var lines []string
 	for _, f := range found {
-		lines = append(lines, fmt.Sprintf("- %s %s: %.0f events; usually about %.1f in a period this long", f.dim, f.value, f.count, f.expected))
+		usual := fmt.Sprintf("usually about %.1f in a period this long", f.expected)
+		if f.expected < 0.05 {
+			usual = fmt.Sprintf("none in the %d days before", usualDays)
+		}
+		lines = append(lines, fmt.Sprintf("- %s %s: %.0f events; %s", f.dim, f.value, f.count, usual))
 		if len(a.Events) < MaxCited {
 			q := (&Plan{Time: plan.Time}).Search()
 			if f.dim == "action" {

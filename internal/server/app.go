@@ -6,6 +6,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
@@ -24,6 +25,7 @@ type Application interface {
 	eventService
 	logService
 	analyticsService
+	chatService
 }
 
 var _ Application = (*app.App)(nil)
@@ -96,4 +98,12 @@ type analyticsService interface {
 	AnalyticsSummary(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Summary, error)
 	AnalyticsSeries(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Series, error)
 	AnalyticsTop(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Top, error)
+}
+
+// chatService keeps the chat assistant's conversations; package chat
+// answers the questions through the same reads.
+type chatService interface {
+	chat.Application
+	ChatConversations(ctx context.Context, p *app.Principal) ([]*audit.ChatConversation, error)
+	DeleteChatConversation(ctx context.Context, p *app.Principal, c app.Client, id int64) error
 }

@@ -46,6 +46,11 @@ func (s *Server) routes() {
 	r("GET /api/analytics/timeseries", can(audit.PermViewAuditLogs), limitReads, s.analyticsSeries)
 	r("GET /api/analytics/top", can(audit.PermViewAuditLogs), limitReads, s.analyticsTop)
 
+	r("POST /api/chat", userCan(audit.PermViewAuditLogs), limitReads, s.askChat)
+	r("GET /api/chat/conversations", userCan(audit.PermViewAuditLogs), limitReads, s.listChatConversations)
+	r("GET /api/chat/conversations/{id}", userCan(audit.PermViewAuditLogs), limitReads, s.getChatConversation)
+	r("DELETE /api/chat/conversations/{id}", userCan(audit.PermViewAuditLogs), noLimit, s.deleteChatConversation)
+
 	r("POST /api/audit-logs", can(audit.PermWriteEvents), limitIngest, s.ingestEvent)
 	r("POST /api/audit-logs/batch", can(audit.PermWriteEvents), limitIngest, s.ingestBatch)
 	r("POST /api/api-keys", can(audit.PermManageAPIKeys), noLimit, s.createAPIKey)
@@ -71,6 +76,10 @@ var (
 // can is who has perm: a signed-in user whose role has it, or an API key
 // holding the scope that grants it (see audit.ScopeFor).
 func can(perm audit.Permission) access { return access{authenticate: true, perm: perm} }
+
+// userCan is a signed-in user whose role has perm; API keys are refused
+// (the route keeps something per person, such as chat conversations).
+func userCan(perm audit.Permission) access { return access{authenticate: true, user: true, perm: perm} }
 
 // bucket is the rate-limit bucket a route draws from. The RateLimit,
 // RateLimit-Policy and Retry-After headers show every decision.

@@ -23,6 +23,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -40,7 +41,9 @@ type Server struct {
 	// pages caches rendered listing pages (LIST_CACHE_MB); nil when off.
 	pages *pageCache
 	// live delivers committed events to the stream; nil: no stream.
-	live         *live.Hub
+	live *live.Hub
+	// chat answers POST /api/chat.
+	chat         *chat.Assistant
 	streamTiming streamTiming
 }
 
@@ -73,6 +76,7 @@ func New(d Deps) *Server {
 		mux:   http.NewServeMux(),
 		pages: newPageCache(int64(d.Config.ListCacheMB) << 20),
 		live:  d.Live,
+		chat:  chat.NewAssistant(d.App, d.Now),
 
 		streamTiming: defaultStreamTiming,
 	}
