@@ -29,6 +29,7 @@
 // ingest, MariaDB killed (SIGKILL) and restarted during ingest, MariaDB
 // sessions ended (KILL CONNECTION) during ingest, Redis killed and
 // restarted while the rate limits use it. The disk-full case lives in
-// internal/server (TestDiskFull: SQLite on a tmpfs the test mounts). Not yet
-// here: SIGTERM and kill -9 of a real auditlog serve process.
+// internal/server (TestDiskFull: SQLite on a tmpfs the test mounts); SIGTERM
+// and kill -9 of a real auditlog serve process during ingest live in
+// cmd/auditlog (TestServeKilledDuringIngest), which builds the binary.
 package faults
