@@ -162,3 +162,11 @@ func (s *Server) deleteChatConversation(w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// serveMCP serves the Model Context Protocol's tools (package mcp) to an
+// API key with events:read, as that key.
+func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
+	extendDeadline(w)
+	s.mcp.ServeHTTP(w, r)
+	return nil
+}

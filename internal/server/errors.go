@@ -37,6 +37,7 @@ var (
 	errRouteNotFound    = audit.Errorf(audit.ENOTFOUND, "No such endpoint.")
 	errMethodNotAllowed = audit.Errorf(audit.ENOTALLOWED, "Method not allowed for this endpoint.")
 	errCrossOrigin      = audit.Errorf(audit.EFORBIDDEN, "Cross-origin request refused.")
+	errNeedsKey         = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs an API key (Authorization: Bearer), not a session.")
 	errPanic            = &audit.Error{Code: audit.EINTERNAL, Message: "Internal error."}
 )
 

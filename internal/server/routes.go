@@ -51,6 +51,8 @@ func (s *Server) routes() {
 	r("GET /api/chat/conversations/{id}", userCan(audit.PermViewAuditLogs), limitReads, s.getChatConversation)
 	r("DELETE /api/chat/conversations/{id}", userCan(audit.PermViewAuditLogs), noLimit, s.deleteChatConversation)
 
+	r("POST /mcp", keyCan(audit.PermViewAuditLogs), limitReads, s.serveMCP)
+
 	r("POST /api/audit-logs", can(audit.PermWriteEvents), limitIngest, s.ingestEvent)
 	r("POST /api/audit-logs/batch", can(audit.PermWriteEvents), limitIngest, s.ingestBatch)
 	r("POST /api/api-keys", can(audit.PermManageAPIKeys), noLimit, s.createAPIKey)
@@ -63,6 +65,7 @@ type access struct {
 	authenticate bool             // a session or an API key is needed
 	user         bool             // a signed-in user is needed, of any role
 	perm         audit.Permission // the permission needed, if any
+	key          bool             // an API key is needed
 }
 
 var (
@@ -76,6 +79,10 @@ var (
 // can is who has perm: a signed-in user whose role has it, or an API key
 // holding the scope that grants it (see audit.ScopeFor).
 func can(perm audit.Permission) access { return access{authenticate: true, perm: perm} }
+
+// keyCan is an API key holding the scope that grants perm; sessions are
+// refused (the route serves programs, such as MCP clients).
+func keyCan(perm audit.Permission) access { return access{authenticate: true, key: true, perm: perm} }
 
 // userCan is a signed-in user whose role has perm; API keys are refused
 // (the route keeps something per person, such as chat conversations).
@@ -138,6 +145,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, who access, b buc
 		if err := p.RequireUser(); err != nil {
 			return err
 		}
+	}
+	if who.key && p.APIKey == nil {
+		return errNeedsKey
 	}
 	if who.perm != "" {
 		if err := p.Authorize(who.perm); err != nil {

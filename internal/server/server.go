@@ -23,9 +23,11 @@ import (
 	"path"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/live"
+	"github.com/auditlog/auditlog/internal/mcp"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -43,7 +45,9 @@ type Server struct {
 	// live delivers committed events to the stream; nil: no stream.
 	live *live.Hub
 	// chat answers POST /api/chat.
-	chat         *chat.Assistant
+	chat *chat.Assistant
+	// mcp serves POST /mcp.
+	mcp          http.Handler
 	streamTiming streamTiming
 }
 
@@ -77,6 +81,7 @@ func New(d Deps) *Server {
 		pages: newPageCache(int64(d.Config.ListCacheMB) << 20),
 		live:  d.Live,
 		chat:  chat.NewAssistant(d.App, d.Now),
+		mcp:   mcp.Handler(d.App, func(r *http.Request) *app.Principal { return principalFrom(r.Context()) }, d.Logger),
 
 		streamTiming: defaultStreamTiming,
 	}
