@@ -60,6 +60,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	liveClients := fs.Int("live", 0, "instead of the scenarios, open `N` WebSocket streams (GET /api/audit-logs/stream) on an auditlog serve process of their own and measure the latency from an event's ingest acknowledgment to its arrival at every client, with the events sent to that process and to another one on the same database; and the memory of each idle connection")
 	liveRate := fs.Int("live-rate", 20, "with --live, how many events per second to send")
 	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
+	exportServers := fs.String("export-servers", "", "with --export, the auditlog `executables` that serve the exports, comma-separated, each measured in turn on the same loaded log (default: this one); to compare builds on a shared machine")
+	exportRounds := fs.Int("export-rounds", 1, "with --export, measure each format on each server `N` times, alternating servers")
 	soak := fs.Duration("soak", 0, "instead of the scenarios, run a soak for `DURATION`: a separate auditlog serve process on the database, driven by single writes, batches, list reads, exports and verifications at once, reporting its RSS, goroutines, open database connections and each operation's latency p50/p99 every --soak-interval")
 	soakInterval := fs.Duration("soak-interval", time.Minute, "with --soak, report every `DURATION`")
 	soakVerifySize := fs.Int("soak-verify-size", 5000, "with --soak, exports and verifications read an account of at most `N` events: its batches move to a fresh account once it holds N, so their latency stays comparable over the run")
@@ -140,7 +142,11 @@ Flags:
 	run := fmt.Sprintf("%x", time.Now().UnixNano())
 
 	if *exportEvents > 0 {
-		return exportBenchRun(ctx, e, db, signer, base, url, run, *exportEvents, strings.Split(*exportFormats, ","))
+		var servers []string
+		if *exportServers != "" {
+			servers = strings.Split(*exportServers, ",")
+		}
+		return exportBenchRun(ctx, e, db, signer, base, url, run, *exportEvents, strings.Split(*exportFormats, ","), servers, max(*exportRounds, 1))
 	}
 	if *liveClients > 0 {
 		return liveBenchRun(ctx, e, base, url, run, *liveClients, *duration, max(*liveRate, 1))

@@ -27,8 +27,11 @@ import (
 // the whole export with an API key, stops the server and reads its peak
 // RSS. The figures are the served rate (events/s from the request to the
 // last byte), the time to the first byte, the server's CPU time (steadier
-// than the rate on a shared machine) and its peak RSS.
-func exportBenchRun(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signer, base, dbURL, run string, n int, formats []string) error {
+// than the rate on a shared machine) and its peak RSS. With several
+// servers (executables) or rounds, each format is measured rounds times on
+// each server in turn, alternating them, so that builds compared on a
+// shared machine see the same moments of its load.
+func exportBenchRun(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signer, base, dbURL, run string, n int, formats, servers []string, rounds int) error {
 	domain := "export-" + run + ".bench.example"
 	email := "owner@" + domain
 	out, err := call(http.DefaultClient, "POST", base+"/api/accounts", "", "", fmt.Sprintf(`{"name":"Export bench","domain":%q,"owner_email":%q,"owner_password":"bench-password-1"}`, domain, email), 201)
@@ -68,15 +71,37 @@ func exportBenchRun(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.S
 	}
 	fmt.Fprintf(e.stdout, "auditlog bench --export: %s, loaded %d events in %s\n\n", db.Describe(), n, time.Since(start).Round(time.Millisecond))
 
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "format\tevents\tbytes\tfirst byte\ttotal\tevents/s\tMB/s\tserver CPU\tserver peak RSS\t")
-	for _, format := range formats {
-		r, err := exportOnce(ctx, e, dbURL, k.Key, format)
+	if len(servers) == 0 {
+		self, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("%s: %w", format, err)
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%.0f\t%.1f\t%s\t%.0f MB\t\n", format, r.events, r.bytes, r.firstByte.Round(time.Millisecond),
-			r.total.Round(time.Millisecond), float64(r.events)/r.total.Seconds(), float64(r.bytes)/1e6/r.total.Seconds(), r.cpu.Round(10*time.Millisecond), float64(r.maxRSS)/1e6)
+		servers = []string{self}
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "format\tevents\tbytes\tfirst byte\ttotal\tevents/s\tMB/s\tserver CPU\tserver peak RSS\t")
+	if len(servers) > 1 {
+		fmt.Fprint(tw, "server\t")
+	}
+	fmt.Fprintln(tw)
+	for _, format := range formats {
+		for range rounds {
+			for _, exe := range servers {
+				r, err := exportOnce(ctx, e, exe, dbURL, k.Key, format)
+				if err != nil {
+					return fmt.Errorf("%s: %w", format, err)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%.0f\t%.1f\t%s\t%.0f MB\t", format, r.events, r.bytes, r.firstByte.Round(time.Millisecond),
+					r.total.Round(time.Millisecond), float64(r.events)/r.total.Seconds(), float64(r.bytes)/1e6/r.total.Seconds(), r.cpu.Round(10*time.Millisecond), float64(r.maxRSS)/1e6)
+				if len(servers) > 1 {
+					fmt.Fprint(tw, exe+"\t")
+				}
+				fmt.Fprintln(tw)
+				if len(servers) > 1 || rounds > 1 {
+					tw.Flush() // a long comparison shows each result as it comes
+				}
+			}
+		}
 	}
 	return tw.Flush()
 }
@@ -88,14 +113,10 @@ type exportResult struct {
 	cpu              time.Duration // the server process's user and system time, start to stop
 }
 
-// exportOnce starts auditlog serve on the database, downloads one export and
-// stops the server.
-func exportOnce(ctx context.Context, e *env, dbURL, key, format string) (exportResult, error) {
+// exportOnce starts the executable exe's auditlog serve on the database,
+// downloads one export and stops the server.
+func exportOnce(ctx context.Context, e *env, exe, dbURL, key, format string) (exportResult, error) {
 	var r exportResult
-	exe, err := os.Executable()
-	if err != nil {
-		return r, err
-	}
 	cmd := exec.CommandContext(ctx, exe, "serve", "--database-url", dbURL, "--port", "0", "--dev", "--env-file", os.DevNull, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "SECRET_KEY=export-bench-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"-not-a-secret")
 	cmd.Stderr = e.stderr

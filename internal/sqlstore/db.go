@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -41,6 +42,12 @@ type DB struct {
 	// skipCounts, set only by benchmarks, leaves the analytics counts
 	// alone, to measure what keeping them costs.
 	skipCounts bool
+	// unpackedExport, set only by tests, makes exports on SQLite read
+	// column by column, as other engines do (exportrow.go).
+	unpackedExport bool
+	// packedFallbacks counts the export pages that SQLite read packed but
+	// that had to be read again column by column (exportrow.go).
+	packedFallbacks atomic.Int64
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.

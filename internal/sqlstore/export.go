@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -29,14 +30,33 @@ func (db *DB) ExportRange(ctx context.Context, accountID int64, f audit.EventFil
 
 func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, after, upTo int64, fn func(e *audit.Event) error) error {
 	where, args := db.where(accountID, q, false)
+	tail := ` FROM events e` + where + ` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`
+	// On SQLite each row comes packed into one value (exportrow.go).
+	packed := db.source.Engine == SQLite && !db.unpackedExport
+	// An unfiltered export runs the same statement for every page:
+	// prepare it once per connection.
+	run := db.rd.queryBuilt
+	if q.IsZero() {
+		run = db.rd.query
+	}
 	last := after
 	for last < upTo {
-		rows, err := db.rd.queryBuilt(ctx, `SELECT `+eventColumns+` FROM events e`+where+
-			` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`, append(args, last, upTo, exportPage)...)
-		if err != nil {
-			return db.wrap(err, "select events to export")
+		pageArgs := append(args[:len(args):len(args)], last, upTo, exportPage)
+		var page []*audit.Event
+		var err error
+		if packed {
+			page, err = db.exportPagePacked(ctx, run, tail, pageArgs)
 		}
-		page, err := db.scanEvents(rows, nil, nil)
+		if packed && errors.Is(err, errPackedRow) {
+			db.packedFallbacks.Add(1)
+		}
+		if !packed || errors.Is(err, errPackedRow) {
+			var rows *sql.Rows
+			if rows, err = run(ctx, `SELECT `+eventColumns+tail, pageArgs...); err != nil {
+				return db.wrap(err, "select events to export")
+			}
+			page, err = db.scanEvents(rows, nil, nil)
+		}
 		if err != nil {
 			return err
 		}
@@ -51,6 +71,17 @@ func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, 
 		}
 	}
 	return nil
+}
+
+// exportPagePacked reads a page of an export with each event packed into
+// one value; it fails with errPackedRow when a row does not unpack, and
+// the page must then be read column by column.
+func (db *DB) exportPagePacked(ctx context.Context, run func(context.Context, string, ...any) (*sql.Rows, error), tail string, args []any) ([]*audit.Event, error) {
+	rows, err := run(ctx, `SELECT `+packedEventColumn+tail, args...)
+	if err != nil {
+		return nil, db.wrap(err, "select events to export")
+	}
+	return db.scanPackedEvents(rows)
 }
 
 // Tiles returns a view of the account's stored tree for computing proofs.

@@ -19,6 +19,15 @@ func FailFirstAttemptForTest(db *DB) {
 	}
 }
 
+// UnpackedExportForTest makes exports on SQLite read each event column by
+// column (on) instead of packed into one value (off, the default), so that
+// tests can compare the two.
+func UnpackedExportForTest(db *DB, on bool) { db.unpackedExport = on }
+
+// PackedExportFallbacksForTest returns how many export pages SQLite read
+// packed that had to be read again column by column.
+func PackedExportFallbacksForTest(db *DB) int64 { return db.packedFallbacks.Load() }
+
 // SkipCountsForBenchmark makes the write path of db leave the analytics
 // counts alone (skip) or keep them (the default), so that a benchmark can
 // measure what keeping them costs, in the same run.
