@@ -177,7 +177,15 @@ func checkpointSigner(ctx context.Context, cfg config.Config, db *sqlstore.DB, l
 			log.Info("generated a checkpoint signing key and stored it in the database; set SIGNING_KEY to keep it outside")
 		}
 	}
-	return newSigner(skey)
+	signer, err := newSigner(skey, cfg.PreviousVerifierKeys)
+	if err != nil {
+		return nil, err
+	}
+	// Note since when this key signs (GET /api/verifier-key shows it).
+	if err := db.RecordSigningKey(ctx, signer.VerifierKey()); err != nil {
+		return nil, fmt.Errorf("record the signing key: %w", err)
+	}
+	return signer, nil
 }
 
 // keyName returns the name of a signing key to generate: LOG_NAME, or
@@ -203,7 +211,7 @@ var errNoSigningKey = errors.New("no signing key yet: run auditlog serve once, o
 // without one it returns errNoSigningKey.
 func storedSigner(ctx context.Context, cfg config.Config, open func() (*sqlstore.DB, error)) (*tlog.Signer, error) {
 	if cfg.SigningKey != "" {
-		return newSigner(cfg.SigningKey)
+		return newSigner(cfg.SigningKey, cfg.PreviousVerifierKeys)
 	}
 	db, err := open()
 	if err != nil {
@@ -216,13 +224,18 @@ func storedSigner(ctx context.Context, cfg config.Config, open func() (*sqlstore
 	} else if err != nil {
 		return nil, fmt.Errorf("checkpoint signing key: %w", err)
 	}
-	return newSigner(skey)
+	return newSigner(skey, cfg.PreviousVerifierKeys)
 }
 
-func newSigner(skey string) (*tlog.Signer, error) {
+// newSigner returns the signer of skey that also accepts the checkpoints of
+// the previous verifier keys (PREVIOUS_VERIFIER_KEYS).
+func newSigner(skey string, previous []string) (*tlog.Signer, error) {
 	signer, err := tlog.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("SIGNING_KEY: %w", err)
+	}
+	if signer, err = signer.WithPrevious(previous); err != nil {
+		return nil, fmt.Errorf("PREVIOUS_VERIFIER_KEYS: %w", err)
 	}
 	return signer, nil
 }

@@ -69,7 +69,7 @@ func TestReadOnlyCommandsCreateNoKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after init-db --sample: %v; want a stored key", err)
 	}
-	signer, err := newSigner(skey)
+	signer, err := newSigner(skey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -89,7 +91,8 @@ func (a *App) VerifyLog(ctx context.Context, p *Principal) (*tlog.Report, error)
 	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
 		return nil, err
 	}
-	return a.store.VerifyLog(ctx, p.AccountID, a.signer.VerifierKey())
+	keys := a.signer.VerifierKeys()
+	return a.store.VerifyLog(ctx, p.AccountID, keys[0], keys[1:]...)
 }
 
 // timeLayout renders times as the API does: RFC 3339, UTC, microseconds.
@@ -119,4 +122,42 @@ func FilterParams(f audit.EventFilter) map[string]string {
 		return nil
 	}
 	return m
+}
+
+// SigningKey is one of the log's checkpoint signing keys, by its public
+// verifier key, as GET /api/verifier-key lists them.
+type SigningKey struct {
+	VerifierKey string
+	Current     bool // the key that signs new checkpoints
+	// From is when the service first signed with the key, Until when the
+	// next key took over; each is zero when not known (Until always for
+	// the current key).
+	From, Until time.Time
+}
+
+// SigningKeys returns the current signing key and the previous ones
+// (PREVIOUS_VERIFIER_KEYS), newest first, with the times the service
+// noted for them. Anyone may have them: each verifies the checkpoints it
+// signed, which keep naming it after a rotation.
+func (a *App) SigningKeys(ctx context.Context) ([]SigningKey, error) {
+	dates, err := a.store.SigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []SigningKey
+	for i, k := range a.signer.VerifierKeys() {
+		out = append(out, SigningKey{VerifierKey: k, Current: i == 0, From: dates[k]})
+	}
+	for i := range out {
+		if out[i].Current || out[i].From.IsZero() {
+			continue
+		}
+		for _, o := range out {
+			if o.From.After(out[i].From) && (out[i].Until.IsZero() || o.From.Before(out[i].Until)) {
+				out[i].Until = o.From
+			}
+		}
+	}
+	slices.SortStableFunc(out[1:], func(x, y SigningKey) int { return y.From.Compare(x.From) })
+	return out, nil
 }

@@ -84,6 +84,7 @@ type eventService interface {
 // logService serves the verifiable log's reads.
 type logService interface {
 	VerifierKey() (key, name string)
+	SigningKeys(ctx context.Context) ([]app.SigningKey, error)
 	Origin(accountID int64) string
 	Checkpoint(ctx context.Context, p *app.Principal, size int64) (*sqlstore.Checkpoint, error)
 	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)

@@ -47,10 +47,27 @@ func sizeParam(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// verifierKey publishes the public key that signs every checkpoint.
+// verifierKey publishes the public key that signs new checkpoints, and
+// under "keys" every key of the log, current and previous, with its
+// validity.
 func (s *Server) verifierKey(w http.ResponseWriter, r *http.Request) error {
 	key, name := s.app.VerifierKey()
-	return writeJSONTagged(w, r, map[string]string{"verifier_key": key, "key_name": name, "algorithm": "Ed25519"})
+	keys, err := s.app.SigningKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	list := make([]map[string]any, len(keys))
+	for i, k := range keys {
+		j := map[string]any{"verifier_key": k.VerifierKey, "current": k.Current, "valid_from": nil, "valid_until": nil}
+		if !k.From.IsZero() {
+			j["valid_from"] = formatTime(k.From)
+		}
+		if !k.Until.IsZero() {
+			j["valid_until"] = formatTime(k.Until)
+		}
+		list[i] = j
+	}
+	return writeJSONTagged(w, r, map[string]any{"verifier_key": key, "key_name": name, "algorithm": "Ed25519", "keys": list})
 }
 
 // checkpoint returns the account's latest checkpoint, or the one of ?size=N

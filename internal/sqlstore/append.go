@@ -269,10 +269,10 @@ func (l txLog) InsertCheckpoints(ctx context.Context, heads []tlog.SignedHead) e
 var ErrSigningStopped = &audit.Error{Code: audit.EUNAVAILABLE, Message: "Recording is stopped for this account: its stored audit log no longer extends the last checkpoint the service signed, so it was changed or rolled back outside the service. An operator must investigate; GET /api/audit-logs/verify shows where."}
 
 // LastSigned implements tlog.Store: the head remembered for the account,
-// or else the latest stored checkpoint whose note vkey validly signs for
+// or else the latest stored checkpoint whose note one of vkeys validly signs for
 // the account's log (a row that is not is ignored: it proves nothing, and
 // the log's verification reports it).
-func (l txLog) LastSigned(ctx context.Context, accountID int64, vkey string) (tlog.Head, bool, error) {
+func (l txLog) LastSigned(ctx context.Context, accountID int64, vkeys []string) (tlog.Head, bool, error) {
 	db := l.tx.db
 	h, ok, stopped := db.signed.Get(accountID)
 	if stopped != nil {
@@ -287,8 +287,8 @@ func (l txLog) LastSigned(ctx context.Context, accountID int64, vkey string) (tl
 	} else if err != nil {
 		return tlog.Head{}, false, err
 	}
-	cp, err := tlog.OpenCheckpoint([]byte(c.Note), vkey)
-	if err != nil || cp.Origin != tlog.Origin(tlog.KeyName(vkey), accountID) || cp.Size != c.Size || cp.Root != c.Root {
+	cp, err := tlog.OpenCheckpointAny([]byte(c.Note), vkeys)
+	if err != nil || cp.Origin != tlog.Origin(tlog.KeyName(vkeys[0]), accountID) || cp.Size != c.Size || cp.Root != c.Root {
 		return tlog.Head{}, false, nil
 	}
 	h = tlog.Head{Size: c.Size, Root: c.Root}

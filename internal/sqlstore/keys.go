@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/tlog"
@@ -50,4 +51,44 @@ func (db *DB) CheckpointKey(ctx context.Context, name string) (skey string, crea
 		return skey, false, err
 	}
 	return skey, err == nil, err
+}
+
+// RecordSigningKey notes that the service signs checkpoints with the key of
+// the verifier key vkey from now on, unless that key is noted already. The
+// notes only date the keys (SigningKeys): which keys verify comes from the
+// configuration, never from the database.
+func (db *DB) RecordSigningKey(ctx context.Context, vkey string) error {
+	err := db.Update(ctx, func(tx *Tx) error {
+		var n int
+		err := tx.queryRow(ctx, `SELECT COUNT(*) FROM signing_keys WHERE verifier_key = ?`, vkey).Scan(&n)
+		if err != nil || n > 0 {
+			return tx.db.wrap(err, "select signing key")
+		}
+		_, err = tx.exec(ctx, `INSERT INTO signing_keys (verifier_key, first_used) VALUES (?, ?)`, vkey, tx.db.t(tx.now))
+		return tx.db.wrap(err, "insert signing key")
+	})
+	if errors.Is(err, errUnique) {
+		return nil
+	}
+	return err
+}
+
+// SigningKeys returns when the service first signed with each noted key,
+// by verifier key.
+func (db *DB) SigningKeys(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := db.rd.query(ctx, `SELECT verifier_key, first_used FROM signing_keys`)
+	if err != nil {
+		return nil, db.wrap(err, "select signing keys")
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var k string
+		var at time.Time
+		if err := rows.Scan(&k, timeValue{&at}); err != nil {
+			return nil, db.wrap(err, "scan signing key")
+		}
+		out[k] = at
+	}
+	return out, db.wrap(rows.Err(), "select signing keys")
 }

@@ -12,14 +12,15 @@ import (
 // hash, every stored tree hash, every checkpoint's signature (with the
 // verifier key vkey) and root, and the log head; and it reports a log for
 // which this store stopped signing because it no longer extended the last
-// signed checkpoint (tlog.ForkError). It returns an error only
-// when it could not check; a log that fails a check is a report with a
-// Failure.
-func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string) (*tlog.Report, error) {
+// signed checkpoint (tlog.ForkError). previous are the verifier keys that
+// signed the log's checkpoints before vkey (a key rotation). It returns an
+// error only when it could not check; a log that fails a check is a report
+// with a Failure.
+func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string, previous ...string) (*tlog.Report, error) {
 	var rep *tlog.Report
 	err := db.view(ctx, func(tx runner) error {
 		var err error
-		rep, err = tlog.VerifyStored(ctx, readLog{db, tx}, accountID, vkey)
+		rep, err = tlog.VerifyStored(ctx, readLog{db, tx}, accountID, vkey, previous...)
 		return err
 	})
 	if err == nil && rep.Failure == nil {

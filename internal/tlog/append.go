@@ -43,9 +43,11 @@ type Store interface {
 	InsertCheckpoints(ctx context.Context, heads []SignedHead) error
 	// LastSigned returns the last head of the account's log that the
 	// service signed, as far as it knows (remembered, or the latest stored
-	// checkpoint validly signed by vkey), and whether there is one. It
-	// returns a *ForkError when signing was stopped for the account.
-	LastSigned(ctx context.Context, accountID int64, vkey string) (Head, bool, error)
+	// checkpoint validly signed by one of vkeys: the signing key's
+	// verifier key, then those of the keys it replaced), and whether there
+	// is one. It returns a *ForkError when signing was stopped for the
+	// account.
+	LastSigned(ctx context.Context, accountID int64, vkeys []string) (Head, bool, error)
 }
 
 // Span is one account's events of an append: Events[i] has seq Size+i+1.
@@ -173,7 +175,7 @@ func Append(ctx context.Context, s Store, signer *Signer, now time.Time, events 
 			return nil, fmt.Errorf("tlog: root of the log of account %d: %w", a.AccountID, err)
 		}
 		// Never sign a tree not proved to extend the last one signed.
-		last, ok, err := s.LastSigned(ctx, a.AccountID, signer.VerifierKey())
+		last, ok, err := s.LastSigned(ctx, a.AccountID, signer.VerifierKeys())
 		if err != nil {
 			return nil, err
 		}

@@ -122,7 +122,7 @@ func (m *memLog) InsertCheckpoints(_ context.Context, heads []SignedHead) error 
 
 // LastSigned returns the latest stored checkpoint, as a store that
 // remembered nothing would.
-func (m *memLog) LastSigned(_ context.Context, accountID int64, _ string) (Head, bool, error) {
+func (m *memLog) LastSigned(_ context.Context, accountID int64, _ []string) (Head, bool, error) {
 	cps := m.cps[accountID]
 	if len(cps) == 0 {
 		return Head{}, false, nil

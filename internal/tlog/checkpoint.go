@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,37 @@ func ParseCheckpointBody(text string) (Checkpoint, error) {
 type Signer struct {
 	signer   note.Signer
 	verifier string
+	previous []string // verifier keys of the keys that signed before this one
+}
+
+// WithPrevious returns a copy of s that also names the verifier keys of the
+// signing keys used before it (after a key rotation): checkpoints they
+// signed keep verifying, and the service keeps proving that each new tree
+// extends the last one signed, whichever key signed it. Each must be a
+// valid verifier key with s's name, so that every origin stays the same.
+func (s *Signer) WithPrevious(vkeys []string) (*Signer, error) {
+	c := *s
+	c.previous = nil
+	for _, k := range vkeys {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			return nil, fmt.Errorf("tlog: previous verifier key %q: %w", k, err)
+		}
+		if v.Name() != s.Name() {
+			return nil, fmt.Errorf("tlog: previous verifier key %q is named %q, not %q like the signing key: every key of a log must have its name, which begins each origin", k, v.Name(), s.Name())
+		}
+		if k == s.verifier || slices.Contains(c.previous, k) {
+			continue
+		}
+		c.previous = append(c.previous, k)
+	}
+	return &c, nil
+}
+
+// VerifierKeys returns the signer's verifier key followed by the previous
+// ones (WithPrevious).
+func (s *Signer) VerifierKeys() []string {
+	return append([]string{s.verifier}, s.previous...)
 }
 
 // NewSigner returns a Signer for a note signer key of the form
@@ -120,12 +152,23 @@ func KeyName(vkey string) string {
 
 // OpenCheckpoint verifies a signed checkpoint note with the verifier key and
 // parses it. It fails unless the note carries a valid signature by that key.
+// Other signatures (a witness's cosignature) are ignored.
 func OpenCheckpoint(signed []byte, vkey string) (Checkpoint, error) {
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		return Checkpoint{}, fmt.Errorf("tlog: verifier key: %w", err)
+	return OpenCheckpointAny(signed, []string{vkey})
+}
+
+// OpenCheckpointAny is OpenCheckpoint for a log whose key was rotated: the
+// note must carry a valid signature by at least one of the verifier keys.
+func OpenCheckpointAny(signed []byte, vkeys []string) (Checkpoint, error) {
+	var vs []note.Verifier
+	for _, k := range vkeys {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("tlog: verifier key: %w", err)
+		}
+		vs = append(vs, v)
 	}
-	n, err := note.Open(signed, note.VerifierList(v))
+	n, err := note.Open(signed, note.VerifierList(vs...))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("tlog: checkpoint signature: %w", err)
 	}

@@ -49,7 +49,8 @@ const tileWindowSize = 128
 // and the log head's size and root. It reads in pages, in constant memory.
 // It returns an error only when it could not check; a log that fails a
 // check is a Report with a Failure.
-func VerifyStored(ctx context.Context, s StoredLog, accountID int64, vkey string) (*Report, error) {
+// previous are the verifier keys that signed before vkey (a key rotation).
+func VerifyStored(ctx context.Context, s StoredLog, accountID int64, vkey string, previous ...string) (*Report, error) {
 	rep := &Report{AccountID: accountID}
 	size, headRoot, err := s.Head(ctx, accountID)
 	if err != nil {
@@ -60,6 +61,7 @@ func VerifyStored(ctx context.Context, s StoredLog, accountID int64, vkey string
 	var cps []SignedCheckpoint
 	var cpFrom int64
 	w := NewWalker(accountID, vkey, WalkOptions{
+		PreviousKeys: previous,
 		Checkpoints: func() (*SignedCheckpoint, error) {
 			if len(cps) == 0 {
 				var err error

@@ -43,6 +43,10 @@ type WalkOptions struct {
 	// once the event's own checks passed: the stored log checks its stored
 	// tree hashes there, a filtered export each event's inclusion proof.
 	Leaf func(index int64, leaf Hash) (*Failure, error)
+	// PreviousKeys are verifier keys (of the same name) that signed the
+	// log's checkpoints before a key rotation: a checkpoint signed by one
+	// of them verifies too.
+	PreviousKeys []string
 	// Sparse walks a subset of the log in seq order (a filtered export):
 	// seq need only increase, and no tree is recomputed, so no checkpoint
 	// is met.
@@ -183,9 +187,9 @@ func (w *Walker) meetCheckpoints() (*Failure, error) {
 			// a checkpoint came out of order: never skip it silently.
 			return failAt(c.Size-1, "the checkpoint at size %d was not met in order", c.Size), nil
 		}
-		signed, err := OpenCheckpoint(c.Note, w.vkey)
+		signed, err := OpenCheckpointAny(c.Note, append([]string{w.vkey}, w.opts.PreviousKeys...))
 		if err != nil {
-			return failAt(c.Size-1, "the checkpoint at size %d is not validly signed by the service's key", c.Size), nil
+			return failAt(c.Size-1, "the checkpoint at size %d is not validly signed by the service's key (or a previous key of the log)", c.Size), nil
 		}
 		if signed.Origin != w.origin || signed.Size != c.Size || signed.Root != c.Root {
 			return failAt(c.Size-1, "the checkpoint at size %d names another log, size or root than its row", c.Size), nil

@@ -40,7 +40,7 @@ const maxRequest = 16 << 10
 type Witness struct {
 	signer *Signer
 	db     *sql.DB
-	logs   map[string]note.Verifier // by key name
+	logs   map[string][]note.Verifier // by key name: a log's keys after a rotation share its name
 	log    *slog.Logger
 	mu     sync.Mutex // one add-checkpoint at a time
 }
@@ -48,15 +48,16 @@ type Witness struct {
 // Open returns a witness that signs with signer, keeps its state in the
 // SQLite file at path (created when missing), and witnesses the logs of
 // the given log verifier keys: every origin "<key name>/accounts/<id>" of
-// each.
+// each. Several keys may share a name (a log's old and new key after a key
+// rotation): a checkpoint signed by any of them is accepted.
 func Open(ctx context.Context, signer *Signer, path string, logKeys []string, log *slog.Logger) (*Witness, error) {
-	w := &Witness{signer: signer, logs: map[string]note.Verifier{}, log: log}
+	w := &Witness{signer: signer, logs: map[string][]note.Verifier{}, log: log}
 	for _, k := range logKeys {
 		v, err := note.NewVerifier(strings.TrimSpace(k))
 		if err != nil {
 			return nil, fmt.Errorf("witness: log key %q: %w", k, err)
 		}
-		w.logs[v.Name()] = v
+		w.logs[v.Name()] = append(w.logs[v.Name()], v)
 	}
 	if len(w.logs) == 0 {
 		return nil, errors.New("witness: no log to witness: give at least one log verifier key")
@@ -142,11 +143,11 @@ func (w *Witness) AddCheckpoint(ctx context.Context, body []byte) ([]byte, error
 	}
 	origin, _, _ := strings.Cut(string(text), "\n")
 	keyName, account, ok := strings.Cut(origin, "/accounts/")
-	v := w.logs[keyName]
-	if id, err := strconv.ParseInt(account, 10, 64); !ok || v == nil || err != nil || id < 1 || strconv.FormatInt(id, 10) != account {
+	vs := w.logs[keyName]
+	if id, err := strconv.ParseInt(account, 10, 64); !ok || len(vs) == 0 || err != nil || id < 1 || strconv.FormatInt(id, 10) != account {
 		return nil, refuse(http.StatusNotFound, "unknown log %q", origin)
 	}
-	n, err := note.Open(signed, note.VerifierList(v))
+	n, err := note.Open(signed, note.VerifierList(vs...))
 	if err != nil {
 		return nil, refuse(http.StatusForbidden, "the checkpoint is not validly signed by the log's key")
 	}

@@ -206,3 +206,31 @@ func TestKeys(t *testing.T) {
 		t.Error("a name with a space was accepted")
 	}
 }
+
+// TestWitnessKeyRotation checks that a witness given a log's old and new
+// key (same name, so the same origins) keeps cosigning across the
+// rotation, from the state the old key's checkpoints left, and that a
+// witness given only the old key refuses the new key's checkpoint.
+func TestWitnessKeyRotation(t *testing.T) {
+	ctx := t.Context()
+	oldKey := newLogSigner(t, "audit.example.com")
+	newKey := newLogSigner(t, "audit.example.com")
+	_, both := newWitness(t, "w-both.example.org", oldKey.VerifierKey(), newKey.VerifierKey())
+	_, oldOnly := newWitness(t, "w-old.example.org", oldKey.VerifierKey())
+	tree := newMemTree(t, oldKey)
+	signed := tree.add(t, "before", 12)
+	for _, u := range []string{both, oldOnly} {
+		if _, err := Cosign(ctx, http.DefaultClient, u, signed, int64(len(tree.leaves)), tree.prove); err != nil {
+			t.Fatalf("old key's checkpoint at %s: %v", u, err)
+		}
+	}
+	tree.signer = newKey
+	signed = tree.add(t, "after", 5)
+	if _, err := Cosign(ctx, http.DefaultClient, both, signed, int64(len(tree.leaves)), tree.prove); err != nil {
+		t.Errorf("new key's checkpoint at the witness that has both keys: %v", err)
+	}
+	var refused *RefusedError
+	if _, err := Cosign(ctx, http.DefaultClient, oldOnly, signed, int64(len(tree.leaves)), tree.prove); !errors.As(err, &refused) || refused.Status != http.StatusForbidden {
+		t.Errorf("new key's checkpoint at the witness that has the old key only: %v; want a 403 refusal", err)
+	}
+}
