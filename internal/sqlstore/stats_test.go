@@ -123,6 +123,13 @@ func TestPlansWithoutStatistics(t *testing.T) {
 				return d[len(d)/2]
 			}
 			first, last := p50(took[:200]), p50(took[len(took)-200:])
+			// The median of each 20,000 events' batches, to show the
+			// curve and not only its ends.
+			const window = 20_000 / size
+			for i := 0; i < len(took); i += window {
+				end := min(i+window, len(took))
+				t.Logf("events %d–%d: batch p50 %s", 5000+i*size, 5000+end*size, p50(took[i:end]))
+			}
 			t.Logf("batches of %d: p50 %s at 5,000 events, %s at %d", size, first, last, total)
 			if last > 3*first+5*time.Millisecond {
 				t.Errorf("batches slowed from %s to %s as the log grew to %d events", first, last, total)
