@@ -41,6 +41,10 @@ var (
 	// eventIDPattern: the characters of common ID formats (UUIDs, ULIDs,
 	// prefixed IDs such as evt_123, URNs).
 	eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:\-]+$`)
+	// emailPattern finds an email address in text: resource_id enters the
+	// log's leaf in clear text and can never be erased, so it must not
+	// hold one (docs/verification.md, trust model).
+	emailPattern = regexp.MustCompile(`[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[A-Za-z]{2,}`)
 	// actorTypePattern names a kind of external actor, such as customer.
 	actorTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
@@ -250,6 +254,9 @@ func (in *EventInput) Validate(index int, now time.Time) (*audit.Event, []Proble
 	}
 	text("resource_type", in.ResourceType, MaxResourceLen, false)
 	text("resource_id", in.ResourceID, MaxResourceLen, false)
+	if emailPattern.MatchString(in.ResourceID) {
+		bad("resource_id", "resource_id must not hold an email address: it is stored in the log's leaf in clear text and can never be erased. Use an opaque identifier (such as the customer's ID) and put the email in actor.email, details or metadata, which can be erased.")
+	}
 	text("details", in.Details, MaxDetailsLen, true)
 	text("user_agent", in.UserAgent, MaxUserAgentLen, false)
 	if in.IPAddress != "" {

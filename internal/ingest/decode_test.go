@@ -56,3 +56,29 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// TestResourceIDPersonalData checks that a resource_id holding an email
+// address is refused (it would stay in the leaf in clear text forever),
+// and that ordinary identifiers, even with an @, pass.
+func TestResourceIDPersonalData(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		id string
+		ok bool
+	}{
+		{"cust_77", true},
+		{"order:5001", true},
+		{"pkg@1.2.3", true},
+		{"team@home", true},
+		{"jane@example.net", false},
+		{"user:Jane.Roe+shop@mail.example.co.uk", false},
+		{"<jane@example.net>", false},
+	} {
+		in := EventInput{Action: "order.updated", ResourceType: "customer", ResourceID: c.id}
+		_, problems := in.Validate(0, now)
+		refused := len(problems) == 1 && problems[0].Field == "resource_id"
+		if refused == c.ok || (c.ok && len(problems) != 0) {
+			t.Errorf("resource_id %q: problems %+v; want ok=%v", c.id, problems, c.ok)
+		}
+	}
+}
