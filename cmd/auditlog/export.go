@@ -56,6 +56,10 @@ done, the rate and the time left.`)
 			return nil
 		})
 	}
+	fs.Func("q", "only events that match this search `query`, as GET /api/audit-logs?q= (docs/search.md), such as 'actor:jane@example.com action:order.*'", func(v string) error {
+		q.Set("q", v)
+		return nil
+	})
 	if err := st.parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -132,7 +136,7 @@ func exportFromDatabase(ctx context.Context, e *env, st *settings, accountID int
 	if u, ok := e.lookupEnv("USER"); ok && u != "" {
 		name += " by " + u
 	}
-	req := app.ExportRequest{Format: format, Filter: filter, BOM: bom, Progress: bar.set}
+	req := app.ExportRequest{Format: format, Filter: filter, Search: q.Get("q"), BOM: bom, Progress: bar.set}
 	err = a.Export(ctx, app.OperatorPrincipal(accountID, name), app.NewClient("", "auditlog-cli"), req, func(x *app.Export) io.Writer {
 		bar.start(x.Events, format == app.FormatPDF)
 		return out

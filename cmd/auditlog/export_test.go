@@ -92,6 +92,29 @@ func TestExportCommand(t *testing.T) {
 		t.Errorf("operator's export record: actor %q %q user %d, details %q", e.ActorType, e.ActorName, e.UserID, e.Details)
 	}
 
+	// A search (--q) selects as the API's q does, both ways.
+	searchedActions := func(ndjson string) map[string]int {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(ndjson), "\n")
+		if len(lines) < 3 || !strings.Contains(lines[0], `"filter":{"q":"action:order_refunded"}`) {
+			t.Fatalf("searched export: %d lines, header %.300s", len(lines), lines[0])
+		}
+		actions := map[string]int{}
+		for _, l := range lines[1 : len(lines)-1] {
+			var ev struct{ Action string }
+			json.Unmarshal([]byte(l), &ev)
+			actions[ev.Action]++
+		}
+		return actions
+	}
+	stdout.Reset()
+	if err := runTest(t, []string{"export", "--account", "1", "--q", "action:order_refunded"}, env, &stdout, io.Discard); err != nil {
+		t.Fatalf("export with --q: %v", err)
+	}
+	if got := searchedActions(stdout.String()); len(got) != 1 || got["order_refunded"] != n {
+		t.Errorf("export with --q from the database: actions %v; want %d order_refunded", got, n)
+	}
+
 	// Refusals leave no file, nor a temporary one.
 	for _, args := range [][]string{
 		{"export", "--account", "999", "--output", "x.ndjson"},
@@ -144,6 +167,13 @@ func TestExportCommand(t *testing.T) {
 		if strings.Contains(stderr.String(), "\r") {
 			t.Errorf("%s: a progress bar on a pipe: %q", format, stderr.String())
 		}
+	}
+	stdout.Reset()
+	if err := runTest(t, []string{"export", "--url", base, "--q", "action:order_refunded"}, apiEnv, &stdout, io.Discard); err != nil {
+		t.Fatalf("export with --q through the API: %v", err)
+	}
+	if got := searchedActions(stdout.String()); len(got) != 1 || got["order_refunded"] != n {
+		t.Errorf("export with --q through the API: actions %v; want %d order_refunded", got, n)
 	}
 	if err := runTest(t, []string{"export", "--url", base, "--api-key", "alk_wrong", "--output", "denied.ndjson"}, envMap(nil), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("export with a wrong key: %v; want the 401", err)
