@@ -5,6 +5,8 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ func TestPostgres(t *testing.T) {
 	pg := startPostgres(t)
 	t.Run("restart during ingest", func(t *testing.T) { postgresRestart(t, pg) })
 	t.Run("connections killed", func(t *testing.T) { postgresConnectionsKilled(t, pg) })
+	t.Run("commit held past the deadline", func(t *testing.T) { postgresCommitHeld(t, pg) })
 }
 
 // postgresRestart stops the service's PostgreSQL at once (as a crash would)
@@ -80,6 +83,39 @@ func postgresConnectionsKilled(t *testing.T, pg *pgServer) {
 	time.Sleep(loadFor)
 	stop()
 	l.settle(t)
+}
+
+// postgresCommitHeld holds a lock on the events table from another session
+// for longer than the service waits for a commit (10 s), during ingest:
+// the waiting requests answer 503 with Retry-After ("may or may not be
+// stored"), readiness stays 200 (the database answers), and once the lock
+// is released the writer commits what it held, so the clients' retries with
+// the same event IDs find those events stored (200, replayed) and the log
+// holds every event exactly once.
+func postgresCommitHeld(t *testing.T, pg *pgServer) {
+	s := newService(t, pg.url(t, "held"), nil)
+	l, stop := s.startLoad(2)
+	time.Sleep(500 * time.Millisecond)
+	hold := exec.Command(filepath.Join(pg.bin, "psql"), "-h", "127.0.0.1", "-p", strconv.Itoa(pgPort), "-U", "postgres", "-d", "held", "-Atqc",
+		"BEGIN; LOCK TABLE events IN EXCLUSIVE MODE; SELECT pg_sleep(13); COMMIT;")
+	out := &strings.Builder{}
+	hold.Stdout, hold.Stderr = out, out
+	if err := hold.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(11 * time.Second)
+	if code, _, body := s.send(http.DefaultClient, "", "GET", "/readyz", ""); code != 200 {
+		t.Errorf("/readyz while a commit waits on a lock: %d %s; want 200 (the database answers)", code, body)
+	}
+	if err := hold.Wait(); err != nil {
+		t.Fatalf("the session holding the lock: %v\n%s", err, out)
+	}
+	time.Sleep(time.Second)
+	stop()
+	l.settle(t)
+	if l.refused[503] == 0 {
+		t.Errorf("no request was refused while the commit was held: the fault did not happen (%v)", l.refused)
+	}
 }
 
 // TestMariaDB runs the MariaDB cases on one private server.

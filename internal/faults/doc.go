@@ -26,7 +26,7 @@
 //
 // Cases: PostgreSQL stopped at once (immediate mode) and restarted during
 // ingest, PostgreSQL connections terminated (pg_terminate_backend) during
-// ingest, MariaDB killed (SIGKILL) and restarted during ingest, MariaDB
+// ingest, a PostgreSQL lock held past the service's commit deadline, MariaDB killed (SIGKILL) and restarted during ingest, MariaDB
 // sessions ended (KILL CONNECTION) during ingest, Redis killed and
 // restarted while the rate limits use it. The disk-full case lives in
 // internal/server (TestDiskFull: SQLite on a tmpfs the test mounts); SIGTERM
