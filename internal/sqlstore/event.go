@@ -88,12 +88,16 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		inexact, pageWalk, keyedText := false, false, false
 		// pageFrom, when set, is where the page of a search without words
 		// is read (its driver's index).
-		pageFrom := ""
+		pageFrom, pageAcct := "", "e.account_id"
 		end := int64(p.Offset() + p.PerPage)
 		switch {
 		case !counted:
 			// The log head holds the exact count: no scan needed.
 			total = size
+			// The page walks the time index, by name: MariaDB, reading
+			// a cursor page deep in a big log, chose another plan and
+			// took seconds.
+			pageFrom = "events e" + sd.hint(timeIndex)
 		case len(q.Words) == 0:
 			// Counted by rows examined, through the qualifier whose index
 			// yields the fewest events (searchplan.go).
@@ -101,7 +105,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			if err != nil {
 				return err
 			}
-			total, inexact, pageFrom = wp.total, wp.inexact, wp.from
+			total, inexact, pageFrom, pageAcct = wp.total, wp.inexact, wp.from, wp.acct
 			pageWalk = wp.unordered && walk != "" && walkFaster(size, total, inexact, end)
 		case hasWord(q) && sd.textWord != nil && walk != "" && db.forceWalk >= 0:
 			// An engine whose full-text index yields every match of a
@@ -198,7 +202,11 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// Walking with a hint, the words are looked up in each event's
 		// text: MySQL refuses MATCH with an index hint, and the walk
 		// checks each event it reads anyway.
-		where, args := db.where(accountID, q, pageWalk || negText || keyedText)
+		acct := pageAcct
+		if pageWalk || acct == "" {
+			acct = "e.account_id"
+		}
+		where, args := db.whereOn(acct, accountID, q, pageWalk || negText || keyedText)
 		if p.After != nil {
 			// Keyset: the events after the position, in listing order. This
 			// form lets every engine range-scan its (account_id, created_at,

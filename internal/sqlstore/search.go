@@ -73,6 +73,11 @@ type searchDialect struct {
 	// engine read the named index (a search's driver, searchplan.go);
 	// PostgreSQL's planner chooses from its statistics and takes no hint.
 	indexHint func(index string) string
+	// accountUnindexed, where set, is the account's column written so
+	// that the engine uses no index for it: the one way left to read a
+	// search whose driver is actor: is then the merge of the actor
+	// columns' indexes. SQLite otherwise walks the account's time index.
+	accountUnindexed string
 	// textWord, where set, matches a word (not negated) by looking for
 	// its tokens in the event's own search_text, with no full-text index:
 	// the engine checks each row it walks instead of first reading every
@@ -123,13 +128,21 @@ func likeEscape(s string) string {
 // engine has a textWord), words are matched in each event's search_text
 // rather than through the full-text index.
 func (db *DB) where(accountID int64, q *query.Query, byText bool) (string, []any) {
+	return db.whereOn("e.account_id", accountID, q, byText)
+}
+
+// whereOn is where with the account's condition on acct: e.account_id,
+// or the dialect's accountUnindexed when the alternatives of an actor:
+// qualifier, which each name the account, must be read off their own
+// indexes (searchplan.go).
+func (db *DB) whereOn(acct string, accountID int64, q *query.Query, byText bool) (string, []any) {
 	b := &sqlBuilder{}
-	conds := []string{"e.account_id = " + b.arg(accountID)}
+	conds := []string{acct + " = " + b.arg(accountID)}
 	if q != nil {
 		for _, c := range q.Clauses {
 			// Each term in parentheses: an OR inside one can never
 			// reach past the account's condition.
-			cond := "(" + db.clause(b, c) + ")"
+			cond := "(" + db.clause(b, accountID, c) + ")"
 			if c.Negated {
 				cond = "(" + cond + " IS NOT TRUE)"
 			}
@@ -158,8 +171,9 @@ func (db *DB) where(accountID int64, q *query.Query, byText bool) (string, []any
 	return " WHERE " + strings.Join(conds, " AND "), b.args
 }
 
-// clause compiles one qualifier, its values as alternatives.
-func (db *DB) clause(b *sqlBuilder, c query.Clause) string {
+// clause compiles one qualifier of a search of the account's events, its
+// values as alternatives.
+func (db *DB) clause(b *sqlBuilder, accountID int64, c query.Clause) string {
 	var alts []string
 	var eq []any
 	flushEq := func(col string) {
@@ -191,11 +205,17 @@ func (db *DB) clause(b *sqlBuilder, c query.Clause) string {
 		}
 		flushEq("e.user_id")
 	case query.FieldActor:
+		// Each alternative names the account, so that an engine can read
+		// it off its own index (account_id, column, …) and merge them:
+		// SQLite does only when nothing else offers an index on the
+		// account (searchDialect.accountUnindexed).
 		for _, v := range c.Values {
-			alt := "e.actor_id = " + b.arg(v.Text) + " OR e.actor_email = " + b.arg(v.Text) + " OR e.actor_name = " + b.arg(v.Text)
+			acct := func() string { return "e.account_id = " + b.arg(accountID) + " AND " }
+			alt := "(" + acct() + "e.actor_id = " + b.arg(v.Text) + ") OR (" + acct() + "e.actor_email = " + b.arg(v.Text) +
+				") OR (" + acct() + "e.actor_name = " + b.arg(v.Text) + ")"
 			if id, err := strconv.ParseInt(v.Text, 10, 64); err == nil && id > 0 && strconv.FormatInt(id, 10) == v.Text {
 				// A user actor is named by the user's ID.
-				alt += " OR (e.actor_type = 'user' AND e.user_id = " + b.arg(id) + ")"
+				alt += " OR (" + acct() + "e.user_id = " + b.arg(id) + " AND e.actor_type = 'user')"
 			}
 			alts = append(alts, alt)
 		}

@@ -23,8 +23,9 @@ var sqliteSearch = searchDialect{
 	walkTimeWords: " INDEXED BY events_account_time_idx",
 	// Without statistics SQLite picks among a search's indexes by their
 	// shape alone; SearchEvents names the one that reads least.
-	indexHint:    func(index string) string { return " INDEXED BY " + index },
-	actionPrefix: func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
+	indexHint:        func(index string) string { return " INDEXED BY " + index },
+	accountUnindexed: "+e.account_id",
+	actionPrefix:     func(b *sqlBuilder, prefix string) string { return rangePrefix(b, "e.action", prefix) },
 	// search_text holds the tokens as they are, lower-cased like the
 	// word's: instr compares bytes.
 	textWord: func(b *sqlBuilder, w query.Word) string {
