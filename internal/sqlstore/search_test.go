@@ -401,6 +401,11 @@ func TestSearchCountByRowsExamined(t *testing.T) {
 		{"action:b outcome:failure", 2, 5, false, []int64{1}, 2, false},
 		// The first ten seconds by the time index: exact.
 		{tenth + " outcome:failure", 1, 5, false, []int64{9, 7, 5, 3}, 2, true},
+		// "a" in the first ten seconds is one range of the action index
+		// (6 events): its count is the count, and with another term it is
+		// read whole.
+		{tenth + " action:a", 1, 6, false, []int64{9, 8, 6, 5}, 2, true},
+		{tenth + " action:a outcome:failure", 1, 3, false, []int64{9, 5, 3}, 1, false},
 		// "a" yields 20: the newest 10 of them (i = 29 down to 16) hold
 		// 5 failures, of the 10 in all.
 		{"action:a outcome:failure", 1, 5, true, []int64{29, 27, 23, 21}, 2, true},

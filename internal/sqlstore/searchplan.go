@@ -18,7 +18,8 @@ import (
 //
 //   - each qualifier with an index is counted off its index, up to the
 //     bound (index entries only: no row is read);
-//   - a search of that one qualifier takes that count as its total;
+//   - a search of that one qualifier (or of it and a time range, which
+//     its index reads with it) takes that count as its total;
 //   - when the smallest such count is within the bound, the search is
 //     counted exactly, reading those rows and no others;
 //   - otherwise the count reads the newest bound events of an ordered
@@ -46,6 +47,12 @@ type searchDriver struct {
 	// (actor:, index ""): the account's own condition must then offer
 	// no index (searchDialect.accountUnindexed).
 	merged bool
+	// created, when at least 0, is the position of a time range of one
+	// value in Query.Clauses that the index reads together with the
+	// qualifier: an index on (account_id, column, created_at, seq) holds
+	// one value's events in time order, so "action:x created:…" is one
+	// range of it.
+	created int
 }
 
 // Index names, the same on every engine (migrations 0001 and 0005).
@@ -57,13 +64,20 @@ const (
 // events serves, in q's order, rows not yet counted.
 func indexedClauses(q *query.Query) []searchDriver {
 	var ds []searchDriver
+	created := -1
+	for i, c := range q.Clauses {
+		if c.Field == query.FieldCreated && !c.Negated && len(c.Values) == 1 {
+			created = i
+			break
+		}
+	}
 	for i, c := range q.Clauses {
 		if c.Negated || len(c.Values) == 0 {
 			continue
 		}
 		one := len(c.Values) == 1
 		eq := one && c.Values[0].Op == query.OpEq
-		d := searchDriver{clause: i, ordered: eq}
+		d := searchDriver{clause: i, ordered: eq, created: -1}
 		switch c.Field {
 		case query.FieldAction:
 			d.index = "events_account_action_idx"
@@ -104,9 +118,25 @@ func indexedClauses(q *query.Query) []searchDriver {
 		default:
 			continue
 		}
+		if d.ordered && !d.merged && d.index != timeIndex {
+			d.created = created
+		}
 		ds = append(ds, d)
 	}
 	return ds
+}
+
+// cond returns the condition on the account's events that d's index
+// reads: its qualifier, and the time range it reads with it.
+func (d searchDriver) cond(db *DB, b *sqlBuilder, accountID int64, q *query.Query) string {
+	if d.clause < 0 {
+		return ""
+	}
+	c := " AND (" + db.clause(b, accountID, q.Clauses[d.clause]) + ")"
+	if d.created >= 0 {
+		c += " AND (" + db.clause(b, accountID, q.Clauses[d.created]) + ")"
+	}
+	return c
 }
 
 // wordlessPlan is how SearchEvents counts and reads a search without
@@ -148,11 +178,11 @@ func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ct
 		return n, scanOne(rows, &n)
 	}
 	cands := indexedClauses(q)
-	best := searchDriver{clause: -1, index: timeIndex, ordered: true, rows: size}
+	best := searchDriver{clause: -1, created: -1, index: timeIndex, ordered: true, rows: size}
 	for i := range cands {
 		d := &cands[i]
 		b := &sqlBuilder{}
-		cond := " WHERE " + acct(*d) + " = " + b.arg(accountID) + " AND (" + db.clause(b, accountID, q.Clauses[d.clause]) + ")"
+		cond := " WHERE " + acct(*d) + " = " + b.arg(accountID) + d.cond(db, b, accountID, q)
 		n, err := one(`SELECT COUNT(*) FROM (SELECT 1 FROM events e`+hint(d.index)+cond+` LIMIT ?) c`, append(b.args, bound+1)...)
 		if err != nil {
 			return wordlessPlan{}, db.wrap(err, "count events")
@@ -163,8 +193,9 @@ func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ct
 		}
 	}
 	switch {
-	case best.clause >= 0 && len(q.Clauses) == 1:
-		// The qualifier is the whole search: its index count is the count.
+	case best.clause >= 0 && (len(q.Clauses) == 1 || len(q.Clauses) == 2 && best.created >= 0):
+		// The qualifier (with its time range) is the whole search: its
+		// index count is the count.
 		return wordlessPlan{total: min(best.rows, bound), inexact: best.rows > bound,
 			from: "events e" + hint(best.index), unordered: !best.ordered, acct: acct(best)}, nil
 	case best.rows <= bound:
@@ -181,7 +212,7 @@ func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ct
 	// driver are checked, and their matches are a lower bound. Every
 	// qualifier's count reached the bound, so any ordered one will do;
 	// the first in the search, else the account's time index.
-	drv := searchDriver{clause: -1, index: timeIndex, ordered: true}
+	drv := searchDriver{clause: -1, created: -1, index: timeIndex, ordered: true}
 	for _, d := range cands {
 		if d.ordered {
 			drv = d
@@ -190,9 +221,7 @@ func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ct
 	}
 	b := &sqlBuilder{}
 	inner := " WHERE e.account_id = " + b.arg(accountID)
-	if drv.clause >= 0 {
-		inner += " AND (" + db.clause(b, accountID, q.Clauses[drv.clause]) + ")"
-	}
+	inner += drv.cond(db, b, accountID, q)
 	b.args = append(b.args, bound)
 	// CROSS JOIN keeps the driver's rows as the outer loop on SQLite,
 	// each row then read by its ID; with a plain JOIN it read every
