@@ -175,6 +175,13 @@ func TestExportCommand(t *testing.T) {
 	if got := searchedActions(stdout.String()); len(got) != 1 || got["order_refunded"] != n {
 		t.Errorf("export with --q through the API: actions %v; want %d order_refunded", got, n)
 	}
+	searched := filepath.Join(dir, "searched.ndjson")
+	os.WriteFile(searched, stdout.Bytes(), 0o600)
+	out.Reset()
+	if err := runTest(t, []string{"verify", "--key", strings.TrimSpace(vkey.String()), searched}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "(filter: q=action:order_refunded)") {
+		t.Errorf("verify the searched export: %v\n%s", err, out.String())
+	}
+	os.Remove(searched)
 	if err := runTest(t, []string{"export", "--url", base, "--api-key", "alk_wrong", "--output", "denied.ndjson"}, envMap(nil), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("export with a wrong key: %v; want the 401", err)
 	}

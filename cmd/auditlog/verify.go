@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/auditlog/auditlog/internal/config"
@@ -116,10 +118,29 @@ Flags:
 
 func formatFilter(m map[string]string) string {
 	var parts []string
-	for _, k := range []string{"user_id", "action", "resource_type", "start_date", "end_date"} {
-		if v, ok := m[k]; ok {
-			parts = append(parts, k+"="+v)
+	known := []string{"q", "user_id", "action", "resource_type", "start_date", "end_date"}
+	add := func(k, v string) {
+		if v == "" || strings.ContainsAny(v, " \t\"") {
+			v = strconv.Quote(v)
 		}
+		parts = append(parts, k+"="+v)
+	}
+	for _, k := range known {
+		if v, ok := m[k]; ok {
+			add(k, v)
+		}
+	}
+	// A parameter this version does not know (from a newer service) is
+	// still shown: the file's selection is what the header says.
+	var other []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			other = append(other, k)
+		}
+	}
+	slices.Sort(other)
+	for _, k := range other {
+		add(k, m[k])
 	}
 	if len(parts) == 0 {
 		return "none"
