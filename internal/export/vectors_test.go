@@ -75,7 +75,9 @@ func vectorExports(t *testing.T) (complete, filtered []byte, vkey string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.LeafHash = tlog.LeafOf(e).Hash()
+		leaf := tlog.LeafOf(e)
+		leaf.Version = tlog.LeafVersion1 // the vectors' leaves are of version 1
+		e.LeafHash = leaf.Hash()
 		if err := tiles.Append(l.Seq-1, e.LeafHash); err != nil {
 			t.Fatal(err)
 		}
@@ -137,5 +139,16 @@ func TestExportVectors(t *testing.T) {
 		if !strings.Contains(string(doc), "```\n"+string(file)+"```\n") {
 			t.Errorf("docs/verification.md lacks the %s export vector:\n%s", name, file)
 		}
+	}
+	// The vectors' leaves are of version 1, which encodes an absent
+	// occurred_at as the epoch: an export that shows the epoch for an
+	// event without one keeps the leaf hash, and must fail all the same.
+	epoch := bytes.Replace(complete, []byte(`"id":1001,"seq":1,"created_at":"2024-01-01T12:00:00.000000Z","occurred_at":""`),
+		[]byte(`"id":1001,"seq":1,"created_at":"2024-01-01T12:00:00.000000Z","occurred_at":"1970-01-01T00:00:00.000000Z"`), 1)
+	if bytes.Equal(epoch, complete) {
+		t.Fatal("the epoch case did not change the export")
+	}
+	if _, err := Verify(bytes.NewReader(epoch), vkey); err == nil || !strings.Contains(err.Error(), "epoch") {
+		t.Errorf("version 1 leaf shown with an epoch occurred_at: %v; want a failure naming the epoch", err)
 	}
 }

@@ -16,10 +16,12 @@ func PersonalOf(e *audit.Event) Personal {
 	}
 }
 
-// LeafOf returns the leaf of an event, using its stored commitment: the one
-// place where an event's fields become a leaf.
+// LeafOf returns the leaf of an event in the current encoding (LeafVersion),
+// using its stored commitment: the one place where an event's fields become
+// a leaf. The leaf of an event recorded before version 2 is LeafOf's with
+// Version set to LeafVersion1.
 func LeafOf(e *audit.Event) *Leaf {
-	return &Leaf{
+	return &Leaf{Version: LeafVersion,
 		AccountID: e.AccountID, Seq: e.Seq, CreatedAt: e.CreatedAt, OccurredAt: e.OccurredAt, UserID: e.UserID,
 		ActorType: e.ActorType, EventID: e.EventID, Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID,
 		Outcome: e.Outcome, Commitment: e.Commitment,

@@ -152,7 +152,7 @@ func TestEmptyRoot(t *testing.T) {
 func TestLeafRoundTrip(t *testing.T) {
 	p := Personal{ActorEmail: "owner@sample-store.com", ActorName: "Olivia Owner", IPAddress: "203.0.113.10", UserAgent: "curl/8", Details: "x"}
 	salt := bytes.Repeat([]byte{7}, SaltSize)
-	l := &Leaf{AccountID: 1, Seq: 42, CreatedAt: time.Date(2024, 1, 1, 12, 0, 0, 123456000, time.UTC), UserID: 3,
+	l := &Leaf{Version: LeafVersion, AccountID: 1, Seq: 42, CreatedAt: time.Date(2024, 1, 1, 12, 0, 0, 123456000, time.UTC), UserID: 3,
 		OccurredAt: time.Date(2023, 12, 31, 23, 0, 0, 1000, time.UTC), ActorType: "user", EventID: "evt_1", Outcome: "success",
 		Action: "order_refunded", ResourceType: "order", ResourceID: "1001", Commitment: p.Commit(salt)}
 	got, err := DecodeLeaf(l.Encode())

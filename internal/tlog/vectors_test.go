@@ -22,7 +22,10 @@ const vectorKey = "PRIVATE+KEY+vectors.auditlog.example+af8b3d3f+Ad/7vvJkF394Yrv
 // → leaf hashes → tree roots → proofs → a signed checkpoint.
 type Vectors struct {
 	VerifierKey string       `json:"verifier_key"`
-	Leaves      []VectorLeaf `json:"leaves"`
+	Leaves      []VectorLeaf `json:"leaves"` // leaf encoding version 1
+	// LeavesV2 are leaves 3 and 5 in leaf encoding version 2: one with
+	// occurred_at, one without.
+	LeavesV2    []VectorLeaf `json:"leaves_v2"`
 	Roots       []VectorRoot `json:"roots"`
 	Inclusion   VectorProof  `json:"inclusion"`
 	Consistency VectorProof  `json:"consistency"`
@@ -88,7 +91,7 @@ func makeVectors(t *testing.T) *Vectors {
 	tiles := NewTiles(store.load)
 	for i, sp := range specs {
 		salt := bytes.Repeat([]byte{byte(i + 1)}, SaltSize)
-		l := &Leaf{AccountID: 42, Seq: int64(i + 1), CreatedAt: base.Add(time.Duration(i)*time.Minute + time.Duration(i)*123456*time.Microsecond),
+		l := &Leaf{Version: LeafVersion1, AccountID: 42, Seq: int64(i + 1), CreatedAt: base.Add(time.Duration(i)*time.Minute + time.Duration(i)*123456*time.Microsecond),
 			OccurredAt: sp.occurredAt, UserID: sp.user, ActorType: sp.actorType, EventID: sp.eventID,
 			Action: sp.action, ResourceType: sp.rtype, ResourceID: sp.rid, Outcome: sp.outcome, Commitment: sp.personal.Commit(salt)}
 		h := l.Hash()
@@ -106,6 +109,13 @@ func makeVectors(t *testing.T) *Vectors {
 			vl.OccurredAt = l.OccurredAt.Format("2006-01-02T15:04:05.000000Z")
 		}
 		v.Leaves = append(v.Leaves, vl)
+		if i == 2 || i == 4 {
+			l2 := *l
+			l2.Version = LeafVersion
+			h2 := l2.Hash()
+			vl.LeafHex, vl.LeafHash = hex.EncodeToString(l2.Encode()), hex.EncodeToString(h2[:])
+			v.LeavesV2 = append(v.LeavesV2, vl)
+		}
 	}
 	v.Roots = append(v.Roots, VectorRoot{0, hex.EncodeToString(EmptyRoot[:])})
 	for size := int64(1); size <= int64(len(specs)); size++ {
@@ -162,7 +172,7 @@ func TestVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := []string{v.VerifierKey, v.Checkpoint}
-	for _, l := range v.Leaves {
+	for _, l := range append(v.Leaves, v.LeavesV2...) {
 		values = append(values, l.LeafHex, l.LeafHash, l.Commitment)
 	}
 	for _, r := range v.Roots {

@@ -105,12 +105,6 @@ func (w *Walker) Event(e *audit.Event) (*Failure, error) {
 	case !w.opts.Sparse && e.Seq != w.last+1:
 		return failAt(w.last, "expected seq %d, found %d: events are missing or out of order", w.last+1, e.Seq), nil
 	}
-	if !e.OccurredAt.IsZero() && e.OccurredAt.UnixMicro() == 0 {
-		// The leaf encodes an absent occurred_at as 0, so the epoch itself
-		// cannot be told from "not given": the service refuses it at
-		// ingest, and a log that shows it was altered.
-		return failAt(idx, "occurred_at is the Unix epoch, which the leaf cannot tell from an absent occurred_at: it was altered"), nil
-	}
 	if e.CreatedAt.Nanosecond()%1000 != 0 || e.OccurredAt.Nanosecond()%1000 != 0 {
 		return failAt(idx, "a time has digits below the microsecond, which the leaf does not hold"), nil
 	}
@@ -123,9 +117,22 @@ func (w *Walker) Event(e *audit.Event) (*Failure, error) {
 	} else if len(e.Salt) != SaltSize || personal.Commit(e.Salt) != e.Commitment {
 		return failAt(idx, "the event's personal data (actor, IP address, user agent or details) does not match its commitment: it was altered"), nil
 	}
-	h := LeafOf(e).Hash()
+	l := LeafOf(e)
+	h := l.Hash()
 	if h != e.LeafHash {
-		return failAt(idx, "the event's fields differ from its leaf hash: it was altered"), nil
+		// An event recorded before leaf version 2 has a version 1 leaf.
+		// The leaf hash commits to the version byte, so at most one of
+		// the two encodings matches.
+		l.Version = LeafVersion1
+		if h = l.Hash(); h != e.LeafHash {
+			return failAt(idx, "the event's fields differ from its leaf hash: it was altered"), nil
+		}
+		if !e.OccurredAt.IsZero() && e.OccurredAt.UnixMicro() == 0 {
+			// Version 1 encodes an absent occurred_at as 0, so the epoch
+			// itself cannot be told from "not given": the service refused
+			// it at ingest, and a log that shows it was altered.
+			return failAt(idx, "occurred_at is the Unix epoch, which a version 1 leaf cannot tell from an absent occurred_at: it was altered"), nil
+		}
 	}
 	if w.opts.Leaf != nil {
 		if f, err := w.opts.Leaf(idx, h); f != nil || err != nil {

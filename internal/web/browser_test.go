@@ -507,8 +507,10 @@ const verifyVectors = `(async () => {
     metadata: '{"amount_cents":4200,"currency":"USD"}', changes: '[{"field":"status","old":"paid","new":"refunded"}]'};
   const c3 = await V.commit(leaf3, new Uint8Array(32).fill(3));
   if (V.toHex(c3) !== "e7a24462348e6632e5ffd0bd762af8a391fd415f6e26af5ae594f734a2d6095a") return "commitment " + V.toHex(c3);
-  const h3 = await V.leafHash(leaf3, c3);
+  const h3 = await V.leafHash(leaf3, c3, 1);
   if (V.toHex(h3) !== "8df5d25e7dd3ac94494dfee6c5edee2d4fc554d1d9dee3152a00b0b6a6b09188") return "leaf hash " + V.toHex(h3);
+  const h3v2 = await V.leafHash(leaf3, c3);
+  if (V.toHex(h3v2) !== "97a124781df14c5747bd2968df00f8e0c9dd8d08869a5b874eb6996262c7c739") return "version 2 leaf hash " + V.toHex(h3v2);
   try {
     await V.openNote(note.replace("\n5\n", "\n6\n"), key);
     return "a changed note verified";

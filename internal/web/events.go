@@ -303,8 +303,9 @@ type eventView struct {
 
 // leafData is what the browser needs to recompute an event's leaf hash
 // from its fields (docs/verification.md §1–2), each exactly as stored:
-// numbers in decimal, times in Unix microseconds, text as the base64 of
-// its bytes (an HTML attribute would turn a stored CR LF into LF).
+// numbers in decimal, times in Unix microseconds (OccurredAt "" when not
+// given), text as the base64 of its bytes (an HTML attribute would turn a
+// stored CR LF into LF).
 type leafData struct {
 	AccountID, Seq, CreatedAt, OccurredAt, UserID                                    string
 	ActorType, EventID, Action, ResourceType, ResourceID, Outcome                    string
@@ -317,7 +318,7 @@ type leafData struct {
 func leafOf(e *audit.Event) leafData {
 	micros := func(t time.Time) string {
 		if t.IsZero() {
-			return "0"
+			return ""
 		}
 		return strconv.FormatInt(t.UnixMicro(), 10)
 	}

@@ -101,7 +101,7 @@ var variable = []struct {
 	{regexp.MustCompile(`alk_[0-9a-f]{12}`), "alk_PREFIX"},
 	{regexp.MustCompile(`(cursor|since|start_date)=[A-Za-z0-9_%.\-]+`), "$1=VALUE"},
 	{regexp.MustCompile(`(?m)^— (\S+) \S+$`), "— $1 SIGNATURE"},
-	{regexp.MustCompile(`data-(created-at|occurred-at)="\d+"`), `data-$1="MICROS"`},
+	{regexp.MustCompile(`data-(created-at|occurred-at)="\d*"`), `data-$1="MICROS"`},
 }
 
 func normalize(s string) string {

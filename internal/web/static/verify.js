@@ -69,11 +69,17 @@ const AuditlogVerify = (() => {
     return new Uint8Array(await crypto.subtle.sign('HMAC', key, personal));
   }
 
-  // leafHash returns the hash of an event's leaf (§1, §3): d holds its
-  // numbers as decimal strings (times in Unix microseconds) and its text as
-  // strings or bytes.
-  async function leafHash(d, commitment) {
-    const leaf = concat(Uint8Array.of(1), u64(d.accountId), u64(d.seq), u64(d.createdAt), u64(d.occurredAt), u64(d.userId),
+  // leafHash returns the hash of an event's leaf (§1, §3) in encoding
+  // version 2 (the default) or 1: d holds its numbers as decimal strings
+  // (times in Unix microseconds, occurredAt "" when not given) and its text
+  // as strings or bytes.
+  async function leafHash(d, commitment, version = 2) {
+    const given = d.occurredAt !== '' && d.occurredAt !== undefined;
+    const occurred = u64(given ? d.occurredAt : '0');
+    const head = version === 1
+      ? concat(Uint8Array.of(1), u64(d.accountId), u64(d.seq), u64(d.createdAt), occurred)
+      : concat(Uint8Array.of(2), u64(d.accountId), u64(d.seq), u64(d.createdAt), Uint8Array.of(given ? 1 : 0), occurred);
+    const leaf = concat(head, u64(d.userId),
       str(d.actorType), str(d.eventId), str(d.action), str(d.resourceType), str(d.resourceId), str(d.outcome), commitment);
     return sha256(concat(Uint8Array.of(0), leaf));
   }
@@ -158,7 +164,11 @@ const AuditlogVerify = (() => {
       if (!equal(c, commitment)) throw new CheckFailed('the personal fields on this page do not match the event’s commitment');
       commitment = c;
     }
-    if (!equal(await leafHash(fields, commitment), leaf)) throw new CheckFailed('the fields on this page do not hash to the event’s leaf');
+    if (!equal(await leafHash(fields, commitment, 2), leaf)) {
+      // An event recorded before leaf version 2 has a version 1 leaf.
+      if (!equal(await leafHash(fields, commitment, 1), leaf)) throw new CheckFailed('the fields on this page do not hash to the event’s leaf');
+      if (fields.occurredAt === '0') throw new CheckFailed('the event shows the Unix epoch as its time, which a version 1 leaf cannot tell from no time: it was altered');
+    }
     step(fields.salt ? 'The fields on this page hash to the event’s leaf (SHA-256; personal fields by their HMAC-SHA-256 commitment).'
       : 'The fields on this page hash to the event’s leaf; its personal data was erased, so it counts by its commitment alone.');
 
