@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +187,76 @@ func TestWitnessCosigning(t *testing.T) {
 			t.Errorf("export of size %d; want the fresh size %d", rep.TreeSize, cp.Size+1)
 		}
 	})
+}
+
+// TestWitnessUnavailable checks, on SQLite, that a witness that fails
+// (503) is retried with backoff until it answers, that writes never wait
+// on it, and that the cosigner never has two requests for one account in
+// flight at once, however many appends queue up.
+func TestWitnessUnavailable(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	vkey := sqltest.Signer(t).VerifierKey()
+	w := startWitness(t, "flaky.example", vkey)
+	var mu sync.Mutex
+	down, inflight, maxInflight, requests := true, 0, 0, 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		inflight++
+		maxInflight = max(maxInflight, inflight)
+		isDown := down
+		mu.Unlock()
+		defer func() { mu.Lock(); inflight--; mu.Unlock() }()
+		if isDown {
+			http.Error(rw, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // hold the request in flight a little
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, w.url+r.URL.Path, r.Body)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			rw.Header()[k] = v
+		}
+		rw.WriteHeader(resp.StatusCode)
+		io.Copy(rw, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+	f := newFixture(t, db, withWitnesses(1, &testWitness{url: proxy.URL, vkey: w.vkey, verifier: w.verifier}))
+	tn := f.newTenant("flaky")
+	start := time.Now()
+	for range 20 {
+		appendN(t, db, tn.account.ID, 1)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("20 appends took %s with the witness down", d)
+	}
+	time.Sleep(1500 * time.Millisecond) // a few failed attempts
+	mu.Lock()
+	failed := requests
+	down = false
+	mu.Unlock()
+	if failed == 0 {
+		t.Fatal("the cosigner never tried the witness")
+	}
+	cp := waitCosigned(t, db, tn.account.ID, 1)
+	if _, err := policy(w).Check([]byte(cp.Note), vkey); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		appendN(t, db, tn.account.ID, 1)
+	}
+	waitCosigned(t, db, tn.account.ID, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if maxInflight != 1 {
+		t.Errorf("%d requests in flight at once for one account; want 1", maxInflight)
+	}
+	if failed > 10 {
+		t.Errorf("%d requests in 1.5 s to a failing witness: no backoff", failed)
+	}
 }

@@ -70,6 +70,13 @@ func TestFromEnv(t *testing.T) {
 		{"SECRET_KEY", map[string]string{"SECRET_KEY": "s3cret"}, func(c *config.Config) { c.SecretKey = "s3cret" }},
 		{"SECRET_KEY not trimmed", map[string]string{"SECRET_KEY": " s3cret "}, func(c *config.Config) { c.SecretKey = " s3cret " }},
 
+		{"WITNESSES", map[string]string{"WITNESSES": " https://w1.example/ w1+1a2b3c4d+BAAA,\nhttp://10.0.0.2:7380 w2+5e6f7a8b+BBBB , ", "WITNESS_QUORUM": "1"},
+			func(c *config.Config) {
+				c.Witnesses = []config.Witness{{URL: "https://w1.example/", Key: "w1+1a2b3c4d+BAAA"}, {URL: "http://10.0.0.2:7380", Key: "w2+5e6f7a8b+BBBB"}}
+				c.WitnessQuorum = 1
+			}},
+		{"PREVIOUS_VERIFIER_KEYS", map[string]string{"PREVIOUS_VERIFIER_KEYS": "a+00000001+AQ, a+00000002+AR\n"},
+			func(c *config.Config) { c.PreviousVerifierKeys = []string{"a+00000001+AQ", "a+00000002+AR"} }},
 		{"DATABASE_URL", map[string]string{"DATABASE_URL": "postgres://db/audit"}, func(c *config.Config) { c.DatabaseURL = "postgres://db/audit" }},
 		{"DATABASE_URL trimmed", map[string]string{"DATABASE_URL": "  mysql://db/audit "}, func(c *config.Config) { c.DatabaseURL = "mysql://db/audit" }},
 		{"DATABASE_URL blank", map[string]string{"DATABASE_URL": " "}, func(c *config.Config) {}},
@@ -173,6 +180,11 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"PUBLIC_SIGNUP": "no way"}, `PUBLIC_SIGNUP="no way": want true or false`},
 		{map[string]string{"LIST_CACHE_MB": "-1"}, `LIST_CACHE_MB="-1": want a whole number of MiB from 0 (off) to 65536`},
 		{map[string]string{"LIST_CACHE_MB": "16MB"}, `LIST_CACHE_MB="16MB": want a whole number of MiB from 0 (off) to 65536`},
+		{map[string]string{"WITNESSES": "https://w1.example/"}, `WITNESSES: "https://w1.example/": want a witness's URL and its verifier key separated by a space`},
+		{map[string]string{"WITNESSES": "ftp://w1 w1+1a2b3c4d+BAAA"}, `WITNESSES: "ftp://w1" is not an http or https URL`},
+		{map[string]string{"WITNESSES": "https://w1 w1+1a2b+BAAA"}, `WITNESSES: "w1+1a2b+BAAA" is not a witness verifier key <name>+<key ID>+<key>`},
+		{map[string]string{"WITNESSES": "https://w1 w1+1a2b3c4d+BAAA, https://w2 w1+1a2b3c4d+BAAA"}, `WITNESSES: witness key "w1+1a2b3c4d+BAAA" is given twice`},
+		{map[string]string{"WITNESS_QUORUM": "0"}, `WITNESS_QUORUM="0": want a whole number of witnesses, at least 1`},
 		// Every error is reported, not only the first.
 		{map[string]string{"PORT": "x", "COOKIE_SECURE": "y"}, "PORT=\"x\": want a number\nCOOKIE_SECURE=\"y\": want true or false"},
 	}
@@ -198,6 +210,9 @@ func TestValidate(t *testing.T) {
 			"SECRET_KEY is 31 characters long: use at least 32 random characters in production"},
 		{"production with a long SECRET_KEY", func(c *config.Config) { c.SecretKey = key32 + key32 }, ""},
 		{"development without SECRET_KEY", func(c *config.Config) { c.Env, c.SecretKey = config.Development, "" }, ""},
+		{"witness quorum above the witnesses", func(c *config.Config) {
+			c.Witnesses, c.WitnessQuorum = []config.Witness{{URL: "https://w1", Key: "w1+1a2b3c4d+BAAA"}}, 2
+		}, "WITNESS_QUORUM=2: want at most the 1 witnesses of WITNESSES"},
 		{"development with a short SECRET_KEY", func(c *config.Config) { c.Env, c.SecretKey = config.Development, "short" }, ""},
 		// An unknown environment is refused, and treated as production.
 		{"unknown environment", func(c *config.Config) { c.Env = "staging" }, `AUDITLOG_ENV="staging": want development or production`},
