@@ -260,3 +260,39 @@ func TestWitnessUnavailable(t *testing.T) {
 		t.Errorf("%d requests in 1.5 s to a failing witness: no backoff", failed)
 	}
 }
+
+// TestKeptCheckpointOutlivesDeletedRow checks issue 11's "a deleted
+// checkpoint row no longer stops a kept checkpoint from being proved", on
+// every engine: a reader keeps a signed checkpoint; the service's row of
+// that size is deleted; the consistency proof from the kept size to the
+// latest checkpoint still comes, and checks against the kept root.
+func TestKeptCheckpointOutlivesDeletedRow(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		tn := f.newTenant("kept")
+		appendN(t, db, tn.account.ID, 7)
+		kept, err := f.app.Checkpoint(f.ctx, tn.p, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := tlog.OpenCheckpoint([]byte(kept.Note), sqltest.Signer(t).VerifierKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendN(t, db, tn.account.ID, 5)
+		sqltest.Exec(t, db, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size = ?`, tn.account.ID, cp.Size)
+		if _, err := f.app.Checkpoint(f.ctx, tn.p, cp.Size); err == nil {
+			t.Fatal("the checkpoint row was not deleted")
+		}
+		p, err := f.app.ProveConsistency(f.ctx, tn.p, cp.Size, 0)
+		if err != nil {
+			t.Fatalf("consistency from the kept size %d after its row was deleted: %v", cp.Size, err)
+		}
+		if p.From != nil || p.To == nil || p.ToSize != cp.Size+5 {
+			t.Errorf("proof %d→%d: from %+v to %+v", p.FromSize, p.ToSize, p.From, p.To)
+		}
+		if err := tlog.VerifyConsistency(p.Proof, cp.Size, cp.Root, p.To.Size, p.To.Root); err != nil {
+			t.Errorf("the proof does not lead from the kept root: %v", err)
+		}
+	})
+}
