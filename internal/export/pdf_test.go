@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,23 @@ func TestPDFReportCap(t *testing.T) {
 	}
 	if t41 := events[40].CreatedAt.Format("15:04:05"); strings.Contains(all, t41) {
 		t.Errorf("capped report lists the 41st event (%s)", t41)
+	}
+}
+
+// TestPDFReportLargeSeqs checks that the # column holds a seq of a large
+// log on one line: a month of a ten-million-event log has eight-digit seqs
+// (the column's first width wrapped five digits).
+func TestPDFReportLargeSeqs(t *testing.T) {
+	events := sampleEvents(5)
+	for i, e := range events {
+		e.Seq = 12_345_670 + int64(i)
+	}
+	pdf := renderPDF(t, sampleInfo(), PDFOptions{}, events)
+	table := pdfText(t, pdf, 2, 0)
+	for _, e := range events {
+		if s := strconv.FormatInt(e.Seq, 10); !strings.Contains(table, s) {
+			t.Errorf("the table does not show seq %s on one line:\n%s", s, table)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,26 @@ type renderer struct {
 	ts      *typesetter
 	title   string
 	inTable bool
+	// cols are tableColumns with the # column as wide as the report's
+	// largest seq needs (a log's seqs reach millions), Details narrower.
+	cols []tableColumn
+}
+
+// columns returns tableColumns for the report's rows: the # column
+// widened, when its largest seq needs more than the default width, at the
+// expense of Details.
+func (rd *renderer) columns() []tableColumn {
+	cols := slices.Clone(tableColumns)
+	var top int64
+	for i := range rd.r.rows {
+		top = max(top, rd.r.rows[i].seq)
+	}
+	need := rd.ts.width(strconv.FormatInt(top, 10), false, tableSize) + 2*cellPadX + 0.5
+	if extra := need - cols[0].width; extra > 0 {
+		cols[0].width += extra
+		cols[len(cols)-1].width -= extra
+	}
+	return cols
 }
 
 func (r *PDFReport) render() (*fpdf.Fpdf, error) {
@@ -75,6 +96,7 @@ func (r *PDFReport) render() (*fpdf.Fpdf, error) {
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.AliasNbPages("{nb}")
 	rd := &renderer{r: r, pdf: pdf, ts: newTypesetter(pdf, cov, r.needsFallback(cov))}
+	rd.cols = rd.columns()
 	rd.title = r.info.Title
 	if rd.title == "" {
 		rd.title = "Audit log report"
@@ -370,7 +392,7 @@ func (rd *renderer) tableHeader(y float64) {
 	pdf.Rect(marginX, y, contentW, h, "F")
 	rd.color(colText)
 	x := marginX
-	for _, c := range tableColumns {
+	for _, c := range rd.cols {
 		rd.ts.draw(x+cellPadX, y+cellPadY+tableLineH*0.78, c.title, true, tableSize)
 		x += c.width
 	}
@@ -387,11 +409,11 @@ func (rd *renderer) table() {
 		rd.color(colMuted)
 		rd.text(marginX, pdf.GetY()+3, contentW, "No events match the selection.", false, bodySize)
 	}
-	lines := make([][]string, len(tableColumns))
+	lines := make([][]string, len(rd.cols))
 	for i := range r.rows {
 		row := &r.rows[i]
 		n := 1
-		for j, c := range tableColumns {
+		for j, c := range rd.cols {
 			lines[j] = rd.ts.wrap(rd.ts.clean(c.cell(row)), c.width-2*cellPadX, false, tableSize)
 			if len(lines[j]) > maxCellLines { // many short lines: keep the row within a page
 				lines[j] = lines[j][:maxCellLines]
@@ -410,7 +432,7 @@ func (rd *renderer) table() {
 			pdf.Rect(marginX, y, contentW, h, "F")
 		}
 		x := marginX
-		for j, c := range tableColumns {
+		for j, c := range rd.cols {
 			bold := false
 			switch {
 			case row.failed && c.title == "Outcome":
