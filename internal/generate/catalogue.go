@@ -205,7 +205,9 @@ var catalogue = []kind{
 		role := pick(s.r, []audit.Role{audit.RoleAdmin, audit.RoleAnalyst, audit.RoleContentCreator})
 		s.staff(in, audit.RoleOwner)
 		email := strings.ToLower(first+"."+last) + "@" + s.domain
-		in.ResourceType, in.ResourceID = "user", email
+		// The invitation's own ID, not the address: a resource ID stays
+		// in the leaf for good, so ingest refuses one holding an email.
+		in.ResourceType, in.ResourceID = "invitation", fmt.Sprintf("inv_%d", s.r.Int64N(1e9))
 		in.Details = fmt.Sprintf("Invited %s %s as %s", first, last, role)
 		in.Metadata = obj("email", email, "role", string(role))
 	}},
