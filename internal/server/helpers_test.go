@@ -74,9 +74,13 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	}
 	e := &testEnv{t: t, db: db, cfg: deps.Config, now: time.Now}
 	clock := func() time.Time { return e.now() }
+	witnesses, err := app.NewWitnesses(deps.Config.Witnesses)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.app = app.New(app.Deps{
 		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(testParams), Config: deps.Config, Logger: deps.Logger,
-		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock,
+		SecretKey: []byte("test-secret-key"), Limiter: deps.Limiter, Now: clock, Witnesses: witnesses,
 	})
 	t.Cleanup(func() { // after the server has stopped, before the database closes
 		if err := e.app.Close(context.Background()); err != nil {
@@ -84,7 +88,10 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 		}
 	})
 	e.hub = live.New(db, deps.Live)
-	db.OnCommit = e.hub.Committed
+	db.OnCommit = func(events []*audit.Event) {
+		e.hub.Committed(events)
+		e.app.LogsCommitted(events)
+	}
 	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock, Live: e.hub})
 	e.srv.streamTiming = streamTiming{ping: time.Second, recheck: 50 * time.Millisecond, write: 10 * time.Second}
 	e.ts = httptest.NewServer(e.srv)
