@@ -78,6 +78,26 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			var n int64
 			return n, scanOne(rows, &n)
 		}
+		// A search with words is counted like one without (searchplan.go),
+		// the words checked in each row: in its text where the engine
+		// can (textWord), else through the full-text match. When the
+		// words must match and fewer than one in a hundred of the rows
+		// examined did, the word is rare and its full-text index counts
+		// it exactly (up to the bound) instead.
+		countWords := func() (int64, bool, error) {
+			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, sd.textWord != nil)
+			if err != nil {
+				return 0, false, err
+			}
+			if !wp.inexact || !hasWord(q) || wp.total >= max(1, bound/100) {
+				return wp.total, wp.inexact, nil
+			}
+			n, err := count("events e"+sd.wordsFrom, false)
+			if err != nil {
+				return 0, false, db.wrap(err, "count events")
+			}
+			return n, false, nil
+		}
 		// Only excluded words: where the full-text index yields every
 		// match in the table, excluding them through it reads all of a
 		// common word's matches (3.7 s at a million events on SQLite);
@@ -101,7 +121,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		case len(q.Words) == 0:
 			// Counted by rows examined, through the qualifier whose index
 			// yields the fewest events (searchplan.go).
-			wp, err := db.planWordless(ctx, tx, run, accountID, q, size, bound)
+			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, false)
 			if err != nil {
 				return err
 			}
@@ -129,55 +149,36 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			if err != nil {
 				return db.wrap(err, "sample events")
 			}
+			if total, inexact, err = countWords(); err != nil {
+				return err
+			}
 			if size <= n {
 				// The sample was the whole account.
-				total, pageWalk = s, true
+				pageWalk = true
 				break
 			}
-			est := s * size / n
-			// Walking to the bound reads fewer events than the index would
-			// yield matches?
-			byWalk := s > 0 && (size <= bound || (bound+1)*n/s < est)
-			if db.forceWalk != 0 {
-				byWalk = db.forceWalk > 0
-			} else if s > 0 && keyed(q) {
+			if db.forceWalk == 0 && s > 0 && keyed(q) {
 				// A qualifier with an index in listing order narrows the
 				// rows better than the walk or the word's index: the
 				// planner reads it, the word checked in each row's text.
-				total, err = count("events e", true)
-				if err != nil {
-					return db.wrap(err, "count events")
-				}
 				keyedText = true
 				break
 			}
-			if byWalk {
-				total, err = count("events e"+walk, true)
-			} else {
-				total, err = count("events e"+sd.wordsFrom, false)
-			}
-			if err != nil {
-				return db.wrap(err, "count events")
-			}
 			matches := total
-			if total > bound {
-				matches = max(est, total)
+			if inexact || total > bound {
+				matches = max(s*size/n, total)
 			}
 			pageWalk = s > 0 && end*n/s < matches
 		default:
-			from := "events e"
-			if hasWord(q) {
-				from += sd.wordsFrom
-			}
-			if total, err = count(from, negText); err != nil {
-				return db.wrap(err, "count events")
+			if total, inexact, err = countWords(); err != nil {
+				return err
 			}
 			// Matches that the engine cannot read in listing order (an
 			// action prefix, a word) are either all read and sorted or
 			// found by walking the account's events newest first; the
 			// count says which reads less, where the engine's planner
 			// cannot tell.
-			pageWalk = unordered(q) && walk != "" && walkFaster(size, total, total > bound, end)
+			pageWalk = unordered(q) && walk != "" && walkFaster(size, total, inexact || total > bound, end)
 		}
 		if db.forceWalk != 0 {
 			pageWalk = db.forceWalk > 0 && walk != ""

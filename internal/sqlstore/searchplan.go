@@ -155,12 +155,13 @@ type wordlessPlan struct {
 	acct string
 }
 
-// planWordless counts the account's events that match q (which has
-// clauses and no words) by the rule above, reading at most bound index
-// entries per indexed qualifier and at most bound rows, and returns the
-// plan of the page. size is the account's log size.
-func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error),
-	accountID int64, q *query.Query, size, bound int64) (wordlessPlan, error) {
+// planCount counts the account's events that match q (not zero) by the
+// rule above, reading at most bound index entries per indexed qualifier
+// and at most bound rows, and returns the plan of the page of a search
+// without words. size is the account's log size. With byText, words are
+// checked in each row's search_text (searchDialect.textWord).
+func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error),
+	accountID int64, q *query.Query, size, bound int64, byText bool) (wordlessPlan, error) {
 	sd := db.dialect.search
 	hint := sd.hint
 	acct := func(d searchDriver) string {
@@ -193,21 +194,21 @@ func (db *DB) planWordless(ctx context.Context, tx runner, run func(r runner, ct
 		}
 	}
 	switch {
-	case best.clause >= 0 && (len(q.Clauses) == 1 || len(q.Clauses) == 2 && best.created >= 0):
+	case best.clause >= 0 && len(q.Words) == 0 && (len(q.Clauses) == 1 || len(q.Clauses) == 2 && best.created >= 0):
 		// The qualifier (with its time range) is the whole search: its
 		// index count is the count.
 		return wordlessPlan{total: min(best.rows, bound), inexact: best.rows > bound,
 			from: "events e" + hint(best.index), unordered: !best.ordered, acct: acct(best)}, nil
 	case best.rows <= bound:
 		// Every event the driver yields can be read: an exact count.
-		where, args := db.whereOn(acct(best), accountID, q, false)
+		where, args := db.whereOn(acct(best), accountID, q, byText)
 		n, err := one(`SELECT COUNT(*) FROM events e`+hint(best.index)+where, args...)
 		if err != nil {
 			return wordlessPlan{}, db.wrap(err, "count events")
 		}
 		return wordlessPlan{total: n, from: "events e" + hint(best.index), unordered: !best.ordered, acct: acct(best)}, nil
 	}
-	where, args := db.where(accountID, q, false)
+	where, args := db.where(accountID, q, byText)
 	// More than the bound to read: the newest bound events of an ordered
 	// driver are checked, and their matches are a lower bound. Every
 	// qualifier's count reached the bound, so any ordered one will do;
