@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // Application is what the assistant needs of the application layer;
 // *app.App implements it.
 type Application interface {
-	Reader
+	Reads
 	Users(ctx context.Context, p *app.Principal) ([]*audit.User, error)
 	AuthorizeChat(p *app.Principal) error
 	ChatConversation(ctx context.Context, p *app.Principal, id int64) (*audit.ChatConversation, []*audit.ChatTurn, error)
@@ -28,15 +29,21 @@ var _ Application = (*app.App)(nil)
 type Assistant struct {
 	app Application
 	now func() time.Time
+	llm *LLM
+	log *slog.Logger
 }
 
 // NewAssistant returns an assistant over a; now is the clock (nil:
-// time.Now).
-func NewAssistant(a Application, now func() time.Time) *Assistant {
+// time.Now). With llm, a language model answers (the built-in engine when
+// the model's endpoint fails); without, the built-in engine does.
+func NewAssistant(a Application, now func() time.Time, llm *LLM, log *slog.Logger) *Assistant {
 	if now == nil {
 		now = time.Now
 	}
-	return &Assistant{app: a, now: now}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Assistant{app: a, now: now, llm: llm, log: log}
 }
 
 // Request is one question.
@@ -70,9 +77,11 @@ func (as *Assistant) Ask(ctx context.Context, p *app.Principal, c app.Client, re
 		return nil, err
 	}
 	var prev *Plan
+	fallback := ""
+	var turns []*audit.ChatTurn
 	if req.ConversationID != 0 {
-		_, turns, err := as.app.ChatConversation(ctx, p, req.ConversationID)
-		if err != nil {
+		var err error
+		if _, turns, err = as.app.ChatConversation(ctx, p, req.ConversationID); err != nil {
 			return nil, err
 		}
 		for i := len(turns) - 1; i >= 0 && prev == nil; i-- {
@@ -91,6 +100,20 @@ func (as *Assistant) Ask(ctx context.Context, p *app.Principal, c app.Client, re
 		return nil, err
 	}
 	now := as.now()
+	if as.llm != nil {
+		ans, err := as.llm.Answer(ctx, as.app, p, turns, req.Message, now, loc)
+		if err == nil {
+			if err := as.keep(ctx, p, c, req, ans); err != nil {
+				return nil, err
+			}
+			return &Reply{Answer: ans, ConversationID: ans.conversationID}, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		as.log.WarnContext(ctx, "chat: the language model failed; the built-in engine answers", "err", err)
+		fallback = "The language model could not answer, so the built-in engine did. "
+	}
 	ictx := Context{Now: now, Location: loc, Previous: prev, Asker: p.User.Email}
 	if ictx.Actions, err = as.vocabulary(ctx, p, now); err != nil {
 		return nil, err
@@ -107,6 +130,7 @@ func (as *Assistant) Ask(ctx context.Context, p *app.Principal, c app.Client, re
 	if err != nil {
 		return nil, err
 	}
+	ans.Text = fallback + ans.Text
 	if err := as.keep(ctx, p, c, req, ans); err != nil {
 		return nil, err
 	}

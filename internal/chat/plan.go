@@ -48,11 +48,18 @@ type Plan struct {
 	Interval string `json:"interval,omitempty"`
 	// Timezone is the IANA zone the times were resolved in.
 	Timezone string `json:"timezone"`
+	// Q and Calls are set for a model's answer (KindModel): the last
+	// search it ran, and each tool call it made (name and arguments).
+	Q     string   `json:"q,omitempty"`
+	Calls []string `json:"calls,omitempty"`
 }
 
 // Search returns the plan's search in the query language: the qualifiers
 // in a fixed order, then the words, then the time.
 func (p *Plan) Search() string {
+	if p.Kind == KindModel {
+		return p.Q
+	}
 	var t []string
 	if len(p.Actions) > 0 {
 		vs := make([]string, len(p.Actions))
@@ -93,7 +100,8 @@ func (p *Plan) Search() string {
 
 // Aggregation returns what the plan does with its matches in a short
 // form: "list", "who", "last", "count", "top:actor:5",
-// "timeseries:day", "unusual" or "unknown".
+// "timeseries:day", "unusual", "unknown", or "model" for a language
+// model's answer.
 func (p *Plan) Aggregation() string {
 	switch p.Kind {
 	case KindTop:

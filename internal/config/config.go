@@ -83,6 +83,12 @@ type Config struct {
 	// ListCacheMB bounds, in MiB, this process's cache of rendered event
 	// listing pages (package server); 0 turns it off.
 	ListCacheMB int
+	// ChatLLMURL, when set, is the base URL of an OpenAI-compatible
+	// chat-completions endpoint (such as https://api.openai.com/v1 or a
+	// local Ollama's http://127.0.0.1:11434/v1) that answers POST
+	// /api/chat with ChatLLMModel, authenticated by ChatLLMAPIKey (may be
+	// empty for a local model). Unset: the built-in engine answers.
+	ChatLLMURL, ChatLLMModel, ChatLLMAPIKey string
 }
 
 // Witness is a witness the service submits checkpoints to: the base URL of
@@ -263,6 +269,17 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 	str("SIGNING_KEY", &c.SigningKey)
 	str("LOG_NAME", &c.LogName)
 	str("REDIS_URL", &c.RedisURL)
+	str("CHAT_LLM_URL", &c.ChatLLMURL)
+	str("CHAT_LLM_MODEL", &c.ChatLLMModel)
+	str("CHAT_LLM_API_KEY", &c.ChatLLMAPIKey)
+	if c.ChatLLMURL != "" {
+		if u, err := url.Parse(c.ChatLLMURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CHAT_LLM_URL=%q: want the http(s) base URL of an OpenAI-compatible API, such as http://127.0.0.1:11434/v1", c.ChatLLMURL))
+		}
+		if c.ChatLLMModel == "" {
+			errs = append(errs, errors.New("CHAT_LLM_URL is set but CHAT_LLM_MODEL is not: name the model to use"))
+		}
+	}
 	if v, ok := lookup("PREVIOUS_VERIFIER_KEYS"); ok {
 		c.PreviousVerifierKeys = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 	}

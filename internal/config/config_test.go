@@ -128,6 +128,9 @@ func TestFromEnv(t *testing.T) {
 		{"LIST_CACHE_MB", map[string]string{"LIST_CACHE_MB": " 64 "}, func(c *config.Config) { c.ListCacheMB = 64 }},
 		{"LIST_CACHE_MB off", map[string]string{"LIST_CACHE_MB": "0"}, func(c *config.Config) { c.ListCacheMB = 0 }},
 		{"LIST_CACHE_MB blank", map[string]string{"LIST_CACHE_MB": ""}, func(c *config.Config) {}},
+		{"CHAT_LLM", map[string]string{"CHAT_LLM_URL": " http://127.0.0.1:11434/v1 ", "CHAT_LLM_MODEL": "llama3.1", "CHAT_LLM_API_KEY": "k"}, func(c *config.Config) {
+			c.ChatLLMURL, c.ChatLLMModel, c.ChatLLMAPIKey = "http://127.0.0.1:11434/v1", "llama3.1", "k"
+		}},
 
 		{"PUBLIC_SIGNUP false", map[string]string{"PUBLIC_SIGNUP": "false"}, func(c *config.Config) { c.PublicSignUp = false }},
 		{"PUBLIC_SIGNUP true", map[string]string{"PUBLIC_SIGNUP": "true"}, func(c *config.Config) {}},
@@ -185,6 +188,8 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"WITNESSES": "https://w1 w1+1a2b+BAAA"}, `WITNESSES: "w1+1a2b+BAAA" is not a witness verifier key <name>+<key ID>+<key>`},
 		{map[string]string{"WITNESSES": "https://w1 w1+1a2b3c4d+BAAA, https://w2 w1+1a2b3c4d+BAAA"}, `WITNESSES: witness key "w1+1a2b3c4d+BAAA" is given twice`},
 		{map[string]string{"WITNESS_QUORUM": "0"}, `WITNESS_QUORUM="0": want a whole number of witnesses, at least 1`},
+		{map[string]string{"CHAT_LLM_URL": "ftp://x", "CHAT_LLM_MODEL": "m"}, `CHAT_LLM_URL="ftp://x": want the http(s) base URL of an OpenAI-compatible API, such as http://127.0.0.1:11434/v1`},
+		{map[string]string{"CHAT_LLM_URL": "http://127.0.0.1:11434/v1"}, `CHAT_LLM_URL is set but CHAT_LLM_MODEL is not: name the model to use`},
 		// Every error is reported, not only the first.
 		{map[string]string{"PORT": "x", "COOKIE_SECURE": "y"}, "PORT=\"x\": want a number\nCOOKIE_SECURE=\"y\": want true or false"},
 	}

@@ -34,10 +34,13 @@ type ChatQueryJSON struct {
 	Timezone  string `json:"timezone"`
 	// Period says the time span in words; "" for all time.
 	Period string `json:"period,omitempty"`
+	// Calls are a language model's tool calls (kind "model"), each its
+	// name and arguments; q is then the last search it ran.
+	Calls []string `json:"calls,omitempty"`
 }
 
 func chatQueryJSON(p *chat.Plan) ChatQueryJSON {
-	j := ChatQueryJSON{Q: p.Search(), Aggregation: p.Aggregation(), Kind: p.Kind, Dimension: p.Dimension, Limit: p.Limit, Interval: p.Interval, Timezone: p.Timezone}
+	j := ChatQueryJSON{Q: p.Search(), Aggregation: p.Aggregation(), Kind: p.Kind, Dimension: p.Dimension, Limit: p.Limit, Interval: p.Interval, Timezone: p.Timezone, Calls: p.Calls}
 	if p.Kind != chat.KindTop {
 		j.Dimension, j.Limit = "", 0
 	}

@@ -80,7 +80,7 @@ func New(d Deps) *Server {
 		mux:   http.NewServeMux(),
 		pages: newPageCache(int64(d.Config.ListCacheMB) << 20),
 		live:  d.Live,
-		chat:  chat.NewAssistant(d.App, d.Now),
+		chat:  chat.NewAssistant(d.App, d.Now, chatLLM(d.Config), d.Logger),
 		mcp:   mcp.Handler(d.App, func(r *http.Request) *app.Principal { return principalFrom(r.Context()) }, d.Logger),
 
 		streamTiming: defaultStreamTiming,
@@ -139,4 +139,12 @@ func (p *statusProbe) WriteHeader(code int) {
 func (p *statusProbe) Write(b []byte) (int, error) {
 	p.WriteHeader(http.StatusOK)
 	return len(b), nil
+}
+
+// chatLLM is the language model CHAT_LLM_URL names, or nil.
+func chatLLM(c config.Config) *chat.LLM {
+	if c.ChatLLMURL == "" {
+		return nil
+	}
+	return chat.NewLLM(c.ChatLLMURL, c.ChatLLMModel, c.ChatLLMAPIKey, nil)
 }
