@@ -60,6 +60,9 @@ type DB struct {
 	// forceWalk, in tests, makes SearchEvents always (1) or never (-1)
 	// walk the account's events newest first, instead of choosing.
 	forceWalk int
+	// traceSearch, in tests, is called with each statement SearchEvents
+	// runs and its arguments.
+	traceSearch func(query string, args []any)
 	// deferAt and sample, in tests, replace deferredOffset and
 	// sampleSize.
 	deferAt, sample int

@@ -49,6 +49,13 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			return r.queryBuilt(ctx, query, append(slices.Clip(db.dialect.planFresh), args...)...)
 		}
 	}
+	if trace := db.traceSearch; trace != nil {
+		inner := run
+		run = func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+			trace(query, args)
+			return inner(r, ctx, query, args...)
+		}
+	}
 	bound := db.CountBound
 	if bound <= 0 {
 		bound = DefaultCountBound

@@ -83,3 +83,27 @@ func ExplainForTest(ctx context.Context, db *DB, query string, args ...any) (str
 	}
 	return plan.String(), rows.Err()
 }
+
+// TraceSearchForTest makes SearchEvents call fn with each statement it runs
+// (written with ? placeholders) and its arguments; nil stops it.
+func TraceSearchForTest(db *DB, fn func(query string, args []any)) { db.traceSearch = fn }
+
+// QueryPlanForTest returns SQLite's EXPLAIN QUERY PLAN of a query, one
+// line per step.
+func QueryPlanForTest(ctx context.Context, db *DB, query string, args ...any) (string, error) {
+	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan.WriteString(detail + "\n")
+	}
+	return plan.String(), rows.Err()
+}

@@ -456,3 +456,66 @@ func TestSearchCountByRowsExamined(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchPlansUseIndexes checks on SQLite, from EXPLAIN QUERY PLAN of
+// every statement SearchEvents runs, that a search reads the index of its
+// most selective qualifier (a time range with it), that actor: merges its
+// column indexes, and that no statement scans the events table.
+func TestSearchPlansUseIndexes(t *testing.T) {
+	db := sqltest.OpenSQLite(t)
+	ctx := t.Context()
+	a := &audit.Account{Name: "Shop", Domain: "plans.example.com"}
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var evs []*audit.Event
+	for i := range 300 {
+		evs = append(evs, &audit.Event{
+			AccountID: a.ID, Action: []string{"a", "a", "b"}[i%3], ResourceType: map[bool]string{true: "rare", false: "common"}[i%30 == 0],
+			Outcome: []string{"success", "failure"}[i%2], ActorEmail: fmt.Sprintf("staff%d@shop.example.com", i%7),
+			ActorID: fmt.Sprintf("staff_%d", i%7), ActorName: fmt.Sprintf("Staff %d", i%7), CreatedAt: t0.Add(time.Duration(i) * time.Minute),
+		})
+	}
+	appendAll(t, db, evs)
+	db.CountBound = 20
+	tests := []struct{ q, want string }{
+		{"actor:staff3@shop.example.com", "MULTI-INDEX OR"},
+		{"actor:staff3@shop.example.com outcome:failure", "events_account_actor_email_idx"},
+		{"action:a outcome:failure", "events_account_action_idx (account_id=? AND action=?)"},
+		{"action:a resource_type:rare", "events_account_resource_type_idx (account_id=? AND resource_type=?)"},
+		{"action:a created:2026-01-01T01:00:00Z..2026-01-01T02:00:00Z", "events_account_action_idx (account_id=? AND action=? AND created_at>? AND created_at<?)"},
+		{"outcome:failure", "events_account_time_idx (account_id=?)"},
+		{"", "events_account_time_idx (account_id=?)"},
+	}
+	for _, tt := range tests {
+		q, err := query.Parse(tt.q, t0.Add(24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		type stmt struct {
+			query string
+			args  []any
+		}
+		var stmts []stmt
+		sqlstore.TraceSearchForTest(db, func(query string, args []any) { stmts = append(stmts, stmt{query, args}) })
+		if _, err := db.SearchEvents(ctx, a.ID, q, audit.PageRequest{Page: 1, PerPage: 5}); err != nil {
+			t.Fatalf("SearchEvents(%q): %v", tt.q, err)
+		}
+		sqlstore.TraceSearchForTest(db, nil)
+		var plans []string
+		for _, s := range stmts {
+			plan, err := sqlstore.QueryPlanForTest(ctx, db, s.query, s.args...)
+			if err != nil {
+				t.Fatalf("%q: EXPLAIN QUERY PLAN %s: %v", tt.q, s.query, err)
+			}
+			if strings.Contains(plan, "SCAN e\n") {
+				t.Errorf("%q: a statement scans the events table:\n%s\n%s", tt.q, s.query, plan)
+			}
+			plans = append(plans, plan)
+		}
+		if all := strings.Join(plans, "---\n"); !strings.Contains(all, tt.want) {
+			t.Errorf("%q: no plan reads %s:\n%s", tt.q, tt.want, all)
+		}
+	}
+}
