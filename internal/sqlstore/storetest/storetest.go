@@ -59,6 +59,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SearchTotals", testSearchTotals},
 		{"Analytics", testAnalytics},
 		{"AnalyticsBackfill", testAnalyticsBackfill},
+		{"Chat", testChat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
