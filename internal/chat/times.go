@@ -85,7 +85,10 @@ var (
 	reSince      = regexp.MustCompile(`\b(since|after|before|until) (` + dateRE + `)`)
 	reOnDate     = regexp.MustCompile(`\b(?:on |in )?(` + dateRE + `)\b`)
 	reInMonth    = regexp.MustCompile(`\b(?:in|during) (` + monthRE + `)(?: (\d{4}))?\b`)
-	reNamedSpan  = regexp.MustCompile(`\b(the day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|today|this morning|this afternoon|this evening|tonight|last night|this week|last week|previous week|this month|last month|previous month|this year|last year|so far this week)\b`)
+	// reDayFirst is a day before a clock range ("yesterday between 1 and
+	// 3pm"), which findTime reads as the range followed by the day.
+	reDayFirst  = regexp.MustCompile(`\b(today|yesterday) ((?:between|from) \d{1,2}(?::\d{2})?\s*(?:am|pm)? (?:and|to|until|till|-) \d{1,2}(?::\d{2})?\s*(?:am|pm)?)`)
+	reNamedSpan = regexp.MustCompile(`\b(the day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|today|this morning|this afternoon|this evening|tonight|last night|this week|last week|previous week|this month|last month|previous month|this year|last year|so far this week)\b`)
 )
 
 // findTime finds the time a question (lower case) asks about, resolved at
@@ -95,6 +98,7 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 	local := now.In(loc)
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	cut := func(m []int) string { return s[:m[0]] + " " + s[m[1]:] }
+	s = reDayFirst.ReplaceAllString(s, "$2 $1")
 
 	if m := reClockRange.FindStringSubmatchIndex(s); m != nil {
 		g := func(i int) string {
