@@ -15,6 +15,7 @@ import (
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/live"
+	"github.com/auditlog/auditlog/internal/metrics"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -51,6 +52,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		func(c *config.Config, v string) error { c.TLSCertFile = v; return nil })
 	st.stringFlag(fs, "tls-key", "serve HTTPS with this private key `file` (PEM) (env TLS_KEY_FILE)",
 		func(c *config.Config, v string) error { c.TLSKeyFile = v; return nil })
+	st.stringFlag(fs, "metrics-addr", "serve GET /metrics (Prometheus) on a listener of its own at this host:port `address`, unauthenticated: keep it on loopback or a private network (env METRICS_ADDR; default none)",
+		func(c *config.Config, v string) error { c.MetricsAddr = v; return nil })
 	debugAddr := fs.String("debug-addr", "", "also serve GET /debug/stats (goroutines, memory, database connections) and /debug/pprof/ on this `address`, unauthenticated: keep it on loopback")
 	withSample := fs.Bool("sample", false, "load the sample data before serving, unless present")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run, until shutdown, to `file` (go tool pprof reads it)")
@@ -103,7 +106,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log})
+	var m *metrics.Metrics
+	var ingestObserver ingest.Observer
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		ingestObserver = m.IngestObserver()
+	}
+	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log, Observer: ingestObserver})
 	defer writer.Close() // after the server has stopped: commits what is queued
 	a := app.New(app.Deps{
 		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
@@ -116,12 +125,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		a.LogsCommitted(events) // the witnesses cosign the new checkpoints
 	}
 	defer hub.Close() // before the store closes; also closed at shutdown
+	// The JSON API under /api (and /healthz), the console everywhere else.
+	var handler http.Handler = web.Mount(
+		server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub}),
+		web.New(web.Deps{App: a, Config: cfg, Logger: log}),
+	)
+	if m != nil {
+		watchMetrics(m, db, writer, hub)
+		handler = m.Instrument(handler)
+	}
 	srv := &http.Server{
-		// The JSON API under /api (and /healthz), the console everywhere else.
-		Handler: web.Mount(
-			server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub}),
-			web.New(web.Deps{App: a, Config: cfg, Logger: log}),
-		),
+		Handler:           handler,
 		TLSConfig:         tlsConfig(),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -132,6 +146,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	go sweepSessions(ctx, db, cfg, log)
 
+	if m != nil {
+		addr, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "auditlog metrics on http://%s/metrics\n", addr)
+	}
 	log.Info("auditlog serving", "url", scheme+"://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
 	fmt.Fprintf(e.stdout, "auditlog listening on %s://%s\n", scheme, ln.Addr())
 	if *debugAddr != "" {

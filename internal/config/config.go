@@ -89,6 +89,11 @@ type Config struct {
 	// /api/chat with ChatLLMModel, authenticated by ChatLLMAPIKey (may be
 	// empty for a local model). Unset: the built-in engine answers.
 	ChatLLMURL, ChatLLMModel, ChatLLMAPIKey string
+	// MetricsAddr, when set, is the host:port of a listener of its own
+	// that serves GET /metrics (Prometheus) and nothing else, never the
+	// API's: unauthenticated, so keep it on loopback or a private network.
+	// Empty (the default): no metrics listener.
+	MetricsAddr string
 }
 
 // Witness is a witness the service submits checkpoints to: the base URL of
@@ -325,6 +330,7 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 		}
 		c.AllowBreachedPasswords = !b
 	}
+	str("METRICS_ADDR", &c.MetricsAddr)
 	str("TLS_CERT_FILE", &c.TLSCertFile)
 	str("TLS_KEY_FILE", &c.TLSKeyFile)
 	if v, ok := lookup("LIST_CACHE_MB"); ok && strings.TrimSpace(v) != "" {
@@ -402,8 +408,29 @@ func (c Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
 	}
+	if c.MetricsAddr != "" {
+		if err := c.checkMetricsAddr(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.SessionIdle > c.SessionMaxAge {
 		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_AGE (%s)", c.SessionIdle, c.SessionMaxAge))
 	}
 	return errors.Join(errs...)
+}
+
+// checkMetricsAddr checks that MetricsAddr is a host:port with a port
+// number, and not the API's own address.
+func (c Config) checkMetricsAddr() error {
+	host, port, err := net.SplitHostPort(c.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR=%q: want host:port, such as 127.0.0.1:9464", c.MetricsAddr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("METRICS_ADDR=%q: want a port number from 0 to 65535", c.MetricsAddr)
+	}
+	if port != "0" && port == strconv.Itoa(c.Port) && (host == c.Host || host == "" || c.Host == "" || host == "0.0.0.0" || c.Host == "0.0.0.0" || host == "::" || c.Host == "::") {
+		return fmt.Errorf("METRICS_ADDR=%q is the API's address (%s): the metrics need a listener of their own", c.MetricsAddr, c.Addr())
+	}
+	return nil
 }

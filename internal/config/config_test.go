@@ -127,6 +127,8 @@ func TestFromEnv(t *testing.T) {
 
 		{"LIST_CACHE_MB", map[string]string{"LIST_CACHE_MB": " 64 "}, func(c *config.Config) { c.ListCacheMB = 64 }},
 		{"LIST_CACHE_MB off", map[string]string{"LIST_CACHE_MB": "0"}, func(c *config.Config) { c.ListCacheMB = 0 }},
+		{"METRICS_ADDR", map[string]string{"METRICS_ADDR": " 127.0.0.1:9464 "}, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:9464" }},
+		{"METRICS_ADDR blank", map[string]string{"METRICS_ADDR": " "}, func(c *config.Config) {}},
 		{"LIST_CACHE_MB blank", map[string]string{"LIST_CACHE_MB": ""}, func(c *config.Config) {}},
 		{"CHAT_LLM", map[string]string{"CHAT_LLM_URL": " http://127.0.0.1:11434/v1 ", "CHAT_LLM_MODEL": "llama3.1", "CHAT_LLM_API_KEY": "k"}, func(c *config.Config) {
 			c.ChatLLMURL, c.ChatLLMModel, c.ChatLLMAPIKey = "http://127.0.0.1:11434/v1", "llama3.1", "k"
@@ -242,6 +244,18 @@ func TestValidate(t *testing.T) {
 		{"TLS certificate and key", func(c *config.Config) { c.TLSCertFile, c.TLSKeyFile = "cert.pem", "key.pem" }, ""},
 		{"TLS certificate alone", func(c *config.Config) { c.TLSCertFile = "cert.pem" }, "TLS_CERT_FILE and TLS_KEY_FILE must be set together"},
 		{"TLS key alone", func(c *config.Config) { c.TLSKeyFile = "key.pem" }, "TLS_CERT_FILE and TLS_KEY_FILE must be set together"},
+
+		{"metrics on loopback", func(c *config.Config) { c.MetricsAddr = "127.0.0.1:9464" }, ""},
+		{"metrics on any address", func(c *config.Config) { c.MetricsAddr = ":9464" }, ""},
+		{"metrics on any free port", func(c *config.Config) { c.MetricsAddr = "[::1]:0" }, ""},
+		{"metrics on the API's port, another host", func(c *config.Config) { c.MetricsAddr = "10.0.0.5:5000" }, ""},
+		{"metrics without a port", func(c *config.Config) { c.MetricsAddr = "127.0.0.1" }, `METRICS_ADDR="127.0.0.1": want host:port, such as 127.0.0.1:9464`},
+		{"metrics with a port name", func(c *config.Config) { c.MetricsAddr = "127.0.0.1:http" }, `METRICS_ADDR="127.0.0.1:http": want a port number from 0 to 65535`},
+		{"metrics port out of range", func(c *config.Config) { c.MetricsAddr = "127.0.0.1:70000" }, `METRICS_ADDR="127.0.0.1:70000": want a port number from 0 to 65535`},
+		{"metrics on the API's address", func(c *config.Config) { c.MetricsAddr = "127.0.0.1:5000" },
+			`METRICS_ADDR="127.0.0.1:5000" is the API's address (127.0.0.1:5000): the metrics need a listener of their own`},
+		{"metrics on the API's port, all addresses", func(c *config.Config) { c.MetricsAddr = ":5000" },
+			`METRICS_ADDR=":5000" is the API's address (127.0.0.1:5000): the metrics need a listener of their own`},
 
 		{"idle timeout equal to max age", func(c *config.Config) { c.SessionIdle, c.SessionMaxAge = time.Hour, time.Hour }, ""},
 		{"idle timeout longer than max age", func(c *config.Config) { c.SessionIdle, c.SessionMaxAge = 3*time.Hour, 2*time.Hour },

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
@@ -30,6 +31,34 @@ type Options struct {
 	// 50,000); past it, Write fails at once with ErrBusy.
 	MaxQueuedEvents int64
 	Logger          *slog.Logger
+	// Observer, when set, is told of every batch and every refusal (for
+	// metrics); nil: nobody is.
+	Observer Observer
+}
+
+// Observer is told what a Writer does. Its methods are called from the
+// writer's goroutines and must not block.
+type Observer interface {
+	// Batch reports one group-commit transaction once its requests have
+	// been answered.
+	Batch(BatchStats)
+	// Rejected reports a Write of events refused before queueing, with
+	// ErrBusy or ErrClosed.
+	Rejected(events int, err error)
+}
+
+// BatchStats describes one group-commit transaction.
+type BatchStats struct {
+	// Events is how many events the batch held; Committed how many of them
+	// were committed (or found already committed) and acknowledged.
+	Events, Committed int
+	// Waits holds, per request of the batch, how long it waited in the
+	// queue before the transaction began.
+	Waits []time.Duration
+	// Commit is how long the batch took to write, from the start of its
+	// transaction to its last answer (the requests written one by one
+	// after a failed group commit included).
+	Commit time.Duration
 }
 
 // Writer group-commits events. Each Write enqueues one request's events and
@@ -52,6 +81,7 @@ type Writer struct {
 type job struct {
 	events []*audit.Event
 	done   chan result
+	queued time.Time // when Write queued it
 }
 
 // result is what a job's writer reports: the job's share of the results.
@@ -97,13 +127,15 @@ func (w *Writer) Write(ctx context.Context, events []*audit.Event) ([]audit.Appe
 	}
 	if w.queued.Add(n) > w.opts.MaxQueuedEvents {
 		w.queued.Add(-n)
+		w.rejected(len(events), ErrBusy)
 		return nil, ErrBusy
 	}
-	j := &job{events: events, done: make(chan result, 1)}
+	j := &job{events: events, done: make(chan result, 1), queued: time.Now()}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		w.queued.Add(-n)
+		w.rejected(len(events), ErrClosed)
 		return nil, ErrClosed
 	}
 	w.queue <- j // never blocks: the queue holds MaxQueuedEvents jobs and each has an event
@@ -113,6 +145,13 @@ func (w *Writer) Write(ctx context.Context, events []*audit.Event) ([]audit.Appe
 		return r.appended, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// rejected tells the observer, if any, of a refused Write.
+func (w *Writer) rejected(events int, err error) {
+	if w.opts.Observer != nil {
+		w.opts.Observer.Rejected(events, err)
 	}
 }
 
@@ -147,24 +186,36 @@ func (w *Writer) work() {
 				break drain
 			}
 		}
-		w.commit(batch)
+		start := time.Now()
+		committed := w.commit(batch)
 		w.queued.Add(-int64(count))
+		if o := w.opts.Observer; o != nil {
+			waits := make([]time.Duration, len(batch))
+			for i, j := range batch {
+				waits[i] = start.Sub(j.queued)
+			}
+			o.Batch(BatchStats{Events: count, Committed: committed, Waits: waits, Commit: time.Since(start)})
+		}
 	}
 }
 
 // commit writes the batch in one transaction. If that fails for a reason
 // other than the database being unavailable or full, one request's events may be at
 // fault (for example an actor deleted since validation): each request is then
-// written alone, so the others still succeed.
-func (w *Writer) commit(batch []*job) {
+// written alone, so the others still succeed. It returns how many events
+// were committed.
+func (w *Writer) commit(batch []*job) (committed int) {
 	appended, err := w.write(batch)
 	if code := audit.ErrorCode(err); err != nil && len(batch) > 1 && code != audit.EUNAVAILABLE && code != audit.EFULL {
 		w.opts.Logger.Warn("group commit failed; writing its requests one by one", "requests", len(batch), "err", err)
 		for _, j := range batch {
 			appended, err := w.write([]*job{j})
+			if err == nil {
+				committed += len(j.events)
+			}
 			j.done <- result{appended, err}
 		}
-		return
+		return committed
 	}
 	for _, j := range batch {
 		if err != nil {
@@ -172,9 +223,11 @@ func (w *Writer) commit(batch []*job) {
 			continue
 		}
 		n := len(j.events)
+		committed += n
 		j.done <- result{appended: appended[:n:n]}
 		appended = appended[n:]
 	}
+	return committed
 }
 
 // write appends the batch's events in one transaction and returns the

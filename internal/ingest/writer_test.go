@@ -154,7 +154,8 @@ func TestGroupCommit(t *testing.T) {
 func TestWriterSaturated(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "busy.example.com")
-	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 10})
+	obs := &recorder{}
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{MaxQueuedEvents: 10, Observer: obs})
 	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	var wg sync.WaitGroup
@@ -180,6 +181,62 @@ func TestWriterSaturated(t *testing.T) {
 	if size, _ := db.LogSize(t.Context(), account); size != 10 {
 		t.Errorf("log size %d; want the 10 queued events", size)
 	}
+	w.Close() // every batch reported
+	obs.check(t, totals{events: 10, committed: 10, requests: 2, rejected: 1, busy: 1})
+}
+
+// recorder is an ingest.Observer that adds up what it is told.
+type recorder struct {
+	mu  sync.Mutex
+	got totals
+}
+
+// totals is what a recorder adds up.
+type totals struct {
+	batches, events, committed, requests int
+	rejected, busy, closed               int
+	negativeTime                         bool
+}
+
+func (r *recorder) Batch(b ingest.BatchStats) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got.batches++
+	r.got.events += b.Events
+	r.got.committed += b.Committed
+	r.got.requests += len(b.Waits)
+	for _, w := range b.Waits {
+		r.got.negativeTime = r.got.negativeTime || w < 0
+	}
+	r.got.negativeTime = r.got.negativeTime || b.Commit <= 0
+}
+
+func (r *recorder) Rejected(events int, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got.rejected += events
+	switch {
+	case errors.Is(err, ingest.ErrBusy):
+		r.got.busy++
+	case errors.Is(err, ingest.ErrClosed):
+		r.got.closed++
+	}
+}
+
+// check compares the totals with want's; the number of batches depends
+// on timing, so only at least one is required.
+func (r *recorder) check(t *testing.T, want totals) {
+	t.Helper()
+	r.mu.Lock()
+	got := r.got
+	r.mu.Unlock()
+	if got.batches < 1 {
+		t.Errorf("observer told of %d batches; want at least 1", got.batches)
+	}
+	want.batches = got.batches
+	if got != want {
+		t.Errorf("observer told %+v; want %+v", got, want)
+	}
 }
 
 // TestOneBadRequestSparesTheBatch checks that a request failing inside a
@@ -187,7 +244,8 @@ func TestWriterSaturated(t *testing.T) {
 func TestOneBadRequestSparesTheBatch(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	account := newAccount(t, db, "spare.example.com")
-	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{})
+	obs := &recorder{}
+	w := ingest.NewWriter(db, sqltest.Signer(t), ingest.Options{Observer: obs})
 	t.Cleanup(w.Close) // runs after holdWriter's release: cleanups run last first
 	release := holdWriter(t, db)
 	results := make(chan error, 3)
@@ -219,4 +277,10 @@ func TestOneBadRequestSparesTheBatch(t *testing.T) {
 	if size, _ := db.LogSize(t.Context(), account); size != 2 {
 		t.Errorf("log size %d; want 2", size)
 	}
+	w.Close()
+	_, err := w.Write(t.Context(), []*audit.Event{{AccountID: account, Action: "late"}, {AccountID: account, Action: "later"}})
+	if !errors.Is(err, ingest.ErrClosed) {
+		t.Errorf("write after Close: %v; want ErrClosed", err)
+	}
+	obs.check(t, totals{events: 3, committed: 2, requests: 3, rejected: 2, closed: 1})
 }

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/live"
+	"github.com/auditlog/auditlog/internal/metrics"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+)
+
+// watchMetrics registers, in m, the gauges and collectors read at each
+// scrape: the ingest queue, the live connections and the database pools.
+func watchMetrics(m *metrics.Metrics, db *sqlstore.DB, writer *ingest.Writer, hub *live.Hub) {
+	m.GaugeFunc("auditlog_ingest_queued_events", "Events waiting in the ingest queue for a transaction.",
+		func() float64 { return float64(writer.Queued()) })
+	m.GaugeFunc("auditlog_live_watchers", "Live streams (WebSocket) this process serves.",
+		func() float64 { return float64(hub.Watchers()) })
+	m.AddDatabase(string(db.Engine()), db.Stats)
+}
+
+// serveMetrics serves GET /metrics from m on addr, a listener of its own
+// (unauthenticated: meant for loopback or a private network), until ctx
+// ends. It returns the address it listens on.
+func serveMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener stopped", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	return ln.Addr().String(), nil
+}
