@@ -23,7 +23,7 @@ import (
 func TestMetrics(t *testing.T) {
 	t.Chdir(t.TempDir())
 	maddr := freeAddr(t)
-	addr, stop := startServe(t, envMap(map[string]string{"AUDITLOG_ENV": "development"}), "http://", "--metrics-addr", maddr)
+	addr, stop := startServe(t, envMap(map[string]string{"AUDITLOG_ENV": "development", "RATE_LIMIT_SIGNUP": "1/1h"}), "http://", "--metrics-addr", maddr)
 	base := "http://" + addr
 	key := liveKey(t, base)
 
@@ -63,6 +63,8 @@ func TestMetrics(t *testing.T) {
 	if b := do("GET", base+"/metrics", "", http.StatusNotFound); strings.Contains(string(b), "auditlog_http_requests_total") {
 		t.Errorf("the API's listener serves the metrics")
 	}
+	// The sign-up bucket (1/1h) is empty after liveKey's sign-up.
+	do("POST", base+"/api/accounts", `{"name":"Second","domain":"second.example.com","owner_email":"o@second.example.com","owner_password":"correct horse battery staple"}`, http.StatusTooManyRequests)
 	dialLive(t, base, key)
 
 	resp, err := testHTTP.Get("http://" + maddr + "/metrics")
@@ -90,6 +92,10 @@ func TestMetrics(t *testing.T) {
 		{"auditlog_http_requests_total", map[string]string{"route": "GET /api/audit-logs/{id}", "code": "404"}, eq(1), "1"},
 		{"auditlog_http_requests_total", map[string]string{"route": "POST /api/accounts", "code": "201"}, eq(1), "1"},
 		{"auditlog_http_requests_total", map[string]string{"route": "unmatched", "code": "404"}, eq(1), "1"},
+		{"auditlog_http_requests_total", map[string]string{"route": "POST /api/accounts", "code": "429"}, eq(1), "1"},
+		{"auditlog_ratelimit_decisions_total", map[string]string{"bucket": "ingest", "decision": "allowed"}, eq(posted), "5"},
+		{"auditlog_ratelimit_decisions_total", map[string]string{"bucket": "signup-ip", "decision": "allowed"}, eq(1), "1"},
+		{"auditlog_ratelimit_decisions_total", map[string]string{"bucket": "signup-ip", "decision": "refused"}, eq(1), "1"},
 		{"auditlog_http_request_duration_seconds", map[string]string{"route": "POST /api/audit-logs"}, eq(posted), "5 observations"},
 		{"auditlog_ingest_events_total", nil, atLeast(posted), ">= 5"},
 		{"auditlog_ingest_batch_events", nil, atLeast(1), ">= 1 batch"},
@@ -120,7 +126,7 @@ func TestMetrics(t *testing.T) {
 	// labels; routes are patterns, with no path segment of digits (the
 	// events' and the account's ids are numbers); no label value holds the
 	// key, the account's domain or a part of a requested path.
-	allowed := map[string]bool{"route": true, "code": true, "reason": true, "engine": true, "le": true}
+	allowed := map[string]bool{"route": true, "code": true, "reason": true, "engine": true, "le": true, "bucket": true, "decision": true}
 	forbidden := []string{key, "live.example.com", "987654321", "no-such-route"}
 	for name, f := range families {
 		for _, m := range f.GetMetric() {

@@ -108,15 +108,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	var m *metrics.Metrics
 	var ingestObserver ingest.Observer
+	var onLimit app.LimitObserver
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 		ingestObserver = m.IngestObserver()
+		onLimit = func(d app.LimitDecision) { m.RateLimited(d.Policy, d.Allowed) }
 	}
 	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log, Observer: ingestObserver})
 	defer writer.Close() // after the server has stopped: commits what is queued
 	a := app.New(app.Deps{
 		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
-		Witnesses: witnesses,
+		Witnesses: witnesses, OnLimit: onLimit,
 	})
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	hub := live.New(db, live.Options{Logger: log})

@@ -131,6 +131,8 @@ type App struct {
 	// limiter holds the rate-limit buckets (Redis when configured);
 	// localLimiter is this process's own, used when limiter fails.
 	limiter, localLimiter ratelimit.Limiter
+	// onLimit, when set, is told every rate-limit decision (Deps.OnLimit).
+	onLimit LimitObserver
 
 	// bg records events off the response path (background.go).
 	bg *background
@@ -161,6 +163,9 @@ type Deps struct {
 	// make a checkpoint cosigned. The caller passes each committed append
 	// to LogsCommitted.
 	Witnesses []*Witness
+	// OnLimit, when set, is told every rate-limit decision of every
+	// operation, whatever its surface (for metrics); it must not block.
+	OnLimit LimitObserver
 }
 
 // New returns an App ready to use. Call Close when done with it, after
@@ -176,6 +181,8 @@ func New(d Deps) *App {
 		log:    d.Logger,
 		keys:   NewKeys(d.SecretKey),
 		now:    d.Now,
+
+		onLimit: d.OnLimit,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

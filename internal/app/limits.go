@@ -145,7 +145,7 @@ func (a *App) limitOwnAttempt(ctx context.Context, u *audit.User) error {
 }
 
 // draw takes a token from each bucket in turn, reports each decision to
-// the context's observer, and fails with a *RateLimitError at the first
+// the context's observer and to Deps.OnLimit, and fails with a *RateLimitError at the first
 // empty bucket, leaving the later buckets untouched. Off rules are skipped.
 func (a *App) draw(ctx context.Context, limits ...limit) error {
 	obs, _ := ctx.Value(observerKey{}).(LimitObserver)
@@ -157,8 +157,12 @@ func (a *App) draw(ctx context.Context, limits ...limit) error {
 		if err != nil {
 			return err
 		}
+		ld := LimitDecision{Policy: l.policy, Rule: l.rule, Decision: d}
 		if obs != nil {
-			obs(LimitDecision{Policy: l.policy, Rule: l.rule, Decision: d})
+			obs(ld)
+		}
+		if a.onLimit != nil {
+			a.onLimit(ld)
 		}
 		if !d.Allowed {
 			return newRateLimitError(l.policy, d.RetryAfter)

@@ -43,6 +43,8 @@ type Metrics struct {
 	queueWait      prometheus.Histogram
 	commitDuration prometheus.Histogram
 	rejected       *prometheus.CounterVec
+
+	limits *prometheus.CounterVec
 }
 
 // New returns Metrics registered in a new registry, with the Go runtime
@@ -92,12 +94,17 @@ func New() *Metrics {
 			Name: "auditlog_ingest_rejected_events_total",
 			Help: "Events refused before queueing: reason queue_full (answered 503) or closed (the process is stopping).",
 		}, []string{"reason"}),
+		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_ratelimit_decisions_total",
+			Help: "Rate-limit decisions, by bucket (login-ip, login-account, reads, ingest, signup-ip) and decision (allowed or refused: answered 429).",
+		}, []string{"bucket", "decision"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration,
 		m.ingestEvents, m.ingestFailed, m.batchEvents, m.batchRequests, m.queueWait, m.commitDuration, m.rejected,
+		m.limits,
 	)
 	// Both reasons show from the start, at 0, so that rate() sees the first one.
 	m.rejected.WithLabelValues("queue_full")
@@ -186,6 +193,16 @@ func (o ingestObserver) Rejected(events int, err error) {
 		reason = "closed"
 	}
 	o.m.rejected.WithLabelValues(reason).Add(float64(events))
+}
+
+// RateLimited counts one rate-limit decision of bucket, allowed or not.
+// Bucket names are the app's policies, a fixed set.
+func (m *Metrics) RateLimited(bucket string, allowed bool) {
+	decision := "refused"
+	if allowed {
+		decision = "allowed"
+	}
+	m.limits.WithLabelValues(bucket, decision).Inc()
 }
 
 // GaugeFunc registers a gauge whose value fn returns at each scrape, such
