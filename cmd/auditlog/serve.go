@@ -128,10 +128,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer hub.Close() // before the store closes; also closed at shutdown
 	// The JSON API under /api (and /healthz), the console everywhere else.
-	var handler http.Handler = web.Mount(
-		server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub}),
-		web.New(web.Deps{App: a, Config: cfg, Logger: log}),
-	)
+	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub})
+	var handler http.Handler = web.Mount(api, web.New(web.Deps{App: a, Config: cfg, Logger: log, Chat: api.Chat()}))
 	if m != nil {
 		watchMetrics(m, db, writer, hub)
 		handler = m.Instrument(handler)

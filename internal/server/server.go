@@ -141,6 +141,10 @@ func (p *statusProbe) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// Chat returns the assistant that answers POST /api/chat, so that another
+// surface (the console's chat page) asks the very same one.
+func (s *Server) Chat() *chat.Assistant { return s.chat }
+
 // chatLLM is the language model CHAT_LLM_URL names, or nil.
 func chatLLM(c config.Config) *chat.LLM {
 	if c.ChatLLMURL == "" {

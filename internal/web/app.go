@@ -5,6 +5,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -42,6 +43,12 @@ type Application interface {
 	AnalyticsSeries(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Series, error)
 	AnalyticsTop(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Top, error)
 	Origin(accountID int64) string
+
+	// The chat page asks through chat.Assistant, which needs these; the
+	// page lists and deletes the user's conversations itself.
+	chat.Application
+	ChatConversations(ctx context.Context, p *app.Principal) ([]*audit.ChatConversation, error)
+	DeleteChatConversation(ctx context.Context, p *app.Principal, c app.Client, id int64) error
 }
 
 var _ Application = (*app.App)(nil)

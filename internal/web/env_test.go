@@ -68,7 +68,7 @@ func newTestEnv(t testing.TB, opts ...func(*config.Config)) *testEnv {
 	a := app.New(app.Deps{Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, SecretKey: []byte("test-secret-key")})
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg})
 	e := &testEnv{t: t, app: a}
-	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg})))
+	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat()})))
 	t.Cleanup(e.ts.Close)
 
 	owner := e.principal(audit.RoleOwner)

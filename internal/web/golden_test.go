@@ -34,6 +34,7 @@ func TestGolden(t *testing.T) {
 		{"account-analyst", analyst, "/account"},
 		{"refused", analyst, "/events"},
 		{"dashboard", owner, "/dashboard?range=30d"},
+		{"chat", owner, "/chat"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := normalize(tt.c.get(tt.path).body)

@@ -37,12 +37,13 @@ type newUserForm struct {
 
 // doneMessages are the confirmations a change redirects to, by name.
 var doneMessages = map[string]string{
-	"created":     "The user was created. They can sign in now.",
-	"role":        "The role was changed.",
-	"deactivated": "The user was deactivated: their sessions ended and their API keys were revoked.",
-	"activated":   "The user was reactivated.",
-	"revoked":     "The API key was revoked. It stops working at once.",
-	"security":    "The MFA policy was saved.",
+	"created":      "The user was created. They can sign in now.",
+	"role":         "The role was changed.",
+	"deactivated":  "The user was deactivated: their sessions ended and their API keys were revoked.",
+	"activated":    "The user was reactivated.",
+	"revoked":      "The API key was revoked. It stops working at once.",
+	"security":     "The MFA policy was saved.",
+	"chat-deleted": "The conversation was deleted. The record of its questions (chat.query events) stays in the log.",
 }
 
 // people lists the account's users (app.Users).

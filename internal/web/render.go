@@ -71,6 +71,7 @@ func (v view) Nav() []navLink {
 	}{
 		{navLink{"Events", "/events"}, audit.PermViewAuditLogs},
 		{navLink{"Dashboard", "/dashboard"}, audit.PermViewAuditLogs},
+		{navLink{"Chat", "/chat"}, audit.PermViewAuditLogs},
 		{navLink{"People", "/people"}, audit.PermViewUsers},
 		{navLink{"API keys", "/keys"}, audit.PermManageAPIKeys},
 		{navLink{"Account", "/account"}, audit.PermViewAccount},

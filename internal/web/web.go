@@ -24,12 +24,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/config"
 )
 
 // Console serves the web console. Create one with New.
 type Console struct {
 	app   Application
+	chat  *chat.Assistant
 	cfg   config.Config
 	log   *slog.Logger
 	now   func() time.Time
@@ -47,16 +49,23 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock of the date presets; nil means time.Now.
 	Now func() time.Time
+	// Chat answers the chat page's questions: the assistant of the JSON
+	// API (server.Server.Chat), so both surfaces ask the same one. Nil
+	// means the built-in engine over App.
+	Chat *chat.Assistant
 }
 
 // New returns a Console ready to serve.
 func New(d Deps) *Console {
-	c := &Console{app: d.App, cfg: d.Config, log: d.Logger, now: d.Now, mux: http.NewServeMux(), pages: mustParsePages()}
+	c := &Console{app: d.App, chat: d.Chat, cfg: d.Config, log: d.Logger, now: d.Now, mux: http.NewServeMux(), pages: mustParsePages()}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.chat == nil {
+		c.chat = chat.NewAssistant(d.App, d.Now, nil, c.log)
 	}
 	c.routes()
 	c.root = c.middleware(c.mux)

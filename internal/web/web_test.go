@@ -32,6 +32,7 @@ func TestPagePermissions(t *testing.T) {
 		{"/account", audit.Roles},
 		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/chat", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 	}
 	for _, role := range audit.Roles {
 		c := e.client()
@@ -78,6 +79,8 @@ func TestFormPermissions(t *testing.T) {
 		{"/keys", url.Values{"name": {"k"}, "scopes": {"events:write"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/keys/1/revoke", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/security", url.Values{"require_mfa": {"false"}}, []audit.Role{audit.RoleOwner}},
+		{"/chat", url.Values{"message": {"How many failed logins yesterday?"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/chat/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 	}
 	for _, role := range audit.Roles {
 		c := e.client()
@@ -176,7 +179,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
