@@ -396,6 +396,34 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("top action %q: %s with %d rows", action, p, b.count("tbody tr"))
 		}
 
+		// The chat page: a question through the form (no script needed),
+		// its search opens the explorer, its citation the event page,
+		// where the badge verifies the event.
+		b.open("/chat")
+		b.do(chromedp.SendKeys(chromedp.ID("chat-message"), "Top 5 actors this month"))
+		b.follow("form.chat-form button[type=submit]")
+		b.do(chromedp.SendKeys(chromedp.ID("chat-message"), "Who refunded order 5001?"))
+		b.follow("form.chat-form button[type=submit]")
+		if p := b.path(); !strings.HasPrefix(p, "/chat?c=") || b.count("li.turn") != 2 {
+			t.Errorf("after two questions: %s with %d turns", p, b.count("li.turn"))
+		}
+		if got := b.text("#latest .answer"); !strings.Contains(got, "jane@example.net") {
+			t.Errorf("the refund's answer: %q", got)
+		}
+		b.shoot("chat", "latest")
+		b.do(chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+		chatPage := b.path()
+		b.follow("#latest a.search-link")
+		if p := b.path(); !strings.HasPrefix(p, "/events?q=") || b.count(`tbody a[href="/events/`+strconv.FormatInt(e.detailed, 10)+`"]`) == 0 {
+			t.Errorf("the answer's search: %s does not list the refund", p)
+		}
+		b.open(chatPage)
+		b.follow("#latest a.citation")
+		if p := b.path(); p != "/events/"+strconv.FormatInt(e.detailed, 10) {
+			t.Errorf("the citation opened %s; want the refund's event page", p)
+		}
+		b.do(chromedp.WaitVisible(chromedp.CSS("#verify-status.verified")))
+
 		// People.
 		b.open("/people")
 		if n := b.count("table.people-table tbody tr"); n != len(audit.Roles) {
@@ -471,7 +499,7 @@ func TestBrowser(t *testing.T) {
 			if role == audit.RoleAnalyst {
 				b.shoot("account-analyst")
 			}
-			for _, path := range []string{"/events", "/dashboard", "/people", "/keys", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+			for _, path := range []string{"/events", "/dashboard", "/chat", "/people", "/keys", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 				b.open(path)
 				if h := b.text("h1"); h != "Not allowed" {
 					t.Errorf("%s opens %s: %q; want the refusal", role, path, h)
