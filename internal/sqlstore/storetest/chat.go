@@ -108,7 +108,9 @@ func testChat(t *testing.T, db *sqlstore.DB) {
 	}
 
 	// Deleting takes the turns along and leaves the other conversation.
-	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error { return tx.DeleteChatConversation(ctx, a.ID, u.ID, conv.ID) })
+	update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
+		return tx.DeleteChatConversation(ctx, a.ID, u.ID, conv.ID)
+	})
 	_, _, err = db.ChatConversation(ctx, a.ID, u.ID, conv.ID, 10)
 	wantNotFound(t, "ChatConversation after delete", err)
 	if l, err := db.ChatConversations(ctx, a.ID, u.ID, 10); err != nil || len(l) != 1 || l[0].ID != second.ID {
