@@ -158,6 +158,11 @@ func (c *Console) askChat(w http.ResponseWriter, r *http.Request, p *app.Princip
 	if err != nil {
 		return err
 	}
+	// A question runs reads, so it draws from the session's read bucket
+	// as POST /api/chat does (GET pages draw in authorize).
+	if err := c.app.LimitReads(r.Context(), p); err != nil {
+		return err
+	}
 	form := chatForm{Message: r.PostForm.Get("message"), Timezone: strings.TrimSpace(r.PostForm.Get("timezone"))}
 	rep, err := c.chat.Ask(r.Context(), p, c.client(r), chat.Request{Message: form.Message, ConversationID: id, Timezone: form.Timezone})
 	if err != nil {

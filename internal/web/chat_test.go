@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/ratelimit"
 )
 
 // conversationLocation reads the conversation id of an answer's redirect.
@@ -220,5 +223,27 @@ func TestChatNav(t *testing.T) {
 		if want := role == audit.RoleOwner || role == audit.RoleAdmin; shown != want {
 			t.Errorf("%s: Chat in the navigation %t; want %t", role, shown, want)
 		}
+	}
+}
+
+// TestChatRateLimited draws a question from the session's read bucket, as
+// POST /api/chat does: past the limit the page answers 429 with
+// Retry-After, and asks nothing.
+func TestChatRateLimited(t *testing.T) {
+	e := newTestEnv(t, func(cfg *config.Config) {
+		cfg.RateLimitReads = ratelimit.Rule{Limit: 2, Period: time.Hour}
+	})
+	c := e.client()
+	c.signIn(audit.RoleOwner)
+	form := url.Values{"message": {"Who refunded order 5001?"}}
+	for i, want := range []int{http.StatusSeeOther, http.StatusSeeOther, http.StatusTooManyRequests} {
+		got := c.post("/chat", form)
+		if got.status != want || (want == http.StatusTooManyRequests && got.header.Get("Retry-After") == "") {
+			t.Errorf("question %d: %d (Retry-After %q); want %d", i+1, got.status, got.header.Get("Retry-After"), want)
+		}
+	}
+	convs, err := e.app.ChatConversations(context.Background(), e.principal(audit.RoleOwner))
+	if err != nil || len(convs) != 2 {
+		t.Errorf("%d conversations kept (%v); want the 2 allowed", len(convs), err)
 	}
 }
