@@ -17,7 +17,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -135,5 +134,3 @@ func timeArg(name, v string, end bool) (time.Time, error) {
 	}
 	return t, nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
