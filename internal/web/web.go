@@ -76,12 +76,12 @@ func New(d Deps) *Console {
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.root.ServeHTTP(w, r) }
 
 // Mount returns the handler the binary serves: the JSON API for /api and
-// everything under it and for /healthz and /readyz, exactly as it answers on its own
+// everything under it and for /healthz, /readyz and /mcp (the MCP endpoint), exactly as it answers on its own
 // (its JSON 404 and 405 included), and the console for every other path.
 func Mount(api, console http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" {
+		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/mcp" {
 			api.ServeHTTP(w, r)
 			return
 		}

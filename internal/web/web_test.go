@@ -115,6 +115,8 @@ func TestMount(t *testing.T) {
 		{"GET", "/api/verifier-key", 200, true},
 		{"GET", "/healthz", 200, true},
 		{"GET", "/readyz", 200, true},
+		{"POST", "/mcp", 401, true}, // the API's MCP endpoint: an API key is needed
+		{"GET", "/mcp", 405, true},
 		{"GET", "/nope", 404, false},
 		{"GET", "/signin", 200, false},
 	} {
