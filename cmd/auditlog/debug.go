@@ -54,10 +54,18 @@ func serveDebug(ctx context.Context, addr string, db *sqlstore.DB, log *slog.Log
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// No write timeout: a CPU profile or trace takes as long as it asks for.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	return serveSide(ctx, ln, srv, "debug", log), nil
+}
+
+// serveSide serves srv on ln, a listener of the process's own beside the
+// API's, until ctx ends, then shuts it down; name says which in the log.
+// It returns the address ln listens on.
+func serveSide(ctx context.Context, ln net.Listener, srv *http.Server, name string, log *slog.Logger) string {
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("debug listener stopped", "err", err)
+			log.Warn(name+" listener stopped", "err", err)
 		}
 	}()
 	go func() {
@@ -66,5 +74,5 @@ func serveDebug(ctx context.Context, addr string, db *sqlstore.DB, log *slog.Log
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	return ln.Addr().String(), nil
+	return ln.Addr().String()
 }

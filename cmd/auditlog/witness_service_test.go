@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,29 +17,13 @@ import (
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 	"github.com/auditlog/auditlog/internal/sqlstore/storetest"
-	"github.com/auditlog/auditlog/internal/witness"
+	"github.com/auditlog/auditlog/internal/witness/witnesstest"
 )
 
-// listeningWitness starts an independent witness (package witness, its own
-// SQLite state) of the logs of logKey, on a real loopback listener, and
-// returns its URL and verifier key.
+// listeningWitness starts an independent witness of the logs of logKey on
+// a real loopback listener, and returns its URL and verifier key.
 func listeningWitness(t *testing.T, name, logKey string) (url, vkey string) {
-	t.Helper()
-	skey, vkey, err := witness.GenerateKey(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := witness.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := witness.Open(t.Context(), signer, filepath.Join(t.TempDir(), name+".db"), []string{logKey}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.Handler())
-	t.Cleanup(func() { srv.Close(); w.Close() })
-	return srv.URL, vkey
+	return witnesstest.Start(t, name, logKey)
 }
 
 // witnessedApp is a service process on db whose checkpoints the witnesses

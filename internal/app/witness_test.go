@@ -3,10 +3,8 @@ package app_test
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 	"github.com/auditlog/auditlog/internal/tlog"
 	"github.com/auditlog/auditlog/internal/witness"
+	"github.com/auditlog/auditlog/internal/witness/witnesstest"
 )
 
 // testWitness is an independent witness (package witness, its own SQLite
@@ -28,31 +27,17 @@ import (
 type testWitness struct {
 	url, vkey string
 	verifier  *witness.Verifier
-	srv       *httptest.Server
 }
 
 // startWitness starts a witness of the logs of the verifier key logKey.
 func startWitness(t *testing.T, name, logKey string) *testWitness {
 	t.Helper()
-	skey, vkey, err := witness.GenerateKey(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := witness.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := witness.Open(t.Context(), signer, filepath.Join(t.TempDir(), name+".db"), []string{logKey}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.Handler())
-	t.Cleanup(func() { srv.Close(); w.Close() })
+	url, vkey := witnesstest.Start(t, name, logKey)
 	v, err := witness.NewVerifier(vkey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testWitness{url: srv.URL, vkey: vkey, verifier: v, srv: srv}
+	return &testWitness{url: url, vkey: vkey, verifier: v}
 }
 
 // withWitnesses configures the witnesses and the quorum.

@@ -2,9 +2,6 @@ package server
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,25 +10,14 @@ import (
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 	"github.com/auditlog/auditlog/internal/sqlstore/storetest"
-	"github.com/auditlog/auditlog/internal/witness"
+	"github.com/auditlog/auditlog/internal/witness/witnesstest"
 )
 
 // startTestWitness serves an independent witness of the test signer's
 // logs on a real loopback listener.
 func startTestWitness(t *testing.T, name string) config.Witness {
-	t.Helper()
-	skey, vkey, err := witness.GenerateKey(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := witness.NewSigner(skey)
-	w, err := witness.Open(t.Context(), signer, filepath.Join(t.TempDir(), name+".db"), []string{sqltest.Signer(t).VerifierKey()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(w.Handler())
-	t.Cleanup(func() { srv.Close(); w.Close() })
-	return config.Witness{URL: srv.URL, Key: vkey}
+	url, vkey := witnesstest.Start(t, name, sqltest.Signer(t).VerifierKey())
+	return config.Witness{URL: url, Key: vkey}
 }
 
 // TestWitnessAPI checks the HTTP side of witnessing on SQLite: the
