@@ -96,12 +96,10 @@ func TestEvaluationSet(t *testing.T) {
 	slices.Sort(kinds)
 	var b strings.Builder
 	for _, k := range kinds {
-		b.WriteString("  " + k + ": " + itoa(perKind[k][0]) + "/" + itoa(perKind[k][1]) + "\n")
+		b.WriteString("  " + k + ": " + strconv.Itoa(perKind[k][0]) + "/" + strconv.Itoa(perKind[k][1]) + "\n")
 	}
 	t.Logf("accuracy %d/%d = %.1f%%\n%s", right, len(set.Cases), 100*acc, b.String())
 	if acc < minAccuracy {
 		t.Errorf("accuracy %.1f%%; want at least %.0f%%", 100*acc, 100*minAccuracy)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
