@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/alert"
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
@@ -122,11 +123,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	})
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	hub := live.New(db, live.Options{Logger: log})
+	alerts := alert.New(db, a.RaiseAlert, alert.Options{Logger: log})
 	db.OnCommit = func(events []*audit.Event) {
 		hub.Committed(events)
-		a.LogsCommitted(events) // the witnesses cosign the new checkpoints
+		alerts.Committed(events) // the alert rules are evaluated after commit
+		a.LogsCommitted(events)  // the witnesses cosign the new checkpoints
 	}
-	defer hub.Close() // before the store closes; also closed at shutdown
+	defer hub.Close()    // before the store closes; also closed at shutdown
+	defer alerts.Close() // before the app: it raises alerts through it
 	// The JSON API under /api (and /healthz), the console everywhere else.
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub})
 	var handler http.Handler = web.Mount(api, web.New(web.Deps{App: a, Config: cfg, Logger: log, Chat: api.Chat()}))

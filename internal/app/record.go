@@ -34,13 +34,29 @@ type entry struct {
 
 // record appends one event per entry to the audit trail of by's account,
 // in tx, in one append: by is the actor and c the origin of each. It is the
-// only way the app records what its operations did.
+// only way the app records what its operations did (with recordData).
 func (a *App) record(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Client, entries ...entry) error {
+	data := make([]dataEntry, len(entries))
+	for i, en := range entries {
+		data[i] = dataEntry{entry: en}
+	}
+	return a.recordData(ctx, tx, by, c, data...)
+}
+
+// dataEntry is an entry with data: a compact JSON object for its event's
+// metadata, which searches and alert rules select on (metadata.role:admin).
+type dataEntry struct {
+	entry
+	metadata []byte
+}
+
+// recordData is record for entries with data.
+func (a *App) recordData(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Client, entries ...dataEntry) error {
 	events := make([]*audit.Event, len(entries))
 	for i, en := range entries {
 		e := &audit.Event{
 			AccountID: by.AccountID, Action: en.action, ResourceType: en.on.typ, ResourceID: en.on.id,
-			Details: en.details, IPAddress: c.ip, UserAgent: c.userAgent,
+			Details: en.details, IPAddress: c.ip, UserAgent: c.userAgent, Metadata: en.metadata,
 		}
 		by.setActor(e)
 		events[i] = e

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -151,18 +152,24 @@ func (a *App) UpdateUser(ctx context.Context, p *Principal, c Client, id int64, 
 			}
 			return &audit.Error{Code: audit.ECONFLICT, Field: field, Message: "The account must keep at least one active owner: make another user owner first."}
 		}
-		var entries []entry
+		var entries []dataEntry
 		if role != u.Role {
-			entries = append(entries, entry{userResource(u), audit.ActionUserRoleChanged,
-				fmt.Sprintf("Changed role of %s: role: %s → %s", u.Email, u.Role, role)})
+			// The roles as data too: a search or an alert rule selects
+			// the changes to a role (metadata.role:owner,admin).
+			meta, err := json.Marshal(map[string]audit.Role{"role": role, "previous_role": u.Role})
+			if err != nil {
+				return err
+			}
+			entries = append(entries, dataEntry{entry{userResource(u), audit.ActionUserRoleChanged,
+				fmt.Sprintf("Changed role of %s: role: %s → %s", u.Email, u.Role, role)}, meta})
 		}
 		if active != u.IsActive {
 			action, verb := audit.ActionUserReactivated, "Reactivated"
 			if !active {
 				action, verb = audit.ActionUserDeactivated, "Deactivated"
 			}
-			entries = append(entries, entry{userResource(u), action,
-				fmt.Sprintf("%s user %s: is_active: %t → %t", verb, u.Email, u.IsActive, active)})
+			entries = append(entries, dataEntry{entry: entry{userResource(u), action,
+				fmt.Sprintf("%s user %s: is_active: %t → %t", verb, u.Email, u.IsActive, active)}})
 		}
 		u.Role, u.IsActive, target = role, active, u
 		if len(entries) == 0 {
@@ -184,7 +191,7 @@ func (a *App) UpdateUser(ctx context.Context, p *Principal, c Client, id int64, 
 			}
 			entries[len(entries)-1].details += fmt.Sprintf("; %d session(s) ended, %d API key(s) revoked", sessions, keys)
 		}
-		return a.record(ctx, tx, p, c, entries...)
+		return a.recordData(ctx, tx, p, c, entries...)
 	})
 	if err != nil {
 		return nil, err

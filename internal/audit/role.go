@@ -49,10 +49,11 @@ var permissions = map[Role]map[Permission]bool{
 	RoleOwner: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
 		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAccountSecurity: true,
+		PermManageAlerts: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
-		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true,
+		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAlerts: true,
 	},
 	RoleAnalyst: {
 		PermViewAccount: true,

@@ -12,6 +12,7 @@ func TestRoleTable(t *testing.T) {
 		{PermCreateUsers, true, true, false, false},
 		{PermViewUsers, true, true, false, false},
 		{PermViewAccount, true, true, true, true},
+		{PermManageAlerts, true, true, false, false},
 	}
 	for _, row := range table {
 		for role, want := range map[Role]bool{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/auditlog/auditlog/internal/alert"
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/chat"
@@ -22,6 +23,7 @@ type Application interface {
 	accountService
 	userService
 	apiKeyService
+	alertService
 	eventService
 	logService
 	analyticsService
@@ -70,6 +72,15 @@ type apiKeyService interface {
 	CreateAPIKey(ctx context.Context, p *app.Principal, c app.Client, in app.NewAPIKey) (key string, k *audit.APIKey, err error)
 	APIKeys(ctx context.Context, p *app.Principal) ([]*audit.APIKey, error)
 	RevokeAPIKey(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.APIKey, error)
+}
+
+type alertService interface {
+	AlertRuleDefaults(ctx context.Context, p *app.Principal) ([]alert.Default, error)
+	CreateAlertRule(ctx context.Context, p *app.Principal, c app.Client, in app.NewAlertRule) (*audit.AlertRule, error)
+	AlertRules(ctx context.Context, p *app.Principal) ([]*audit.AlertRule, error)
+	AlertRule(ctx context.Context, p *app.Principal, id int64) (*audit.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.AlertRulePatch) (*audit.AlertRule, error)
+	DeleteAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64) error
 }
 
 type eventService interface {

@@ -58,6 +58,15 @@ func (s *Server) routes() {
 	r("POST /api/api-keys", can(audit.PermManageAPIKeys), noLimit, s.createAPIKey)
 	r("GET /api/api-keys", can(audit.PermManageAPIKeys), limitReads, s.listAPIKeys)
 	r("DELETE /api/api-keys/{id}", can(audit.PermManageAPIKeys), noLimit, s.revokeAPIKey)
+
+	r("GET /api/alert-rules/defaults", userCan(audit.PermManageAlerts), limitReads, s.listAlertRuleDefaults)
+	r("POST /api/alert-rules", userCan(audit.PermManageAlerts), noLimit, s.createAlertRule)
+	r("GET /api/alert-rules", userCan(audit.PermManageAlerts), limitReads, s.listAlertRules)
+	r("GET /api/alert-rules/{id}", userCan(audit.PermManageAlerts), limitReads, s.getAlertRule)
+	r("PATCH /api/alert-rules/{id}", userCan(audit.PermManageAlerts), noLimit, s.updateAlertRule)
+	r("POST /api/alert-rules/{id}/enable", userCan(audit.PermManageAlerts), noLimit, s.enableAlertRule)
+	r("POST /api/alert-rules/{id}/disable", userCan(audit.PermManageAlerts), noLimit, s.disableAlertRule)
+	r("DELETE /api/alert-rules/{id}", userCan(audit.PermManageAlerts), noLimit, s.deleteAlertRule)
 }
 
 // access says who may call a route.
