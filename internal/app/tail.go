@@ -43,6 +43,10 @@ type Tail struct {
 	// Resume and After are the request's.
 	Resume bool
 	After  int64
+	// Alerts says that the tail also carries the account's alerts as they
+	// are raised, whatever Query selects: for owners and admins (a
+	// signed-in user), not for API keys.
+	Alerts bool
 
 	principal  *Principal
 	credential string
@@ -76,7 +80,8 @@ func (a *App) OpenTail(ctx context.Context, p *Principal, credential string, req
 		return nil, err
 	}
 	q := query.FromFilter(req.Filter).And(search)
-	t := &Tail{AccountID: p.AccountID, Query: q, Resume: req.Resume, After: req.After, principal: p, credential: credential}
+	t := &Tail{AccountID: p.AccountID, Query: q, Resume: req.Resume, After: req.After, Alerts: p.User != nil,
+		principal: p, credential: credential}
 	if !q.IsZero() {
 		t.Key = q.String()
 		if relative(search) {

@@ -354,8 +354,12 @@ func (h *Hub) deliverAccount(accountID, size int64) error {
 		from := a.published
 		to := min(size, from+page)
 		qs := make(map[string]*query.Query, len(a.groups))
+		alerts := false
 		for k, g := range a.groups {
 			qs[k] = g.q
+			for s := range g.subs {
+				alerts = alerts || s.alerts
+			}
 		}
 		h.mu.Unlock()
 
@@ -370,6 +374,13 @@ func (h *Hub) deliverAccount(accountID, size int64) error {
 				b.items[i] = &Item{Event: e}
 			}
 			batches[k] = b
+		}
+		var raised []*Item
+		if alerts {
+			var err error
+			if raised, err = h.alertsIn(accountID, from, to, batches[""]); err != nil {
+				return err
+			}
 		}
 
 		h.mu.Lock()
@@ -389,11 +400,49 @@ func (h *Hub) deliverAccount(accountID, size int64) error {
 				s.push(b)
 			}
 		}
+		if len(raised) > 0 {
+			b := &batch{from: -1, items: raised}
+			for _, g := range a.groups {
+				for s := range g.subs {
+					if s.alerts {
+						s.push(b)
+					}
+				}
+			}
+		}
 		h.mu.Unlock()
 		if to == size {
 			return nil
 		}
 	}
+}
+
+// alertsQuery selects the alerts in an account's log.
+var alertsQuery = &query.Query{Clauses: []query.Clause{{Field: query.FieldAction, Pos: -1,
+	Values: []query.Value{{Op: query.OpEq, Text: audit.ActionAlertTriggered}}}}}
+
+// alertsIn returns the account's alerts with seq above from and at most
+// to, as Items: taken from all, the batch of every event over the same
+// range when the account has an unfiltered watcher, else read.
+func (h *Hub) alertsIn(accountID, from, to int64, all *batch) ([]*Item, error) {
+	var events []*audit.Event
+	if all != nil {
+		for _, it := range all.items {
+			if it.Event.Action == audit.ActionAlertTriggered {
+				events = append(events, it.Event)
+			}
+		}
+	} else {
+		var err error
+		if events, err = h.db.EventsAfter(h.ctx, accountID, alertsQuery, from, to, page); err != nil {
+			return nil, err
+		}
+	}
+	items := make([]*Item, len(events))
+	for i, e := range events {
+		items[i] = &Item{Alert: e}
+	}
+	return items, nil
 }
 
 // checkpoints queues the latest signed checkpoint to the watchers of

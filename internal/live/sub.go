@@ -19,12 +19,15 @@ var (
 	ErrClosed = errors.New("live: the hub is closed")
 )
 
-// Item is one thing to send to a watcher: an event, a checkpoint, or the
-// mark that the replay is over.
+// Item is one thing to send to a watcher: an event, a checkpoint, an
+// alert, or the mark that the replay is over.
 type Item struct {
 	// Event is a committed event that the watcher's selection matches,
 	// with its acting user (Event.User) as a listing shows it.
 	Event *audit.Event
+	// Alert is a committed alert.triggered event, sent to the watchers
+	// that asked for alerts (Sub.WatchAlerts) whatever their selection.
+	Alert *audit.Event
 	// Checkpoint is the account's latest signed checkpoint.
 	Checkpoint *sqlstore.Checkpoint
 	// Ready marks the end of the replay: every matching event with seq up
@@ -65,6 +68,8 @@ type Sub struct {
 	pos, head int64
 	started   bool
 	replayed  bool
+	// alerts is set by WatchAlerts; the hub's lock guards it.
+	alerts bool
 
 	mu     sync.Mutex
 	queue  []*batch
@@ -84,6 +89,15 @@ func (s *Sub) Start(resume bool, after int64) {
 		return
 	}
 	s.pos = s.head
+}
+
+// WatchAlerts asks for the account's alerts as they are raised (Items
+// with Alert set), whatever the Sub's selection. Alerts are live only: a
+// replay does not repeat them (the alert.triggered events are in the log).
+func (s *Sub) WatchAlerts() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.alerts = true
 }
 
 // C is signalled when Next has something to return.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -176,6 +177,26 @@ func (s *Server) deleteAlertRule(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"message": "Alert rule deleted"})
+}
+
+// AlertJSON is an alert as the live tail's alert message carries it: the
+// alert.triggered event's metadata (app.AlertData), and the event's ID,
+// seq, time and details.
+type AlertJSON struct {
+	app.AlertData
+	EventID   int64  `json:"event_id"`
+	Seq       int64  `json:"seq"`
+	CreatedAt string `json:"created_at"`
+	Details   string `json:"details"`
+}
+
+// alertJSON returns the alert an alert.triggered event records.
+func alertJSON(e *audit.Event) *AlertJSON {
+	a := &AlertJSON{EventID: e.ID, Seq: e.Seq, CreatedAt: formatTime(e.CreatedAt), Details: e.Details}
+	// The service wrote the metadata: it decodes. Were it not to, the
+	// message still names the event.
+	_ = json.Unmarshal(e.Metadata, &a.AlertData)
+	return a
 }
 
 // set sets *dst to *v when v is not nil.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/alert"
 	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -139,4 +140,68 @@ func TestFailedLoginsAlert(t *testing.T) {
 	if r := tn.owner.do("GET", "/api/alert-rules/1", nil).want(t, http.StatusOK).obj("alert_rule"); r["last_triggered_at"] == nil {
 		t.Error("last_triggered_at not set")
 	}
+}
+
+// TestStreamAlerts checks the live tail's alert message, on every engine:
+// an owner's or admin's tail gets {"type":"alert"} for an alert raised in
+// the account whatever its filter, after the event that raised it; an API
+// key's tail and another account's owner get none.
+func TestStreamAlerts(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		e := newTestEnv(t, db)
+		tn, other := e.newTenant("acme"), e.newTenant("other")
+		ev := alert.New(e.db, e.app.RaiseAlert, alert.Options{Sweep: time.Hour})
+		t.Cleanup(ev.Close)
+		tn.owner.do("POST", "/api/alert-rules", map[string]any{"name": "Refunds", "action": "order.refunded"}).want(t, http.StatusCreated)
+		key := tn.owner.do("POST", "/api/api-keys", map[string]any{"name": "siem", "scopes": []string{"events:read"}}).want(t, http.StatusCreated)
+		bot := e.client()
+		bot.bearer = key.body["key"].(string)
+
+		owner, _ := tn.owner.stream(t, "action=order.refunded")
+		keyed, _ := bot.stream(t, "q=action:order.refunded,alert.triggered")
+		theirs, _ := other.owner.stream(t, "")
+		e.appendEvents(&audit.Event{AccountID: tn.accountID, Action: "order.refunded", ResourceType: "order", ResourceID: "1001"})
+		if err := ev.Evaluate(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var al map[string]any
+		for len(got) < 2 {
+			m := owner.next(t)
+			switch m["type"] {
+			case "event":
+				got = append(got, "event:"+m["event"].(map[string]any)["action"].(string))
+			case "alert":
+				al = m["alert"].(map[string]any)
+				got = append(got, "alert:"+al["rule_name"].(string))
+			}
+		}
+		if !slices.Equal(got, []string{"event:order.refunded", "alert:Refunds"}) {
+			t.Fatalf("owner's tail: %v", got)
+		}
+		if al["trigger_action"] != "order.refunded" || num(al, "count") != 1 || num(al, "seq") <= num(al, "trigger_seq") || al["details"] == "" {
+			t.Errorf("alert message %v", al)
+		}
+		// The key's tail gets the alert.triggered event its filter selects,
+		// and no alert message.
+		var keyedGot []string
+		for len(keyedGot) < 2 {
+			m := keyed.next(t)
+			switch m["type"] {
+			case "event":
+				keyedGot = append(keyedGot, m["event"].(map[string]any)["action"].(string))
+			case "alert":
+				t.Fatalf("an API key's tail got an alert message: %v", m)
+			}
+		}
+		if !slices.Equal(keyedGot, []string{"order.refunded", "alert.triggered"}) {
+			t.Errorf("the key's tail: %v", keyedGot)
+		}
+		// The other account's owner gets nothing of it: the next thing on
+		// its tail is its own event.
+		e.appendEvents(&audit.Event{AccountID: other.accountID, Action: "mine"})
+		if evs := theirs.events(t, 1); evs[0]["action"] != "mine" {
+			t.Errorf("the other account's tail got %v", evs)
+		}
+	})
 }

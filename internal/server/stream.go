@@ -55,10 +55,12 @@ var (
 
 // StreamMessage is one message of the stream.
 type StreamMessage struct {
-	// Type is "ready", "event" or "checkpoint".
+	// Type is "ready", "event", "checkpoint" or "alert".
 	Type string `json:"type"`
 	// Event is an event's JSON as GET /api/audit-logs lists it.
 	Event *EventJSON `json:"event,omitempty"`
+	// Alert is an alert a rule raised.
+	Alert *AlertJSON `json:"alert,omitempty"`
 	// Checkpoint is the account's latest signed checkpoint.
 	Checkpoint *CheckpointJSON `json:"checkpoint,omitempty"`
 	// AfterSeq, in "ready", says that every matching event with seq up to
@@ -108,6 +110,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer sub.Close()
+	if tail.Alerts {
+		sub.WatchAlerts()
+	}
 	sub.Start(tail.Resume, tail.After)
 
 	// The connection outlives the server's read and write timeouts.
@@ -244,6 +249,8 @@ func (s *Server) encodeStreamItem(it *live.Item) []byte {
 	case it.Checkpoint != nil:
 		c := s.checkpointJSON(it.Checkpoint)
 		m = StreamMessage{Type: "checkpoint", Checkpoint: &c}
+	case it.Alert != nil:
+		m = StreamMessage{Type: "alert", Alert: alertJSON(it.Alert)}
 	default:
 		pos := it.Position
 		m = StreamMessage{Type: "ready", AfterSeq: &pos}
