@@ -6,11 +6,30 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/ingest"
 	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/metrics"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
+
+// observe makes the store, the checkpoint signer and the app of deps
+// report to m (database errors, signatures, rate-limit decisions, witness
+// answers, verifications), and returns the ingest writer's observer.
+func observe(m *metrics.Metrics, db *sqlstore.DB, deps *app.Deps) ingest.Observer {
+	engine := string(db.Engine())
+	db.OnError = func(class string) { m.DatabaseError(engine, class) }
+	deps.Signer = deps.Signer.WithObserver(m.CheckpointSigned)
+	deps.OnLimit = func(d app.LimitDecision) { m.RateLimited(d.Policy, d.Allowed) }
+	ids := make([]string, len(deps.Witnesses))
+	for i, w := range deps.Witnesses {
+		ids[i] = w.ID
+	}
+	m.AddWitnesses(ids)
+	deps.OnWitness = m.WitnessResult
+	deps.OnVerify = m.Verified
+	return m.IngestObserver()
+}
 
 // watchMetrics registers, in m, the gauges and collectors read at each
 // scrape: the ingest queue, the live connections and the database pools.

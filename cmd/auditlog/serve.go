@@ -107,20 +107,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	deps := app.Deps{
+		Store: db, Signer: signer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
+		Witnesses: witnesses,
+	}
 	var m *metrics.Metrics
 	var ingestObserver ingest.Observer
-	var onLimit app.LimitObserver
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
-		ingestObserver = m.IngestObserver()
-		onLimit = func(d app.LimitDecision) { m.RateLimited(d.Policy, d.Allowed) }
+		ingestObserver = observe(m, db, &deps)
 	}
-	writer := ingest.NewWriter(db, signer, ingest.Options{Workers: ingestWorkers(db), Logger: log, Observer: ingestObserver})
+	writer := ingest.NewWriter(db, deps.Signer, ingest.Options{Workers: ingestWorkers(db), Logger: log, Observer: ingestObserver})
 	defer writer.Close() // after the server has stopped: commits what is queued
-	a := app.New(app.Deps{
-		Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, Logger: log, SecretKey: secretKey(cfg, log), Limiter: limiter,
-		Witnesses: witnesses, OnLimit: onLimit,
-	})
+	deps.Ingest = writer
+	a := app.New(deps)
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	hub := live.New(db, live.Options{Logger: log})
 	alerts := alert.New(db, a.RaiseAlert, alert.Options{Logger: log})

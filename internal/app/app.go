@@ -133,6 +133,10 @@ type App struct {
 	limiter, localLimiter ratelimit.Limiter
 	// onLimit, when set, is told every rate-limit decision (Deps.OnLimit).
 	onLimit LimitObserver
+	// onWitness and onVerify, when set, are told each witness answer and
+	// each log verification (Deps).
+	onWitness func(witness, result string)
+	onVerify  func(result string)
 
 	// bg records events off the response path (background.go).
 	bg *background
@@ -166,6 +170,14 @@ type Deps struct {
 	// OnLimit, when set, is told every rate-limit decision of every
 	// operation, whatever its surface (for metrics); it must not block.
 	OnLimit LimitObserver
+	// OnWitness, when set, is told the result of each request to a
+	// witness: the witness's ID (Witness.ID) and WitnessCosigned,
+	// WitnessRefused or WitnessFailed. It must not block.
+	OnWitness func(witness, result string)
+	// OnVerify, when set, is told the result of each verification of an
+	// account's stored log (VerifyLog): VerifyOK, VerifyFailed or
+	// VerifyError. It must not block.
+	OnVerify func(result string)
 }
 
 // New returns an App ready to use. Call Close when done with it, after
@@ -182,7 +194,9 @@ func New(d Deps) *App {
 		keys:   NewKeys(d.SecretKey),
 		now:    d.Now,
 
-		onLimit: d.OnLimit,
+		onLimit:   d.OnLimit,
+		onWitness: d.OnWitness,
+		onVerify:  d.OnVerify,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

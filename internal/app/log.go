@@ -92,8 +92,26 @@ func (a *App) VerifyLog(ctx context.Context, p *Principal) (*tlog.Report, error)
 		return nil, err
 	}
 	keys := a.signer.VerifierKeys()
-	return a.store.VerifyLog(ctx, p.AccountID, keys[0], keys[1:]...)
+	rep, err := a.store.VerifyLog(ctx, p.AccountID, keys[0], keys[1:]...)
+	if a.onVerify != nil {
+		switch {
+		case err != nil:
+			a.onVerify(VerifyError)
+		case rep.Failure != nil:
+			a.onVerify(VerifyFailed)
+		default:
+			a.onVerify(VerifyOK)
+		}
+	}
+	return rep, err
 }
+
+// The results of a verification of a stored log (Deps.OnVerify).
+const (
+	VerifyOK     = "ok"     // the log checked out
+	VerifyFailed = "failed" // the log failed a check
+	VerifyError  = "error"  // it could not be checked
+)
 
 // timeLayout renders times as the API does: RFC 3339, UTC, microseconds.
 const timeLayout = "2006-01-02T15:04:05.000000Z"

@@ -70,6 +70,13 @@ const (
 	exportCosignWait = 2 * time.Second
 )
 
+// The results of a request to a witness (Deps.OnWitness).
+const (
+	WitnessCosigned = "cosigned" // it cosigned the checkpoint
+	WitnessRefused  = "refused"  // the log does not extend what it cosigned before
+	WitnessFailed   = "failed"   // it could not be reached or answered an error: retried
+)
+
 // ActionWitnessRefused is the action of the event recorded in an account
 // when a witness refuses to cosign its checkpoint.
 const ActionWitnessRefused = "witness.refused"
@@ -221,6 +228,9 @@ func (c *cosigner) run(q *witnessQueue) {
 			go func(id int64) {
 				defer inflight.Done()
 				err := c.cosign(c.ctx, q, id)
+				if err != nil && c.ctx.Err() == nil {
+					c.observe(q, WitnessFailed)
+				}
 				<-slots
 				q.mu.Lock()
 				delete(q.busy, id)
@@ -331,9 +341,20 @@ func (c *cosigner) cosign(ctx context.Context, q *witnessQueue, accountID int64)
 		if err != nil {
 			return fmt.Errorf("witness %s: %w", q.w.ID, err)
 		}
-		return c.a.store.SaveCosignature(ctx, accountID, cp.Size, q.w.ID, line)
+		if err := c.a.store.SaveCosignature(ctx, accountID, cp.Size, q.w.ID, line); err != nil {
+			return err
+		}
+		c.observe(q, WitnessCosigned)
+		return nil
 	}
 	return fmt.Errorf("witness %s: the size it cosigned kept changing", q.w.ID)
+}
+
+// observe tells Deps.OnWitness of one answer of q's witness.
+func (c *cosigner) observe(q *witnessQueue, result string) {
+	if c.a.onWitness != nil {
+		c.a.onWitness(q.w.ID, result)
+	}
 }
 
 // cosignatureLine checks that lines, a witness's answer, hold a valid
@@ -357,6 +378,7 @@ func cosignatureLine(logNote string, lines []byte, v *witness.Verifier) (string,
 // witness and size it had cosigned: a witness.refused event in the
 // account's log and a row the verification reports. It logs an error.
 func (c *cosigner) refused(ctx context.Context, q *witnessQueue, cp *sqlstore.Checkpoint, cosignedSize int64, status int, reason string) error {
+	c.observe(q, WitnessRefused)
 	r := sqlstore.WitnessRefusal{AccountID: cp.AccountID, Witness: q.w.ID, CosignedSize: cosignedSize, TreeSize: cp.Size, Status: status, Reason: reason}
 	details := fmt.Sprintf("Witness %s refused to cosign the checkpoint of size %d (it last cosigned size %d): %d %s", q.w.ID, cp.Size, cosignedSize, status, reason)
 	err := c.a.store.Update(ctx, func(tx *sqlstore.Tx) error {

@@ -120,7 +120,8 @@ func ParseWitnesses(s string) ([]Witness, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("%q is not an http or https URL", f[0])
 		}
-		if parts := strings.Split(f[1], "+"); len(parts) != 3 || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" {
+		// The base64 key may itself hold "+".
+		if parts := strings.SplitN(f[1], "+", 3); len(parts) != 3 || parts[0] == "" || len(parts[1]) != 8 || parts[2] == "" {
 			return nil, fmt.Errorf("%q is not a witness verifier key <name>+<key ID>+<key>", f[1])
 		}
 		for _, w := range ws {

@@ -70,9 +70,9 @@ func TestFromEnv(t *testing.T) {
 		{"SECRET_KEY", map[string]string{"SECRET_KEY": "s3cret"}, func(c *config.Config) { c.SecretKey = "s3cret" }},
 		{"SECRET_KEY not trimmed", map[string]string{"SECRET_KEY": " s3cret "}, func(c *config.Config) { c.SecretKey = " s3cret " }},
 
-		{"WITNESSES", map[string]string{"WITNESSES": " https://w1.example/ w1+1a2b3c4d+BAAA,\nhttp://10.0.0.2:7380 w2+5e6f7a8b+BBBB , ", "WITNESS_QUORUM": "1"},
+		{"WITNESSES", map[string]string{"WITNESSES": " https://w1.example/ w1+1a2b3c4d+BAAA,\nhttp://10.0.0.2:7380 w2+5e6f7a8b+BB+B , ", "WITNESS_QUORUM": "1"},
 			func(c *config.Config) {
-				c.Witnesses = []config.Witness{{URL: "https://w1.example/", Key: "w1+1a2b3c4d+BAAA"}, {URL: "http://10.0.0.2:7380", Key: "w2+5e6f7a8b+BBBB"}}
+				c.Witnesses = []config.Witness{{URL: "https://w1.example/", Key: "w1+1a2b3c4d+BAAA"}, {URL: "http://10.0.0.2:7380", Key: "w2+5e6f7a8b+BB+B"}}
 				c.WitnessQuorum = 1
 			}},
 		{"PREVIOUS_VERIFIER_KEYS", map[string]string{"PREVIOUS_VERIFIER_KEYS": "a+00000001+AQ, a+00000002+AR\n"},

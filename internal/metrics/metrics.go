@@ -1,13 +1,14 @@
 // Package metrics keeps the service's Prometheus metrics: HTTP requests by
-// route and status, the ingest writer's group commits, the database pools,
-// live connections, and the Go runtime and process. Everything lives in a
+// route and status, the ingest writer's group commits, checkpoint signing,
+// witness answers, log verifications, the database pools and errors, rate
+// limits, live connections, and the Go runtime and process. Everything lives in a
 // registry of its own (never the global default one), served by Handler
 // on the separate metrics listener (METRICS_ADDR).
 //
 // Every label set is bounded: routes are the patterns requests matched
 // (such as "GET /api/audit-logs/{id}"), never paths; statuses are the
-// three-digit codes written; no label ever holds an account, user, key or
-// event id.
+// three-digit codes written; witnesses are the configured ones, by key
+// name and ID; no label ever holds an account, user, key or event id.
 package metrics
 
 import (
@@ -45,7 +46,25 @@ type Metrics struct {
 	rejected       *prometheus.CounterVec
 
 	limits *prometheus.CounterVec
+
+	signed       prometheus.Counter
+	signDuration prometheus.Histogram
+	witness      *prometheus.CounterVec
+	verify       *prometheus.CounterVec
+	dbErrors     *prometheus.CounterVec
 }
+
+// The label values the series of the witnesses, the verifications and the
+// database errors take, shown at 0 from the start (the app and sqlstore
+// name them: app.WitnessCosigned…, app.VerifyOK…, sqlstore.ErrorUnavailable…).
+var (
+	WitnessResults = []string{"cosigned", "refused", "failed"}
+	VerifyResults  = []string{"ok", "failed", "error"}
+)
+
+// DatabaseErrorClasses are the classes of database errors
+// (DatabaseError), as sqlstore classifies them.
+var DatabaseErrorClasses = []string{"unavailable", "full", "conflict", "retry", "other"}
 
 // New returns Metrics registered in a new registry, with the Go runtime
 // and process collectors.
@@ -98,17 +117,42 @@ func New() *Metrics {
 			Name: "auditlog_ratelimit_decisions_total",
 			Help: "Rate-limit decisions, by bucket (login-ip, login-account, reads, ingest, signup-ip) and decision (allowed or refused: answered 429).",
 		}, []string{"bucket", "decision"}),
+		signed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "auditlog_checkpoints_signed_total",
+			Help: "Checkpoints signed: one per account's log per committed append.",
+		}),
+		signDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "auditlog_checkpoint_sign_seconds",
+			Help:    "Time to sign one checkpoint.",
+			Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01},
+		}),
+		witness: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_witness_requests_total",
+			Help: "Requests to witnesses to cosign a checkpoint, by witness (a configured one's key name and ID) and result: cosigned, refused (the log does not extend what it cosigned before), failed (not reached or an error answer; retried).",
+		}, []string{"witness", "result"}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_log_verifications_total",
+			Help: "Verifications of an account's stored log (GET /api/audit-logs/verify and its other surfaces), by result: ok, failed (the log failed a check), error (could not check).",
+		}, []string{"result"}),
+		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auditlog_db_errors_total",
+			Help: "Database errors, by engine and class: unavailable (connection lost or refused, timeout), full (no disk space), conflict (unique or foreign key violation), retry (deadlock, lock timeout, serialization failure, busy), other.",
+		}, []string{"engine", "class"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration,
 		m.ingestEvents, m.ingestFailed, m.batchEvents, m.batchRequests, m.queueWait, m.commitDuration, m.rejected,
-		m.limits,
+		m.limits, m.signed, m.signDuration, m.witness, m.verify, m.dbErrors,
 	)
-	// Both reasons show from the start, at 0, so that rate() sees the first one.
+	// Fixed label values show from the start, at 0, so that rate() sees
+	// the first increase.
 	m.rejected.WithLabelValues("queue_full")
 	m.rejected.WithLabelValues("closed")
+	for _, r := range VerifyResults {
+		m.verify.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -205,6 +249,40 @@ func (m *Metrics) RateLimited(bucket string, allowed bool) {
 	m.limits.WithLabelValues(bucket, decision).Inc()
 }
 
+// CheckpointSigned counts one checkpoint signed in d.
+func (m *Metrics) CheckpointSigned(d time.Duration) {
+	m.signed.Inc()
+	m.signDuration.Observe(d.Seconds())
+}
+
+// AddWitnesses shows the series of the configured witnesses (by ID: key
+// name and key ID) at 0. Their number is bounded by the configuration.
+func (m *Metrics) AddWitnesses(ids []string) {
+	for _, id := range ids {
+		for _, r := range WitnessResults {
+			m.witness.WithLabelValues(id, r)
+		}
+	}
+}
+
+// WitnessResult counts one request to the witness id (a configured one)
+// with its result, one of WitnessResults.
+func (m *Metrics) WitnessResult(id, result string) {
+	m.witness.WithLabelValues(id, result).Inc()
+}
+
+// Verified counts one verification of a stored log with its result, one
+// of VerifyResults.
+func (m *Metrics) Verified(result string) {
+	m.verify.WithLabelValues(result).Inc()
+}
+
+// DatabaseError counts one database error of the engine, of one of
+// DatabaseErrorClasses.
+func (m *Metrics) DatabaseError(engine, class string) {
+	m.dbErrors.WithLabelValues(engine, class).Inc()
+}
+
 // GaugeFunc registers a gauge whose value fn returns at each scrape, such
 // as the ingest queue's depth or the live connections.
 func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
@@ -216,6 +294,9 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
 // or mysql).
 func (m *Metrics) AddDatabase(engine string, stats func() sql.DBStats) {
 	m.reg.MustRegister(dbCollector{stats: stats, engine: engine})
+	for _, c := range DatabaseErrorClasses {
+		m.dbErrors.WithLabelValues(engine, c)
+	}
 }
 
 var (

@@ -77,6 +77,11 @@ type DB struct {
 	// appended events, with the events as the committed attempt stored them
 	// (replays left out), in the order appended. It must not block.
 	OnCommit func(events []*audit.Event)
+	// OnError, when set, is told the class (ErrorUnavailable, ErrorFull,
+	// ErrorConflict, ErrorRetry or ErrorOther) of each error the database
+	// returned, once per error, including those of readiness pings. It
+	// must not block.
+	OnError func(class string)
 }
 
 // Open connects to the database named by a DATABASE_URL (see ParseURL),

@@ -53,7 +53,12 @@ func (db *DB) wrap(err error, op string) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	err = fmt.Errorf("sqlstore: %s: %w", op, db.dialect.classify(err))
+	var seen *storeError
+	counted := errors.As(err, &seen)
+	err = &storeError{fmt.Errorf("sqlstore: %s: %w", op, db.dialect.classify(err))}
+	if !counted {
+		db.noteError(errorClass(err))
+	}
 	switch {
 	case errors.Is(err, errForeignKey):
 		return fmt.Errorf("%w: %w", audit.ErrNotFound, err)
@@ -63,6 +68,44 @@ func (db *DB) wrap(err error, op string) error {
 		return &audit.Error{Code: audit.EFULL, Message: audit.ErrStorageFull.Message, Err: err}
 	}
 	return err
+}
+
+// storeError is a driver error that wrap classified (and counted, for
+// OnError): wrapping it again adds the operation without counting it twice.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// The classes of database errors OnError is told of.
+const (
+	ErrorUnavailable = "unavailable" // connection lost or refused, server stopping, timeout
+	ErrorFull        = "full"        // no disk space
+	ErrorConflict    = "conflict"    // unique or foreign key violation
+	ErrorRetry       = "retry"       // deadlock, lock timeout, serialization failure, busy
+	ErrorOther       = "other"
+)
+
+// errorClass returns the class of a classified error.
+func errorClass(err error) string {
+	switch {
+	case errors.Is(err, errUnavailable):
+		return ErrorUnavailable
+	case errors.Is(err, errFull):
+		return ErrorFull
+	case errors.Is(err, errUnique), errors.Is(err, errForeignKey):
+		return ErrorConflict
+	case errors.Is(err, errTransient):
+		return ErrorRetry
+	}
+	return ErrorOther
+}
+
+// noteError tells OnError of a database error of the class.
+func (db *DB) noteError(class string) {
+	if db.OnError != nil {
+		db.OnError(class)
+	}
 }
 
 // classifyConnError marks the network-level errors every driver can return

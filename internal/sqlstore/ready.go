@@ -30,6 +30,7 @@ func (db *DB) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
 	if err := db.Ping(ctx); err != nil {
+		db.noteError(ErrorUnavailable)
 		return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message,
 			Err: fmt.Errorf("sqlstore: ping %s: %w", db.source.Safe, err)}
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -64,6 +65,15 @@ type Signer struct {
 	signer   note.Signer
 	verifier string
 	previous []string // verifier keys of the keys that signed before this one
+	observe  func(time.Duration)
+}
+
+// WithObserver returns a copy of s that tells observe how long each
+// checkpoint it signs took (for metrics). observe must not block.
+func (s *Signer) WithObserver(observe func(time.Duration)) *Signer {
+	c := *s
+	c.observe = observe
+	return &c
 }
 
 // WithPrevious returns a copy of s that also names the verifier keys of the
@@ -140,7 +150,15 @@ func (s *Signer) VerifierKey() string { return s.verifier }
 
 // Sign returns the signed note of the checkpoint.
 func (s *Signer) Sign(c Checkpoint) ([]byte, error) {
-	return note.Sign(&note.Note{Text: c.Body()}, s.signer)
+	if s.observe == nil {
+		return note.Sign(&note.Note{Text: c.Body()}, s.signer)
+	}
+	start := time.Now()
+	b, err := note.Sign(&note.Note{Text: c.Body()}, s.signer)
+	if err == nil {
+		s.observe(time.Since(start))
+	}
+	return b, err
 }
 
 // KeyName returns the name part of a verifier key "<name>+<hash>+<key>": the
