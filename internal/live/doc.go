@@ -18,5 +18,10 @@
 // too far behind gets ErrOverflow, never slows ingest or the other
 // watchers, and resumes from its position with a new Sub.
 //
+// A Sub that asks for alerts (Sub.WatchAlerts: the tails of owners and
+// admins) also gets the account's alert.triggered events as Items with
+// Alert set, whatever its selection, read once per batch for every such
+// Sub of the account.
+//
 // See docs/live.md for the protocol the surfaces speak.
 package live

@@ -32,6 +32,9 @@ const (
 	CloseUnauthorized websocket.StatusCode = 4401
 	// CloseForbidden: the user's role no longer allows watching.
 	CloseForbidden websocket.StatusCode = 4403
+	// CloseBadMessage: the client sent a message other than a resume
+	// message.
+	CloseBadMessage websocket.StatusCode = 4400
 )
 
 // Timing of the stream; tests shorten them.
@@ -124,9 +127,59 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		return nil // Accept has answered
 	}
 	defer conn.CloseNow()
-	conn.SetReadLimit(4 << 10) // clients send nothing but control frames
-	s.tail(conn.CloseRead(ctx), conn, sub, tail)
+	conn.SetReadLimit(4 << 10) // a resume message, at most
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resumes := make(chan resumeRequest, 1)
+	go readTail(ctx, cancel, conn, resumes)
+	s.tail(ctx, conn, sub, tail, resumes)
 	return nil
+}
+
+// resumeRequest is a client's resume message, or what was wrong with a
+// message that was not one.
+type resumeRequest struct {
+	after int64
+	bad   string
+}
+
+// readTail reads the client's messages until the connection ends (then it
+// cancels the tail's context), passing each resume message on. A message
+// that is not {"type":"resume","after_seq":N} is passed on as bad, and
+// ends the reading.
+func readTail(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, resumes chan<- resumeRequest) {
+	defer cancel()
+	for {
+		typ, b, err := conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var m struct {
+			Type     string `json:"type"`
+			AfterSeq *int64 `json:"after_seq"`
+		}
+		r := resumeRequest{}
+		switch {
+		case typ != websocket.MessageText || json.Unmarshal(b, &m) != nil:
+			r.bad = "a message must be JSON text"
+		case m.Type != "resume":
+			r.bad = `the only message a client sends is {"type":"resume","after_seq":N}`
+		case m.AfterSeq == nil || *m.AfterSeq < 0:
+			r.bad = "after_seq must be a whole number, 0 or more"
+		default:
+			r.after = *m.AfterSeq
+		}
+		select {
+		case resumes <- r:
+		case <-ctx.Done():
+			return
+		}
+		if r.bad != "" {
+			// The tail closes the connection; read on so that the close
+			// handshake completes.
+			continue
+		}
+	}
 }
 
 // credential returns what authenticated the request: the bearer API key,
@@ -139,8 +192,10 @@ func credential(r *http.Request) string {
 }
 
 // tail sends what sub has until the connection or sub ends, pinging the
-// client and checking its credentials on the way.
-func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, t *app.Tail) {
+// client and checking its credentials on the way, and starting over from
+// the position each resume message asks for.
+func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, t *app.Tail, resumes <-chan resumeRequest) {
+	defer func() { sub.Close() }() // the last of the subs
 	timing := s.streamTiming
 	// The first ping and recheck come at a random point of their period,
 	// so that streams opened together do not all check at once.
@@ -187,6 +242,10 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, 
 					return
 				}
 				recheck.Reset(timing.recheck)
+			case r := <-resumes:
+				if !s.resumeTail(ctx, conn, &sub, t, r, resume) {
+					return
+				}
 			default:
 			}
 			continue
@@ -206,8 +265,42 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, 
 				return
 			}
 			recheck.Reset(timing.recheck)
+		case r := <-resumes:
+			if !s.resumeTail(ctx, conn, &sub, t, r, resume) {
+				return
+			}
 		}
 	}
+}
+
+// resumeTail answers a resume message: *sub is replaced by a new Sub that
+// replays the matching events after r.after, sends ready, and continues
+// live. It reports whether the tail goes on; when not, it has closed the
+// connection (a bad message: CloseBadMessage).
+func (s *Server) resumeTail(ctx context.Context, conn *websocket.Conn, sub **live.Sub, t *app.Tail, r resumeRequest, resume func() string) bool {
+	if r.bad != "" {
+		conn.Close(CloseBadMessage, r.bad+": "+resume())
+		return false
+	}
+	next, err := s.live.Subscribe(ctx, t.AccountID, t.Key, t.Query)
+	switch {
+	case errors.Is(err, live.ErrClosed):
+		conn.Close(websocket.StatusGoingAway, "server shutting down: "+resume())
+		return false
+	case ctx.Err() != nil:
+		return false
+	case err != nil:
+		s.log.ErrorContext(ctx, "live tail failed", "account", t.AccountID, "err", err)
+		conn.Close(websocket.StatusInternalError, "internal error: "+resume())
+		return false
+	}
+	(*sub).Close()
+	if t.Alerts {
+		next.WatchAlerts()
+	}
+	next.Start(true, r.after)
+	*sub = next
+	return true
 }
 
 // jitter returns a random duration in (0, d].
