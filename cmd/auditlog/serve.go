@@ -20,6 +20,7 @@ import (
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/stream"
 	"github.com/auditlog/auditlog/internal/web"
 )
 
@@ -124,15 +125,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer closeApp(a, log) // after the server has stopped: records what is queued
 	hub := live.New(db, live.Options{Logger: log})
 	alerts := alert.New(db, a.RaiseAlert, alert.Options{Logger: log})
-	db.OnCommit = func(events []*audit.Event) {
-		hub.Committed(events)
-		alerts.Committed(events) // the alert rules are evaluated after commit
-		a.LogsCommitted(events)  // the witnesses cosign the new checkpoints
-	}
 	defer hub.Close()    // before the store closes; also closed at shutdown
 	defer alerts.Close() // before the app: it raises alerts through it
 	// The JSON API under /api (and /healthz), the console everywhere else.
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub})
+	// The streams to SIEM tools deliver in the API's encoding.
+	streams := stream.New(db, stream.Options{Policy: a.StreamPolicy(), Open: a.OpenStreamSecret, Encoder: api.StreamEncoder(), Logger: log})
+	defer streams.Close() // before the store closes; releases the leases
+	db.OnCommit = func(events []*audit.Event) {
+		hub.Committed(events)
+		alerts.Committed(events)  // the alert rules are evaluated after commit
+		streams.Committed(events) // the streams deliver at once
+		a.LogsCommitted(events)   // the witnesses cosign the new checkpoints
+	}
 	var handler http.Handler = web.Mount(api, web.New(web.Deps{App: a, Config: cfg, Logger: log, Chat: api.Chat()}))
 	if m != nil {
 		watchMetrics(m, db, writer, hub)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -26,6 +27,9 @@ const (
 	// labelMFASecret derives the AES-256-GCM key that seals TOTP secrets
 	// at rest. It must never change: secrets sealed under it must open.
 	labelMFASecret = "auditlog mfa secret v1"
+	// labelStreamSecret derives the AES-256-GCM key that seals streams'
+	// destination secrets at rest. It must never change either.
+	labelStreamSecret = "auditlog stream secret v1"
 )
 
 // Keys derives every value the service keys with its secret key:
@@ -43,25 +47,34 @@ const (
 //   - CursorMAC: the MAC that binds a list cursor to its account and
 //     filters (labelCursor).
 //   - SealMFASecret, OpenMFASecret: TOTP secrets at rest (labelMFASecret).
+//   - SealStreamSecret, OpenStreamSecret: streams' destination secrets at
+//     rest (labelStreamSecret).
 type Keys struct {
 	secret   []byte
 	mfaLogin []byte
 	bucket   []byte
 	cursor   []byte
 	mfa      cipher.AEAD
+	stream   cipher.AEAD
 }
 
 // NewKeys derives the keys of every purpose from secret.
 func NewKeys(secret []byte) Keys {
-	block, _ := aes.NewCipher(derive(secret, labelMFASecret)) // a 32-byte key never fails
-	aead, _ := cipher.NewGCM(block)
 	return Keys{
 		secret:   secret,
 		mfaLogin: derive(secret, labelMFALogin),
 		bucket:   derive(secret, labelBucket),
 		cursor:   derive(secret, labelCursor),
-		mfa:      aead,
+		mfa:      newAEAD(derive(secret, labelMFASecret)),
+		stream:   newAEAD(derive(secret, labelStreamSecret)),
 	}
+}
+
+// newAEAD returns AES-256-GCM under a 32-byte key.
+func newAEAD(key []byte) cipher.AEAD {
+	block, _ := aes.NewCipher(key) // a 32-byte key never fails
+	aead, _ := cipher.NewGCM(block)
+	return aead
 }
 
 // derive returns the key of the purpose named by label.
@@ -122,9 +135,7 @@ func mfaAAD(accountID, userID int64) []byte {
 // SealMFASecret encrypts a TOTP secret of a user with AES-GCM: "v1:" and
 // the base64 of nonce and ciphertext.
 func (k Keys) SealMFASecret(accountID, userID int64, secret []byte) string {
-	nonce := make([]byte, k.mfa.NonceSize())
-	rand.Read(nonce)
-	return "v1:" + base64.StdEncoding.EncodeToString(k.mfa.Seal(nonce, nonce, secret, mfaAAD(accountID, userID)))
+	return seal(k.mfa, mfaAAD(accountID, userID), secret)
 }
 
 // Errors of OpenMFASecret.
@@ -138,13 +149,60 @@ var (
 
 // OpenMFASecret decrypts the sealed TOTP secret of a user.
 func (k Keys) OpenMFASecret(accountID, userID int64, sealed string) ([]byte, error) {
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sealed, "v1:"))
-	if err != nil || !strings.HasPrefix(sealed, "v1:") || len(raw) < k.mfa.NonceSize() {
+	secret, err := open(k.mfa, mfaAAD(accountID, userID), sealed)
+	switch {
+	case errors.Is(err, errOpenMalformed):
 		return nil, errSealMalformed
-	}
-	secret, err := k.mfa.Open(nil, raw[:k.mfa.NonceSize()], raw[k.mfa.NonceSize():], mfaAAD(accountID, userID))
-	if err != nil {
+	case err != nil:
 		return nil, errSealKey
 	}
 	return secret, nil
+}
+
+// streamAAD binds a sealed destination secret to its stream.
+func streamAAD(accountID, streamID int64) []byte {
+	return []byte("account " + strconv.FormatInt(accountID, 10) + " stream " + strconv.FormatInt(streamID, 10))
+}
+
+// SealStreamSecret encrypts the destination secret of a stream (a webhook
+// signing secret, a Splunk HEC token, a Datadog API key) as
+// SealMFASecret does.
+func (k Keys) SealStreamSecret(accountID, streamID int64, secret []byte) string {
+	return seal(k.stream, streamAAD(accountID, streamID), secret)
+}
+
+// OpenStreamSecret decrypts the sealed destination secret of a stream.
+func (k Keys) OpenStreamSecret(accountID, streamID int64, sealed string) ([]byte, error) {
+	secret, err := open(k.stream, streamAAD(accountID, streamID), sealed)
+	if err != nil {
+		return nil, fmt.Errorf("app: secret of stream %d of account %d: %w", streamID, accountID, err)
+	}
+	return secret, nil
+}
+
+// Errors of open.
+var (
+	errOpenMalformed = errors.New("sealed value is malformed")
+	errOpenKey       = errors.New("sealed value does not open: was SECRET_KEY changed?")
+)
+
+// seal encrypts plain under aead, bound to aad: "v1:" and the base64 of
+// nonce and ciphertext.
+func seal(aead cipher.AEAD, aad, plain []byte) string {
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return "v1:" + base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, aad))
+}
+
+// open decrypts what seal returned.
+func open(aead cipher.AEAD, aad []byte, sealed string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sealed, "v1:"))
+	if err != nil || !strings.HasPrefix(sealed, "v1:") || len(raw) < aead.NonceSize() {
+		return nil, errOpenMalformed
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad)
+	if err != nil {
+		return nil, errOpenKey
+	}
+	return plain, nil
 }

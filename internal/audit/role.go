@@ -41,6 +41,9 @@ const (
 	// (requiring MFA). Neither is in the seed's table.
 	PermManageUsers           Permission = "users:manage"
 	PermManageAccountSecurity Permission = "account:security"
+	// PermManageStreams configures the streams that deliver the account's
+	// events to SIEM tools (not in the seed's table).
+	PermManageStreams Permission = "streams:manage"
 )
 
 // permissions is the role table of the seed, as data. A permission missing
@@ -49,11 +52,12 @@ var permissions = map[Role]map[Permission]bool{
 	RoleOwner: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
 		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAccountSecurity: true,
-		PermManageAlerts: true,
+		PermManageAlerts: true, PermManageStreams: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
 		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAlerts: true,
+		PermManageStreams: true,
 	},
 	RoleAnalyst: {
 		PermViewAccount: true,

@@ -13,6 +13,7 @@ func TestRoleTable(t *testing.T) {
 		{PermViewUsers, true, true, false, false},
 		{PermViewAccount, true, true, true, true},
 		{PermManageAlerts, true, true, false, false},
+		{PermManageStreams, true, true, false, false},
 	}
 	for _, row := range table {
 		for role, want := range map[Role]bool{

@@ -94,6 +94,12 @@ type Config struct {
 	// API's: unauthenticated, so keep it on loopback or a private network.
 	// Empty (the default): no metrics listener.
 	MetricsAddr string
+	// StreamsAllowHTTP lets streams deliver over plain http://
+	// (STREAMS_ALLOW_HTTP), and StreamsAllowPrivate to loopback, private
+	// and link-local addresses (STREAMS_ALLOW_PRIVATE): for testing, or a
+	// SIEM tool on the operator's own network. Both are off by default.
+	StreamsAllowHTTP    bool
+	StreamsAllowPrivate bool
 }
 
 // Witness is a witness the service submits checkpoints to: the base URL of
@@ -332,6 +338,19 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 		c.AllowBreachedPasswords = !b
 	}
 	str("METRICS_ADDR", &c.MetricsAddr)
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"STREAMS_ALLOW_HTTP", &c.StreamsAllowHTTP}, {"STREAMS_ALLOW_PRIVATE", &c.StreamsAllowPrivate}} {
+		name, dst := b.name, b.dst
+		if v, ok := lookup(name); ok && v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			}
+			*dst = b
+		}
+	}
 	str("TLS_CERT_FILE", &c.TLSCertFile)
 	str("TLS_KEY_FILE", &c.TLSKeyFile)
 	if v, ok := lookup("LIST_CACHE_MB"); ok && strings.TrimSpace(v) != "" {

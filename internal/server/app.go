@@ -28,6 +28,7 @@ type Application interface {
 	logService
 	analyticsService
 	chatService
+	streamService
 }
 
 var _ Application = (*app.App)(nil)
@@ -118,4 +119,16 @@ type chatService interface {
 	chat.Application
 	ChatConversations(ctx context.Context, p *app.Principal) ([]*audit.ChatConversation, error)
 	DeleteChatConversation(ctx context.Context, p *app.Principal, c app.Client, id int64) error
+}
+
+// streamService configures the streams to SIEM tools.
+type streamService interface {
+	CreateStream(ctx context.Context, p *app.Principal, c app.Client, in app.NewStream) (*audit.Stream, string, error)
+	Streams(ctx context.Context, p *app.Principal) ([]*audit.Stream, error)
+	Stream(ctx context.Context, p *app.Principal, id int64) (*audit.Stream, error)
+	UpdateStream(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.StreamChange) (*audit.Stream, error)
+	PauseStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
+	ResumeStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
+	DeleteStream(ctx context.Context, p *app.Principal, c app.Client, id int64) error
+	TestStream(ctx context.Context, p *app.Principal, id int64, encode func(*sqlstore.Checkpoint) ([]byte, error)) (*app.StreamTest, error)
 }

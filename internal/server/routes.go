@@ -67,6 +67,15 @@ func (s *Server) routes() {
 	r("POST /api/alert-rules/{id}/enable", userCan(audit.PermManageAlerts), noLimit, s.enableAlertRule)
 	r("POST /api/alert-rules/{id}/disable", userCan(audit.PermManageAlerts), noLimit, s.disableAlertRule)
 	r("DELETE /api/alert-rules/{id}", userCan(audit.PermManageAlerts), noLimit, s.deleteAlertRule)
+
+	r("POST /api/streams", userCan(audit.PermManageStreams), noLimit, s.createStream)
+	r("GET /api/streams", userCan(audit.PermManageStreams), limitReads, s.listStreams)
+	r("GET /api/streams/{id}", userCan(audit.PermManageStreams), limitReads, s.getStream)
+	r("PATCH /api/streams/{id}", userCan(audit.PermManageStreams), noLimit, s.updateStream)
+	r("POST /api/streams/{id}/pause", userCan(audit.PermManageStreams), noLimit, s.pauseStream)
+	r("POST /api/streams/{id}/resume", userCan(audit.PermManageStreams), noLimit, s.resumeStream)
+	r("POST /api/streams/{id}/test", userCan(audit.PermManageStreams), limitReads, s.testStream)
+	r("DELETE /api/streams/{id}", userCan(audit.PermManageStreams), noLimit, s.deleteStream)
 }
 
 // access says who may call a route.

@@ -1,0 +1,511 @@
+package stream_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/app"
+	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/password"
+	"github.com/auditlog/auditlog/internal/server"
+	"github.com/auditlog/auditlog/internal/sqlstore"
+	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
+	"github.com/auditlog/auditlog/internal/stream"
+)
+
+// waitFor bounds every wait of these tests.
+const waitFor = 30 * time.Second
+
+var origin = app.NewClient("192.0.2.7", "stream-test/1.0")
+
+// fixture is an App over a database whose configuration lets streams
+// reach this machine's test receivers (loopback, plain HTTP), as the
+// operator's STREAMS_ALLOW_* settings do.
+type fixture struct {
+	t   *testing.T
+	db  *sqlstore.DB
+	app *app.App
+	enc stream.Encoder
+}
+
+func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
+	t.Helper()
+	cfg := config.Default()
+	cfg.StreamsAllowHTTP, cfg.StreamsAllowPrivate = true, true
+	a := app.New(app.Deps{
+		Store: db, Signer: sqltest.Signer(t), Config: cfg, SecretKey: []byte("stream-test-secret"),
+		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
+	})
+	t.Cleanup(func() { a.Close(context.Background()) })
+	return &fixture{t: t, db: db, app: a, enc: server.New(server.Deps{App: a, Store: db, Config: cfg}).StreamEncoder()}
+}
+
+// tenant creates an account and returns its ID and its owner's principal.
+func (f *fixture) tenant(name string) (int64, *app.Principal) {
+	f.t.Helper()
+	ctx := f.t.Context()
+	acct, _, err := f.app.CreateAccount(ctx, origin, app.NewAccount{
+		Name: name, Domain: name + ".example.com", OwnerEmail: "owner@" + name + ".example.com",
+		OwnerPassword: "owner-password-1", OwnerFirstName: "O", OwnerLastName: name,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	res, err := f.app.Login(ctx, origin, app.Credentials{Email: "owner@" + name + ".example.com", Password: "owner-password-1"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.app.AuthenticateSession(ctx, res.Token)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return acct.ID, p
+}
+
+// engine starts a delivery engine over db with short timings.
+func (f *fixture) engine(db *sqlstore.DB, opts stream.Options) *stream.Engine {
+	f.t.Helper()
+	if opts.Policy == (stream.Policy{}) && !opts.Policy.AllowHTTP {
+		opts.Policy = f.app.StreamPolicy()
+	}
+	opts.Open, opts.Encoder = f.app.OpenStreamSecret, f.enc
+	if opts.Claim == 0 {
+		opts.Claim = 20 * time.Millisecond
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 20 * time.Millisecond
+	}
+	if opts.RetryBase == 0 {
+		opts.RetryBase, opts.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Lease == 0 {
+		opts.Lease = 10 * time.Second
+	}
+	e := stream.New(db, opts)
+	f.t.Cleanup(e.Close)
+	return e
+}
+
+// appendEvents commits n events of the account, named action, in one
+// transaction.
+func (f *fixture) appendEvents(db *sqlstore.DB, accountID int64, action string, n int) {
+	f.t.Helper()
+	ctx := f.t.Context()
+	evs := make([]*audit.Event, n)
+	for i := range evs {
+		evs[i] = &audit.Event{AccountID: accountID, Action: action}
+	}
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+		_, err := tx.AppendEvents(ctx, sqltest.Signer(f.t), evs...)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// receiver is a webhook endpoint that checks each delivery's signature as
+// docs/streams.md shows, and keeps what it accepted.
+type receiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	secret   string
+	batches  []stream.WebhookBody
+	attempts []time.Time
+	// failNext answers the next requests with status fail; failAll every
+	// request.
+	failNext, fail int
+	failAll        bool
+	delay          time.Duration
+	inFlight, most int
+	badSignatures  int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{t: t, fail: http.StatusServiceUnavailable}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.attempts = append(r.attempts, time.Now())
+	r.inFlight++
+	r.most = max(r.most, r.inFlight)
+	delay := r.delay
+	r.mu.Unlock()
+	time.Sleep(delay)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.inFlight--
+	if r.failAll || r.failNext > 0 {
+		r.failNext--
+		w.WriteHeader(r.fail)
+		return
+	}
+	if !verify(r.secret, req.Header.Get(stream.SignatureHeader), body) {
+		r.badSignatures++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var b stream.WebhookBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		r.t.Errorf("delivery is not JSON: %v", err)
+	}
+	r.batches = append(r.batches, b)
+}
+
+// verify is docs/streams.md's algorithm (without the clock check).
+func verify(secret, header string, body []byte) bool {
+	var ts, sig string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	want, err := hex.DecodeString(sig)
+	if err != nil || ts == "" {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return hmac.Equal(m.Sum(nil), want)
+}
+
+// createStream creates a webhook stream of p's account to r.
+func (f *fixture) createStream(p *app.Principal, r *receiver) *audit.Stream {
+	f.t.Helper()
+	s, secret, err := f.app.CreateStream(f.t.Context(), p, origin, app.NewStream{Name: "test", Type: audit.StreamWebhook, URL: r.srv.URL + "/hook"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.secret = secret
+	r.mu.Unlock()
+	return s
+}
+
+// received is what r accepted: the events' seqs and actions, in order.
+type received struct {
+	seqs    []int64
+	actions []string
+	batches int
+}
+
+func (r *receiver) received() received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out received
+	for _, b := range r.batches {
+		out.batches++
+		for _, raw := range b.Events {
+			var ev struct {
+				Seq    int64  `json:"seq"`
+				Action string `json:"action"`
+			}
+			json.Unmarshal(raw, &ev)
+			out.seqs = append(out.seqs, ev.Seq)
+			out.actions = append(out.actions, ev.Action)
+		}
+	}
+	return out
+}
+
+// waitUntil polls cond until it holds, failing after waitFor.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// caughtUp waits until r has received every event of the account up to
+// its log's size.
+func (f *fixture) caughtUp(db *sqlstore.DB, r *receiver, accountID int64) received {
+	f.t.Helper()
+	size, err := db.LogSize(f.t.Context(), accountID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var got received
+	waitUntil(f.t, "the receiver to catch up", func() bool {
+		got = r.received()
+		return len(got.seqs) > 0 && got.seqs[len(got.seqs)-1] >= size
+	})
+	return got
+}
+
+// cursorAt waits until the stream's cursor is at seq (the receiver has a
+// batch before the engine records it) and returns the stream.
+func (f *fixture) cursorAt(p *app.Principal, id, seq int64) *audit.Stream {
+	f.t.Helper()
+	var st *audit.Stream
+	waitUntil(f.t, "the cursor to move", func() bool {
+		var err error
+		st, err = f.app.Stream(f.t.Context(), p, id)
+		return err == nil && st.Cursor == seq
+	})
+	return st
+}
+
+// inOrder checks that seqs run from first, with no gap and nothing out of
+// order; a batch sent again (at least once) may repeat seqs already seen,
+// never skip one.
+func inOrder(t *testing.T, seqs []int64, first int64) {
+	t.Helper()
+	next := first
+	for i, s := range seqs {
+		switch {
+		case s > next:
+			t.Fatalf("seq %d at position %d: gap, want at most %d", s, i, next)
+		case s == next:
+			next++
+		}
+	}
+}
+
+// TestDelivery: each account's stream gets exactly its account's events,
+// in seq order, signed, each batch with a checkpoint that covers it.
+func TestDelivery(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, pa := f.tenant("alpha")
+		b, pb := f.tenant("beta")
+		ra, rb := newReceiver(t), newReceiver(t)
+		sa, sb := f.createStream(pa, ra), f.createStream(pb, rb)
+		e := f.engine(db, stream.Options{Batch: 100})
+		db.OnCommit = e.Committed
+		for range 10 {
+			f.appendEvents(db, a, "alpha.thing", 40)
+			f.appendEvents(db, b, "beta.thing", 30)
+		}
+		for _, c := range []struct {
+			r       *receiver
+			s       *audit.Stream
+			account int64
+			prefix  string
+		}{{ra, sa, a, "alpha."}, {rb, sb, b, "beta."}} {
+			got := f.caughtUp(db, c.r, c.account)
+			inOrder(t, got.seqs, c.s.Cursor+1)
+			if got.seqs[0] != c.s.Cursor+1 || got.actions[0] != audit.ActionStreamCreated {
+				t.Errorf("first event %d %s; want %d stream_created", got.seqs[0], got.actions[0], c.s.Cursor+1)
+			}
+			for i, action := range got.actions[1:] {
+				if !strings.HasPrefix(action, c.prefix) {
+					t.Fatalf("event %d of account %d's stream is %q: another account's", got.seqs[i+1], c.account, action)
+				}
+			}
+			c.r.mu.Lock()
+			for _, bt := range c.r.batches {
+				var cp struct {
+					TreeSize int64 `json:"tree_size"`
+				}
+				json.Unmarshal(bt.Checkpoint, &cp)
+				if bt.AccountID != c.account || bt.StreamID != c.s.ID || len(bt.Events) > 100 || len(bt.Events) == 0 ||
+					bt.FirstSeq > bt.LastSeq || cp.TreeSize < bt.LastSeq {
+					t.Errorf("batch account %d stream %d, %d events %d..%d, checkpoint size %d", bt.AccountID, bt.StreamID, len(bt.Events), bt.FirstSeq, bt.LastSeq, cp.TreeSize)
+				}
+			}
+			if c.r.badSignatures != 0 {
+				t.Errorf("%d deliveries failed the signature check", c.r.badSignatures)
+			}
+			c.r.mu.Unlock()
+			st := f.cursorAt(map[int64]*app.Principal{a: pa, b: pb}[c.account], c.s.ID, got.seqs[len(got.seqs)-1])
+			if st.Failures != 0 || st.LastDeliveredAt.IsZero() {
+				t.Errorf("stream after delivery: cursor %d, failures %d, last delivered %v", st.Cursor, st.Failures, st.LastDeliveredAt)
+			}
+		}
+	})
+}
+
+// TestRetries: a receiver that is down for a while gets everything, in
+// order, once back; the attempts in between wait longer and longer.
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		r.failNext = 5
+		s := f.createStream(p, r)
+		f.engine(db, stream.Options{RetryBase: 40 * time.Millisecond, RetryMax: 10 * time.Second, MaxAttempts: 10, Batch: 50})
+		for range 5 {
+			f.appendEvents(db, a, "order.paid", 30)
+		}
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		r.mu.Lock()
+		// Waits after failures 1..5: at least half of 40 ms·2ⁿ⁻¹.
+		for i := 1; i <= 5; i++ {
+			gap := r.attempts[i].Sub(r.attempts[i-1])
+			if min := 20 * time.Millisecond << (i - 1); gap < min {
+				t.Errorf("attempt %d came %v after the one before; want at least %v", i+1, gap, min)
+			}
+		}
+		r.mu.Unlock()
+		st, _ := f.app.Stream(t.Context(), p, s.ID)
+		if st.Failures != 0 || st.State != audit.StreamActive || !strings.Contains(st.LastError, "503") || st.LastErrorAt.IsZero() {
+			t.Errorf("stream after recovery: failures %d, state %s, last error %q", st.Failures, st.State, st.LastError)
+		}
+	})
+}
+
+// TestDeadLetter: after MaxAttempts failures in a row the stream is dead,
+// with the error shown, and tried no more; resumed, it delivers from its
+// cursor.
+func TestDeadLetter(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		r.failAll, r.fail = true, http.StatusInternalServerError
+		s := f.createStream(p, r)
+		f.engine(db, stream.Options{MaxAttempts: 3})
+		f.appendEvents(db, a, "order.paid", 10)
+		var st *audit.Stream
+		waitUntil(t, "the stream to die", func() bool {
+			st, _ = f.app.Stream(t.Context(), p, s.ID)
+			return st.State == audit.StreamDead
+		})
+		if st.Failures != 3 || !strings.Contains(st.LastError, "500 Internal Server Error") || st.Cursor != s.Cursor {
+			t.Errorf("dead stream: failures %d, last error %q, cursor %d (was %d)", st.Failures, st.LastError, st.Cursor, s.Cursor)
+		}
+		time.Sleep(300 * time.Millisecond) // more than any retry wait
+		r.mu.Lock()
+		if n := len(r.attempts); n != 3 {
+			t.Errorf("%d attempts; want 3, then none", n)
+		}
+		r.failAll = false
+		r.mu.Unlock()
+		if _, err := f.app.ResumeStream(t.Context(), p, origin, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		if got.actions[len(got.actions)-1] != audit.ActionStreamResumed {
+			t.Errorf("last event delivered %q; want the stream_resumed that resumed it", got.actions[len(got.actions)-1])
+		}
+	})
+}
+
+// TestRestart: a stream stopped with its process resumes from its cursor
+// in another: no gap, order kept, including the events committed while no
+// process ran.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		s := f.createStream(p, r)
+		e := f.engine(db, stream.Options{Batch: 20})
+		db.OnCommit = e.Committed
+		for range 5 {
+			f.appendEvents(db, a, "before.stop", 20)
+		}
+		r.mu.Lock()
+		r.delay = 20 * time.Millisecond // so the stop falls mid-stream
+		r.mu.Unlock()
+		for range 5 {
+			f.appendEvents(db, a, "during.stop", 20)
+		}
+		time.Sleep(50 * time.Millisecond)
+		e.Close()
+		db.OnCommit = nil
+		for range 3 {
+			f.appendEvents(db, a, "while.stopped", 20)
+		}
+		other := sqltest.Reopen(t, db) // another process, on the same database
+		f.engine(other, stream.Options{Batch: 20})
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		size, _ := db.LogSize(t.Context(), a)
+		f.cursorAt(p, s.ID, size)
+	})
+}
+
+// TestOneProcessAtATime: two processes on one database deliver a stream
+// one at a time: never two batches in flight, and everything in order.
+func TestOneProcessAtATime(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		r.delay = 5 * time.Millisecond
+		s := f.createStream(p, r)
+		other := sqltest.Reopen(t, db)
+		e1 := f.engine(db, stream.Options{Batch: 10})
+		e2 := f.engine(other, stream.Options{Batch: 10})
+		db.OnCommit, other.OnCommit = e1.Committed, e2.Committed
+		for i := range 20 {
+			if i%2 == 0 {
+				f.appendEvents(db, a, "one.thing", 15)
+			} else {
+				f.appendEvents(other, a, "two.thing", 15)
+			}
+		}
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.most != 1 {
+			t.Errorf("%d deliveries of one stream were in flight at once; want 1", r.most)
+		}
+	})
+}
+
+// TestDialRefusal: the policy is checked again when connecting, whatever
+// the URL was when it was checked: a stream to a loopback receiver fails
+// under the production policy without any request reaching it.
+func TestDialRefusal(t *testing.T) {
+	t.Parallel()
+	db := sqltest.OpenSQLite(t)
+	f := newFixture(t, db)
+	a, p := f.tenant("alpha")
+	r := newReceiver(t)
+	s := f.createStream(p, r) // allowed: the fixture's policy allows loopback
+	f.engine(db, stream.Options{Policy: stream.Policy{AllowHTTP: true}, MaxAttempts: 2})
+	f.appendEvents(db, a, "order.paid", 3)
+	var st *audit.Stream
+	waitUntil(t, "the stream to die", func() bool {
+		st, _ = f.app.Stream(t.Context(), p, s.ID)
+		return st.State == audit.StreamDead
+	})
+	if !strings.Contains(st.LastError, "127.0.0.1 is a loopback address") {
+		t.Errorf("last error %q; want the policy's refusal of the loopback address", st.LastError)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.attempts) != 0 {
+		t.Errorf("%d requests reached the receiver", len(r.attempts))
+	}
+}
