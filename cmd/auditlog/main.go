@@ -63,6 +63,8 @@ func commands() []command {
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
+		{"backup", "write a consistent copy of a SQLite database while the service runs", runBackup},
+		{"restore-check", "verify every account's log in a backup or a restored database", runRestoreCheck},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
 		{"witness", "run an independent witness that cosigns checkpoints (C2SP tlog-witness)", runWitness},
 		{"witness-keygen", "generate a witness key (WITNESS_KEY) and print its verifier key", runWitnessKeygen},

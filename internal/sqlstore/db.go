@@ -23,6 +23,8 @@ import (
 // DB is the store. It is safe for concurrent use.
 type DB struct {
 	source  Source
+	// readOnly is set by OpenReadOnly.
+	readOnly bool
 	dialect *dialect
 	// write runs transactions that change data; read runs queries. For SQLite
 	// write is a single connection (SQLite allows one writer at a time) and
@@ -89,11 +91,23 @@ type DB struct {
 // Migrate; Applied lists what it applied), so the store it returns is ready
 // for use. Several processes may open one database at once.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	return open(ctx, databaseURL, false)
+}
+
+// OpenReadOnly opens the database named by a DATABASE_URL for reading
+// only, as it is: it applies no migration and writes nothing (a SQLite
+// file is opened read-only), for checking a backup or a restored copy
+// (auditlog restore-check). Only reads may be called on the store.
+func OpenReadOnly(ctx context.Context, databaseURL string) (*DB, error) {
+	return open(ctx, databaseURL, true)
+}
+
+func open(ctx context.Context, databaseURL string, readOnly bool) (*DB, error) {
 	src, err := ParseURL(databaseURL)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{source: src, Now: time.Now, stats: newStats(), signed: tlog.NewSignedHeads()}
+	db := &DB{source: src, readOnly: readOnly, Now: time.Now, stats: newStats(), signed: tlog.NewSignedHeads()}
 	switch src.Engine {
 	case SQLite:
 		err = db.openSQLite()
@@ -112,6 +126,9 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	if err := db.pingAtOpen(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
+	}
+	if readOnly {
+		return db, nil
 	}
 	if db.applied, err = db.Migrate(ctx); err != nil {
 		db.Close()
@@ -152,7 +169,11 @@ func (db *DB) pingAtOpen(ctx context.Context) error {
 func (db *DB) openSQLite() error {
 	db.dialect = sqliteDialect
 	path := db.source.DSN
-	if path != ":memory:" {
+	if db.readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return err // mode=ro would report only "unable to open"
+		}
+	} else if path != ":memory:" {
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return fmt.Errorf("create directory for %s: %w", db.source.Safe, err)
@@ -165,6 +186,9 @@ func (db *DB) openSQLite() error {
 	pragmas := url.Values{"_pragma": {
 		"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
 	}}
+	if db.readOnly {
+		pragmas = url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(10000)", "query_only(ON)"}}
+	}
 	writeDSN := "file:" + path + "?" + pragmas.Encode() + "&_txlock=immediate"
 	readDSN := "file:" + path + "?" + pragmas.Encode() + "&_pragma=query_only(ON)"
 	var err error

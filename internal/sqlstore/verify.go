@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"math"
+	"slices"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/tlog"
@@ -17,10 +20,26 @@ import (
 // error only when it could not check; a log that fails a check is a report
 // with a Failure.
 func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string, previous ...string) (*tlog.Report, error) {
+	return db.VerifyLogAgainst(ctx, accountID, nil, vkey, previous...)
+}
+
+// VerifyLogAgainst is VerifyLog that also checks the checkpoints extra,
+// kept outside the store (from GET /api/audit-logs/checkpoint, or a
+// witness), each like a stored one when the walk reaches its size: its
+// signature and origin, and its root against the tree recomputed from the
+// stored events. Each must be of the account's log and no larger than its
+// stored log.
+func (db *DB) VerifyLogAgainst(ctx context.Context, accountID int64, extra []tlog.SignedCheckpoint, vkey string, previous ...string) (*tlog.Report, error) {
+	extra = slices.Clone(extra)
+	slices.SortStableFunc(extra, func(a, b tlog.SignedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
 	var rep *tlog.Report
 	err := db.view(ctx, func(tx runner) error {
 		var err error
-		rep, err = tlog.VerifyStored(ctx, readLog{db, tx}, accountID, vkey, previous...)
+		var l tlog.StoredLog = readLog{db, tx}
+		if len(extra) > 0 {
+			l = withCheckpoints{readLog{db, tx}, extra}
+		}
+		rep, err = tlog.VerifyStored(ctx, l, accountID, vkey, previous...)
 		return err
 	})
 	if err == nil && rep.Failure == nil {
@@ -29,6 +48,33 @@ func (db *DB) VerifyLog(ctx context.Context, accountID int64, vkey string, previ
 		}
 	}
 	return rep, err
+}
+
+// withCheckpoints is a stored log with more checkpoints, in size order,
+// read beside its own.
+type withCheckpoints struct {
+	readLog
+	extra []tlog.SignedCheckpoint
+}
+
+// Checkpoints implements tlog.StoredLog: the stored ones and the extra
+// ones in the same size range, in size order.
+func (l withCheckpoints) Checkpoints(ctx context.Context, accountID, from int64, limit int) ([]tlog.SignedCheckpoint, error) {
+	out, err := l.readLog.Checkpoints(ctx, accountID, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	last := int64(math.MaxInt64) // the stored ones are all read
+	if len(out) == limit {
+		last = out[len(out)-1].Size // the next page starts after it
+	}
+	for _, c := range l.extra {
+		if c.Size >= from && c.Size <= last {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b tlog.SignedCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
+	return out, nil
 }
 
 var _ tlog.StoredLog = readLog{}
