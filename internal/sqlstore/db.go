@@ -22,10 +22,10 @@ import (
 
 // DB is the store. It is safe for concurrent use.
 type DB struct {
-	source  Source
+	source Source
 	// readOnly is set by OpenReadOnly.
 	readOnly bool
-	dialect *dialect
+	dialect  *dialect
 	// write runs transactions that change data; read runs queries. For SQLite
 	// write is a single connection (SQLite allows one writer at a time) and
 	// read a pool; for the server engines both are the same pool.
