@@ -1,5 +1,5 @@
 // Package export writes an account's audit events as files, and verifies
-// the verifiable one:
+// the verifiable one (the format and its verifier are package exportfile):
 //
 //   - NDJSON (Writer): the self-proving export. It carries its own proof: a
 //     signed checkpoint in its first line and, for each event, what a

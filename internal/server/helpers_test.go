@@ -51,6 +51,9 @@ type testDeps struct {
 	Logger  *slog.Logger
 	Ingest  *ingest.Writer // nil: a writer with the default options
 	Live    live.Options
+	// Wrap, when set, wraps the server's handler in the test's HTTP
+	// server (TestOpenAPI checks every response that way).
+	Wrap func(http.Handler) http.Handler
 }
 
 // newTestEnv starts a server over db. Rate limits are high enough that no
@@ -94,7 +97,11 @@ func newTestEnv(t *testing.T, db *sqlstore.DB, opts ...func(*testDeps)) *testEnv
 	}
 	e.srv = New(Deps{App: e.app, Store: db, Config: deps.Config, Logger: deps.Logger, Now: clock, Live: e.hub})
 	e.srv.streamTiming = streamTiming{ping: time.Second, recheck: 50 * time.Millisecond, write: 10 * time.Second}
-	e.ts = httptest.NewServer(e.srv)
+	var h http.Handler = e.srv
+	if deps.Wrap != nil {
+		h = deps.Wrap(e.srv)
+	}
+	e.ts = httptest.NewServer(h)
 	t.Cleanup(e.ts.Close)
 	t.Cleanup(e.hub.Close) // first: the server's Close does not wait for WebSockets
 	return e

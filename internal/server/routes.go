@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"github.com/auditlog/auditlog/api"
+
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -13,6 +15,7 @@ func (s *Server) routes() {
 	r := s.route
 	r("GET /healthz", public, noLimit, s.health)
 	r("GET /readyz", public, noLimit, s.ready)
+	r("GET /api/openapi.json", public, noLimit, s.openAPI)
 
 	r("POST /api/auth/login", public, limitLogin, s.login)
 	r("POST /api/auth/logout", signedIn, noLimit, s.logout)
@@ -135,6 +138,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // route registers h under pattern: callers must pass who, and draw from b.
 // Every error is written by writeError.
 func (s *Server) route(pattern string, who access, b bucket, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.serve(w, r, who, b, h); err != nil {
 			s.writeError(w, r, err)
@@ -185,6 +189,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, who access, b buc
 // readiness (ready) reports the database.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// openAPI serves the API's OpenAPI document (package api).
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	return writeJSONBody(w, http.StatusOK, api.OpenAPI)
 }
 
 // ready is the readiness check: the database answers within

@@ -49,6 +49,9 @@ type Server struct {
 	// mcp serves POST /mcp.
 	mcp          http.Handler
 	streamTiming streamTiming
+	// patterns lists every route's pattern ("GET /api/users"), in the
+	// order routes registers them; TestOpenAPI holds the document to them.
+	patterns []string
 }
 
 // Deps are what a Server needs.
