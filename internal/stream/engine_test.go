@@ -33,13 +33,13 @@ var origin = app.NewClient("192.0.2.7", "stream-test/1.0")
 // reach this machine's test receivers (loopback, plain HTTP), as the
 // operator's STREAMS_ALLOW_* settings do.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	db  *sqlstore.DB
 	app *app.App
 	enc stream.Encoder
 }
 
-func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
+func newFixture(t testing.TB, db *sqlstore.DB) *fixture {
 	t.Helper()
 	cfg := config.Default()
 	cfg.StreamsAllowHTTP, cfg.StreamsAllowPrivate = true, true
@@ -120,13 +120,15 @@ func (f *fixture) appendEvents(db *sqlstore.DB, accountID int64, action string, 
 // receiver is a webhook endpoint that checks each delivery's signature as
 // docs/streams.md shows, and keeps what it accepted.
 type receiver struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	secret   string
 	batches  []stream.WebhookBody
 	attempts []time.Time
+	// arrived is when each accepted batch arrived.
+	arrived []time.Time
 	// failNext answers the next requests with status fail; failAll every
 	// request.
 	failNext, fail int
@@ -136,7 +138,7 @@ type receiver struct {
 	badSignatures  int
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{t: t, fail: http.StatusServiceUnavailable}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
@@ -170,6 +172,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.t.Errorf("delivery is not JSON: %v", err)
 	}
 	r.batches = append(r.batches, b)
+	r.arrived = append(r.arrived, time.Now())
 }
 
 // verify is docs/streams.md's algorithm (without the clock check).
@@ -234,7 +237,7 @@ func (r *receiver) received() received {
 }
 
 // waitUntil polls cond until it holds, failing after waitFor.
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for !cond() {
@@ -277,7 +280,7 @@ func (f *fixture) cursorAt(p *app.Principal, id, seq int64) *audit.Stream {
 // inOrder checks that seqs run from first, with no gap and nothing out of
 // order; a batch sent again (at least once) may repeat seqs already seen,
 // never skip one.
-func inOrder(t *testing.T, seqs []int64, first int64) {
+func inOrder(t testing.TB, seqs []int64, first int64) {
 	t.Helper()
 	next := first
 	for i, s := range seqs {
