@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -21,7 +22,8 @@ const ReadyTimeout = 2 * time.Second
 const MinFreeBytes = 1 << 20
 
 // Ready reports whether the store can serve: the database answers a ping
-// within ReadyTimeout (else an audit.EUNAVAILABLE error) and, for SQLite,
+// within ReadyTimeout (else an audit.EUNAVAILABLE error), its schema is
+// this binary's (schemaCurrent; else audit.EUNAVAILABLE) and, for SQLite,
 // the file system holding the database file has at least MinFreeBytes free
 // (else an audit.EFULL error). The server engines' own disks are theirs to
 // watch: a PostgreSQL or MySQL server that is out of space refuses writes,
@@ -33,6 +35,9 @@ func (db *DB) Ready(ctx context.Context) error {
 		db.noteError(ErrorUnavailable)
 		return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message,
 			Err: fmt.Errorf("sqlstore: ping %s: %w", db.source.Safe, err)}
+	}
+	if err := db.schemaCurrent(ctx); err != nil {
+		return err
 	}
 	if db.source.Engine != SQLite || db.source.DSN == ":memory:" {
 		return nil
@@ -66,4 +71,48 @@ func (db *DB) Stats() sql.DBStats {
 		s.MaxLifetimeClosed += r.MaxLifetimeClosed
 	}
 	return s
+}
+
+// schemaCurrent returns an audit.EUNAVAILABLE error when the database's
+// recorded migrations are not exactly this binary's: one pending (not
+// applied yet: another process migrates, or a migration failed) or one
+// unknown (a newer binary migrated the database).
+func (db *DB) schemaCurrent(ctx context.Context) error {
+	known, err := Migrations(db.source.Engine)
+	if err != nil {
+		return err
+	}
+	rows, err := db.rd.query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return db.wrap(err, "read schema_migrations")
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return db.wrap(err, "scan schema_migrations")
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return db.wrap(err, "read schema_migrations")
+	}
+	var pending []string
+	for _, m := range known {
+		if !applied[m.Version] {
+			pending = append(pending, m.Name)
+		}
+		delete(applied, m.Version)
+	}
+	var unknown []int
+	for v := range applied {
+		unknown = append(unknown, v)
+	}
+	if len(pending) == 0 && len(unknown) == 0 {
+		return nil
+	}
+	sort.Ints(unknown)
+	return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message,
+		Err: fmt.Errorf("sqlstore: %s: schema not current: migrations pending %v, unknown to this binary %v", db.source.Safe, pending, unknown)}
 }
