@@ -62,6 +62,7 @@ func commands() []command {
 		{"create-account", "create an account and its owner (also when public sign-up is off)", runCreateAccount},
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
+		{"erase", "erase one person's personal data from an account's events (the proofs stay valid)", runErase},
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"backup", "write a consistent copy of a SQLite database while the service runs", runBackup},
 		{"restore-check", "verify every account's log in a backup or a restored database", runRestoreCheck},

@@ -30,6 +30,9 @@ const (
 	// labelStreamSecret derives the AES-256-GCM key that seals streams'
 	// destination secrets at rest. It must never change either.
 	labelStreamSecret = "auditlog stream secret v1"
+	// labelErasure keys the opaque reference an erasure record keeps of
+	// its subject (ErasureRef).
+	labelErasure = "auditlog erasure subject v1"
 )
 
 // Keys derives every value the service keys with its secret key:
@@ -49,11 +52,14 @@ const (
 //   - SealMFASecret, OpenMFASecret: TOTP secrets at rest (labelMFASecret).
 //   - SealStreamSecret, OpenStreamSecret: streams' destination secrets at
 //     rest (labelStreamSecret).
+//   - ErasureRef: the reference an erasure keeps of the external actor or
+//     email it erased, instead of the value (labelErasure).
 type Keys struct {
 	secret   []byte
 	mfaLogin []byte
 	bucket   []byte
 	cursor   []byte
+	erasure  []byte
 	mfa      cipher.AEAD
 	stream   cipher.AEAD
 }
@@ -65,6 +71,7 @@ func NewKeys(secret []byte) Keys {
 		mfaLogin: derive(secret, labelMFALogin),
 		bucket:   derive(secret, labelBucket),
 		cursor:   derive(secret, labelCursor),
+		erasure:  derive(secret, labelErasure),
 		mfa:      newAEAD(derive(secret, labelMFASecret)),
 		stream:   newAEAD(derive(secret, labelStreamSecret)),
 	}
@@ -107,6 +114,15 @@ func (k Keys) MFALoginHash(token string) string { return hmacHex(k.mfaLogin, tok
 // keyed hash.
 func (k Keys) BucketKey(kind, value string) string {
 	return kind + ":" + hmacHex(k.bucket, kind, value)[:32]
+}
+
+// ErasureRef returns the opaque reference an erasure record keeps of an
+// external actor ID or email of the account: kind, a colon and 128 bits of
+// keyed hash. The same subject always gets the same reference (under the
+// same secret key), so an operator can tell whether a value was erased by
+// computing its reference, and the record does not hold the value.
+func (k Keys) ErasureRef(accountID int64, kind, value string) string {
+	return kind + ":" + hmacHex(k.erasure, strconv.FormatInt(accountID, 10), kind, value)[:32]
 }
 
 // CursorMAC authenticates the listing position (micros, seq) for an

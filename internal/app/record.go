@@ -52,6 +52,13 @@ type dataEntry struct {
 
 // recordData is record for entries with data.
 func (a *App) recordData(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Client, entries ...dataEntry) error {
+	_, err := a.recordDataEvents(ctx, tx, by, c, entries...)
+	return err
+}
+
+// recordDataEvents is recordData that returns the stored events, in order
+// (an erasure names itself by its event's seq).
+func (a *App) recordDataEvents(ctx context.Context, tx *sqlstore.Tx, by *Principal, c Client, entries ...dataEntry) ([]*audit.Event, error) {
 	events := make([]*audit.Event, len(entries))
 	for i, en := range entries {
 		e := &audit.Event{
@@ -61,8 +68,15 @@ func (a *App) recordData(ctx context.Context, tx *sqlstore.Tx, by *Principal, c 
 		by.setActor(e)
 		events[i] = e
 	}
-	_, err := tx.AppendEvents(ctx, a.signer, events...)
-	return err
+	appended, err := tx.AppendEvents(ctx, a.signer, events...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*audit.Event, len(appended))
+	for i, ap := range appended {
+		out[i] = ap.Event
+	}
+	return out, nil
 }
 
 // recordNow records entries in a transaction of their own.

@@ -52,7 +52,7 @@ var permissions = map[Role]map[Permission]bool{
 	RoleOwner: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
 		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAccountSecurity: true,
-		PermManageAlerts: true, PermManageStreams: true,
+		PermManageAlerts: true, PermManageStreams: true, PermErasePersonalData: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,

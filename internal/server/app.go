@@ -29,6 +29,7 @@ type Application interface {
 	analyticsService
 	chatService
 	streamService
+	erasureService
 }
 
 var _ Application = (*app.App)(nil)
@@ -67,6 +68,11 @@ type userService interface {
 	CreateUser(ctx context.Context, p *app.Principal, c app.Client, in app.NewUser) (*audit.User, error)
 	Users(ctx context.Context, p *app.Principal) ([]*audit.User, error)
 	UpdateUser(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.UserChange) (*audit.User, error)
+}
+
+type erasureService interface {
+	Erase(ctx context.Context, p *app.Principal, c app.Client, in app.ErasureRequest) (*audit.Erasure, error)
+	Erasures(ctx context.Context, p *app.Principal) ([]*audit.Erasure, error)
 }
 
 type apiKeyService interface {

@@ -35,6 +35,9 @@ func (s *Server) routes() {
 	r("GET /api/users", can(audit.PermViewUsers), limitReads, s.listUsers)
 	r("PATCH /api/users/{id}", can(audit.PermManageUsers), noLimit, s.updateUser)
 
+	r("POST /api/erasures", can(audit.PermErasePersonalData), noLimit, s.erase)
+	r("GET /api/erasures", can(audit.PermErasePersonalData), limitReads, s.listErasures)
+
 	r("GET /api/audit-logs", can(audit.PermViewAuditLogs), limitReads, s.listEvents)
 	r("GET /api/audit-logs/export", can(audit.PermViewAuditLogs), limitReads, s.exportEvents)
 	r("GET /api/audit-logs/stream", can(audit.PermViewAuditLogs), limitReads, s.streamEvents)

@@ -80,6 +80,10 @@ type EventJSON struct {
 	Actor      ActorJSON       `json:"actor"`
 	Metadata   json.RawMessage `json:"metadata"`
 	Changes    json.RawMessage `json:"changes"`
+	// Erased, present only when true, marks an event whose personal data
+	// was erased (docs/privacy.md): its personal fields are null, and its
+	// leaf still proves it by its commitment.
+	Erased bool `json:"personal_data_erased,omitempty"`
 }
 
 // ActorJSON says who acted, as recorded when the event was written.
@@ -104,7 +108,7 @@ func eventJSON(e *audit.Event) EventJSON {
 		IPAddress: optional(e.IPAddress), UserAgent: optional(e.UserAgent), CreatedAt: formatTime(e.CreatedAt),
 		LeafHash: e.LeafHash, EventID: optional(e.EventID), Outcome: optional(e.Outcome),
 		Actor:    ActorJSON{Type: optional(e.ActorType), ID: optional(e.ActorID), Name: optional(e.ActorName), Email: optional(e.ActorEmail)},
-		Metadata: rawJSON(e.Metadata), Changes: rawJSON(e.Changes),
+		Metadata: rawJSON(e.Metadata), Changes: rawJSON(e.Changes), Erased: e.Salt == nil,
 	}
 	if !e.OccurredAt.IsZero() {
 		t := formatTime(e.OccurredAt)

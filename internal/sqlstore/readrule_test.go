@@ -22,6 +22,8 @@ func TestWritesThatChangeHowEventsRead(t *testing.T) {
 		"UPDATE events SET ip_bin, search_text": "search columns, never shown",
 		"UPDATE users SET is_active, role":      "UpdateUserAccess: App.UpdateUser records each change in the same transaction",
 		"UPDATE users SET password_hash":        "not shown in a listing",
+		"UPDATE events SET actor_email, actor_id, actor_name, changes, details, ip_address, ip_bin, metadata, salt, search_text, user_agent": "ErasePersonalData: App.Erase records personal_data_erased in the same transaction",
+		"UPDATE users SET email, first_name, is_active, last_name, password_hash":                                                            "AnonymizeUser: App.Erase records personal_data_erased in the same transaction",
 	}
 	stmt := regexp.MustCompile("(?i)(UPDATE\\s+(events|users)\\s+SET\\s+([^`]*?)\\s+WHERE|DELETE\\s+FROM\\s+(events|users)\\b)")
 	col := regexp.MustCompile(`(\w+)\s*=`)
