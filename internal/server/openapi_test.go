@@ -511,6 +511,15 @@ func driveEveryRoute(t *testing.T, e *testEnv, d *openAPIDoc) {
 	owner.do("DELETE", st, nil).want(t, 200)
 	owner.do("GET", st, nil).wantError(t, 404, "not_found", "")
 
+	// Erasure: the erased event reads with personal_data_erased.
+	owner.do("POST", "/api/erasures", map[string]any{"actor_id": "cust_7"}).want(t, 201)
+	owner.do("POST", "/api/erasures", map[string]any{"user_id": 999999}).wantError(t, 404, "not_found", "")
+	owner.do("POST", "/api/erasures", map[string]any{"user_id": tn.ownerID, "anonymize_user": true}).wantError(t, 409, "conflict", "anonymize_user")
+	owner.do("POST", "/api/erasures", map[string]any{}).wantError(t, 400, "invalid", "")
+	admin.do("POST", "/api/erasures", map[string]any{"actor_id": "cust_7"}).wantError(t, 403, "forbidden", "")
+	owner.do("GET", "/api/erasures", nil).want(t, 200)
+	owner.do("GET", "/api/audit-logs/"+eventID, nil).want(t, 200)
+
 	// Passwords, MFA, signing out.
 	c := e.client()
 	c.login("admin@acme.example.com", "user-password")
