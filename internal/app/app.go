@@ -67,6 +67,11 @@
 //     signed-in user who reads the audit log), conversations kept per
 //     user, and the chat.query event each question records (package chat
 //     interprets and answers; it calls this package's reads).
+//   - alerts.go: alert rules: who may define them (owners and admins,
+//     PermManageAlerts), the events each change records, the default rules
+//     created on request, a rule switched on starting at the log's end,
+//     and RaiseAlert, which records an alert (its once-per-window row and
+//     its alert.triggered event) for package alert's evaluator.
 //   - export.go: exports as NDJSON (self-proving), CSV or a PDF report,
 //     each recorded with its format, filter and count before the first
 //     byte, then streamed (PDF: built whole) with the reads a few batches
