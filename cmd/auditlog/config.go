@@ -133,7 +133,7 @@ func newLogger(e *env, level string) *slog.Logger {
 }
 
 // openStore opens the database, which applies pending migrations, and logs
-// the migrations it applied.
+// the migrations it applied and those a newer binary applied.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstore.DB, error) {
 	db, err := sqlstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -142,6 +142,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlst
 	for _, name := range db.Applied() {
 		log.Info("applied migration", "name", name)
 	}
+	warnUnknownMigrations(log, db)
 	return db, nil
 }
 

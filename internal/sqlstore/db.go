@@ -33,8 +33,9 @@ type DB struct {
 	read  *sql.DB
 	// wr and rd run statements on write and read; see runner.
 	wr, rd runner
-	// applied names the migrations Open applied.
-	applied []string
+	// applied names the migrations Open applied; unknown those the
+	// database records that this binary does not know.
+	applied, unknown []string
 	// pgConfig, on PostgreSQL, connects the live listener (ListenHeads)
 	// outside the pool.
 	pgConfig *pgx.ConnConfig
@@ -91,7 +92,7 @@ type DB struct {
 // Migrate; Applied lists what it applied), so the store it returns is ready
 // for use. Several processes may open one database at once.
 func Open(ctx context.Context, databaseURL string) (*DB, error) {
-	return open(ctx, databaseURL, false)
+	return OpenWith(ctx, databaseURL, OpenOptions{})
 }
 
 // OpenReadOnly opens the database named by a DATABASE_URL for reading
@@ -99,15 +100,31 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 // file is opened read-only), for checking a backup or a restored copy
 // (auditlog restore-check). Only reads may be called on the store.
 func OpenReadOnly(ctx context.Context, databaseURL string) (*DB, error) {
-	return open(ctx, databaseURL, true)
+	return OpenWith(ctx, databaseURL, OpenOptions{readOnly: true})
 }
 
-func open(ctx context.Context, databaseURL string, readOnly bool) (*DB, error) {
+// OpenOptions changes which migrations OpenWith applies. The zero value
+// applies them all, as Open does.
+type OpenOptions struct {
+	// NoMigrate opens the database as it is, applying nothing and
+	// filling nothing in: for reading its migration status
+	// (MigrationStatus). The store must not be used for anything else
+	// unless the schema is current.
+	NoMigrate bool
+	// MigrateTo, when above zero, applies the migrations up to that
+	// version only: tests use it to load data into an older schema.
+	MigrateTo int
+	// readOnly is OpenReadOnly's: NoMigrate, and no writes at all.
+	readOnly bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, databaseURL string, opt OpenOptions) (*DB, error) {
 	src, err := ParseURL(databaseURL)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{source: src, readOnly: readOnly, Now: time.Now, stats: newStats(), signed: tlog.NewSignedHeads()}
+	db := &DB{source: src, readOnly: opt.readOnly, Now: time.Now, stats: newStats(), signed: tlog.NewSignedHeads()}
 	switch src.Engine {
 	case SQLite:
 		err = db.openSQLite()
@@ -127,10 +144,14 @@ func open(ctx context.Context, databaseURL string, readOnly bool) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
 	}
-	if readOnly {
+	if opt.readOnly || opt.NoMigrate {
 		return db, nil
 	}
-	if db.applied, err = db.Migrate(ctx); err != nil {
+	if db.applied, err = db.migrate(ctx, opt.MigrateTo); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", src.Safe, err)
+	}
+	if db.unknown, err = db.unknownMigrations(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", src.Safe, err)
 	}
@@ -144,6 +165,13 @@ func open(ctx context.Context, databaseURL string, readOnly bool) (*DB, error) {
 // Applied returns the names of the migrations that Open applied, in order;
 // none when the schema was already up to date.
 func (db *DB) Applied() []string { return db.applied }
+
+// Unknown returns the names of the migrations that the database records
+// and this binary does not know, in order: a newer binary applied them.
+// Open found them; none when the binary is as new as the schema or newer.
+// Under the one-release rule (docs/upgrades.md) this binary still works on
+// that schema, so the commands warn rather than refuse.
+func (db *DB) Unknown() []string { return db.unknown }
 
 // openAttempts bounds how often Open pings a database that answers with a
 // transient error.

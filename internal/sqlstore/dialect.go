@@ -35,6 +35,9 @@ type dialect struct {
 	// processes from migrating the same database until unlock is called.
 	// SQLite needs none: its write transactions exclude each other.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// tableExists counts the tables of the store's database (or schema)
+	// named by its one argument: 1 or 0.
+	tableExists string
 	// planFresh, prepended to a query's arguments, makes the engine plan
 	// that execution for its values rather than reuse a generic plan.
 	planFresh []any
@@ -76,12 +79,13 @@ var sqliteDialect = &dialect{
 		`ANALYZE checkpoints`, `ANALYZE event_counts`, `ANALYZE event_party_counts`, `PRAGMA analysis_limit = 0`),
 	// Parsing and planning a statement cost about a quarter of a list
 	// request's CPU when every call prepared it afresh.
-	prepare:    true,
-	rebind:     func(q string) string { return q },
-	forUpdate:  "",
-	searchText: plainSearchText,
-	search:     sqliteSearch,
-	timeArg:    func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
+	prepare:     true,
+	rebind:      func(q string) string { return q },
+	forUpdate:   "",
+	tableExists: `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`,
+	searchText:  plainSearchText,
+	search:      sqliteSearch,
+	timeArg:     func(t time.Time) any { return t.UTC().Format(timeLayout) }, // Format truncates to µs
 	classify: func(err error) error {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {

@@ -18,13 +18,14 @@ var mysqlDialect = &dialect{
 	analyzeLog: analyzeStatements(`ANALYZE TABLE events, log_tiles, checkpoints, event_counts, event_party_counts`),
 	// Unprepared statements with arguments cost three round trips each
 	// (prepare, execute, close); prepared ones cost one.
-	prepare:    true,
-	rebind:     func(q string) string { return q },
-	forUpdate:  " FOR UPDATE",
-	timeArg:    func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
-	classify:   classifyMySQL,
-	searchText: mysqlSearchText,
-	search:     mysqlSearch,
+	prepare:     true,
+	rebind:      func(q string) string { return q },
+	forUpdate:   " FOR UPDATE",
+	tableExists: `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?`,
+	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
+	classify:    classifyMySQL,
+	searchText:  mysqlSearchText,
+	search:      mysqlSearch,
 	// InnoDB's REPEATABLE READ reads from one snapshot. Writes run in READ
 	// COMMITTED: they rely on row locks, not on the isolation level, and it
 	// keeps InnoDB from taking gap locks on ranges it merely scanned (as a

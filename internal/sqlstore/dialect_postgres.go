@@ -23,6 +23,7 @@ var postgresDialect = &dialect{
 	engine:      Postgres,
 	rebind:      rebindDollar,
 	forUpdate:   " FOR UPDATE",
+	tableExists: `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`,
 	returningID: " RETURNING id",
 	timeArg:     func(t time.Time) any { return t.UTC().Truncate(time.Microsecond) },
 	classify:    classifyPostgres,

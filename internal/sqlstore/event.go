@@ -236,7 +236,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			// A deep page: skip the earlier matches reading only their
 			// IDs (off the index where it covers the search), then read
 			// the page's own rows.
-			query = cols + ` FROM (SELECT e.id FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.id = d.id` + users + order
+			query = cols + ` FROM (SELECT e.account_id, e.id FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.id = d.id` + users + order
 		}
 		// One row more than the page tells whether another page follows.
 		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)

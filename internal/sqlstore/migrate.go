@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,9 +67,17 @@ func Migrations(engine Engine) ([]Migration, error) {
 // on its own, so a migration that fails there part-way must be finished by
 // hand.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	return db.migrate(ctx, 0)
+}
+
+// migrate is Migrate, up to version upTo when it is above zero.
+func (db *DB) migrate(ctx context.Context, upTo int) (applied []string, err error) {
 	ms, err := Migrations(db.source.Engine)
 	if err != nil {
 		return nil, err
+	}
+	if upTo > 0 {
+		ms = slices.DeleteFunc(ms, func(m Migration) bool { return m.Version > upTo })
 	}
 	if lock := db.dialect.lockMigrations; lock != nil {
 		// Two processes starting at once take turns: the second finds the
@@ -125,6 +134,105 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		}
 	}
 	return applied, nil
+}
+
+// MigrationState says where one migration stands in a database.
+type MigrationState string
+
+// The states of a migration.
+const (
+	// MigrationApplied: this binary knows the migration and the database
+	// records it as applied.
+	MigrationApplied MigrationState = "applied"
+	// MigrationPending: this binary knows the migration and would apply
+	// it at its next start or `auditlog migrate`.
+	MigrationPending MigrationState = "pending"
+	// MigrationUnknown: the database records a migration this binary does
+	// not know, applied by a newer binary.
+	MigrationUnknown MigrationState = "unknown"
+)
+
+// MigrationStatus is one migration and where it stands.
+type MigrationStatus struct {
+	Version int
+	Name    string
+	State   MigrationState
+	// AppliedAt is when it was applied (RFC 3339, UTC); empty while
+	// pending.
+	AppliedAt string
+}
+
+// MigrationStatus lists every migration this binary knows and every one
+// the database records, in version order, each with its state. It only
+// reads: a store opened with OpenOptions{NoMigrate: true} reports what
+// Open would apply. A database without the schema_migrations table has
+// every migration pending.
+func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
+	ms, err := Migrations(db.source.Engine)
+	if err != nil {
+		return nil, err
+	}
+	recorded, err := db.recordedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []MigrationStatus
+	for _, m := range ms {
+		st := MigrationStatus{Version: m.Version, Name: m.Name, State: MigrationPending}
+		if r, ok := recorded[m.Version]; ok {
+			st.State, st.AppliedAt = MigrationApplied, r.AppliedAt
+			delete(recorded, m.Version)
+		}
+		out = append(out, st)
+	}
+	for _, r := range recorded {
+		r.State = MigrationUnknown
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// recordedMigrations reads schema_migrations, by version; none when the
+// table does not exist yet.
+func (db *DB) recordedMigrations(ctx context.Context) (map[int]MigrationStatus, error) {
+	var n int
+	if err := db.rd.queryRow(ctx, db.dialect.tableExists, "schema_migrations").Scan(&n); err != nil {
+		return nil, db.wrap(err, "look for schema_migrations")
+	}
+	recorded := map[int]MigrationStatus{}
+	if n == 0 {
+		return recorded, nil
+	}
+	rows, err := db.rd.query(ctx, `SELECT version, name, applied_at FROM schema_migrations`)
+	if err != nil {
+		return nil, db.wrap(err, "read schema_migrations")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r MigrationStatus
+		if err := rows.Scan(&r.Version, &r.Name, &r.AppliedAt); err != nil {
+			return nil, db.wrap(err, "read schema_migrations")
+		}
+		recorded[r.Version] = r
+	}
+	return recorded, db.wrap(rows.Err(), "read schema_migrations")
+}
+
+// unknownMigrations names the migrations the database records that this
+// binary does not know (MigrationUnknown), in version order.
+func (db *DB) unknownMigrations(ctx context.Context) ([]string, error) {
+	st, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range st {
+		if m.State == MigrationUnknown {
+			names = append(names, m.Name)
+		}
+	}
+	return names, nil
 }
 
 // splitStatements splits a migration file into statements at semicolons that

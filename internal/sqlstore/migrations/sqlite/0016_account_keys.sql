@@ -1,0 +1,11 @@
+-- Keys that start with the account: migrations/postgres/0016_account_keys.sql
+-- and migrations/mysql/0016_account_keys.sql re-key events and the chat
+-- tables by (account_id, id) so that a distributed PostgreSQL can shard
+-- them by account. SQLite keeps its keys, on purpose (docs/scaling.md):
+-- events.id is the rowid, which the full-text index (events_fts) names
+-- each event by and which keeps the table in append order; a composite key
+-- would need a rebuild of the whole table (measured in docs/scaling.md) for
+-- no gain, since one SQLite file is never distributed. Every statement on
+-- events already names the account, so lookups stay one index lookup on
+-- either key. This file records version 16 so that the three engines keep
+-- one numbering.
