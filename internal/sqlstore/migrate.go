@@ -154,8 +154,8 @@ const (
 
 // MigrationStatus is one migration and where it stands.
 type MigrationStatus struct {
-	Version int
-	Name    string
+	Version int    // the number the file name starts with
+	Name    string // the file name without .sql, such as 0001_init
 	State   MigrationState
 	// AppliedAt is when it was applied (RFC 3339, UTC); empty while
 	// pending.
