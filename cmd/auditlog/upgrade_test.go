@@ -105,6 +105,11 @@ func TestRollingUpgrade(t *testing.T) {
 		}
 	}
 	waitSent(100)
+	// The old process migrated the database as far as it knows: the new
+	// binary has migrations to apply.
+	if st := migrateStatus(t, newBin, url); !strings.Contains(st, " pending ") {
+		t.Fatalf("the previous version left nothing pending; migrate --status:\n%s", st)
+	}
 	cur := startProcess(t, newBin, url)
 	cur.base = "http://" + waitListening(t, cur.stdout)
 	bases.Store([]string{old.base, cur.base})
@@ -149,16 +154,23 @@ func TestRollingUpgrade(t *testing.T) {
 	old.stop(t)
 	cur.stop(t)
 
+	if s := migrateStatus(t, newBin, url); strings.Contains(s, " pending ") || strings.Contains(s, "unknown (") || !strings.Contains(s, " 0 pending, 0 unknown") {
+		t.Errorf("migrate --status after the upgrade:\n%s\nwant every migration applied", s)
+	}
+}
+
+// migrateStatus runs `bin migrate --status` on the database and returns
+// what it printed.
+func migrateStatus(t *testing.T, bin, url string) string {
+	t.Helper()
 	var out bytes.Buffer
-	cmd := exec.CommandContext(t.Context(), newBin, "migrate", "--status", "--env-file", "")
+	cmd := exec.CommandContext(t.Context(), bin, "migrate", "--status", "--env-file", "")
 	cmd.Env = []string{"DATABASE_URL=" + url, "AUDITLOG_ENV=development"}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("migrate --status: %v\n%s", err, &out)
 	}
-	if s := out.String(); strings.Contains(s, "pending") || strings.Contains(s, "unknown (") || !strings.Contains(s, " 0 pending, 0 unknown") {
-		t.Errorf("migrate --status after the upgrade:\n%s\nwant every migration applied", s)
-	}
+	return out.String()
 }
 
 // keyCall sends a JSON request with an API key and checks the status.
@@ -193,10 +205,11 @@ func buildPrevious(t *testing.T) string {
 	}
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
+	dir := packageDir
 	git := func(args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = packageDir
+		cmd.Dir = dir
 		out, err := cmd.Output()
 		if err != nil {
 			t.Skipf("git %s: %v: the previous version cannot be built here", strings.Join(args, " "), err)
@@ -204,6 +217,7 @@ func buildPrevious(t *testing.T) string {
 		return strings.TrimSpace(string(out))
 	}
 	top := git("rev-parse", "--show-toplevel")
+	dir = top // paths below are the repository's
 	ms, err := sqlstore.Migrations(sqlstore.Postgres)
 	if err != nil {
 		t.Fatal(err)
