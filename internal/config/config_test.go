@@ -129,6 +129,9 @@ func TestFromEnv(t *testing.T) {
 		{"LIST_CACHE_MB off", map[string]string{"LIST_CACHE_MB": "0"}, func(c *config.Config) { c.ListCacheMB = 0 }},
 		{"METRICS_ADDR", map[string]string{"METRICS_ADDR": " 127.0.0.1:9464 "}, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:9464" }},
 		{"METRICS_ADDR blank", map[string]string{"METRICS_ADDR": " "}, func(c *config.Config) {}},
+		{"STREAMS_ALLOW_*", map[string]string{"STREAMS_ALLOW_HTTP": "true", "STREAMS_ALLOW_PRIVATE": "1"}, func(c *config.Config) {
+			c.StreamsAllowHTTP, c.StreamsAllowPrivate = true, true
+		}},
 		{"LIST_CACHE_MB blank", map[string]string{"LIST_CACHE_MB": ""}, func(c *config.Config) {}},
 		{"CHAT_LLM", map[string]string{"CHAT_LLM_URL": " http://127.0.0.1:11434/v1 ", "CHAT_LLM_MODEL": "llama3.1", "CHAT_LLM_API_KEY": "k"}, func(c *config.Config) {
 			c.ChatLLMURL, c.ChatLLMModel, c.ChatLLMAPIKey = "http://127.0.0.1:11434/v1", "llama3.1", "k"
@@ -183,6 +186,7 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"BREACHED_PASSWORD_CHECK": "maybe"}, `BREACHED_PASSWORD_CHECK="maybe": want true or false`},
 		{map[string]string{"RATE_LIMIT_SIGNUP": "5"}, `RATE_LIMIT_SIGNUP: "5": want N/DURATION such as 10/1m, or off`},
 		{map[string]string{"PUBLIC_SIGNUP": "no way"}, `PUBLIC_SIGNUP="no way": want true or false`},
+		{map[string]string{"STREAMS_ALLOW_PRIVATE": "sure"}, `STREAMS_ALLOW_PRIVATE="sure": want true or false`},
 		{map[string]string{"LIST_CACHE_MB": "-1"}, `LIST_CACHE_MB="-1": want a whole number of MiB from 0 (off) to 65536`},
 		{map[string]string{"LIST_CACHE_MB": "16MB"}, `LIST_CACHE_MB="16MB": want a whole number of MiB from 0 (off) to 65536`},
 		{map[string]string{"WITNESSES": "https://w1.example/"}, `WITNESSES: "https://w1.example/": want a witness's URL and its verifier key separated by a space`},

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -69,5 +70,15 @@ func TestControl(t *testing.T) {
 	}
 	if why := (Policy{}).Refused(netip.MustParseAddr("8.8.8.8")); why != "" {
 		t.Errorf("8.8.8.8 refused: %s", why)
+	}
+}
+
+// TestSign pins the webhook signature to docs/streams.md's test vector,
+// which the documented openssl command reproduces.
+func TestSign(t *testing.T) {
+	got := Sign([]byte("whsec_test"), time.Unix(1700000000, 0), []byte(`{"a":1}`))
+	want := "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+	if got != want {
+		t.Errorf("Sign = %q; want %q", got, want)
 	}
 }
