@@ -28,9 +28,21 @@ type Header struct {
 	TreeSize   int64             `json:"tree_size"`
 	RootHash   tlog.Hash         `json:"root_hash"`
 	Checkpoint string            `json:"checkpoint"` // the signed note
-	Complete   bool              `json:"complete"`   // every event 1..tree_size follows, in order
+	Complete   bool              `json:"complete"`   // every event 1..tree_size follows, in order (from pruned.first_seq when pruned)
 	Filter     map[string]string `json:"filter,omitempty"`
-	ExportedAt string            `json:"exported_at"`
+	// Pruned is set when retention had removed the log's oldest events.
+	Pruned     *Pruned `json:"pruned,omitempty"`
+	ExportedAt string  `json:"exported_at"`
+}
+
+// Pruned describes the removed prefix of a pruned log: the events before
+// FirstSeq are gone (removed by PrunedAt), and Frontier is the frontier of
+// the tree of size FirstSeq-1 (tlog.Frontier), from which a complete
+// export's remaining leaves recompute the checkpoint's root.
+type Pruned struct {
+	FirstSeq int64       `json:"first_seq"`
+	PrunedAt string      `json:"pruned_at"`
+	Frontier []tlog.Hash `json:"frontier"`
 }
 
 // Event is one event line.

@@ -11,7 +11,7 @@ import (
 // so checkMembers looks at the line's members themselves: every listed
 // member must be present, and null only where the list allows it.
 var (
-	headerMembers = memberSet{required: []string{"type", "format", "account_id", "origin", "tree_size", "root_hash", "checkpoint", "complete", "exported_at"}, optional: []string{"filter"}}
+	headerMembers = memberSet{required: []string{"type", "format", "account_id", "origin", "tree_size", "root_hash", "checkpoint", "complete", "exported_at"}, optional: []string{"filter", "pruned"}}
 	eventMembers  = memberSet{
 		required: []string{"type", "id", "seq", "created_at", "occurred_at", "user_id", "actor_type", "event_id", "action", "resource_type",
 			"resource_id", "outcome", "actor_id", "actor_email", "actor_name", "ip_address", "user_agent", "details", "metadata", "changes",
@@ -24,6 +24,7 @@ var (
 
 const (
 	hasFilter = 1 << 0 // headerMembers.optional[0]
+	hasPruned = 1 << 1 // headerMembers.optional[1]
 	hasProof  = 1 << 0 // eventMembers.optional[0]
 )
 

@@ -30,6 +30,10 @@ type Report struct {
 	Complete  bool  // the file holds every event of the log up to TreeSize
 	Erased    int64 // events whose personal data had been erased (checked by commitment only)
 	Filter    map[string]string
+	// FirstSeq is the seq of the first event of the log the export holds
+	// (1 unless retention had removed older ones, at PrunedAt).
+	FirstSeq int64
+	PrunedAt string
 	// Checkpoint is the header's signed checkpoint note, with any
 	// cosignatures it carries, for a caller that checks a witness policy.
 	Checkpoint string
@@ -114,7 +118,13 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	if cp.Size != h.TreeSize || cp.Root != h.RootHash {
 		return nil, &Failure{Line: 1, Index: -1, Reason: "header's tree size or root differs from its signed checkpoint"}
 	}
-	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter, Checkpoint: h.Checkpoint}
+	rep := &Report{AccountID: h.AccountID, Origin: cp.Origin, TreeSize: cp.Size, Root: cp.Root, Complete: h.Complete, Filter: h.Filter, Checkpoint: h.Checkpoint, FirstSeq: 1}
+	if p := h.Pruned; hopt&hasPruned != 0 && p != nil {
+		if p.FirstSeq < 1 || p.FirstSeq-1 > cp.Size {
+			return nil, &Failure{Line: 1, Index: -1, Reason: fmt.Sprintf("pruned.first_seq %d is outside the checkpoint's tree of size %d", p.FirstSeq, cp.Size)}
+		}
+		rep.FirstSeq, rep.PrunedAt = p.FirstSeq, p.PrunedAt
+	}
 
 	// The walk checks what every log has (seq order, commitments, leaf
 	// hashes, and for a complete export the tree up to the header's
@@ -138,6 +148,16 @@ func Verify(r io.Reader, vkey string) (*Report, error) {
 	}
 	walk := tlog.NewWalker(h.AccountID, vkey, opts)
 	failed := func(f *tlog.Failure) error { return &Failure{Line: line, Index: f.Index, Reason: f.Reason} }
+	if rep.FirstSeq > 1 {
+		// The removed events' place in the tree is taken by the frontier
+		// of their subtree: a wrong hash gives a root that the signed
+		// checkpoint does not hold, so it needs no trust of its own.
+		if f, err := walk.StartAt(rep.FirstSeq-1, h.Pruned.Frontier); err != nil {
+			return nil, err
+		} else if f != nil {
+			return nil, failed(f)
+		}
+	}
 	sawEnd := false
 	eventPrefix := []byte(`{"type":"event"`)
 	for {

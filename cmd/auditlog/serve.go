@@ -154,6 +154,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go sweepSessions(ctx, db, cfg, log)
+	// Retention: prune every PRUNE_INTERVAL, one process at a time; stopped
+	// and waited for before the app and the store close.
+	pruneCtx, stopPruning := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		a.RunRetention(pruneCtx, cfg.PruneInterval)
+	}()
+	defer func() { stopPruning(); <-pruned }()
 
 	if m != nil {
 		addr, err := serveMetrics(ctx, cfg.MetricsAddr, m, log)

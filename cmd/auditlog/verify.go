@@ -96,9 +96,16 @@ Flags:
 	}
 	fmt.Fprintf(e.stdout, "OK: %s\n", name)
 	fmt.Fprintf(e.stdout, "  The checkpoint is signed by %s: the log %s held %d events with root %s.\n", *key, rep.Origin, rep.TreeSize, rep.Root)
-	if rep.Complete {
+	switch {
+	case rep.Complete && rep.FirstSeq > 1:
+		fmt.Fprintf(e.stdout, "  Pruned: retention removed the events with seq 1 to %d (by %s); the file carries the tree hashes that stand for them.\n", rep.FirstSeq-1, rep.PrunedAt)
+		fmt.Fprintf(e.stdout, "  Proved: the file holds every event kept, seq %d to %d (%d events), in log order, unaltered: with those hashes they give the signed root.\n", rep.FirstSeq, rep.TreeSize, rep.Events)
+	case rep.Complete:
 		fmt.Fprintf(e.stdout, "  Proved: the file holds every one of those %d events, in log order, unaltered.\n", rep.Events)
-	} else {
+	default:
+		if rep.FirstSeq > 1 {
+			fmt.Fprintf(e.stdout, "  Pruned: retention removed the events with seq 1 to %d (by %s).\n", rep.FirstSeq-1, rep.PrunedAt)
+		}
 		fmt.Fprintf(e.stdout, "  Proved: each of the %d events in the file is in that log, at its seq, unaltered (filter: %s).\n", rep.Events, formatFilter(rep.Filter))
 		fmt.Fprintln(e.stdout, "  Not proved: that the file holds every event matching the filter (a filtered export cannot show what it left out).")
 	}

@@ -149,7 +149,7 @@ func requireAtDomain(field, email, domain, whose string) error {
 }
 
 // Account returns p's account, when id names it; any other ID, existing or
-// not, is not found.
+// not, is not found. Its retention is shown to owners and admins only.
 func (a *App) Account(ctx context.Context, p *Principal, id int64) (*audit.Account, error) {
 	if err := p.Authorize(audit.PermViewAccount); err != nil {
 		return nil, err
@@ -157,5 +157,10 @@ func (a *App) Account(ctx context.Context, p *Principal, id int64) (*audit.Accou
 	if err := p.OwnAccount(id); err != nil {
 		return nil, err
 	}
-	return a.store.Account(ctx, id)
+	acct, err := a.store.Account(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a.showRetention(p, acct)
+	return acct, nil
 }

@@ -76,6 +76,9 @@ type Export struct {
 	// Events is how many events the export holds (a PDF report's table
 	// may list fewer; its summary counts them all).
 	Events int64
+	// Pruned is the log's prefix that retention removed when the export
+	// began (Size 0 when none): a complete export starts after it.
+	Pruned *sqlstore.PrunedPrefix
 }
 
 // ContentType returns the export's media type.
@@ -184,8 +187,17 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 	if err != nil {
 		return err
 	}
-	x := &Export{AccountID: p.AccountID, Account: acct, Format: req.Format, Filter: f, Checkpoint: cp,
-		query: query.FromFilter(f).And(search), Complete: f == (audit.EventFilter{}) && search.IsZero(), Events: cp.Size}
+	pruned, err := a.store.PrunedPrefix(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	if pruned.Size > cp.Size {
+		// Pruned past the checkpoint read a moment ago (a prune and its
+		// record raced the export): the next try reads both afresh.
+		return fmt.Errorf("app: export of account %d: pruned to %d past checkpoint %d: %w", p.AccountID, pruned.Size, cp.Size, sqlstore.ErrPruneRaced)
+	}
+	x := &Export{AccountID: p.AccountID, Account: acct, Format: req.Format, Filter: f, Checkpoint: cp, Pruned: pruned,
+		query: query.FromFilter(f).And(search), Complete: f == (audit.EventFilter{}) && search.IsZero(), Events: cp.Size - pruned.Size}
 	if !search.IsZero() {
 		x.Search = search.String()
 	}
@@ -243,7 +255,7 @@ func exportDetails(x *Export) string {
 
 // How an export reads the log: in batches of exportBatch events, at most
 // exportAhead batches ahead of the writer. An unfiltered export, whose
-// events are the seqs 1..size with no gaps, reads its batches as seq ranges
+// events are the seqs after the pruned prefix up to size with no gaps, reads its batches as seq ranges
 // on exportReaders connections at once.
 const (
 	exportBatch   = 1000
@@ -350,11 +362,16 @@ func (a *App) readRanges(ctx context.Context, x *Export, chunks chan<- *exportCh
 					c.events = append(c.events, e)
 					return nil
 				})
+				if c.err == nil && int64(len(c.events)) != c.upTo-c.after {
+					// Retention removed them since the export began: the
+					// file stops here, without its end line.
+					c.err = fmt.Errorf("app: export of account %d: events %d to %d were pruned during the export: %w", x.AccountID, c.after+1, c.upTo, sqlstore.ErrPruneRaced)
+				}
 				close(c.done)
 			}
 		}()
 	}
-	for after := int64(0); after < x.Checkpoint.Size; after += exportBatch {
+	for after := x.Pruned.Size; after < x.Checkpoint.Size; after += exportBatch {
 		c := &exportChunk{after: after, upTo: min(after+exportBatch, x.Checkpoint.Size), done: make(chan struct{})}
 		select {
 		case work <- c:
@@ -372,10 +389,14 @@ func (a *App) readRanges(ctx context.Context, x *Export, chunks chan<- *exportCh
 // exportNDJSON writes the self-proving NDJSON export.
 func (a *App) exportNDJSON(ctx context.Context, x *Export, req ExportRequest, start func(*Export) io.Writer) error {
 	cp := x.Checkpoint
-	ew := export.NewWriter(start(x), export.Header{
+	h := export.Header{
 		AccountID: x.AccountID, Origin: a.Origin(x.AccountID), TreeSize: cp.Size, RootHash: cp.Root,
 		Checkpoint: cp.Note, Complete: x.Complete, Filter: x.params(), ExportedAt: a.now().UTC().Format(timeLayout),
-	})
+	}
+	if p := x.Pruned; p.Size > 0 {
+		h.Pruned = &export.Pruned{FirstSeq: p.Size + 1, PrunedAt: p.At.UTC().Format(timeLayout), Frontier: p.Frontier}
+	}
+	ew := export.NewWriter(start(x), h)
 	var tiles *tlog.Tiles
 	n := 0
 	var line export.Event

@@ -24,7 +24,9 @@ import (
 // account's log size, read when the request arrives, together with
 // everything that chooses the page (filter, search, page or cursor, page
 // size) and what the caller may see, identifies the page: equal versions,
-// equal pages. A future write that changes how events read (erasing an
+// equal pages. Retention removes the oldest events without appending
+// (until its retention.pruned event), so the version names how far the
+// log was pruned too. A future write that changes how events read (erasing an
 // event's personal data, say) must append an event too, or bump
 // listingVersion. TestWritesThatChangeHowEventsRead (package sqlstore)
 // lists every statement that updates or deletes events or users and fails
@@ -59,7 +61,7 @@ func (a *App) ListingVersion(ctx context.Context, p *Principal, q EventQuery) (s
 	if l.page.After == nil && l.search.Relative() {
 		return "", nil
 	}
-	size, err := a.store.LogSize(ctx, p.AccountID)
+	head, err := a.store.LogPrune(ctx, p.AccountID)
 	if err != nil {
 		return "", err
 	}
@@ -67,7 +69,7 @@ func (a *App) ListingVersion(ctx context.Context, p *Principal, q EventQuery) (s
 	parts := []string{
 		listingVersion,
 		strconv.FormatInt(p.AccountID, 10),
-		strconv.FormatInt(size, 10),
+		strconv.FormatInt(head.Size, 10), strconv.FormatInt(head.Pruned, 10),
 		p.view(),
 		strconv.FormatInt(f.UserID, 10), f.Action, f.ResourceType,
 		strconv.FormatInt(f.Start.UnixMicro(), 10), strconv.FormatInt(f.End.UnixMicro(), 10),

@@ -11,6 +11,19 @@ type Account struct {
 	Name      string
 	Domain    string // unique across the service, normalized to lower case
 	CreatedAt time.Time
+	// Retention is how long the account keeps its events; nil where the
+	// caller may not see it (only owners and admins may).
+	Retention *Retention
+}
+
+// Retention is how long an account keeps its events.
+type Retention struct {
+	// Days is the account's own setting: nil when it follows the
+	// operator's default, 0 to keep events forever.
+	Days *int
+	// EffectiveDays is the period that applies: the setting, or the
+	// operator's default, within the operator's bounds; 0 is forever.
+	EffectiveDays int
 }
 
 // Normalize trims the name, and trims and lower-cases the domain, which is

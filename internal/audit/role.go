@@ -44,6 +44,9 @@ const (
 	// PermManageStreams configures the streams that deliver the account's
 	// events to SIEM tools (not in the seed's table).
 	PermManageStreams Permission = "streams:manage"
+	// PermManageRetention sets how long the account keeps its events
+	// (owners only; not in the seed's table).
+	PermManageRetention Permission = "account:retention"
 )
 
 // permissions is the role table of the seed, as data. A permission missing
@@ -53,6 +56,7 @@ var permissions = map[Role]map[Permission]bool{
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,
 		PermWriteEvents: true, PermManageAPIKeys: true, PermManageUsers: true, PermManageAccountSecurity: true,
 		PermManageAlerts: true, PermManageStreams: true, PermErasePersonalData: true,
+		PermManageRetention: true,
 	},
 	RoleAdmin: {
 		PermViewAuditLogs: true, PermCreateUsers: true, PermViewUsers: true, PermViewAccount: true,

@@ -100,6 +100,17 @@ type Config struct {
 	// SIEM tool on the operator's own network. Both are off by default.
 	StreamsAllowHTTP    bool
 	StreamsAllowPrivate bool
+
+	// Retention (docs/retention.md). RetentionDays (RETENTION_DAYS) is
+	// the period of accounts that set none, 0 keeping events forever;
+	// RetentionMinDays and RetentionMaxDays (RETENTION_MIN_DAYS,
+	// RETENTION_MAX_DAYS) bound what an owner may set, a maximum of 0
+	// meaning none (and forever allowed). PruneInterval (PRUNE_INTERVAL)
+	// is how often serve prunes, 0 never; PruneBatch (PRUNE_BATCH) how
+	// many events one prune transaction removes at most.
+	RetentionDays, RetentionMinDays, RetentionMaxDays int
+	PruneInterval                                     time.Duration
+	PruneBatch                                        int
 }
 
 // Witness is a witness the service submits checkpoints to: the base URL of
@@ -192,8 +203,19 @@ func Default() Config {
 		RateLimitSignUp:       DefaultRateLimitSignUp,
 		PublicSignUp:          true,
 		ListCacheMB:           DefaultListCacheMB,
+		RetentionMinDays:      1,
+		PruneInterval:         time.Hour,
+		PruneBatch:            DefaultPruneBatch,
 	}
 }
+
+// DefaultPruneBatch is PRUNE_BATCH when unset: small enough that an
+// append waits for a prune transaction only a few milliseconds
+// (docs/performance.md#retention).
+const DefaultPruneBatch = 500
+
+// maxRetentionDays bounds every retention setting: 100 years.
+const maxRetentionDays = 36500
 
 // LookupFunc looks up one setting by name, like os.LookupEnv.
 type LookupFunc func(name string) (string, bool)
@@ -290,6 +312,34 @@ func FromEnv(lookup LookupFunc) (Config, error) {
 		}
 		if c.ChatLLMModel == "" {
 			errs = append(errs, errors.New("CHAT_LLM_URL is set but CHAT_LLM_MODEL is not: name the model to use"))
+		}
+	}
+	days := func(name string, dst *int) {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 || n > maxRetentionDays {
+				errs = append(errs, fmt.Errorf("%s=%q: want a number of days from 0 to %d", name, v, maxRetentionDays))
+				return
+			}
+			*dst = n
+		}
+	}
+	days("RETENTION_DAYS", &c.RetentionDays)
+	days("RETENTION_MIN_DAYS", &c.RetentionMinDays)
+	days("RETENTION_MAX_DAYS", &c.RetentionMaxDays)
+	if v, ok := lookup("PRUNE_INTERVAL"); ok && strings.TrimSpace(v) != "" {
+		if v = strings.TrimSpace(v); v == "0" || v == "off" {
+			c.PruneInterval = 0
+		} else {
+			dur("PRUNE_INTERVAL", &c.PruneInterval)
+		}
+	}
+	if v, ok := lookup("PRUNE_BATCH"); ok && strings.TrimSpace(v) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 100_000 {
+			errs = append(errs, fmt.Errorf("PRUNE_BATCH=%q: want a number of events from 1 to 100000", v))
+		} else {
+			c.PruneBatch = n
 		}
 	}
 	if v, ok := lookup("PREVIOUS_VERIFIER_KEYS"); ok {
@@ -435,6 +485,14 @@ func (c Config) Validate() error {
 	}
 	if c.SessionIdle > c.SessionMaxAge {
 		errs = append(errs, fmt.Errorf("SESSION_IDLE_TIMEOUT (%s) is longer than SESSION_MAX_AGE (%s)", c.SessionIdle, c.SessionMaxAge))
+	}
+	switch d, lo, hi := c.RetentionDays, c.RetentionMinDays, c.RetentionMaxDays; {
+	case hi > 0 && lo > hi:
+		errs = append(errs, fmt.Errorf("RETENTION_MIN_DAYS (%d) is more than RETENTION_MAX_DAYS (%d)", lo, hi))
+	case d == 0 && hi > 0:
+		errs = append(errs, fmt.Errorf("RETENTION_DAYS is 0 (forever) but RETENTION_MAX_DAYS is %d: set RETENTION_DAYS to at most %d", hi, hi))
+	case d != 0 && (d < lo || (hi > 0 && d > hi)):
+		errs = append(errs, fmt.Errorf("RETENTION_DAYS (%d) is outside RETENTION_MIN_DAYS and RETENTION_MAX_DAYS (%d to %d)", d, lo, hi))
 	}
 	return errors.Join(errs...)
 }

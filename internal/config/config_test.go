@@ -40,6 +40,9 @@ func TestDefault(t *testing.T) {
 		RateLimitSignUp:       ratelimit.Rule{Limit: 5, Period: time.Hour},
 		PublicSignUp:          true,
 		ListCacheMB:           16,
+		RetentionMinDays:      1,
+		PruneInterval:         time.Hour,
+		PruneBatch:            500,
 	}
 	if got := config.Default(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() = %+v\nwant %+v", got, want)
@@ -132,6 +135,11 @@ func TestFromEnv(t *testing.T) {
 		{"STREAMS_ALLOW_*", map[string]string{"STREAMS_ALLOW_HTTP": "true", "STREAMS_ALLOW_PRIVATE": "1"}, func(c *config.Config) {
 			c.StreamsAllowHTTP, c.StreamsAllowPrivate = true, true
 		}},
+		{"retention", map[string]string{"RETENTION_DAYS": "90", "RETENTION_MIN_DAYS": "7", "RETENTION_MAX_DAYS": "365", "PRUNE_INTERVAL": "15m", "PRUNE_BATCH": "1000"},
+			func(c *config.Config) {
+				c.RetentionDays, c.RetentionMinDays, c.RetentionMaxDays, c.PruneInterval, c.PruneBatch = 90, 7, 365, 15*time.Minute, 1000
+			}},
+		{"PRUNE_INTERVAL off", map[string]string{"PRUNE_INTERVAL": "off"}, func(c *config.Config) { c.PruneInterval = 0 }},
 		{"LIST_CACHE_MB blank", map[string]string{"LIST_CACHE_MB": ""}, func(c *config.Config) {}},
 		{"CHAT_LLM", map[string]string{"CHAT_LLM_URL": " http://127.0.0.1:11434/v1 ", "CHAT_LLM_MODEL": "llama3.1", "CHAT_LLM_API_KEY": "k"}, func(c *config.Config) {
 			c.ChatLLMURL, c.ChatLLMModel, c.ChatLLMAPIKey = "http://127.0.0.1:11434/v1", "llama3.1", "k"
@@ -189,6 +197,10 @@ func TestFromEnvErrors(t *testing.T) {
 		{map[string]string{"STREAMS_ALLOW_PRIVATE": "sure"}, `STREAMS_ALLOW_PRIVATE="sure": want true or false`},
 		{map[string]string{"LIST_CACHE_MB": "-1"}, `LIST_CACHE_MB="-1": want a whole number of MiB from 0 (off) to 65536`},
 		{map[string]string{"LIST_CACHE_MB": "16MB"}, `LIST_CACHE_MB="16MB": want a whole number of MiB from 0 (off) to 65536`},
+		{map[string]string{"RETENTION_DAYS": "-1"}, `RETENTION_DAYS="-1": want a number of days from 0 to 36500`},
+		{map[string]string{"RETENTION_MAX_DAYS": "90d"}, `RETENTION_MAX_DAYS="90d": want a number of days from 0 to 36500`},
+		{map[string]string{"PRUNE_BATCH": "0"}, `PRUNE_BATCH="0": want a number of events from 1 to 100000`},
+		{map[string]string{"PRUNE_INTERVAL": "soon"}, `PRUNE_INTERVAL="soon": want a positive duration such as 30m or 12h`},
 		{map[string]string{"WITNESSES": "https://w1.example/"}, `WITNESSES: "https://w1.example/": want a witness's URL and its verifier key separated by a space`},
 		{map[string]string{"WITNESSES": "ftp://w1 w1+1a2b3c4d+BAAA"}, `WITNESSES: "ftp://w1" is not an http or https URL`},
 		{map[string]string{"WITNESSES": "https://w1 w1+1a2b+BAAA"}, `WITNESSES: "w1+1a2b+BAAA" is not a witness verifier key <name>+<key ID>+<key>`},
@@ -244,6 +256,10 @@ func TestValidate(t *testing.T) {
 		{"log name with a space", func(c *config.Config) { c.LogName = "audit log" }, `LOG_NAME="audit log": want a name without spaces or '+', such as audit.example.com`},
 		{"log name with a plus", func(c *config.Config) { c.LogName = "audit+log" }, `LOG_NAME="audit+log": want a name without spaces or '+', such as audit.example.com`},
 		{"log name with a newline", func(c *config.Config) { c.LogName = "audit\nlog" }, `LOG_NAME="audit\nlog": want a name without spaces or '+', such as audit.example.com`},
+
+		{"retention within bounds", func(c *config.Config) { c.RetentionDays, c.RetentionMinDays, c.RetentionMaxDays = 90, 30, 365 }, ""},
+		{"retention minimum above maximum", func(c *config.Config) { c.RetentionDays, c.RetentionMinDays, c.RetentionMaxDays = 90, 400, 365 }, "RETENTION_MIN_DAYS (400) is more than RETENTION_MAX_DAYS (365)"},
+		{"retention default forever under a maximum", func(c *config.Config) { c.RetentionMaxDays = 365 }, "RETENTION_DAYS is 0 (forever) but RETENTION_MAX_DAYS is 365: set RETENTION_DAYS to at most 365"},
 
 		{"TLS certificate and key", func(c *config.Config) { c.TLSCertFile, c.TLSKeyFile = "cert.pem", "key.pem" }, ""},
 		{"TLS certificate alone", func(c *config.Config) { c.TLSCertFile = "cert.pem" }, "TLS_CERT_FILE and TLS_KEY_FILE must be set together"},

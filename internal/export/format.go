@@ -23,6 +23,8 @@ type (
 	Report = exportfile.Report
 	// Failure is a verification failure (exportfile.Failure).
 	Failure = exportfile.Failure
+	// Pruned is the removed prefix of a pruned log (exportfile.Pruned).
+	Pruned = exportfile.Pruned
 )
 
 // The format's name and its line types (see exportfile).

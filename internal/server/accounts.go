@@ -3,9 +3,12 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 type createAccountRequest struct {
@@ -69,4 +72,42 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, accountJSON(acct))
+}
+
+type updateAccountRequest struct {
+	RetentionDays jsontext.Value `json:"retention_days"`
+}
+
+// updateAccount changes the account's settings: its retention period
+// (app.SetRetention), a whole number of days, or 0 or null for forever.
+func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
+	id, err := accountID(r)
+	if err != nil {
+		return err
+	}
+	p := principalFrom(r.Context())
+	if err := p.OwnAccount(id); err != nil {
+		return err // before the body, as for GET
+	}
+	var req updateAccountRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	var days *int
+	switch raw := strings.TrimSpace(string(req.RetentionDays)); raw {
+	case "":
+		return audit.FieldError("retention_days", "retention_days is required: a number of days, or 0 or null to keep events forever.")
+	case "null":
+	default:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return audit.FieldError("retention_days", "retention_days must be a whole number of days, or 0 or null to keep events forever.")
+		}
+		days = &n
+	}
+	acct, err := s.app.SetRetention(r.Context(), p, s.client(r), id, app.RetentionChange{Days: days})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"message": "Account updated", "account": accountJSON(acct)})
 }

@@ -62,6 +62,7 @@ type accountService interface {
 	Account(ctx context.Context, p *app.Principal, id int64) (*audit.Account, error)
 	AccountSecurity(ctx context.Context, p *app.Principal, id int64) (requireMFA bool, err error)
 	SetAccountSecurity(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.SecurityChange) error
+	SetRetention(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.RetentionChange) (*audit.Account, error)
 }
 
 type userService interface {

@@ -21,6 +21,10 @@ type CheckpointJSON struct {
 	// CosignedBy names the witnesses (key name+ID) whose cosignatures the
 	// note carries.
 	CosignedBy []string `json:"cosigned_by"`
+	// FirstSeq is the seq of the log's oldest event kept: retention
+	// removed the events before it, by PrunedAt (null when none was).
+	FirstSeq int64   `json:"first_seq"`
+	PrunedAt *string `json:"pruned_at"`
 }
 
 func (s *Server) checkpointJSON(c *sqlstore.Checkpoint) CheckpointJSON {
@@ -31,7 +35,17 @@ func (s *Server) checkpointJSON(c *sqlstore.Checkpoint) CheckpointJSON {
 	return CheckpointJSON{
 		Origin: s.app.Origin(c.AccountID), TreeSize: c.Size, RootHash: c.Root,
 		Checkpoint: c.Note, CreatedAt: formatTime(c.CreatedAt), CosignedBy: by,
+		FirstSeq: c.Pruned + 1, PrunedAt: optionalTime(c.PrunedAt),
 	}
+}
+
+// optionalTime renders t, or null when it is zero.
+func optionalTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := formatTime(t)
+	return &s
 }
 
 // sizeParam reads an optional positive tree-size parameter; 0 means latest.
@@ -153,6 +167,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) error {
 		"ok":         rep.Failure == nil,
 		"account_id": rep.AccountID,
 		"tree_size":  rep.TreeSize,
+		"first_seq":  rep.Pruned + 1,
 		"checked": map[string]int64{
 			"events": rep.CheckedEvents, "checkpoints": rep.CheckedCheckpoints, "tree_hashes": rep.CheckedTreeHashes,
 		},

@@ -28,6 +28,7 @@ func (s *Server) routes() {
 
 	r("POST /api/accounts", public, limitSignUp, s.createAccount)
 	r("GET /api/accounts/{id}", can(audit.PermViewAccount), limitReads, s.getAccount)
+	r("PATCH /api/accounts/{id}", can(audit.PermManageRetention), noLimit, s.updateAccount)
 	r("GET /api/accounts/{id}/security", can(audit.PermViewAccount), limitReads, s.getAccountSecurity)
 	r("PATCH /api/accounts/{id}/security", can(audit.PermManageAccountSecurity), noLimit, s.updateAccountSecurity)
 

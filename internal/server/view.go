@@ -51,10 +51,39 @@ type AccountJSON struct {
 	Name      string `json:"name"`
 	Domain    string `json:"domain"`
 	CreatedAt string `json:"created_at"`
+	// RetentionDays is the retention period that applies, null for
+	// forever, and RetentionDefault whether it is the operator's default
+	// (the account set none). Shown to owners and admins only.
+	RetentionDays    *int  `json:"retention_days,omitzero"`
+	RetentionDefault *bool `json:"retention_default,omitempty"`
+	retention        bool
+}
+
+// MarshalJSON writes retention_days as null (forever) where it is shown,
+// and leaves it out where it is not.
+func (a AccountJSON) MarshalJSON() ([]byte, error) {
+	type plain AccountJSON
+	if !a.retention {
+		return json.Marshal(plain(a))
+	}
+	return json.Marshal(struct {
+		plain
+		RetentionDays *int `json:"retention_days"`
+	}{plain(a), a.RetentionDays})
 }
 
 func accountJSON(a *audit.Account) AccountJSON {
-	return AccountJSON{ID: a.ID, Name: a.Name, Domain: a.Domain, CreatedAt: formatTime(a.CreatedAt)}
+	j := AccountJSON{ID: a.ID, Name: a.Name, Domain: a.Domain, CreatedAt: formatTime(a.CreatedAt)}
+	if r := a.Retention; r != nil {
+		j.retention = true
+		if r.EffectiveDays > 0 {
+			d := r.EffectiveDays
+			j.RetentionDays = &d
+		}
+		def := r.Days == nil
+		j.RetentionDefault = &def
+	}
+	return j
 }
 
 // EventJSON is an audit-log entry. Optional text that was not recorded is

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -38,13 +39,20 @@ func (tx *Tx) AccountByDomain(ctx context.Context, domain string) (*audit.Accoun
 	return a, nil
 }
 
-// Account returns the account with the given ID.
+// Account returns the account with the given ID, with its own retention
+// setting (Retention.Days).
 func (db *DB) Account(ctx context.Context, id int64) (*audit.Account, error) {
 	a := &audit.Account{}
-	err := db.rd.queryRow(ctx, `SELECT id, name, domain, created_at FROM accounts WHERE id = ?`, id).
-		Scan(&a.ID, &a.Name, &a.Domain, timeValue{&a.CreatedAt})
+	var days sql.NullInt64
+	err := db.rd.queryRow(ctx, `SELECT id, name, domain, created_at, retention_days FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Name, &a.Domain, timeValue{&a.CreatedAt}, &days)
 	if err != nil {
 		return nil, db.wrap(err, "select account")
+	}
+	a.Retention = &audit.Retention{}
+	if days.Valid {
+		d := int(days.Int64)
+		a.Retention.Days = &d
 	}
 	return a, nil
 }

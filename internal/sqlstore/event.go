@@ -10,7 +10,9 @@ import (
 	"github.com/auditlog/auditlog/internal/query"
 )
 
-// LogSize returns the number of events in the account's log.
+// LogSize returns the size of the account's log: the number of events it
+// has held, the seq of the last. Retention may have removed the oldest
+// (LogPrune).
 func (db *DB) LogSize(ctx context.Context, accountID int64) (int64, error) {
 	var size int64
 	err := db.rd.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
@@ -32,8 +34,8 @@ func (db *DB) Events(ctx context.Context, accountID int64, f audit.EventFilter, 
 // with the page arithmetic. The count and the page are read in one
 // transaction, so they agree.
 //
-// The total is exact when it is cheap: the log head's size for an
-// unfiltered listing, a count when at most CountBound events match. Past
+// The total is exact when it is cheap: the log head's size (less the
+// events retention removed) for an unfiltered listing, a count when at most CountBound events match. Past
 // the bound the count stops, Total is the bound and TotalInexact is set;
 // HasNext then comes from the page itself.
 func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query, p audit.PageRequest) (*audit.EventPage, error) {
@@ -63,8 +65,8 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	err := db.view(ctx, func(tx runner) error {
 		sd := db.dialect.search
 		counted := !q.IsZero()
-		var size int64
-		err := tx.queryRow(ctx, `SELECT size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
+		var size int64 // the events the account holds: those retention removed are not counted
+		err := tx.queryRow(ctx, `SELECT size - pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
 		if err != nil && (!counted || !errors.Is(err, sql.ErrNoRows)) {
 			// (A search of an account without a log finds nothing.)
 			return db.wrap(err, "select log size")

@@ -24,6 +24,7 @@ func TestWritesThatChangeHowEventsRead(t *testing.T) {
 		"UPDATE users SET password_hash":        "not shown in a listing",
 		"UPDATE events SET actor_email, actor_id, actor_name, changes, details, ip_address, ip_bin, metadata, salt, search_text, user_agent": "ErasePersonalData: App.Erase records personal_data_erased in the same transaction",
 		"UPDATE users SET email, first_name, is_active, last_name, password_hash":                                                            "AnonymizeUser: App.Erase records personal_data_erased in the same transaction",
+		"DELETE FROM events": "PruneBatch (retention): listing versions name the log's pruned size too",
 	}
 	stmt := regexp.MustCompile("(?i)(UPDATE\\s+(events|users)\\s+SET\\s+([^`]*?)\\s+WHERE|DELETE\\s+FROM\\s+(events|users)\\b)")
 	col := regexp.MustCompile(`(\w+)\s*=`)

@@ -94,6 +94,11 @@ type Checkpoint struct {
 	// read with its cosignatures.
 	LogNote    string
 	CosignedBy []string
+	// Pruned is how many of the log's oldest events retention had removed
+	// when the checkpoint was read (seq 1 to Pruned), and PrunedAt when;
+	// proofs of the rest are unaffected.
+	Pruned   int64
+	PrunedAt time.Time
 }
 
 func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (*Checkpoint, error) {
@@ -108,6 +113,10 @@ func (db *DB) checkpoint(ctx context.Context, q runner, accountID, size int64) (
 	err := q.queryRow(ctx, query, args...).Scan(&c.AccountID, &c.Size, &root, &c.Note, timeValue{&c.CreatedAt})
 	if err != nil {
 		return nil, db.wrap(err, "select checkpoint")
+	}
+	err = q.queryRow(ctx, `SELECT pruned_size, pruned_at FROM log_heads WHERE account_id = ?`, accountID).Scan(&c.Pruned, timeValue{&c.PrunedAt})
+	if err != nil {
+		return nil, db.wrap(err, "select pruned size")
 	}
 	if len(root) != len(c.Root) {
 		return nil, fmt.Errorf("sqlstore: checkpoint %d of account %d has a %d-byte root", c.Size, accountID, len(root))

@@ -137,3 +137,10 @@ func (l readLog) TileRange(ctx context.Context, accountID int64, level int, lo, 
 	}
 	return out, l.db.wrap(rows.Err(), "select tiles")
 }
+
+// Pruned implements tlog.StoredLog.
+func (l readLog) Pruned(ctx context.Context, accountID int64) (int64, error) {
+	var n int64
+	err := l.r.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&n)
+	return n, l.db.wrap(err, "select pruned size")
+}

@@ -22,6 +22,7 @@ type memLog struct {
 	cps    map[int64][]SignedCheckpoint
 	nextID int64
 	calls  map[string]int
+	pruned map[int64]int64 // events with seq up to it are gone (retention)
 }
 
 func newMemLog(accounts ...int64) *memLog {
@@ -135,8 +136,13 @@ func (m *memLog) Head(_ context.Context, accountID int64) (int64, []byte, error)
 	return m.heads[accountID], m.roots[accountID], nil
 }
 
+func (m *memLog) Pruned(_ context.Context, accountID int64) (int64, error) {
+	return m.pruned[accountID], nil
+}
+
 func (m *memLog) Events(_ context.Context, accountID, after int64, limit int) ([]*audit.Event, error) {
 	evs := m.events[accountID]
+	after = max(after, m.pruned[accountID]) // pruned events are gone
 	evs = evs[min(after, int64(len(evs))):]
 	return evs[:min(limit, len(evs))], nil
 }

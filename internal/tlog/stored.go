@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"context"
+	"errors"
 
 	"github.com/auditlog/auditlog/internal/audit"
 	sumdb "golang.org/x/mod/sumdb/tlog"
@@ -13,6 +14,9 @@ type StoredLog interface {
 	// Head returns the size and root hash that the account's log head
 	// records (the root is nil while the log is empty).
 	Head(ctx context.Context, accountID int64) (size int64, root []byte, err error)
+	// Pruned returns how many of the account's oldest events were removed
+	// by retention (the events with seq up to it), 0 when none.
+	Pruned(ctx context.Context, accountID int64) (int64, error)
 	// Events returns up to limit of the account's events with seq after
 	// the given one, in seq order.
 	Events(ctx context.Context, accountID, after int64, limit int) ([]*audit.Event, error)
@@ -26,8 +30,11 @@ type StoredLog interface {
 
 // Report is the outcome of re-checking an account's stored log.
 type Report struct {
-	AccountID          int64
-	TreeSize           int64 // the size the log head records
+	AccountID int64
+	TreeSize  int64 // the size the log head records
+	// Pruned is how many of the oldest events retention removed: the
+	// check started at seq Pruned+1, from the stored tree's frontier.
+	Pruned             int64
 	CheckedEvents      int64
 	CheckedCheckpoints int64
 	CheckedTreeHashes  int64
@@ -41,7 +48,9 @@ const verifyPage = 1000
 // tileWindowSize is how many tiles of a level VerifyStored reads at once.
 const tileWindowSize = 128
 
-// VerifyStored re-checks the account's stored log from its first event with
+// VerifyStored re-checks the account's stored log from its first event (the
+// first one kept, when retention pruned the oldest: the walk then starts
+// from the stored tree's frontier at the pruned size) with
 // a Walker (every event's commitment and leaf hash, the recomputed tree, and
 // every checkpoint's signature by vkey, origin and root), and what only a
 // stored log has: every stored tree hash against the one recomputed from
@@ -57,9 +66,12 @@ func VerifyStored(ctx context.Context, s StoredLog, accountID int64, vkey string
 		return nil, err
 	}
 	rep.TreeSize = size
+	if rep.Pruned, err = s.Pruned(ctx, accountID); err != nil {
+		return nil, err
+	}
 	v := &storedCheck{ctx: ctx, s: s, accountID: accountID, rep: rep, tiles: map[int]*tileWindow{}}
 	var cps []SignedCheckpoint
-	var cpFrom int64
+	cpFrom := rep.Pruned
 	w := NewWalker(accountID, vkey, WalkOptions{
 		PreviousKeys: previous,
 		Checkpoints: func() (*SignedCheckpoint, error) {
@@ -76,7 +88,10 @@ func VerifyStored(ctx context.Context, s StoredLog, accountID int64, vkey string
 		},
 		Leaf: func(index int64, h Hash) (*Failure, error) { return v.treeHash(0, index, h) },
 	})
-	rep.Failure, err = v.walk(w, headRoot)
+	rep.Failure, err = v.start(w)
+	if err == nil && rep.Failure == nil {
+		rep.Failure, err = v.walk(w, headRoot)
+	}
 	rep.CheckedEvents, rep.CheckedCheckpoints = w.Events, w.Checkpoints
 	if err != nil {
 		return nil, err
@@ -94,8 +109,58 @@ type storedCheck struct {
 	tiles     map[int]*tileWindow // per tile level, a window of stored tiles
 }
 
+// start begins the walk of a pruned log at its first event kept: from the
+// stored frontier of the pruned prefix, and with the hashes of the
+// prefix's part of each level's current tile, so that the stored tree is
+// checked from there on as for a whole log.
+func (v *storedCheck) start(w *Walker) (*Failure, error) {
+	pruned := v.rep.Pruned
+	if pruned == 0 {
+		return nil, nil
+	}
+	if pruned > v.rep.TreeSize {
+		return failAt(-1, "the log head records %d events pruned of %d", pruned, v.rep.TreeSize), nil
+	}
+	tiles := NewTiles(func(keys []TileKey) (map[TileKey][]byte, error) {
+		out := map[TileKey][]byte{}
+		for _, k := range keys {
+			data, err := v.tile(k.Level, k.Index)
+			if err != nil {
+				return nil, err
+			}
+			if data != nil {
+				out[k] = data
+			}
+		}
+		return out, nil
+	})
+	frontier, err := tiles.Frontier(pruned)
+	if errors.Is(err, ErrMissingHash) {
+		return failAt(pruned-1, "the stored tree lacks the hashes of the pruned events: %v", err), nil
+	} else if err != nil {
+		return nil, err
+	}
+	for level := 0; pruned>>(TileHeight*level) > 0; level++ {
+		nodes := pruned >> (TileHeight * level)
+		for len(v.groups) <= level {
+			v.groups = append(v.groups, nil)
+		}
+		for n := nodes &^ (1<<TileHeight - 1); n < nodes; n++ {
+			h, err := v.storedHash(level, n)
+			if err != nil {
+				return nil, err
+			}
+			if h == nil {
+				return failAt(pruned-1, "the stored tree lacks the hash at level %d, node %d, of the pruned events", level*TileHeight, n), nil
+			}
+			v.groups[level] = append(v.groups[level], *h)
+		}
+	}
+	return w.StartAt(pruned, frontier)
+}
+
 func (v *storedCheck) walk(w *Walker, headRoot []byte) (*Failure, error) {
-	var last int64
+	last := v.rep.Pruned
 	for {
 		events, err := v.s.Events(v.ctx, v.accountID, last, verifyPage)
 		if err != nil {

@@ -80,6 +80,9 @@ type Walker struct {
 	// checkpoints met and checked, and the events checked by commitment
 	// alone because their personal data was erased.
 	Events, Checkpoints, Erased int64
+	// Pruned is how many events the log had removed before the walk
+	// started (StartAt): the walk began at seq Pruned+1.
+	Pruned int64
 }
 
 // NewWalker returns a Walker of the log of the account, whose checkpoints

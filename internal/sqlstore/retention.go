@@ -1,0 +1,308 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/auditlog/auditlog/internal/tlog"
+)
+
+// Retention removes each account's oldest events, a prefix of its log at a
+// time, while the log stays provable (docs/retention.md): the tree's tiles
+// are never pruned, so proofs are computed as before, and the log head
+// records how far the log was pruned (pruned_size) and when.
+
+// SetRetentionDays sets the account's retention period (nil: the
+// operator's default; 0: forever) and returns the one it replaces.
+func (tx *Tx) SetRetentionDays(ctx context.Context, accountID int64, days *int) (before *int, err error) {
+	var old sql.NullInt64
+	if err := tx.queryRow(ctx, `SELECT retention_days FROM accounts WHERE id = ?`, accountID).Scan(&old); err != nil {
+		return nil, tx.db.wrap(err, "select retention")
+	}
+	if old.Valid {
+		v := int(old.Int64)
+		before = &v
+	}
+	var arg any
+	if days != nil {
+		arg = *days
+	}
+	_, err = tx.exec(ctx, `UPDATE accounts SET retention_days = ? WHERE id = ?`, arg, accountID)
+	return before, tx.db.wrap(err, "update retention")
+}
+
+// LogPrune is how far retention has pruned an account's log.
+type LogPrune struct {
+	AccountID int64
+	// RetentionDays is the account's own setting: nil when it follows the
+	// operator's default, 0 for forever.
+	RetentionDays *int
+	Size          int64     // events the log has held: its last seq
+	Pruned        int64     // events removed: seq 1 to Pruned
+	PrunedAt      time.Time // when the last of them was removed; zero when none was
+	// Recorded is how far retention.pruned events have recorded the
+	// prune: the events up to seq Recorded.
+	Recorded int64
+}
+
+// FirstSeq returns the seq of the oldest event kept.
+func (p *LogPrune) FirstSeq() int64 { return p.Pruned + 1 }
+
+const logPruneSelect = `SELECT a.id, a.retention_days, h.size, h.pruned_size, h.pruned_at, h.prune_recorded
+	FROM accounts a JOIN log_heads h ON h.account_id = a.id`
+
+func scanLogPrune(s scanner) (*LogPrune, error) {
+	p := &LogPrune{}
+	var days sql.NullInt64
+	if err := s.Scan(&p.AccountID, &days, &p.Size, &p.Pruned, timeValue{&p.PrunedAt}, &p.Recorded); err != nil {
+		return nil, err
+	}
+	if days.Valid {
+		d := int(days.Int64)
+		p.RetentionDays = &d
+	}
+	return p, nil
+}
+
+// LogPrune returns how far the account's log was pruned.
+func (db *DB) LogPrune(ctx context.Context, accountID int64) (*LogPrune, error) {
+	p, err := scanLogPrune(db.rd.queryRow(ctx, logPruneSelect+` WHERE a.id = ?`, accountID))
+	return p, db.wrap(err, "select log prune")
+}
+
+// LogPrunes returns how far each account's log was pruned, by account ID:
+// the accounts retention looks at. It reads one row per account.
+func (db *DB) LogPrunes(ctx context.Context) ([]*LogPrune, error) {
+	rows, err := db.rd.query(ctx, logPruneSelect+` ORDER BY a.id`)
+	if err != nil {
+		return nil, db.wrap(err, "select log prunes")
+	}
+	defer rows.Close()
+	var out []*LogPrune
+	for rows.Next() {
+		p, err := scanLogPrune(rows)
+		if err != nil {
+			return nil, db.wrap(err, "scan log prune")
+		}
+		out = append(out, p)
+	}
+	return out, db.wrap(rows.Err(), "select log prunes")
+}
+
+// PrunedPrefix is what a verifier of a pruned log needs in place of the
+// removed events: how many were removed, when, and the frontier of the
+// tree of that size (tlog.Frontier), read from the stored tiles.
+type PrunedPrefix struct {
+	Size     int64
+	At       time.Time
+	Frontier []tlog.Hash
+}
+
+// PrunedPrefix returns the account's pruned prefix (Size 0 when nothing
+// was pruned).
+func (db *DB) PrunedPrefix(ctx context.Context, accountID int64) (*PrunedPrefix, error) {
+	p := &PrunedPrefix{}
+	err := db.view(ctx, func(tx runner) error {
+		err := tx.queryRow(ctx, `SELECT pruned_size, pruned_at FROM log_heads WHERE account_id = ?`, accountID).
+			Scan(&p.Size, timeValue{&p.At})
+		if err != nil {
+			return db.wrap(err, "select pruned size")
+		}
+		p.Frontier, err = tlog.TilesOf(ctx, readLog{db, tx}, accountID).Frontier(p.Size)
+		return err
+	})
+	return p, err
+}
+
+// PruneStep is what one PruneBatch removed: the events with seq From to
+// To (none when To < From).
+type PruneStep struct {
+	From, To int64
+	// Done is set when the log holds no more events to remove: the next
+	// one is as recent as the cut-off, or there is none.
+	Done bool
+}
+
+// Removed returns how many events the step removed.
+func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
+
+// PruneBatch removes, in one short transaction, up to limit of the
+// account's oldest events, in seq order, as long as each was created
+// before cutoff: the log is always pruned as a prefix, so it stops at the
+// first event that is recent enough, even if older ones follow it. With
+// the events go what derives from them: their full-text entries (a
+// trigger on SQLite; the row's own column and index elsewhere), the
+// checkpoints of sizes below the new pruned size (no remaining event is in
+// their trees), and the per-day actor and address counts of the days that
+// ended before the last removed event's day. The tiles stay. The log head
+// records the new pruned size, guarded by the old one, so two processes
+// can never remove the same events twice: the second's transaction
+// changes nothing and fails with an error wrapping ErrPruneRaced.
+//
+// The transaction locks the log head's row only for its last statement,
+// so appends to the account wait at most for that and the commit.
+func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (PruneStep, error) {
+	var step PruneStep
+	err := db.Update(ctx, func(tx *Tx) error {
+		var pruned int64
+		if err := tx.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
+			return tx.db.wrap(err, "select pruned size")
+		}
+		n, last, done, err := tx.db.prunable(ctx, tx.run, accountID, pruned, cutoff, limit)
+		if err != nil {
+			return err
+		}
+		step = PruneStep{From: pruned + 1, To: pruned + n, Done: done}
+		if n == 0 {
+			return nil
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM events WHERE account_id = ? AND seq > ? AND seq <= ?`, accountID, pruned, step.To); err != nil {
+			return tx.db.wrap(err, "delete pruned events")
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size < ?`, accountID, step.To); err != nil {
+			return tx.db.wrap(err, "delete pruned checkpoints")
+		}
+		day := last.UTC().Truncate(24 * time.Hour).Unix()
+		if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
+			return tx.db.wrap(err, "delete pruned party counts")
+		}
+		res, err := tx.exec(ctx, `UPDATE log_heads SET pruned_size = ?, pruned_at = ? WHERE account_id = ? AND pruned_size = ?`,
+			step.To, tx.db.t(tx.now), accountID, pruned)
+		if err != nil {
+			return tx.db.wrap(err, "update pruned size")
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("sqlstore: prune account %d from seq %d: %w", accountID, step.From, ErrPruneRaced)
+		}
+		return nil
+	})
+	return step, err
+}
+
+// ErrPruneRaced means another process pruned the same events first.
+var ErrPruneRaced = errors.New("sqlstore: another process pruned the log first")
+
+// PrunePreview returns the seq up to which a prune at cutoff would remove
+// the account's events (PruneBatch's rule, without removing anything),
+// reading at most limit events at a time.
+func (db *DB) PrunePreview(ctx context.Context, accountID int64, cutoff time.Time, limit int) (pruned, upTo int64, err error) {
+	err = db.view(ctx, func(r runner) error {
+		if err := r.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
+			return db.wrap(err, "select pruned size")
+		}
+		upTo = pruned
+		for {
+			n, _, done, err := db.prunable(ctx, r, accountID, upTo, cutoff, limit)
+			if err != nil {
+				return err
+			}
+			if upTo += n; done || n == 0 {
+				return nil
+			}
+		}
+	})
+	return pruned, upTo, err
+}
+
+// prunable reads up to limit of the account's events after seq `after`
+// and returns how many of them, from the first, were created before
+// cutoff; the creation time of the last of those; and whether the log
+// holds no more to remove after them.
+func (db *DB) prunable(ctx context.Context, r runner, accountID, after int64, cutoff time.Time, limit int) (n int64, last time.Time, done bool, err error) {
+	rows, err := r.query(ctx, `SELECT seq, created_at FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`, accountID, after, limit)
+	if err != nil {
+		return 0, last, false, db.wrap(err, "select prunable events")
+	}
+	defer rows.Close()
+	read := 0
+	done = false
+	for rows.Next() {
+		var seq int64
+		var at time.Time
+		if err := rows.Scan(&seq, timeValue{&at}); err != nil {
+			return 0, last, false, db.wrap(err, "scan prunable event")
+		}
+		read++
+		if done {
+			continue
+		}
+		if seq != after+n+1 {
+			return 0, last, false, fmt.Errorf("sqlstore: account %d: event seq %d follows seq %d: the log has a gap", accountID, seq, after+n)
+		}
+		if !at.Before(cutoff) {
+			done = true
+			continue
+		}
+		n, last = n+1, at
+	}
+	if err := rows.Err(); err != nil {
+		return 0, last, false, db.wrap(err, "select prunable events")
+	}
+	return n, last, done || read < limit, nil
+}
+
+// ClaimPruneRecord returns the range of pruned events that no
+// retention.pruned event has recorded yet (none when to < from) and when
+// the last of them was pruned, and marks it recorded: the caller records
+// the event in the same transaction. Of two processes claiming at once,
+// one gets the range.
+func (tx *Tx) ClaimPruneRecord(ctx context.Context, accountID int64) (from, to int64, at time.Time, err error) {
+	var recorded, pruned int64
+	err = tx.queryRow(ctx, `SELECT prune_recorded, pruned_size, pruned_at FROM log_heads WHERE account_id = ?`, accountID).
+		Scan(&recorded, &pruned, timeValue{&at})
+	if err != nil {
+		return 0, 0, at, tx.db.wrap(err, "select prune record")
+	}
+	if pruned <= recorded {
+		return 1, 0, at, nil
+	}
+	res, err := tx.exec(ctx, `UPDATE log_heads SET prune_recorded = ? WHERE account_id = ? AND prune_recorded = ?`, pruned, accountID, recorded)
+	if err != nil {
+		return 0, 0, at, tx.db.wrap(err, "update prune record")
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return 1, 0, at, nil // another process recorded it
+	}
+	return recorded + 1, pruned, at, nil
+}
+
+// AcquireLease takes, or renews, the service-wide lease on the job name
+// for holder until ttl from now, and reports whether holder has it: false
+// when another holder's lease has not expired. Leases are rows of
+// job_leases that the migrations create.
+func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	var ok bool
+	err := db.Update(ctx, func(tx *Tx) error {
+		res, err := tx.exec(ctx, `UPDATE job_leases SET holder = ?, expires_at = ? WHERE name = ? AND (holder = ? OR expires_at < ?)`,
+			holder, tx.db.t(tx.now.Add(ttl)), name, holder, tx.db.t(tx.now))
+		if err != nil {
+			return tx.db.wrap(err, "take lease")
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 1 {
+			ok = n == 1
+			return err
+		}
+		// MySQL counts only rows it changed: a renewal within the same
+		// instant changes nothing. The row says who holds the lease.
+		var current string
+		if err := tx.queryRow(ctx, `SELECT holder FROM job_leases WHERE name = ?`, name).Scan(&current); err != nil {
+			return tx.db.wrap(err, "read lease")
+		}
+		ok = current == holder
+		return nil
+	})
+	return ok, err
+}
+
+// ReleaseLease gives up holder's lease on the job name, if it has it.
+func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.exec(ctx, `UPDATE job_leases SET holder = '', expires_at = ? WHERE name = ? AND holder = ?`,
+			tx.db.t(time.Unix(0, 0)), name, holder)
+		return tx.db.wrap(err, "release lease")
+	})
+}
