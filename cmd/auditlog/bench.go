@@ -62,6 +62,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
 	exportServers := fs.String("export-servers", "", "with --export, the auditlog `executables` that serve the exports, comma-separated, each measured in turn on the same loaded log (default: this one); to compare builds on a shared machine")
 	exportRounds := fs.Int("export-rounds", 1, "with --export, measure each format on each server `N` times, alternating servers")
+	prune := fs.Int64("prune", 0, "instead of the scenarios, generate `N` events over 365 days into a new account, prune those older than 182 days (half) in PRUNE_BATCH transactions, and report the events removed per second and the p50/p99 of one-event appends to the same account during the prune and idle")
+	pruneBatch := fs.Int("prune-batch", config.DefaultPruneBatch, "with --prune, the events removed per transaction (PRUNE_BATCH)")
 	soak := fs.Duration("soak", 0, "instead of the scenarios, run a soak for `DURATION`: a separate auditlog serve process on the database, driven by single writes, batches, list reads, exports and verifications at once, reporting its RSS, goroutines, open database connections and each operation's latency p50/p99 every --soak-interval")
 	soakInterval := fs.Duration("soak-interval", time.Minute, "with --soak, report every `DURATION`")
 	soakVerifySize := fs.Int("soak-verify-size", 5000, "with --soak, exports and verifications read an account of at most `N` events: its batches move to a fresh account once it holds N, so their latency stays comparable over the run")
@@ -115,6 +117,7 @@ Flags:
 	// than a key's default share.
 	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitIngest = ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}, ratelimit.Rule{}
 	cfg.RateLimitSignUp = ratelimit.Rule{}
+	cfg.PruneBatch = *pruneBatch
 	db, signer, err := openLog(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -130,6 +133,9 @@ Flags:
 		Store: db, Signer: signer, Ingest: writer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte("bench"),
 	})
 	defer closeApp(a, log)
+	if *prune > 0 {
+		return benchPrune(ctx, e, db, signer, a, *prune, cfg.PruneBatch)
+	}
 	hub := live.New(db, live.Options{Logger: log})
 	db.OnCommit = hub.Committed
 	defer hub.Close()

@@ -156,7 +156,7 @@ func (r PruneResult) Removed() int64 { return max(0, r.To-r.From+1) }
 
 // Prune removes the events older than each account's retention period
 // (one account's, with opts.AccountID), in transactions of at most
-// PRUNE_BATCH events, and records each account's prune as a
+// PRUNE_BATCH events (fewer while they take long: pruneBatchTarget), and records each account's prune as a
 // retention.pruned event. One process prunes at a time: Prune takes the
 // retention lease and renews it every batch, and fails with ErrPruneBusy
 // while another process holds it. A dry run takes no lease and changes
@@ -226,14 +226,28 @@ func (a *App) Prune(ctx context.Context, opts PruneOptions, progress func(PruneR
 	return out, nil
 }
 
+// pruneBatchTarget is how long a prune transaction aims to take: appends
+// to the account wait for at most about that long. Batches start at
+// PRUNE_BATCH events, halve while they take longer than twice this, and
+// grow back to PRUNE_BATCH while they take less than half of it, so a
+// slow or busy database gets smaller transactions, not longer waits.
+const pruneBatchTarget = 25 * time.Millisecond
+
 // pruneAccount removes res's account's due events batch by batch, then
 // records what was removed.
 func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string, batch int) error {
+	size := batch
 	for res.Days > 0 {
 		if err := ctx.Err(); err != nil {
 			break // record what was removed
 		}
-		step, err := a.store.PruneBatch(ctx, res.AccountID, res.Cutoff, batch)
+		step, err := a.store.PruneBatch(ctx, res.AccountID, res.Cutoff, size)
+		switch {
+		case step.Took > 2*pruneBatchTarget:
+			size = max(1, size/2)
+		case step.Took < pruneBatchTarget/2:
+			size = min(batch, size*2)
+		}
 		if errors.Is(err, sqlstore.ErrPruneRaced) {
 			return ErrPruneBusy
 		} else if err != nil {

@@ -124,6 +124,8 @@ type PruneStep struct {
 	// Done is set when the log holds no more events to remove: the next
 	// one is as recent as the cut-off, or there is none.
 	Done bool
+	// Took is how long the transaction took (without the pause after it).
+	Took time.Duration
 }
 
 // Removed returns how many events the step removed.
@@ -143,10 +145,26 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // changes nothing and fails with an error wrapping ErrPruneRaced.
 //
 // The transaction locks the log head's row only for its last statement,
-// so appends to the account wait at most for that and the commit.
-func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (PruneStep, error) {
-	var step PruneStep
-	err := db.Update(ctx, func(tx *Tx) error {
+// so appends to the account wait at most for that and the commit. On
+// SQLite, whose one writer every append needs, PruneBatch then pauses as
+// long as the batch took before it returns, unless it was the last, so
+// that the appends waiting for the writer get it first.
+func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
+	start := time.Now()
+	defer func() {
+		step.Took = time.Since(start)
+		if db.source.Engine == SQLite && step.Removed() > 0 && !step.Done {
+			// SQLite has one writer, and a writer waiting for it polls:
+			// left alone, the next batch would take the lock again before
+			// the appends queued behind this one. Pausing as long as the
+			// batch took lets them in, at half the prune's speed.
+			select {
+			case <-time.After(step.Took):
+			case <-ctx.Done():
+			}
+		}
+	}()
+	err = db.Update(ctx, func(tx *Tx) error {
 		var pruned int64
 		if err := tx.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
 			return tx.db.wrap(err, "select pruned size")
