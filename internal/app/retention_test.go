@@ -196,8 +196,9 @@ func TestPrune(t *testing.T) {
 		}
 		r := res[0]
 		wantBatches := int((l.old + 36) / 37)
-		if r.From != 1 || r.To != l.old || r.RecordedFrom != 1 || r.RecordedTo != l.old || r.Batches != wantBatches || r.Days != 30 {
-			t.Errorf("prune result %+v; want seq 1 to %d in %d batches, recorded", r, l.old, wantBatches)
+		// Batches are at most PRUNE_BATCH (37) events, fewer while slow.
+		if r.From != 1 || r.To != l.old || r.RecordedFrom != 1 || r.RecordedTo != l.old || r.Batches < wantBatches || r.Days != 30 {
+			t.Errorf("prune result %+v; want seq 1 to %d in at least %d batches, recorded", r, l.old, wantBatches)
 		}
 		pruned := f.events(l.tn.account.ID, app.ActionRetentionPruned)
 		if len(pruned) != 1 {
