@@ -381,6 +381,7 @@ func driveEveryRoute(t *testing.T, e *testEnv, d *openAPIDoc) {
 	owner.do("GET", "/api/accounts/999999", nil).wantError(t, 404, "not_found", "")
 	owner.do("GET", "/api/accounts/"+acct+"/security", nil).want(t, 200)
 	owner.do("PATCH", "/api/accounts/"+acct+"/security", map[string]any{"require_mfa": false}).want(t, 200)
+	owner.do("PATCH", "/api/accounts/"+acct, map[string]any{"retention_days": 90}).want(t, 200)
 	owner.do("GET", "/api/users", nil).want(t, 200)
 	owner.do("POST", "/api/users", map[string]string{"email": "bad", "password": "long-password-1", "role": "analyst"}).wantError(t, 400, "invalid", "email")
 	owner.do("PATCH", "/api/users/"+strconv.FormatInt(analystID, 10), map[string]any{"role": "admin"}).want(t, 200)
