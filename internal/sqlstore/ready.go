@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -22,8 +21,8 @@ const ReadyTimeout = 2 * time.Second
 const MinFreeBytes = 1 << 20
 
 // Ready reports whether the store can serve: the database answers a ping
-// within ReadyTimeout (else an audit.EUNAVAILABLE error), its schema is
-// this binary's (schemaCurrent; else audit.EUNAVAILABLE) and, for SQLite,
+// within ReadyTimeout (else an audit.EUNAVAILABLE error), no migration of
+// this binary is pending (schemaCurrent; else audit.EUNAVAILABLE) and, for SQLite,
 // the file system holding the database file has at least MinFreeBytes free
 // (else an audit.EFULL error). The server engines' own disks are theirs to
 // watch: a PostgreSQL or MySQL server that is out of space refuses writes,
@@ -73,46 +72,27 @@ func (db *DB) Stats() sql.DBStats {
 	return s
 }
 
-// schemaCurrent returns an audit.EUNAVAILABLE error when the database's
-// recorded migrations are not exactly this binary's: one pending (not
-// applied yet: another process migrates, or a migration failed) or one
-// unknown (a newer binary migrated the database).
+// schemaCurrent returns an audit.EUNAVAILABLE error while a migration of
+// this binary is pending (another process is applying it, or it failed).
+// Migrations unknown to this binary (a newer one migrated the database) do
+// not make it unready: the one-release rule of docs/upgrades.md keeps the
+// previous release working on the newer schema, so during a rolling upgrade
+// the old processes stay in rotation until they are replaced. Opening the
+// store logs a warning naming them.
 func (db *DB) schemaCurrent(ctx context.Context) error {
-	known, err := Migrations(db.source.Engine)
+	status, err := db.MigrationStatus(ctx)
 	if err != nil {
 		return err
 	}
-	rows, err := db.rd.query(ctx, `SELECT version FROM schema_migrations`)
-	if err != nil {
-		return db.wrap(err, "read schema_migrations")
-	}
-	defer rows.Close()
-	applied := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			return db.wrap(err, "scan schema_migrations")
-		}
-		applied[v] = true
-	}
-	if err := rows.Err(); err != nil {
-		return db.wrap(err, "read schema_migrations")
-	}
 	var pending []string
-	for _, m := range known {
-		if !applied[m.Version] {
+	for _, m := range status {
+		if m.State == MigrationPending {
 			pending = append(pending, m.Name)
 		}
-		delete(applied, m.Version)
 	}
-	var unknown []int
-	for v := range applied {
-		unknown = append(unknown, v)
-	}
-	if len(pending) == 0 && len(unknown) == 0 {
+	if len(pending) == 0 {
 		return nil
 	}
-	sort.Ints(unknown)
 	return &audit.Error{Code: audit.EUNAVAILABLE, Message: audit.ErrUnavailable.Message,
-		Err: fmt.Errorf("sqlstore: %s: schema not current: migrations pending %v, unknown to this binary %v", db.source.Safe, pending, unknown)}
+		Err: fmt.Errorf("sqlstore: %s: schema not current: migrations pending %v", db.source.Safe, pending)}
 }
