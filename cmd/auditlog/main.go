@@ -60,6 +60,7 @@ func commands() []command {
 		{"migrate", "apply pending schema migrations and exit", runMigrate},
 		{"init-db", "create the schema and, with --sample, the seed's sample data", runInitDB},
 		{"create-account", "create an account and its owner (also when public sign-up is off)", runCreateAccount},
+		{"platform-key", "create, list or revoke the platform's keys (platform-key create --name NAME --scopes SCOPES)", runPlatformKey},
 		{"verifier-key", "print the public key that verifies checkpoints and exports", runVerifierKey},
 		{"export", "export an account's audit log as NDJSON, CSV or PDF, from the database or the API", runExport},
 		{"erase", "erase one person's personal data from an account's events (the proofs stay valid)", runErase},

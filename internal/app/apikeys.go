@@ -21,10 +21,7 @@ import (
 // shown and logged, and 256 random bits of secret. Only the SHA-256 of the
 // whole key is stored; the key is random, so no slow hash is needed, and a
 // lookup costs one indexed read.
-const (
-	apiKeyType      = "alk_"
-	apiKeyPrefixLen = len(apiKeyType) + 12
-)
+const apiKeyType = "alk_"
 
 // Errors of API keys.
 var (
@@ -34,15 +31,38 @@ var (
 )
 
 // newAPIKey returns a fresh key, its prefix and the hash to store.
-func newAPIKey() (key, prefix string, hash []byte) {
+func newAPIKey() (key, prefix string, hash []byte) { return newSecretKey(apiKeyType) }
+
+// newSecretKey returns a fresh key of type typ (such as "alk_"), its prefix
+// and the hash to store: the layout every key of the service shares.
+func newSecretKey(typ string) (key, prefix string, hash []byte) {
 	p := make([]byte, 6)
 	secret := make([]byte, 32)
 	rand.Read(p)
 	rand.Read(secret)
-	prefix = apiKeyType + hex.EncodeToString(p)
+	prefix = typ + hex.EncodeToString(p)
 	key = prefix + "_" + base64.RawURLEncoding.EncodeToString(secret)
 	sum := sha256.Sum256([]byte(key))
 	return key, prefix, sum[:]
+}
+
+// keyPrefix returns the prefix of key when it has the layout of a key of
+// type typ; ok is false for anything else, which no stored key matches.
+func keyPrefix(key, typ string) (prefix string, ok bool) {
+	n := len(typ) + 12
+	if len(key) <= n || key[n] != '_' || !strings.HasPrefix(key, typ) {
+		return "", false
+	}
+	if _, err := hex.DecodeString(key[len(typ):n]); err != nil {
+		return "", false // no key has such a prefix; some engines refuse its bytes in a query
+	}
+	return key[:n], true
+}
+
+// keyMatches reports, in constant time, whether key hashes to hash.
+func keyMatches(key string, hash []byte) bool {
+	sum := sha256.Sum256([]byte(key))
+	return subtle.ConstantTimeCompare(sum[:], hash) == 1
 }
 
 // AuthenticateKey returns the principal of an API key, checked against its
@@ -56,21 +76,21 @@ func (a *App) AuthenticateKey(ctx context.Context, key string) (*Principal, erro
 // now and then (last_used_at). A live tail's rechecks do not: they are not
 // uses, and a thousand tails of one key would queue a write each.
 func (a *App) authenticateKey(ctx context.Context, key string, touch bool) (*Principal, error) {
-	if len(key) <= apiKeyPrefixLen || key[apiKeyPrefixLen] != '_' || !strings.HasPrefix(key, apiKeyType) {
+	prefix, ok := keyPrefix(key, apiKeyType)
+	if !ok {
+		if _, ok := keyPrefix(key, platformKeyType); ok {
+			return nil, errPlatformKeyHere
+		}
 		return nil, errBadKey
 	}
-	if _, err := hex.DecodeString(key[len(apiKeyType):apiKeyPrefixLen]); err != nil {
-		return nil, errBadKey // no key has such a prefix; some engines refuse its bytes in a query
-	}
-	k, err := a.store.APIKeyByPrefix(ctx, key[:apiKeyPrefixLen])
+	k, err := a.store.APIKeyByPrefix(ctx, prefix)
 	switch {
 	case errors.Is(err, audit.ErrNotFound):
 		return nil, errBadKey
 	case err != nil:
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(key))
-	if subtle.ConstantTimeCompare(sum[:], k.SecretHash) != 1 || k.Revoked() {
+	if !keyMatches(key, k.SecretHash) || k.Revoked() {
 		return nil, errBadKey
 	}
 	now := a.now().UTC()

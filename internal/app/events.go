@@ -61,14 +61,14 @@ type EventList struct {
 // search that does not parse is an *audit.Error with field "q" whose
 // message names the problem and its column (query.Error).
 func (a *App) ListEvents(ctx context.Context, p *Principal, q EventQuery) (*EventList, error) {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeRead(q.Search); err != nil {
 		return nil, err
 	}
 	l, err := a.resolveListing(p, q)
 	if err != nil {
 		return nil, err
 	}
-	page, err := a.store.SearchEvents(ctx, p.AccountID, query.FromFilter(q.Filter).And(l.search), l.page)
+	page, err := a.store.SearchEvents(ctx, p.AccountID, a.narrow(p, query.FromFilter(q.Filter).And(l.search)), l.page)
 	if err != nil {
 		return nil, err
 	}
@@ -189,33 +189,55 @@ func (a *App) PrepareEvents(ctx context.Context, p *Principal, ins []ingest.Even
 	if err := p.Authorize(audit.PermWriteEvents); err != nil {
 		return nil, err
 	}
+	who := make([]*Principal, len(ins))
+	for i := range who {
+		who[i] = p
+	}
+	return a.prepareEvents(ctx, who, ins, nil)
+}
+
+// prepareEvents is PrepareEvents with the principal of each event (who[i],
+// scoped to the event's account; nil when the account is unknown, which
+// problems already reports) and the problems found so far.
+func (a *App) prepareEvents(ctx context.Context, who []*Principal, ins []ingest.EventInput, problems []ingest.Problem) ([]*audit.Event, error) {
 	now := a.now().UTC()
 	events := make([]*audit.Event, len(ins))
-	var problems []ingest.Problem
-	var userIDs []int64
+	userIDs := map[int64][]int64{} // by account
 	for i := range ins {
 		e, ps := ins[i].Validate(i, now)
 		problems = append(problems, ps...)
+		events[i] = e
+		p := who[i]
+		if p == nil {
+			continue
+		}
 		e.AccountID = p.AccountID
 		if p.APIKey != nil {
 			e.APIKeyID = p.APIKey.ID
 		}
-		if e.UserID != 0 && !slices.Contains(userIDs, e.UserID) {
-			userIDs = append(userIDs, e.UserID)
+		if e.UserID != 0 && !slices.Contains(userIDs[p.AccountID], e.UserID) {
+			userIDs[p.AccountID] = append(userIDs[p.AccountID], e.UserID)
 		}
-		events[i] = e
 	}
-	users, err := a.store.UsersByID(ctx, p.AccountID, userIDs)
-	if err != nil {
-		return nil, err
+	users := map[int64]map[int64]*audit.User{}
+	for _, acct := range accountsOf(who) {
+		var err error
+		if users[acct], err = a.store.UsersByID(ctx, acct, userIDs[acct]); err != nil {
+			return nil, err
+		}
 	}
 	for i, e := range events {
+		p := who[i]
+		if p == nil {
+			continue
+		}
+		u := users[p.AccountID][e.UserID]
 		switch {
-		case e.UserID != 0 && users[e.UserID] == nil:
+		case e.UserID != 0 && u == nil:
 			problems = append(problems, ingest.Problem{Index: i, Field: "actor.user_id", Message: fmt.Sprintf("no user %d in this account.", e.UserID)})
 		case e.UserID != 0:
-			e.SetUserActor(users[e.UserID])
-			e.User = users[e.UserID]
+			e.SetUserActor(u)
+			e.User = u
 		case e.ActorType == "":
 			p.setActor(e)
 		}
@@ -231,7 +253,10 @@ func (a *App) PrepareEvents(ctx context.Context, p *Principal, ins []ingest.Even
 // acting user as the listing shows it: ErrEventNotFound when p's account
 // has no such event, whether or not another account does.
 func (a *App) Event(ctx context.Context, p *Principal, id int64) (*audit.Event, error) {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeRead(""); err != nil {
+		return nil, err
+	}
+	if err := a.checkNarrowed(ctx, p, id); err != nil {
 		return nil, err
 	}
 	e, err := a.store.Event(ctx, p.AccountID, id)

@@ -161,7 +161,10 @@ func asciiName(s string) bool {
 // Each format checks ctx as it goes, so a client that disconnects stops
 // the reads.
 func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequest, start func(*Export) io.Writer) error {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeFeature(FeatureExport); err != nil {
+		return err
+	}
+	if err := p.authorizeRead(req.Search); err != nil {
 		return err
 	}
 	if req.Format == "" {
@@ -197,7 +200,7 @@ func (a *App) Export(ctx context.Context, p *Principal, c Client, req ExportRequ
 		return fmt.Errorf("app: export of account %d: pruned to %d past checkpoint %d: %w", p.AccountID, pruned.Size, cp.Size, sqlstore.ErrPruneRaced)
 	}
 	x := &Export{AccountID: p.AccountID, Account: acct, Format: req.Format, Filter: f, Checkpoint: cp, Pruned: pruned,
-		query: query.FromFilter(f).And(search), Complete: f == (audit.EventFilter{}) && search.IsZero(), Events: cp.Size - pruned.Size}
+		query: a.narrow(p, query.FromFilter(f).And(search)), Complete: f == (audit.EventFilter{}) && search.IsZero() && !p.narrowed(), Events: cp.Size - pruned.Size}
 	if !search.IsZero() {
 		x.Search = search.String()
 	}
@@ -460,6 +463,10 @@ func (p *Principal) names() (name, email string) {
 		return strings.TrimSpace(p.User.FirstName + " " + p.User.LastName), p.User.Email
 	case p.APIKey != nil:
 		return "API key " + p.APIKey.Name + " (" + p.APIKey.Prefix + ")", ""
+	case p.Platform != nil:
+		return "Platform key " + p.Platform.Name + " (" + p.Platform.Prefix + ")", ""
+	case p.Viewer != nil:
+		return "Embedded viewer " + p.Viewer.ID + " (" + p.Viewer.CreatedBy + ")", ""
 	}
 	return p.Operator, ""
 }

@@ -33,6 +33,12 @@ func (a *App) Ingest(ctx context.Context, p *Principal, ins []ingest.EventInput)
 	if err != nil {
 		return nil, err
 	}
+	return a.write(ctx, events)
+}
+
+// write hands prepared events to the group-commit writer as one request,
+// committed all or none, and waits for the commit.
+func (a *App) write(ctx context.Context, events []*audit.Event) ([]audit.Appended, error) {
 	ctx, cancel := context.WithTimeout(ctx, ingestWait)
 	defer cancel()
 	res, err := a.ingest.Write(ctx, events)

@@ -116,8 +116,12 @@ func (a *App) LimitReads(ctx context.Context, p *Principal) error {
 // default (RATE_LIMIT_INGEST, 20,000 requests per 10 s) stops a runaway
 // client well above what one service needs; batches carry up to 1,000
 // events a request. Requests by a signed-in owner or admin are not limited
-// here.
+// here. A platform key has a bucket of its own, shared by every account
+// it writes to.
 func (a *App) LimitIngest(ctx context.Context, p *Principal) error {
+	if p != nil && p.Platform != nil {
+		return a.draw(ctx, limit{PolicyIngest, a.cfg.RateLimitIngest, "ingest:platform:" + strconv.FormatInt(p.Platform.ID, 10)})
+	}
 	if p == nil || p.APIKey == nil {
 		return nil
 	}

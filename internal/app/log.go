@@ -45,7 +45,7 @@ func (a *App) Origin(accountID int64) string { return tlog.Origin(a.signer.Name(
 // Checkpoint returns p's account's signed checkpoint of the given tree
 // size, or the latest when size is 0.
 func (a *App) Checkpoint(ctx context.Context, p *Principal, size int64) (*sqlstore.Checkpoint, error) {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeFeature(FeatureVerify); err != nil {
 		return nil, err
 	}
 	c, err := a.store.Checkpoint(ctx, p.AccountID, size)
@@ -56,7 +56,10 @@ func (a *App) Checkpoint(ctx context.Context, p *Principal, size int64) (*sqlsto
 // account's log at the checkpoint of the given size (the latest when size
 // is 0).
 func (a *App) ProveEvent(ctx context.Context, p *Principal, eventID, size int64) (*sqlstore.InclusionProof, error) {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeFeature(FeatureVerify); err != nil {
+		return nil, err
+	}
+	if err := a.checkNarrowed(ctx, p, eventID); err != nil {
 		return nil, err
 	}
 	if _, err := a.store.Event(ctx, p.AccountID, eventID); err != nil {

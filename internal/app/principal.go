@@ -9,13 +9,24 @@ import (
 )
 
 // Principal is who performs an operation: a signed-in user (User and
-// Session) or a platform service holding an API key (APIKey). Surfaces get
-// one from AuthenticateSession or AuthenticateKey.
+// Session), a platform service holding an API key (APIKey) or a platform
+// key (Platform), or a reader of the embeddable viewer (Viewer). Surfaces
+// get one from AuthenticateSession, AuthenticateKey,
+// AuthenticatePlatformKey or AuthenticateViewer.
 type Principal struct {
+	// AccountID is the account acted on. A platform key's principal has
+	// none (0) until PlatformAccount names one for a request.
 	AccountID int64
 	User      *audit.User
 	Session   *audit.Session
 	APIKey    *audit.APIKey
+	// Platform is the platform key acting, which may act on any account
+	// within its scopes (audit.PlatformScopeFor), one account per
+	// operation.
+	Platform *audit.PlatformKey
+	// Viewer, when set, is an embedded viewer's session: read-only, on
+	// one account, narrowed to its grant's search and features.
+	Viewer *ViewerGrant
 	// MFAEnrolmentDue is set for an owner or admin without MFA in an
 	// account that requires it: such a session may only perform the
 	// operations that need no permission (sign-out, MFA enrolment,
@@ -105,6 +116,9 @@ var (
 	errForbidden    = audit.Errorf(audit.EFORBIDDEN, "Your role does not allow this action.")
 	errNeedsUser    = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs a signed-in user, not an API key.")
 	errKeyScope     = audit.Errorf(audit.EFORBIDDEN, "The API key's scopes do not allow this action.")
+	errPlatformScope  = audit.Errorf(audit.EFORBIDDEN, "The platform key's scopes do not allow this action.")
+	errNeedsAccount   = audit.Errorf(audit.EINVALID, "Name the account this request acts on.")
+	errViewerReadOnly = audit.Errorf(audit.EFORBIDDEN, "The viewer only reads the audit log.")
 	errMFAEnrolment = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins: enrol with POST /api/auth/mfa/setup to continue.")
 
 	// ErrAccountNotFound means the account is not the caller's: whether
@@ -134,6 +148,18 @@ func (p *Principal) Authorize(perm audit.Permission) error {
 	switch {
 	case p == nil:
 		return ErrUnauthorized
+	case p.Platform != nil:
+		switch scope := audit.PlatformScopeFor(perm); {
+		case scope == "" || !p.Platform.Has(scope):
+			return errPlatformScope
+		case p.AccountID == 0:
+			return errNeedsAccount
+		}
+		return nil
+	case p.Viewer != nil:
+		// A viewer reads only through authorizeRead and authorizeFeature,
+		// which narrow what it sees; every other operation refuses it.
+		return errViewerReadOnly
 	case p.Operator != "" && p.User == nil && p.APIKey == nil:
 		return nil
 	case p.User != nil && p.MFAEnrolmentDue:
@@ -164,6 +190,14 @@ func (p *Principal) setActor(e *audit.Event) {
 	}
 	if p.User != nil {
 		e.SetUserActor(p.User)
+		return
+	}
+	if p.Platform != nil {
+		e.ActorType, e.ActorID, e.ActorName = audit.ActorPlatformKey, p.Platform.Prefix, p.Platform.Name
+		return
+	}
+	if p.Viewer != nil {
+		e.ActorType, e.ActorID, e.ActorName = ActorViewer, p.Viewer.ID, p.Viewer.CreatedBy
 		return
 	}
 	e.ActorType, e.ActorID, e.ActorName, e.APIKeyID = audit.ActorAPIKey, p.APIKey.Prefix, p.APIKey.Name, p.APIKey.ID

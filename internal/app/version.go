@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/auditlog/auditlog/internal/audit"
 )
 
 // Versions of the event listing, for HTTP validators (ETag and
@@ -51,7 +50,7 @@ const listingVersion = "l1"
 // It fails as ListEvents would on a search that does not parse or a
 // cursor it did not issue, before reading the database.
 func (a *App) ListingVersion(ctx context.Context, p *Principal, q EventQuery) (string, error) {
-	if err := p.Authorize(audit.PermViewAuditLogs); err != nil {
+	if err := p.authorizeRead(q.Search); err != nil {
 		return "", err
 	}
 	l, err := a.resolveListing(p, q)
@@ -98,6 +97,11 @@ func (p *Principal) view() string {
 		scopes := slices.Clone(p.APIKey.Scopes)
 		slices.Sort(scopes)
 		return "key:" + strings.Join(scopes, ",")
+	case p.Platform != nil:
+		return "platform:" + strings.Join(p.Platform.Scopes, ",")
+	case p.Viewer != nil:
+		// Each grant sees its own narrowed log: no version is shared.
+		return "viewer:" + p.Viewer.ID
 	}
 	return "operator"
 }

@@ -7,10 +7,14 @@ import (
 
 // Account is a tenant: one merchant and everything recorded about it.
 type Account struct {
-	ID        int64
-	Name      string
-	Domain    string // unique across the service, normalized to lower case
-	CreatedAt time.Time
+	ID     int64
+	Name   string
+	Domain string // unique across the service, normalized to lower case
+	// ExternalID is the platform's own ID of the merchant (a platform key
+	// sets it when it creates the account); unique across the service, ""
+	// for accounts made otherwise.
+	ExternalID string
+	CreatedAt  time.Time
 	// Retention is how long the account keeps its events; nil where the
 	// caller may not see it (only owners and admins may).
 	Retention *Retention

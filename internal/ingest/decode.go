@@ -49,6 +49,12 @@ var (
 	actorTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
 
+// reservedActorTypes are the actor types the service sets itself, which no
+// client may claim.
+var reservedActorTypes = map[string]bool{
+	audit.ActorUser: true, audit.ActorAPIKey: true, audit.ActorSystem: true, audit.ActorPlatformKey: true, "viewer": true,
+}
+
 // EventInput is one event as a client sends it.
 type EventInput struct {
 	EventID      string         `json:"event_id"`
@@ -85,6 +91,19 @@ type ChangeInput struct {
 // BatchInput is the body of a batch request.
 type BatchInput struct {
 	Events []EventInput `json:"events"`
+}
+
+// PlatformEventInput is one event as a platform key sends it: an event and
+// the account it goes to, by account_id or external_id.
+type PlatformEventInput struct {
+	AccountID  int64  `json:"account_id"`
+	ExternalID string `json:"external_id"`
+	EventInput `json:",inline"`
+}
+
+// PlatformBatchInput is the body of a platform batch request.
+type PlatformBatchInput struct {
+	Events []PlatformEventInput `json:"events"`
 }
 
 // Problem is one invalid field of one event in a request.
@@ -134,15 +153,40 @@ func DecodeBatch(body []byte) ([]EventInput, error) {
 	if err := unmarshal(body, &in); err != nil {
 		return nil, err
 	}
-	switch {
-	case in.Events == nil:
-		return nil, audit.FieldError("events", "events is required: a list of 1 to %d events.", MaxBatch)
-	case len(in.Events) == 0:
-		return nil, audit.FieldError("events", "events must hold at least one event.")
-	case len(in.Events) > MaxBatch:
-		return nil, audit.FieldError("events", "a batch holds at most %d events; this one has %d.", MaxBatch, len(in.Events))
+	return in.Events, checkBatch(len(in.Events), in.Events == nil)
+}
+
+// DecodePlatformEvent decodes a platform key's single-event body.
+func DecodePlatformEvent(body []byte) (*PlatformEventInput, error) {
+	var in PlatformEventInput
+	if err := unmarshal(body, &in); err != nil {
+		return nil, err
 	}
-	return in.Events, nil
+	return &in, nil
+}
+
+// DecodePlatformBatch decodes a platform key's batch body: {"events":
+// [...]} with 1 to MaxBatch events, each naming its account.
+func DecodePlatformBatch(body []byte) ([]PlatformEventInput, error) {
+	var in PlatformBatchInput
+	if err := unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	return in.Events, checkBatch(len(in.Events), in.Events == nil)
+}
+
+// checkBatch checks the size of a batch of n events (missing: no events
+// member at all).
+func checkBatch(n int, missing bool) error {
+	switch {
+	case missing:
+		return audit.FieldError("events", "events is required: a list of 1 to %d events.", MaxBatch)
+	case n == 0:
+		return audit.FieldError("events", "events must hold at least one event.")
+	case n > MaxBatch:
+		return audit.FieldError("events", "a batch holds at most %d events; this one has %d.", MaxBatch, n)
+	}
+	return nil
 }
 
 // unmarshal decodes strictly and turns decoder errors into client errors
@@ -301,8 +345,8 @@ func (in *EventInput) Validate(index int, now time.Time) (*audit.Event, []Proble
 			text("actor.email", a.Email, MaxActorEmailLen, false)
 			e.ActorType, e.ActorID, e.ActorName, e.ActorEmail = "external", a.ID, a.Name, a.Email
 			if a.Type != "" {
-				if !actorTypePattern.MatchString(a.Type) || a.Type == audit.ActorUser || a.Type == audit.ActorAPIKey || a.Type == audit.ActorSystem {
-					bad("actor.type", "actor.type must be a lower-case word such as customer (not user, api_key or system).")
+				if !actorTypePattern.MatchString(a.Type) || reservedActorTypes[a.Type] {
+					bad("actor.type", "actor.type must be a lower-case word such as customer (not user, api_key, platform_key, viewer or system).")
 				}
 				e.ActorType = a.Type
 			}

@@ -30,6 +30,7 @@ type Application interface {
 	chatService
 	streamService
 	erasureService
+	platformService
 }
 
 var _ Application = (*app.App)(nil)
@@ -138,4 +139,17 @@ type streamService interface {
 	ResumeStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
 	DeleteStream(ctx context.Context, p *app.Principal, c app.Client, id int64) error
 	TestStream(ctx context.Context, p *app.Principal, id int64, encode func(*sqlstore.Checkpoint) ([]byte, error)) (*app.StreamTest, error)
+}
+
+// platformService serves platform keys: accounts by external ID, events
+// to any account, viewer tokens.
+type platformService interface {
+	AuthenticatePlatformKey(ctx context.Context, key string) (*app.Principal, error)
+	PlatformAccount(ctx context.Context, p *app.Principal, ref app.AccountRef) (*app.Principal, *audit.Account, error)
+	LookUpAccount(ctx context.Context, p *app.Principal, ref app.AccountRef) (*audit.Account, error)
+	CreatePlatformAccount(ctx context.Context, p *app.Principal, c app.Client, in app.NewPlatformAccount) (*audit.Account, *audit.User, error)
+	PlatformIngest(ctx context.Context, p *app.Principal, ins []app.PlatformEvent) ([]audit.Appended, error)
+	CreateViewerToken(ctx context.Context, p *app.Principal, c app.Client, in app.NewViewerToken) (string, *app.ViewerGrant, error)
+	RecordViews(ctx context.Context, p *app.Principal, id int64) (bool, error)
+	SetRecordViews(ctx context.Context, p *app.Principal, c app.Client, id int64, record bool) error
 }

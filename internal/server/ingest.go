@@ -74,6 +74,19 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := applyIdempotencyKey(in, key); err != nil {
+		return err
+	}
+	res, err := s.app.Ingest(r.Context(), principalFrom(r.Context()), []ingest.EventInput{*in})
+	if err != nil {
+		return err
+	}
+	return writeIngested(w, res[0])
+}
+
+// applyIdempotencyKey makes a single event's Idempotency-Key header (key,
+// "" for none) its event_id.
+func applyIdempotencyKey(in *ingest.EventInput, key string) error {
 	switch {
 	case key == "":
 	case in.EventID == "":
@@ -81,16 +94,27 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) error {
 	case in.EventID != key:
 		return audit.FieldError("event_id", "event_id differs from the Idempotency-Key header; send one or make them equal.")
 	}
-	res, err := s.app.Ingest(r.Context(), principalFrom(r.Context()), []ingest.EventInput{*in})
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// writeIngested answers a single event's ingest: 201 with the event, or
+// 200 with Idempotent-Replayed for a replay.
+func writeIngested(w http.ResponseWriter, a audit.Appended) error {
 	status := http.StatusCreated
-	if res[0].Replayed {
+	if a.Replayed {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(res[0].Event)})
+	return writeJSON(w, status, map[string]any{"audit_log": eventJSON(a.Event)})
+}
+
+// keyBatchEvent gives event i of a batch with Idempotency-Key key (""
+// for none) the event_id "<key>:<i>" when it has none of its own, so a
+// retry of the whole batch is recognised.
+func keyBatchEvent(in *ingest.EventInput, key string, i int) {
+	if key != "" && in.EventID == "" {
+		in.EventID = key + ":" + strconv.Itoa(i)
+	}
 }
 
 // BatchItemJSON is what a batch response says of each event, in request
@@ -103,6 +127,8 @@ type BatchItemJSON struct {
 	LeafHash  tlog.Hash `json:"leaf_hash"`
 	CreatedAt string    `json:"created_at"`
 	Replayed  bool      `json:"replayed"`
+	// AccountID is the event's account, in the platform's batches only.
+	AccountID int64 `json:"account_id,omitempty"`
 }
 
 // ingestBatch records up to 1,000 events atomically: POST /api/audit-logs/batch.
@@ -115,24 +141,28 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if key != "" {
-		// Without event IDs of its own, event i of a keyed batch is
-		// "<key>:<i>", so a retry of the whole batch is recognised.
-		for i := range ins {
-			if ins[i].EventID == "" {
-				ins[i].EventID = key + ":" + strconv.Itoa(i)
-			}
-		}
+	for i := range ins {
+		keyBatchEvent(&ins[i], key, i)
 	}
 	res, err := s.app.Ingest(r.Context(), principalFrom(r.Context()), ins)
 	if err != nil {
 		return err
 	}
+	return writeBatch(w, res, false)
+}
+
+// writeBatch answers a batch ingest: 201 with an item per event, or 200
+// with Idempotent-Replayed when every event was a replay. withAccount
+// names each item's account (the platform's batches span accounts).
+func writeBatch(w http.ResponseWriter, res []audit.Appended, withAccount bool) error {
 	out := make([]BatchItemJSON, len(res))
 	created := 0
 	for i, a := range res {
 		e := a.Event
 		out[i] = BatchItemJSON{ID: e.ID, Seq: e.Seq, EventID: optional(e.EventID), LeafHash: e.LeafHash, CreatedAt: formatTime(e.CreatedAt), Replayed: a.Replayed}
+		if withAccount {
+			out[i].AccountID = e.AccountID
+		}
 		if !a.Replayed {
 			created++
 		}

@@ -53,6 +53,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 	return r.WithContext(context.WithValue(ctx, principalKey{}, p)), nil
 }
 
+// platformBearer returns the platform key of an "Authorization: Bearer
+// plk_…" header.
+func platformBearer(r *http.Request) (string, bool) {
+	key, ok := bearerToken(r)
+	return key, ok && strings.HasPrefix(key, "plk_")
+}
+
 // bearerToken returns the token of an "Authorization: Bearer …" header.
 func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")

@@ -83,6 +83,26 @@ func (s *Server) routes() {
 	r("POST /api/streams/{id}/resume", userCan(audit.PermManageStreams), noLimit, s.resumeStream)
 	r("POST /api/streams/{id}/test", userCan(audit.PermManageStreams), limitReads, s.testStream)
 	r("DELETE /api/streams/{id}", userCan(audit.PermManageStreams), noLimit, s.deleteStream)
+
+	// Platform keys: the app checks each scope (accounts:write,
+	// accounts:read, events:write, viewer:create); the account-scoped
+	// reads check events:read as Authorize(PermViewAuditLogs).
+	r("POST /api/platform/accounts", platformKey, noLimit, s.createPlatformAccount)
+	r("GET /api/platform/accounts", platformKey, noLimit, s.getPlatformAccountByExternalID)
+	r("GET /api/platform/accounts/{account}", platformKey, noLimit, s.getPlatformAccount)
+	r("POST /api/platform/events", platformKey, limitIngest, s.ingestPlatformEvent)
+	r("POST /api/platform/events/batch", platformKey, limitIngest, s.ingestPlatformBatch)
+	pa := "/api/platform/accounts/{account}/audit-logs"
+	r("GET "+pa, platformOn(audit.PermViewAuditLogs), noLimit, s.listEvents)
+	r("GET "+pa+"/export", platformOn(audit.PermViewAuditLogs), noLimit, s.exportEvents)
+	r("GET "+pa+"/checkpoint", platformOn(audit.PermViewAuditLogs), noLimit, s.checkpoint)
+	r("GET "+pa+"/consistency", platformOn(audit.PermViewAuditLogs), noLimit, s.consistency)
+	r("GET "+pa+"/{id}", platformOn(audit.PermViewAuditLogs), noLimit, s.getEvent)
+	r("GET "+pa+"/{id}/proof", platformOn(audit.PermViewAuditLogs), noLimit, s.proof)
+
+	r("POST /api/viewer-tokens", platformOrUser, noLimit, s.createViewerToken)
+	r("GET /api/accounts/{id}/viewer", can(audit.PermViewAccount), limitReads, s.getViewerSettings)
+	r("PATCH /api/accounts/{id}/viewer", can(audit.PermManageAccountSecurity), noLimit, s.updateViewerSettings)
 }
 
 // access says who may call a route.
@@ -91,6 +111,11 @@ type access struct {
 	user         bool             // a signed-in user is needed, of any role
 	perm         audit.Permission // the permission needed, if any
 	key          bool             // an API key is needed
+	// platform: a platform key is needed (and nothing else is taken);
+	// scoped: it acts on the account of the path's {account}.
+	platform, scoped bool
+	// orPlatform: a platform key is taken too, besides sessions.
+	orPlatform bool
 }
 
 var (
@@ -100,6 +125,19 @@ var (
 	// refused: these routes concern a person.
 	signedIn = access{authenticate: true, user: true}
 )
+
+// platformKey routes take a platform key only; the app checks its scopes.
+var platformKey = access{authenticate: true, platform: true}
+
+// platformOn is a platform key holding the scope that grants perm on the
+// account of the path's {account} (see audit.PlatformScopeFor).
+func platformOn(perm audit.Permission) access {
+	return access{authenticate: true, platform: true, scoped: true, perm: perm}
+}
+
+// platformOrUser is a platform key or a signed-in user (not an account's
+// API key); the app checks the scope or the role.
+var platformOrUser = access{authenticate: true, orPlatform: true}
 
 // can is who has perm: a signed-in user whose role has it, or an API key
 // holding the scope that grants it (see audit.ScopeFor).
@@ -157,7 +195,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, who access, b buc
 	if !who.authenticate {
 		return h(w, r)
 	}
-	r, err := s.authenticate(w, r)
+	var err error
+	if _, plat := platformBearer(r); who.platform || who.orPlatform && plat {
+		r, err = s.authenticatePlatform(r, who.scoped)
+	} else {
+		r, err = s.authenticate(w, r)
+	}
 	if err != nil {
 		return err
 	}

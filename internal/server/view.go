@@ -47,10 +47,11 @@ type EventUserJSON struct {
 
 // AccountJSON is an account as the API shows it.
 type AccountJSON struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
-	Domain    string `json:"domain"`
-	CreatedAt string `json:"created_at"`
+	ID         int64  `json:"id"`
+	Name       string `json:"name"`
+	Domain     string `json:"domain"`
+	ExternalID string `json:"external_id,omitempty"`
+	CreatedAt  string `json:"created_at"`
 	// RetentionDays is the retention period that applies, null for
 	// forever, and RetentionDefault whether it is the operator's default
 	// (the account set none). Shown to owners and admins only.
@@ -73,7 +74,7 @@ func (a AccountJSON) MarshalJSON() ([]byte, error) {
 }
 
 func accountJSON(a *audit.Account) AccountJSON {
-	j := AccountJSON{ID: a.ID, Name: a.Name, Domain: a.Domain, CreatedAt: formatTime(a.CreatedAt)}
+	j := AccountJSON{ID: a.ID, Name: a.Name, Domain: a.Domain, ExternalID: a.ExternalID, CreatedAt: formatTime(a.CreatedAt)}
 	if r := a.Retention; r != nil {
 		j.retention = true
 		if r.EffectiveDays > 0 {

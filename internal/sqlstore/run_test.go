@@ -49,7 +49,7 @@ func TestStatementsPreparedOnce(t *testing.T) {
 		t.Error("a cached statement was prepared again")
 	}
 
-	const inTx = `SELECT id, name, domain, created_at FROM accounts WHERE domain = ?`
+	const inTx = `SELECT ` + accountColumns + ` FROM accounts WHERE domain = ?`
 	err := db.Update(ctx, func(tx *Tx) error {
 		_, err := tx.AccountByDomain(ctx, "example.com")
 		if err != audit.ErrNotFound {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -33,6 +34,12 @@ type Application interface {
 	RevokeAPIKey(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.APIKey, error)
 
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
+	Event(ctx context.Context, p *app.Principal, id int64) (*audit.Event, error)
+	Export(ctx context.Context, p *app.Principal, c app.Client, req app.ExportRequest, start func(*app.Export) io.Writer) error
+
+	// The embedded viewer's.
+	ExchangeViewerToken(ctx context.Context, c app.Client, token string) (session string, g *app.ViewerGrant, err error)
+	AuthenticateViewer(ctx context.Context, session string) (*app.Principal, error)
 	// ProveEvent serves the event page: the event as stored, with its
 	// place in the log.
 	ProveEvent(ctx context.Context, p *app.Principal, eventID, size int64) (*sqlstore.InclusionProof, error)

@@ -50,6 +50,13 @@ type testEnv struct {
 // newTestEnv starts the handler; opts may change the configuration.
 func newTestEnv(t testing.TB, opts ...func(*config.Config)) *testEnv {
 	t.Helper()
+	return newTestEnvClock(t, nil, opts...)
+}
+
+// newTestEnvClock is newTestEnv with the app's and the console's clock
+// (nil: time.Now).
+func newTestEnvClock(t testing.TB, clock func() time.Time, opts ...func(*config.Config)) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	db := sqltest.OpenSQLite(t)
 	signer := sqltest.Signer(t)
@@ -65,10 +72,10 @@ func newTestEnv(t testing.TB, opts ...func(*config.Config)) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a := app.New(app.Deps{Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, SecretKey: []byte("test-secret-key")})
-	api := server.New(server.Deps{App: a, Store: db, Config: cfg})
+	a := app.New(app.Deps{Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, SecretKey: []byte("test-secret-key"), Now: clock})
+	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Now: clock})
 	e := &testEnv{t: t, app: a}
-	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat()})))
+	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat(), Now: clock})))
 	t.Cleanup(e.ts.Close)
 
 	owner := e.principal(audit.RoleOwner)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
@@ -87,5 +88,12 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *app.Principal,
 	case http.StatusInsufficientStorage:
 		w.Header().Set("Retry-After", "30")
 	}
-	c.render(w, r, page.status, "error", view{Title: page.title, Principal: p, Body: v})
+	vw := view{Title: page.title, Principal: p, Body: v}
+	if strings.HasPrefix(r.URL.Path, embedPath+"/") || r.URL.Path == embedPath {
+		vw.Embedded = true
+		if p != nil {
+			vw.Theme = embedPath + "/theme.css"
+		}
+	}
+	c.render(w, r, page.status, "error", vw)
 }

@@ -60,6 +60,11 @@ type explorerView struct {
 	Search    bool
 	Actions   []string
 	Resources []string
+	// Base is the listing's path (/events, or /embed in the embedded
+	// viewer) and EventPath the prefix of an event's page.
+	Base, EventPath string
+	// Embedded is set in the embedded viewer.
+	Embedded bool
 }
 
 // filterForm is the explorer's filters as the browser sent them.
@@ -194,7 +199,15 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 	ctx := r.Context()
 	qs := r.URL.Query()
 	form := readFilterForm(qs)
-	v := explorerView{Form: form, Presets: presets, Search: searchReady, Actions: knownActions, Resources: knownResources}
+	v := explorerView{Form: form, Presets: presets, Search: searchReady, Actions: knownActions, Resources: knownResources,
+		Base: "/events", EventPath: "/events/"}
+	if p.Viewer != nil {
+		v.Base, v.EventPath, v.Embedded = embedPath, embedPath+"/events/", true
+		v.Search = p.Viewer.Has(app.FeatureSearch)
+		if !v.Search {
+			v.Form.Q = "" // the box is not shown; a q typed into the URL is not a search the grant allows
+		}
+	}
 	if p.Authorize(audit.PermViewUsers) == nil {
 		users, err := c.app.Users(ctx, p)
 		if err != nil {
@@ -208,7 +221,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 			return err
 		}
 		v.Field, v.Error = audit.ErrorField(err), audit.ErrorMessage(err)
-		c.render(w, r, http.StatusBadRequest, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
+		c.render(w, r, http.StatusBadRequest, "events", c.pageView(p, "Events", v))
 		return nil
 	}
 	cursor := qs.Get("cursor")
@@ -220,13 +233,13 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 	if audit.ErrorCode(err) == audit.EINVALID && audit.ErrorField(err) == "q" {
 		// A search the language does not accept: say where, beside the box.
 		v.Field, v.Error = "q", audit.ErrorMessage(err)
-		c.render(w, r, http.StatusBadRequest, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
+		c.render(w, r, http.StatusBadRequest, "events", c.pageView(p, "Events", v))
 		return nil
 	}
 	if audit.ErrorField(err) == "cursor" {
 		// A link from another listing, or one older than a change of the
 		// service's key: start the listing again.
-		http.Redirect(w, r, "/events?"+v.Form.query().Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, v.Base+"?"+v.Form.query().Encode(), http.StatusSeeOther)
 		return nil
 	}
 	if err != nil {
@@ -248,7 +261,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		if len(next) > 0 {
 			q.Set("trail", strings.Join(next, "."))
 		}
-		v.OlderURL = "/events?" + q.Encode()
+		v.OlderURL = v.Base + "?" + q.Encode()
 	}
 	if cursor != "" {
 		q := cloneValues(base)
@@ -258,10 +271,15 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 				q.Set("trail", strings.Join(trail[:n-1], "."))
 			}
 		}
-		v.NewerURL = "/events?" + q.Encode()
+		v.NewerURL = v.Base + "?" + q.Encode()
 	}
-	v.Exports = exportLinks(f, v.Form.Q)
-	c.render(w, r, http.StatusOK, "events", view{Title: "Events", Principal: p, Active: "/events", Body: v})
+	switch {
+	case p.Viewer == nil:
+		v.Exports = exportLinks(f, v.Form.Q)
+	case p.Viewer.Has(app.FeatureExport):
+		v.Exports = embedExportLinks(base)
+	}
+	c.render(w, r, http.StatusOK, "events", c.pageView(p, "Events", v))
 	return nil
 }
 
@@ -299,6 +317,10 @@ type eventView struct {
 	IPURL         string
 	Search        bool
 	Leaf          leafData
+	// Base is the listing's path (/events or /embed); ProofURL is where
+	// the badge fetches the proof, "" when the page shows no badge.
+	Base, ProofURL string
+	Embedded       bool
 }
 
 // leafData is what the browser needs to recompute an event's leaf hash
@@ -355,29 +377,45 @@ func (c *Console) eventPage(w http.ResponseWriter, r *http.Request, p *app.Princ
 	if err != nil || id < 1 || strconv.FormatInt(id, 10) != r.PathValue("id") {
 		return app.ErrEventNotFound
 	}
-	proof, err := c.app.ProveEvent(r.Context(), p, id, 0)
-	if err != nil {
-		return err
+	v := eventView{Origin: c.app.Origin(p.AccountID), Search: searchReady, Base: "/events",
+		ProofURL: "/api/audit-logs/" + strconv.FormatInt(id, 10) + "/proof"}
+	if p.Viewer != nil {
+		v.Base, v.Embedded, v.Search = embedPath, true, p.Viewer.Has(app.FeatureSearch)
+		v.ProofURL = embedPath + "/proof/" + strconv.FormatInt(id, 10)
 	}
-	e := proof.Event
-	v := eventView{Event: e, Origin: c.app.Origin(p.AccountID), TreeSize: proof.Checkpoint.Size, Search: searchReady, Leaf: leafOf(e)}
+	if p.Viewer != nil && !p.Viewer.Has(app.FeatureVerify) {
+		// No proof for this viewer: the event alone, without the badge.
+		e, err := c.app.Event(r.Context(), p, id)
+		if err != nil {
+			return err
+		}
+		v.Event, v.ProofURL = e, ""
+	} else {
+		proof, err := c.app.ProveEvent(r.Context(), p, id, 0)
+		if err != nil {
+			return err
+		}
+		v.Event, v.TreeSize = proof.Event, proof.Checkpoint.Size
+	}
+	e := v.Event
+	v.Leaf = leafOf(e)
 	v.Changes, v.RawChanges = readChanges(e.Changes)
 	v.Metadata, v.RawMeta = readMetadata(e.Metadata)
 	if e.UserID != 0 {
-		v.ActorURL = "/events?user_id=" + strconv.FormatInt(e.UserID, 10)
+		v.ActorURL = v.Base + "?user_id=" + strconv.FormatInt(e.UserID, 10)
 	}
 	if e.ResourceType != "" {
-		v.ResourceURL = "/events?" + url.Values{"resource_type": {e.ResourceType}}.Encode()
+		v.ResourceURL = v.Base + "?" + url.Values{"resource_type": {e.ResourceType}}.Encode()
 	}
-	if searchReady {
+	if v.Search {
 		if e.ResourceID != "" {
-			v.ResourceIDURL = "/events?" + url.Values{"q": {"resource:" + quoteTerm(e.ResourceType+":"+e.ResourceID)}}.Encode()
+			v.ResourceIDURL = v.Base + "?" + url.Values{"q": {"resource:" + quoteTerm(e.ResourceType+":"+e.ResourceID)}}.Encode()
 		}
 		if e.IPAddress != "" {
-			v.IPURL = "/events?" + url.Values{"q": {"ip:" + e.IPAddress}}.Encode()
+			v.IPURL = v.Base + "?" + url.Values{"q": {"ip:" + e.IPAddress}}.Encode()
 		}
 	}
-	c.render(w, r, http.StatusOK, "event", view{Title: "Event " + e.Action, Principal: p, Active: "/events", Body: v})
+	c.render(w, r, http.StatusOK, "event", c.pageView(p, "Event "+e.Action, v))
 	return nil
 }
 

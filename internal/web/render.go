@@ -50,6 +50,20 @@ type view struct {
 	Principal *app.Principal // the signed-in user; nil when signed out
 	Active    string         // the navigation entry of the page
 	Body      any            // the page's own data
+	// Embedded is set on the embedded viewer's pages, which show no
+	// console navigation; Theme is then the address of the grant's
+	// stylesheet ("" without a session).
+	Embedded bool
+	Theme    string
+}
+
+// pageView is the view of an events or event page for p: the console's,
+// or the embedded viewer's for a viewer.
+func (c *Console) pageView(p *app.Principal, title string, body any) view {
+	if p != nil && p.Viewer != nil {
+		return view{Title: title, Principal: p, Body: body, Embedded: true, Theme: embedPath + "/theme.css"}
+	}
+	return view{Title: title, Principal: p, Active: "/events", Body: body}
 }
 
 // navLink is an entry of the navigation bar.

@@ -38,6 +38,7 @@ func (c *Console) routes() {
 	r("POST /keys/{id}/revoke", can(audit.PermManageAPIKeys), c.revokeKey)
 	r("GET /account", can(audit.PermViewAccount), c.account)
 	r("POST /account/security", can(audit.PermManageAccountSecurity), c.setSecurity)
+	c.embedRoutes()
 
 	c.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, c.optionalPrincipal(r), errPageNotFound)

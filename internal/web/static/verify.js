@@ -1,6 +1,7 @@
 // The "verified" badge of an event page.
 //
-// It fetches the event's inclusion proof (GET /api/audit-logs/{id}/proof)
+// It fetches the event's inclusion proof (GET /api/audit-logs/{id}/proof, or
+// the section's data-proof-url: the embedded viewer's /embed/proof/{id})
 // and the service's verifier key (GET /api/verifier-key), and checks them
 // here, with WebCrypto, as docs/verification.md specifies:
 //
@@ -181,7 +182,7 @@ const AuditlogVerify = (() => {
       }
       return res.json();
     };
-    const [proof, vk] = await Promise.all([get('/api/audit-logs/' + encodeURIComponent(id) + '/proof'), get('/api/verifier-key')]);
+    const [proof, vk] = await Promise.all([get(section.dataset.proofUrl || '/api/audit-logs/' + encodeURIComponent(id) + '/proof'), get('/api/verifier-key')]);
 
     const proofLeaf = fromB64(proof.leaf_hash);
     if (String(proof.event_id) !== id || proof.seq !== seq || proof.leaf_index !== seq - 1 || !equal(proofLeaf, leaf)) {
