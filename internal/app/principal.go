@@ -113,13 +113,13 @@ var (
 	// session, an unknown or expired one, or a deactivated user's.
 	ErrUnauthorized = audit.Errorf(audit.EUNAUTHORIZED, "Authentication required.")
 
-	errForbidden    = audit.Errorf(audit.EFORBIDDEN, "Your role does not allow this action.")
-	errNeedsUser    = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs a signed-in user, not an API key.")
-	errKeyScope     = audit.Errorf(audit.EFORBIDDEN, "The API key's scopes do not allow this action.")
+	errForbidden      = audit.Errorf(audit.EFORBIDDEN, "Your role does not allow this action.")
+	errNeedsUser      = audit.Errorf(audit.EFORBIDDEN, "This endpoint needs a signed-in user, not an API key.")
+	errKeyScope       = audit.Errorf(audit.EFORBIDDEN, "The API key's scopes do not allow this action.")
 	errPlatformScope  = audit.Errorf(audit.EFORBIDDEN, "The platform key's scopes do not allow this action.")
 	errNeedsAccount   = audit.Errorf(audit.EINVALID, "Name the account this request acts on.")
 	errViewerReadOnly = audit.Errorf(audit.EFORBIDDEN, "The viewer only reads the audit log.")
-	errMFAEnrolment = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins: enrol with POST /api/auth/mfa/setup to continue.")
+	errMFAEnrolment   = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins: enrol with POST /api/auth/mfa/setup to continue.")
 
 	// ErrAccountNotFound means the account is not the caller's: whether
 	// it exists is not revealed.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
 )
 
 // Versions of the event listing, for HTTP validators (ETag and
