@@ -29,14 +29,18 @@ func runPlatformKey(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageError{errors.New(usage)}
 	}
-	sub := args[0]
+	sub, rest := args[0], args[1:]
+	var idArg string
+	if sub == "revoke" && len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		idArg, rest = rest[0], rest[1:] // revoke ID [flags]
+	}
 	fs, st := newFlagSet(e, "platform-key "+sub, `Manage the platform's keys, against the database: create one (its secret is
 printed once), list them, or revoke one by ID. A platform key creates
 accounts, writes events to any account and mints viewer tokens, within its
 scopes (docs/platform.md): `+strings.Join(audit.PlatformScopes, ", ")+`.`)
 	name := fs.String("name", "", "create: the key's `name`, such as billing-service (required)")
 	scopes := fs.String("scopes", "", "create: comma-separated `scopes` (required)")
-	if err := st.parse(e, fs, args[1:]); err != nil {
+	if err := st.parse(e, fs, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -83,12 +87,9 @@ scopes (docs/platform.md): `+strings.Join(audit.PlatformScopes, ", ")+`.`)
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
-			return usageError{errors.New("platform-key revoke: want the key's ID")}
-		}
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		id, err := strconv.ParseInt(idArg, 10, 64)
 		if err != nil {
-			return usageError{fmt.Errorf("platform-key revoke: %q is not a key ID", fs.Arg(0))}
+			return usageError{fmt.Errorf("platform-key revoke: want the key's ID (auditlog platform-key revoke ID), not %q", idArg)}
 		}
 		k, err := a.RevokePlatformKey(ctx, id)
 		if err != nil {
