@@ -368,12 +368,18 @@ func driveEveryRoute(t *testing.T, e *testEnv, d *openAPIDoc) {
 		analyst.do(op.method, fill(op.path, "1"), nil)
 	}
 	// Every request body that is not a JSON object: 400.
+	platform, _ := e.platformClient("openapi", audit.PlatformScopes...)
 	for _, op := range sortedOps(d) {
 		if !op.hasBody || op.path == "/mcp" {
 			continue
 		}
-		owner.do(op.method, fill(op.path, acct), "[1]").wantError(t, http.StatusBadRequest, "invalid", "")
+		c := owner
+		if strings.HasPrefix(op.path, "/api/platform/") {
+			c = platform
+		}
+		c.do(op.method, fill(op.path, acct), "[1]").wantError(t, http.StatusBadRequest, "invalid", "")
 	}
+	drivePlatformRoutes(t, platform, owner, acct)
 
 	// Accounts and users.
 	owner.do("GET", "/api/auth/me", nil).want(t, 200)
@@ -556,4 +562,26 @@ func fill(path, id string) string {
 		j := strings.Index(path[i:], "}")
 		path = path[:i] + id + path[i+j+1:]
 	}
+}
+
+// drivePlatformRoutes calls each platform route, and the viewer settings,
+// with success.
+func drivePlatformRoutes(t *testing.T, p, owner *client, acct string) {
+	r := p.do("POST", "/api/platform/accounts", map[string]any{"name": "Platform Shop", "domain": "platform-shop.example.com", "external_id": "m-openapi"}).want(t, 201)
+	id := strconv.FormatInt(num(r.obj("account"), "id"), 10)
+	p.do("GET", "/api/platform/accounts?external_id=m-openapi", nil).want(t, 200)
+	p.do("GET", "/api/platform/accounts/"+id, nil).want(t, 200)
+	ev := p.do("POST", "/api/platform/events", map[string]any{"account_id": num(r.obj("account"), "id"), "action": "order.created"}).want(t, 201)
+	eid := strconv.FormatInt(num(ev.obj("audit_log"), "id"), 10)
+	p.do("POST", "/api/platform/events/batch", map[string]any{"events": []any{map[string]any{"external_id": "m-openapi", "action": "order.created"}}}).want(t, 201)
+	base := "/api/platform/accounts/" + id + "/audit-logs"
+	for _, path := range []string{base, base + "/" + eid, base + "/" + eid + "/proof", base + "/checkpoint", base + "/consistency?from=1"} {
+		p.do("GET", path, nil).want(t, 200)
+	}
+	if got := p.rawStatus(base + "/export?format=csv"); got != 200 {
+		t.Errorf("platform export: %d", got)
+	}
+	p.do("POST", "/api/viewer-tokens", map[string]any{"account_id": num(r.obj("account"), "id"), "origins": []string{"https://admin.example.com"}}).want(t, 201)
+	owner.do("GET", "/api/accounts/"+acct+"/viewer", nil).want(t, 200)
+	owner.do("PATCH", "/api/accounts/"+acct+"/viewer", map[string]any{"record_views": true}).want(t, 200)
 }
