@@ -32,7 +32,7 @@ func openTestSQLite(t *testing.T) *DB {
 func TestStatementsPreparedOnce(t *testing.T) {
 	db := openTestSQLite(t)
 	ctx := t.Context()
-	const q = `SELECT id, name, domain, created_at, retention_days FROM accounts WHERE id = ?`
+	const q = `SELECT id, name, domain, created_at, retention_days, external_id FROM accounts WHERE id = ?`
 	for range 3 {
 		if _, err := db.Account(ctx, 1); err != audit.ErrNotFound {
 			t.Fatalf("Account(1) = %v; want ErrNotFound", err)
