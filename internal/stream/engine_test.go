@@ -455,6 +455,44 @@ func TestRestart(t *testing.T) {
 	})
 }
 
+// TestPrunedBeforeDelivery: events that retention removed before a stream
+// delivered them are skipped, not waited for: delivery goes on from the
+// oldest event kept, and the batch's checkpoint names it (first_seq).
+func TestPrunedBeforeDelivery(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		s := f.createStream(p, r)
+		f.appendEvents(db, a, "old.event", 40)
+		step, err := db.PruneBatch(t.Context(), a, time.Now().Add(time.Hour), 30)
+		if err != nil || step.To < s.Cursor+2 {
+			t.Fatalf("PruneBatch = %+v, %v; want events past the stream's cursor %d removed", step, err, s.Cursor)
+		}
+		e := f.engine(db, stream.Options{Batch: 20})
+		db.OnCommit = e.Committed
+		defer func() { db.OnCommit = nil }()
+		f.appendEvents(db, a, "new.event", 5)
+		got := f.caughtUp(db, r, a)
+		if got.seqs[0] != step.To+1 {
+			t.Fatalf("first seq delivered = %d; want %d, the oldest kept", got.seqs[0], step.To+1)
+		}
+		inOrder(t, got.seqs, step.To+1)
+		r.mu.Lock()
+		var cp struct {
+			FirstSeq int64 `json:"first_seq"`
+		}
+		err = json.Unmarshal(r.batches[0].Checkpoint, &cp)
+		r.mu.Unlock()
+		if err != nil || cp.FirstSeq != step.To+1 {
+			t.Errorf("batch checkpoint first_seq = %d (%v); want %d", cp.FirstSeq, err, step.To+1)
+		}
+		size, _ := db.LogSize(t.Context(), a)
+		f.cursorAt(p, s.ID, size)
+	})
+}
+
 // TestOneProcessAtATime: two processes on one database deliver a stream
 // one at a time: never two batches in flight, and everything in order.
 func TestOneProcessAtATime(t *testing.T) {
