@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations
@@ -106,7 +108,7 @@ func (db *DB) migrate(ctx context.Context, upTo int) (applied []string, err erro
 	}
 	for _, m := range ms {
 		done := false
-		err := db.Update(ctx, func(tx *Tx) error {
+		err := db.migrateOne(ctx, func(tx *Tx) error {
 			// Read inside the write transaction, so that two processes
 			// starting at once do not both apply the same migration.
 			var n int
@@ -233,6 +235,32 @@ func (db *DB) unknownMigrations(ctx context.Context) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// migrateAttempts bounds how often Migrate runs one migration that failed
+// with a transient error, on the engines whose migrations are transactions.
+const migrateAttempts = 8
+
+// migrateOne runs one migration's transaction. A migration applied while
+// other processes serve (a rolling upgrade, docs/upgrades.md) takes its
+// tables' exclusive locks among their transactions, and PostgreSQL may
+// break the resulting deadlock by rolling the migration back. That rollback
+// is whole on PostgreSQL and SQLite, so the migration is tried again, with
+// growing pauses, past Update's own few quick retries. MySQL commits each
+// DDL statement on its own, so a migration that failed part-way there is not
+// run again.
+func (db *DB) migrateOne(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.Update(ctx, fn)
+		if err == nil || attempt == migrateAttempts || db.source.Engine == MySQL || !errors.Is(err, errTransient) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
 }
 
 // splitStatements splits a migration file into statements at semicolons that
