@@ -11,7 +11,6 @@ import (
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/password"
 )
 
 // createAccountAgent is the user agent that the events of an account made
@@ -44,15 +43,11 @@ The owner's password is read from --owner-password-file (the first line; use
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, signer, err := openLog(ctx, cfg, log)
+	a, closeAll, err := operatorApp(ctx, cfg, log, secretKey(cfg, log))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a := app.New(app.Deps{
-		Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
-	})
-	defer closeApp(a, log)
+	defer closeAll()
 	acct, owner, err := a.CreateAccount(ctx, app.NewClient("", createAccountAgent), app.NewAccount{
 		Name: *name, Domain: *domain, OwnerEmail: *email, OwnerPassword: pw, OwnerFirstName: *first, OwnerLastName: *last,
 	})

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/tlog"
 )
@@ -160,6 +162,25 @@ func openLog(ctx context.Context, cfg config.Config, log *slog.Logger) (*sqlstor
 		return nil, nil, err
 	}
 	return db, signer, nil
+}
+
+// operatorApp opens the log and the application layer for a command an
+// operator runs against the database. secret keys what the app derives
+// (token hashes, sealed secrets); nil draws a random one, for a command that
+// derives nothing that outlives it. closeAll records what the app still
+// has queued, then closes the store.
+func operatorApp(ctx context.Context, cfg config.Config, log *slog.Logger, secret []byte) (a *app.App, closeAll func(), err error) {
+	db, signer, err := openLog(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if secret == nil {
+		b := make([]byte, 32)
+		rand.Read(b)
+		secret = []byte(hex.EncodeToString(b))
+	}
+	a = app.New(app.Deps{Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secret})
+	return a, func() { closeApp(a, log); db.Close() }, nil
 }
 
 // checkpointSigner returns the signer of SIGNING_KEY or, when none is set,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/password"
 )
 
 // eraseOperator is how an erasure from the command line is recorded: the
@@ -47,13 +46,11 @@ subject reference is the one the API would compute.`)
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, signer, err := openLog(ctx, cfg, log)
+	a, closeAll, err := operatorApp(ctx, cfg, log, secretKey(cfg, log))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a := app.New(app.Deps{Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secretKey(cfg, log)})
-	defer closeApp(a, log)
+	defer closeAll()
 	name := eraseOperator
 	if u, ok := e.lookupEnv("USER"); ok && u != "" {
 		name += " by " + u

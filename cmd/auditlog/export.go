@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/server"
 )
 
@@ -124,14 +121,11 @@ func exportFromDatabase(ctx context.Context, e *env, st *settings, accountID int
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, signer, err := openLog(ctx, cfg, log)
+	a, closeAll, err := operatorApp(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	secret := make([]byte, 32) // keys nothing this command uses
-	rand.Read(secret)
-	a := app.New(app.Deps{Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte(hex.EncodeToString(secret))})
+	defer closeAll()
 	name := exportOperator
 	if u, ok := e.lookupEnv("USER"); ok && u != "" {
 		name += " by " + u

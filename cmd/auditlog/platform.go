@@ -10,9 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
-	"github.com/auditlog/auditlog/internal/password"
 )
 
 // platformKeyAgent names the operator's command in a platform key's
@@ -48,15 +46,11 @@ scopes (docs/platform.md): `+strings.Join(audit.PlatformScopes, ", ")+`.`)
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, signer, err := openLog(ctx, cfg, log)
+	a, closeAll, err := operatorApp(ctx, cfg, log, secretKey(cfg, log))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	a := app.New(app.Deps{
-		Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: secretKey(cfg, log),
-	})
-	defer closeApp(a, log)
+	defer closeAll()
 	switch sub {
 	case "create":
 		var list []string

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
-	"github.com/auditlog/auditlog/internal/password"
 )
 
 // runPrune removes the events older than each account's retention period
@@ -40,15 +37,11 @@ It prints one line per account it pruned.`)
 	}
 	cfg := st.cfg
 	log := newLogger(e, cfg.LogLevel)
-	db, signer, err := openLog(ctx, cfg, log)
+	a, closeAll, err := operatorApp(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	secret := make([]byte, 32) // keys nothing this command uses
-	rand.Read(secret)
-	a := app.New(app.Deps{Store: db, Signer: signer, Hasher: password.NewHasher(password.OWASP), Config: cfg, Logger: log, SecretKey: []byte(hex.EncodeToString(secret))})
-	defer a.Close(context.WithoutCancel(ctx))
+	defer closeAll()
 	verb := "removed"
 	if *dryRun {
 		verb = "would remove"

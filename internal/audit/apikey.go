@@ -42,21 +42,26 @@ const MaxAPIKeyNameLen = 100
 
 // Validate checks a new key's name and scopes, normalizing the scopes to a
 // sorted set.
-func (k *APIKey) Validate() error {
-	k.Name = strings.TrimSpace(k.Name)
-	if err := ValidateText("name", k.Name, MaxAPIKeyNameLen, true); err != nil {
+func (k *APIKey) Validate() error { return validateKey(&k.Name, &k.Scopes, Scopes) }
+
+// validateKey checks a new key's name (trimmed) and its scopes against
+// allowed, and normalizes the scopes to a sorted set: the rule of account
+// and platform keys alike.
+func validateKey(name *string, scopes *[]string, allowed []string) error {
+	*name = strings.TrimSpace(*name)
+	if err := ValidateText("name", *name, MaxAPIKeyNameLen, true); err != nil {
 		return err
 	}
-	if len(k.Scopes) == 0 {
-		return FieldError("scopes", "scopes is required: a list of %s.", strings.Join(Scopes, ", "))
+	if len(*scopes) == 0 {
+		return FieldError("scopes", "scopes is required: a list of %s.", strings.Join(allowed, ", "))
 	}
-	for _, s := range k.Scopes {
-		if !slices.Contains(Scopes, s) {
-			return FieldError("scopes", "unknown scope %q: use %s.", s, strings.Join(Scopes, ", "))
+	for _, s := range *scopes {
+		if !slices.Contains(allowed, s) {
+			return FieldError("scopes", "unknown scope %q: use %s.", s, strings.Join(allowed, ", "))
 		}
 	}
-	slices.Sort(k.Scopes)
-	k.Scopes = slices.Compact(k.Scopes)
+	slices.Sort(*scopes)
+	*scopes = slices.Compact(*scopes)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -48,23 +47,7 @@ func (k *PlatformKey) Has(scope string) bool { return slices.Contains(k.Scopes, 
 
 // Validate checks a new platform key's name and scopes, normalizing the
 // scopes to a sorted set.
-func (k *PlatformKey) Validate() error {
-	k.Name = strings.TrimSpace(k.Name)
-	if err := ValidateText("name", k.Name, MaxAPIKeyNameLen, true); err != nil {
-		return err
-	}
-	if len(k.Scopes) == 0 {
-		return FieldError("scopes", "scopes is required: a list of %s.", strings.Join(PlatformScopes, ", "))
-	}
-	for _, s := range k.Scopes {
-		if !slices.Contains(PlatformScopes, s) {
-			return FieldError("scopes", "unknown scope %q: use %s.", s, strings.Join(PlatformScopes, ", "))
-		}
-	}
-	slices.Sort(k.Scopes)
-	k.Scopes = slices.Compact(k.Scopes)
-	return nil
-}
+func (k *PlatformKey) Validate() error { return validateKey(&k.Name, &k.Scopes, PlatformScopes) }
 
 // PlatformScopeFor returns the platform key scope that grants permission p
 // on an account the request names, or "" when no platform key may have it
