@@ -109,20 +109,9 @@ func (tx *Tx) DeleteAlertRule(ctx context.Context, accountID, id int64) error {
 
 // AlertRules returns the account's rules in ID order.
 func (db *DB) AlertRules(ctx context.Context, accountID int64) ([]*audit.AlertRule, error) {
-	rows, err := db.rd.query(ctx, `SELECT `+alertRuleColumns+` FROM alert_rules r WHERE r.account_id = ? ORDER BY r.id`, accountID)
-	if err != nil {
-		return nil, db.wrap(err, "select alert rules")
-	}
-	defer rows.Close()
-	rules := []*audit.AlertRule{}
-	for rows.Next() {
-		r, err := scanAlertRule(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan alert rule")
-		}
-		rules = append(rules, r)
-	}
-	return rules, db.wrap(rows.Err(), "select alert rules")
+	scan := func(s scanner) (*audit.AlertRule, error) { return scanAlertRule(s) }
+	return selectAll(ctx, db, "select alert rules", scan,
+		`SELECT `+alertRuleColumns+` FROM alert_rules r WHERE r.account_id = ? ORDER BY r.id`, accountID)
 }
 
 // AlertRule returns the account's rule, or audit.ErrNotFound.

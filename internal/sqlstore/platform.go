@@ -53,20 +53,8 @@ func (tx *Tx) RevokePlatformKey(ctx context.Context, id int64) (*audit.PlatformK
 // PlatformKeys returns every platform key, newest first, revoked ones
 // included.
 func (db *DB) PlatformKeys(ctx context.Context) ([]*audit.PlatformKey, error) {
-	rows, err := db.rd.query(ctx, `SELECT `+platformKeyColumns+` FROM platform_keys ORDER BY id DESC`)
-	if err != nil {
-		return nil, db.wrap(err, "select platform keys")
-	}
-	defer rows.Close()
-	keys := []*audit.PlatformKey{}
-	for rows.Next() {
-		k, err := scanPlatformKey(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan platform key")
-		}
-		keys = append(keys, k)
-	}
-	return keys, db.wrap(rows.Err(), "select platform keys")
+	return selectAll(ctx, db, "select platform keys", scanPlatformKey,
+		`SELECT `+platformKeyColumns+` FROM platform_keys ORDER BY id DESC`)
 }
 
 // PlatformKeyByPrefix returns the platform key with the given prefix, or

@@ -107,6 +107,26 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
+// selectAll runs query on the readers and returns every row as scan reads
+// it: an empty slice, never nil, when there is none. op names the query in
+// errors.
+func selectAll[T any](ctx context.Context, db *DB, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.rd.query(ctx, query, args...)
+	if err != nil {
+		return nil, db.wrap(err, op)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.wrap(err, "scan: "+op)
+		}
+		out = append(out, v)
+	}
+	return out, db.wrap(rows.Err(), op)
+}
+
 // maxPreparedStatements bounds a pool's statement cache. The store has a
 // few dozen fixed statements (and up to a hundred filter combinations of
 // the event listing); past the bound, statements run unprepared.

@@ -81,20 +81,8 @@ func (tx *Tx) DeleteStream(ctx context.Context, accountID, id int64) error {
 
 // Streams returns the account's streams, oldest first.
 func (db *DB) Streams(ctx context.Context, accountID int64) ([]*audit.Stream, error) {
-	rows, err := db.rd.query(ctx, `SELECT `+streamColumns+` FROM streams WHERE account_id = ? ORDER BY created_at, id`, accountID)
-	if err != nil {
-		return nil, db.wrap(err, "select streams")
-	}
-	defer rows.Close()
-	out := []*audit.Stream{}
-	for rows.Next() {
-		s, err := scanStream(rows)
-		if err != nil {
-			return nil, db.wrap(err, "scan stream")
-		}
-		out = append(out, s)
-	}
-	return out, db.wrap(rows.Err(), "select streams")
+	return selectAll(ctx, db, "select streams", scanStream,
+		`SELECT `+streamColumns+` FROM streams WHERE account_id = ? ORDER BY created_at, id`, accountID)
 }
 
 // Stream returns the account's stream with the given ID, or
