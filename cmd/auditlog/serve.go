@@ -219,7 +219,8 @@ func closeApp(a *app.App, log *slog.Logger) {
 	}
 }
 
-// sweepSessions deletes expired sessions now and then, until ctx ends.
+// sweepSessions deletes expired sessions, pending MFA sign-ins and viewer
+// tokens (with the embedded viewers' sessions) now and then, until ctx ends.
 func sweepSessions(ctx context.Context, db *sqlstore.DB, cfg config.Config, log *slog.Logger) {
 	t := time.NewTicker(sessionSweepEvery)
 	defer t.Stop()
@@ -232,6 +233,11 @@ func sweepSessions(ctx context.Context, db *sqlstore.DB, cfg config.Config, log 
 		}
 		if _, err := db.DeleteExpiredMFAChallenges(ctx, now); err != nil && ctx.Err() == nil {
 			log.Warn("could not delete expired MFA sign-ins", "err", err)
+		}
+		if n, err := db.DeleteExpiredViewerTokens(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("could not delete expired viewer tokens", "err", err)
+		} else if n > 0 {
+			log.Info("deleted expired viewer tokens and their sessions", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -171,6 +171,18 @@ func (db *DB) ViewerSession(ctx context.Context, accountID int64, sessionHash []
 	return v, db.wrap(err, "select viewer session")
 }
 
+// DeleteExpiredViewerTokens deletes the viewer tokens that expired by now,
+// exchanged or not (a viewer's session ends when its token would have), and
+// returns how many it deleted.
+func (db *DB) DeleteExpiredViewerTokens(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.wr.exec(ctx, `DELETE FROM viewer_tokens WHERE expires_at <= ?`, db.t(now))
+	if err != nil {
+		return 0, db.wrap(err, "delete expired viewer tokens")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 // EventMatches reports whether the account's event id matches q: how a
 // narrowed reader is refused an event outside its search, by the same SQL
 // as the listing.

@@ -101,3 +101,60 @@ func testDeleteExpiredSessions(t *testing.T, db *sqlstore.DB) {
 		t.Errorf("second DeleteExpiredSessions = %d, %v; want 0", n, err)
 	}
 }
+
+func testDeleteExpiredViewerTokens(t *testing.T, db *sqlstore.DB) {
+	ctx := t.Context()
+	t0 := fixedClock(db, time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC))
+	a := newAccount(t, db, "a.example.com")
+	b := newAccount(t, db, "b.example.com")
+	token := func(acct int64, name string, expires time.Time) []byte {
+		h := []byte("token-" + name)
+		update(t, db, func(ctx context.Context, tx *sqlstore.Tx) error {
+			return tx.CreateViewerToken(ctx, &sqlstore.ViewerToken{AccountID: acct, TokenHash: h, Features: []string{"search"},
+				Origins: []string{"https://admin.example.com"}, ExpiresAt: expires})
+		})
+		return h
+	}
+	exchange := func(acct int64, h []byte, session string) error {
+		return db.Update(ctx, func(tx *sqlstore.Tx) error {
+			_, err := tx.ExchangeViewerToken(ctx, acct, h, []byte(session), t0)
+			return err
+		})
+	}
+	unused := token(a.ID, "unused", t0.Add(time.Hour))
+	opened := token(a.ID, "opened", t0.Add(time.Hour))
+	if err := exchange(a.ID, opened, "session-opened"); err != nil {
+		t.Fatal(err)
+	}
+	other := token(b.ID, "other", t0.Add(30*time.Minute))
+	live := token(a.ID, "live", t0.Add(2*time.Hour))
+	liveOpened := token(b.ID, "live-opened", t0.Add(2*time.Hour))
+	if err := exchange(b.ID, liveOpened, "session-live"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The bound is inclusive: a token expiring exactly at now goes.
+	now := t0.Add(time.Hour)
+	n, err := db.DeleteExpiredViewerTokens(ctx, now)
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteExpiredViewerTokens = %d, %v; want 3", n, err)
+	}
+	_, err = db.ViewerSession(ctx, a.ID, []byte("session-opened"))
+	wantNotFound(t, "ViewerSession of a swept token", err)
+	for name, h := range map[string][]byte{"unused": unused, "other": other} {
+		acct := a.ID
+		if name == "other" {
+			acct = b.ID
+		}
+		wantNotFound(t, "exchanging the swept token "+name, exchange(acct, h, "session-"+name))
+	}
+	if v, err := db.ViewerSession(ctx, b.ID, []byte("session-live")); err != nil || !sameTime(v.ExpiresAt, t0.Add(2*time.Hour)) {
+		t.Errorf("ViewerSession of a live token after the sweep: %+v, %v", v, err)
+	}
+	if err := exchange(a.ID, live, "session-live-a"); err != nil {
+		t.Errorf("exchanging a live token after the sweep: %v", err)
+	}
+	if n, err := db.DeleteExpiredViewerTokens(ctx, now); err != nil || n != 0 {
+		t.Errorf("second DeleteExpiredViewerTokens = %d, %v; want 0", n, err)
+	}
+}

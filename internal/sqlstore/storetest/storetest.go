@@ -39,6 +39,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"EmailDomainInUse", testEmailDomainInUse},
 		{"Sessions", testSessions},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
+		{"DeleteExpiredViewerTokens", testDeleteExpiredViewerTokens},
 		{"AppendEvents", testAppendEvents},
 		{"EventTimes", testEventTimes},
 		{"EventFilters", testEventFilters},
