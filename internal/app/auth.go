@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
@@ -112,6 +113,9 @@ func (a *App) Login(ctx context.Context, c Client, in Credentials) (*SignIn, err
 		}
 		return nil, errBadCredentials
 	}
+	if err := a.upgradePasswordHash(ctx, user, in.Password); err != nil {
+		return nil, err
+	}
 	if pending, err := a.startMFASignIn(ctx, user); pending != nil || err != nil {
 		return pending, err
 	}
@@ -203,4 +207,32 @@ func newToken() string {
 // such strings are ever hashed with Keys.SessionHash.
 func isToken(s string) bool {
 	return len(s) == tokenLen && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == ""
+}
+
+// upgradePasswordHash replaces a user's legacy hash (a Werkzeug hash of an
+// account imported from the seed's system) by an argon2id hash of the
+// password that has just been verified against it, so that the legacy
+// hash lives only until the user's first successful sign-in. A password
+// changed meanwhile is left as it is.
+func (a *App) upgradePasswordHash(ctx context.Context, user *audit.User, pw string) error {
+	if !password.NeedsRehash(user.PasswordHash) {
+		return nil
+	}
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("rehash password: %w", err)
+	}
+	var done bool
+	err = a.store.Update(ctx, func(tx *sqlstore.Tx) error {
+		done, err = tx.UpgradePasswordHash(ctx, user.AccountID, user.ID, user.PasswordHash, hash)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upgrade password hash: %w", err)
+	}
+	if done {
+		user.PasswordHash = hash
+		a.log.Info("replaced a legacy password hash by argon2id at sign-in", "account_id", user.AccountID, "user_id", user.ID)
+	}
+	return nil
 }

@@ -4,7 +4,9 @@
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 //
 // with unpadded standard base64 salt and key. The parameters travel with each
-// hash, so raising them later leaves old hashes verifiable.
+// hash, so raising them later leaves old hashes verifiable. It also verifies
+// the Werkzeug hashes of imported users (werkzeug.go), until they sign in
+// and get an argon2id hash.
 package password
 
 import (
@@ -86,11 +88,24 @@ func (h *Hasher) encode(salt, key []byte) string {
 // Verify reports whether password matches the stored hash, comparing in
 // constant time. An empty hash is checked against a dummy hash, so that a
 // sign-in for an unknown email costs the same time as one for a known email
-// and always fails.
+// and always fails. Besides its own argon2id hashes it accepts the
+// Werkzeug hashes of the seed's system (see IsLegacy), which the caller
+// replaces after a successful sign-in (NeedsRehash).
 func (h *Hasher) Verify(ctx context.Context, password, hash string) (bool, error) {
 	known := hash != ""
 	if !known {
 		hash = h.dummy
+	}
+	if IsLegacy(hash) {
+		l, err := parseLegacy(hash)
+		if err != nil {
+			return false, err
+		}
+		if err := h.acquire(ctx); err != nil {
+			return false, err
+		}
+		defer h.release()
+		return l.verify(password)
 	}
 	p, salt, key, err := decode(hash)
 	if err != nil {

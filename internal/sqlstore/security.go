@@ -95,6 +95,18 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, accountID, id int64, hash str
 	return tx.db.wrap(err, "update password")
 }
 
+// UpgradePasswordHash replaces the user's password hash with hash if it
+// is still old, and reports whether it did: a sign-in that verified a
+// legacy hash never undoes a password change made meanwhile.
+func (tx *Tx) UpgradePasswordHash(ctx context.Context, accountID, id int64, old, hash string) (bool, error) {
+	res, err := tx.exec(ctx, `UPDATE users SET password_hash = ? WHERE account_id = ? AND id = ? AND password_hash = ?`, hash, accountID, id, old)
+	if err != nil {
+		return false, tx.db.wrap(err, "upgrade password hash")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, tx.db.wrap(err, "upgrade password hash")
+}
+
 // DeleteUserSessions ends every session of the user, and every login of the
 // user waiting for its MFA code, and returns how many sessions it ended.
 func (tx *Tx) DeleteUserSessions(ctx context.Context, accountID, userID int64) (int64, error) {
