@@ -383,7 +383,7 @@ func (w *worker) deliver(ctx context.Context, s *audit.Stream) (bool, error) {
 		state = audit.StreamDead
 	}
 	msg := Describe(sendErr, e.opts.Timeout)
-	next := now.Add(Backoff(failures, e.opts.RetryBase, e.opts.RetryMax))
+	next := now.Add(retryWait(sendErr, failures, e.opts.RetryBase, e.opts.RetryMax))
 	if _, err := e.db.StreamFailed(rctx, w.key, e.owner, failures, next, msg, state, now); err != nil {
 		return false, err
 	}
@@ -400,6 +400,19 @@ func Backoff(n int, base, max time.Duration) time.Duration {
 		d = base << (n - 1)
 	}
 	return d - time.Duration(mrand.Int64N(int64(d/2)+1))
+}
+
+// retryWait is how long to wait before the next attempt after the nth
+// failure in a row, err: the backoff, or longer when the destination
+// answered 429 or 503 with a Retry-After asking for more, but never more
+// than max, so that a destination cannot park a stream for days.
+func retryWait(err error, n int, base, max time.Duration) time.Duration {
+	d := Backoff(n, base, max)
+	var st *StatusError
+	if errors.As(err, &st) && st.RetryAfter > d {
+		d = min(st.RetryAfter, max)
+	}
+	return d
 }
 
 // Test delivers a test batch to s (no events, a record that says it is a

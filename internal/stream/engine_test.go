@@ -136,6 +136,9 @@ type receiver struct {
 	delay          time.Duration
 	inFlight, most int
 	badSignatures  int
+	// script answers the next requests, one function each, before any
+	// other rule.
+	script []func(w http.ResponseWriter)
 }
 
 func newReceiver(t testing.TB) *receiver {
@@ -157,6 +160,12 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inFlight--
+	if len(r.script) > 0 {
+		answer := r.script[0]
+		r.script = r.script[1:]
+		answer(w)
+		return
+	}
 	if r.failAll || r.failNext > 0 {
 		r.failNext--
 		w.WriteHeader(r.fail)
@@ -378,6 +387,83 @@ func TestRetries(t *testing.T) {
 			t.Errorf("stream after recovery: failures %d, state %s, last error %q", st.Failures, st.State, st.LastError)
 		}
 	})
+}
+
+// TestRetryAfter: a destination that answers 429 or 503 with Retry-After
+// (in seconds or as an HTTP date) is not tried again before that time, a
+// wait longer than RetryMax is cut to it, and the wait shows in the
+// stream's last error.
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		answer := func(code int, retryAfter func() string) func(http.ResponseWriter) {
+			return func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", retryAfter())
+				w.WriteHeader(code)
+			}
+		}
+		r.script = []func(http.ResponseWriter){
+			answer(http.StatusTooManyRequests, func() string { return "1" }),
+			answer(http.StatusServiceUnavailable, func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }),
+			answer(http.StatusServiceUnavailable, func() string { return "3600" }),
+		}
+		s := f.createStream(p, r)
+		const retryMax = 1500 * time.Millisecond
+		f.engine(db, stream.Options{RetryBase: 20 * time.Millisecond, RetryMax: retryMax, MaxAttempts: 10})
+		f.appendEvents(db, a, "order.paid", 5)
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		r.mu.Lock()
+		attempts := r.attempts
+		r.mu.Unlock()
+		if len(attempts) < 4 {
+			t.Fatalf("%d attempts; want the 3 refused and one accepted", len(attempts))
+		}
+		// Without Retry-After the waits would be about 20, 40 and 80 ms.
+		for i, want := range []struct{ least, most time.Duration }{
+			{time.Second, waitFor},               // "1"
+			{time.Second, waitFor},               // a date 2 s ahead, to the second
+			{retryMax, 2*retryMax + time.Second}, // "3600", cut to RetryMax
+		} {
+			gap := attempts[i+1].Sub(attempts[i])
+			if gap < want.least || gap > want.most {
+				t.Errorf("attempt %d came %v after the one before; want between %v and %v", i+2, gap, want.least, want.most)
+			}
+		}
+		st, _ := f.app.Stream(t.Context(), p, s.ID)
+		if want := "503 Service Unavailable and asked to retry after 1h0m0s"; !strings.Contains(st.LastError, want) {
+			t.Errorf("last error %q; want it to say %q", st.LastError, want)
+		}
+	})
+}
+
+// TestRetryAfterHeader: both forms of Retry-After, and what is ignored.
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 12, 2, 13, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"120", 2 * time.Minute},
+		{" 7 ", 7 * time.Second},
+		{"-5", 0},
+		{"1.5", 0},
+		{"soon", 0},
+		{"99999999999", 366 * 24 * time.Hour},
+		{"Wed, 02 Dec 2026 13:00:30 GMT", 30 * time.Second}, // IMF-fixdate
+		{"Wednesday, 02-Dec-26 13:01:00 GMT", time.Minute},  // RFC 850
+		{"Wed Dec  2 13:00:10 2026", 10 * time.Second},      // asctime
+		{"Wed, 02 Dec 2026 12:59:00 GMT", 0},                // past
+	} {
+		if got := stream.RetryAfter(c.value, now); got != c.want {
+			t.Errorf("RetryAfter(%q) = %v; want %v", c.value, got, c.want)
+		}
+	}
 }
 
 // TestDeadLetter: after MaxAttempts failures in a row the stream is dead,

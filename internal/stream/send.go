@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -29,16 +31,52 @@ func Send(ctx context.Context, client *http.Client, s *audit.Stream, secret []by
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	if resp.StatusCode/100 != 2 {
-		return &StatusError{Code: resp.StatusCode}
+		st := &StatusError{Code: resp.StatusCode}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			st.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now)
+		}
+		return st
 	}
 	return nil
 }
 
 // StatusError is a destination's answer other than 2xx.
-type StatusError struct{ Code int }
+type StatusError struct {
+	Code int
+	// RetryAfter is how long a 429 or 503 answer asked the sender to wait
+	// (its Retry-After header), 0 when it did not say.
+	RetryAfter time.Duration
+}
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("the destination answered %d %s", e.Code, http.StatusText(e.Code))
+	msg := fmt.Sprintf("the destination answered %d %s", e.Code, http.StatusText(e.Code))
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" and asked to retry after %s", e.RetryAfter.Round(time.Second))
+	}
+	return msg
+}
+
+// RetryAfter reads the value of a Retry-After header (RFC 9110 section
+// 10.2.3) received at now: either a whole number of seconds or an HTTP
+// date. It returns how long to wait from now, or 0 when v is empty,
+// malformed, or names a time already past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		// A wait beyond a year means "not soon"; the caller caps it.
+		return time.Duration(min(n, 366*24*3600)) * time.Second
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	return max(t.Sub(now), 0)
 }
 
 // Describe says what went wrong with a delivery in words fit for the
