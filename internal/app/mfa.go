@@ -148,14 +148,10 @@ func (a *App) DisableMFA(ctx context.Context, p *Principal, c Client, rawCode st
 	if err != nil {
 		return err
 	}
-	if p.User.Role.MFARequired() {
-		required, err := a.store.RequireMFA(ctx, p.User.AccountID)
-		if err != nil {
-			return err
-		}
-		if required {
-			return errMFAStillNeeded
-		}
+	if required, err := a.mfaKept(ctx, p.User); err != nil {
+		return err
+	} else if required {
+		return errMFAStillNeeded
 	}
 	m, err := a.store.UserMFA(ctx, p.User.AccountID, p.User.ID)
 	switch {
@@ -189,6 +185,47 @@ func (a *App) DisableMFA(ctx context.Context, p *Principal, c Client, rawCode st
 		return errMFAWrongCode
 	}
 	return nil
+}
+
+// mfaKept reports whether u's account requires MFA of u's role, so that
+// u may not turn it off.
+func (a *App) mfaKept(ctx context.Context, u *audit.User) (bool, error) {
+	if !u.Role.MFARequired() {
+		return false, nil
+	}
+	return a.store.RequireMFA(ctx, u.AccountID)
+}
+
+// MFAStatus is a user's own two-factor state.
+type MFAStatus struct {
+	// Enabled is set once an enrolment was confirmed.
+	Enabled bool
+	// Kept is set when the account requires MFA of the user's role:
+	// DisableMFA then refuses.
+	Kept bool
+}
+
+// UserMFAStatus returns p's own MFA state, for a page that offers to
+// enrol or to turn MFA off. Like the other MFA operations it needs a
+// signed-in user and no permission, so a user whose enrolment is due can
+// read it.
+func (a *App) UserMFAStatus(ctx context.Context, p *Principal) (*MFAStatus, error) {
+	if err := p.RequireUser(); err != nil {
+		return nil, err
+	}
+	var st MFAStatus
+	m, err := a.store.UserMFA(ctx, p.User.AccountID, p.User.ID)
+	switch {
+	case errors.Is(err, audit.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		st.Enabled = m.Enabled
+	}
+	if st.Kept, err = a.mfaKept(ctx, p.User); err != nil {
+		return nil, err
+	}
+	return &st, nil
 }
 
 // startMFASignIn starts the MFA step of a sign-in whose password was right,

@@ -21,6 +21,13 @@ type Application interface {
 	VerifyMFA(ctx context.Context, c app.Client, in app.MFAVerification) (*app.SignIn, error)
 	Logout(ctx context.Context, p *app.Principal, c app.Client) error
 
+	// A user's own credentials: password and two-factor authentication.
+	ChangePassword(ctx context.Context, p *app.Principal, c app.Client, in app.PasswordChange) (token string, err error)
+	UserMFAStatus(ctx context.Context, p *app.Principal) (*app.MFAStatus, error)
+	StartMFASetup(ctx context.Context, p *app.Principal, c app.Client, password string) (*app.MFASetup, error)
+	ConfirmMFA(ctx context.Context, p *app.Principal, c app.Client, code string) (recoveryCodes []string, err error)
+	DisableMFA(ctx context.Context, p *app.Principal, c app.Client, code string) error
+
 	Account(ctx context.Context, p *app.Principal, id int64) (*audit.Account, error)
 	AccountSecurity(ctx context.Context, p *app.Principal, id int64) (requireMFA bool, err error)
 	SetAccountSecurity(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.SecurityChange) error

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/base32"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/totp"
 )
 
 // The browser tests drive Chromium (Debian's chromium package) headless
@@ -479,6 +481,47 @@ func TestBrowser(t *testing.T) {
 		if b.count(`form[action="/account/security"]`) != 0 {
 			t.Error("an admin sees the MFA policy form")
 		}
+
+		// Two-factor enrolment: password, QR code and key, the first
+		// code (computed here from the key, as an authenticator app
+		// does), the recovery codes once.
+		b.follow(`a[href="/account/mfa"]`)
+		b.shoot("mfa-off")
+		b.do(chromedp.SendKeys(chromedp.ID("password"), credential(audit.RoleAdmin).Password))
+		b.follow(`form[action="/account/mfa/setup"] button[type=submit]`)
+		if w := eval[int](b, `document.querySelector("img.qr").naturalWidth`); w < 100 {
+			t.Errorf("the QR code is %d pixels wide", w)
+		}
+		key := eval[string](b, `document.getElementById("mfa-secret").value`)
+		secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(key)
+		if err != nil {
+			t.Fatalf("the key %q: %v", key, err)
+		}
+		b.shoot("mfa-setup")
+		b.do(chromedp.SendKeys(chromedp.ID("code"), totp.Code(secret, totp.Step(time.Now()), totp.Digits)))
+		b.follow(`form[action="/account/mfa/confirm"] button[type=submit]`)
+		if n := len(strings.Fields(eval[string](b, `document.getElementById("recovery-codes").value`))); n != 10 {
+			t.Errorf("%d recovery codes shown; want 10", n)
+		}
+		b.do(chromedp.Click(chromedp.CSS(`button[data-copy="recovery-codes"]`)))
+		b.shoot("mfa-recovery")
+		b.open("/account/mfa")
+		if b.count(`form[action="/account/mfa/disable"]`) != 1 {
+			t.Error("with MFA on, the page does not offer to turn it off")
+		}
+
+		// The password page: the app's rule next to its field.
+		b.allowed = append(b.allowed, "status of 400")
+		b.open("/account/password")
+		b.do(chromedp.SendKeys(chromedp.ID("current-password"), credential(audit.RoleAdmin).Password), chromedp.SendKeys(chromedp.ID("new-password"), "short"))
+		b.follow(`form[action="/account/password"] button[type=submit]`)
+		if !strings.Contains(b.text("#new-password-error"), "at least") {
+			t.Errorf("a short password shows %q next to the field", b.text("#new-password-error"))
+		}
+		if focused := eval[string](b, `document.activeElement.id`); focused != "new-password" {
+			t.Errorf("focus on %q after the error; want the new password", focused)
+		}
+		b.shoot("password")
 	})
 
 	for _, role := range []audit.Role{audit.RoleAnalyst, audit.RoleContentCreator} {

@@ -32,6 +32,8 @@ func TestGolden(t *testing.T) {
 		{"keys", owner, "/keys"},
 		{"account", owner, "/account"},
 		{"account-analyst", analyst, "/account"},
+		{"mfa", analyst, "/account/mfa"},
+		{"password", analyst, "/account/password"},
 		{"refused", analyst, "/events"},
 		{"dashboard", owner, "/dashboard?range=30d"},
 		{"chat", owner, "/chat"},

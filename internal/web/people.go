@@ -43,6 +43,8 @@ var doneMessages = map[string]string{
 	"activated":    "The user was reactivated.",
 	"revoked":      "The API key was revoked. It stops working at once.",
 	"security":     "The MFA policy was saved.",
+	"mfa-disabled": "Two-factor authentication is off. You sign in with your password alone.",
+	"password":     "Your password was changed. Your other sessions were signed out; this one goes on.",
 	"chat-deleted": "The conversation was deleted. The record of its questions (chat.query events) stays in the log.",
 }
 

@@ -143,6 +143,22 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"half":    func(n int64) int64 { return n / 2 },
 	"favicon": func() template.URL { return favicon },
+	// codeForm is the data of a form asking for an MFA code, with the
+	// error of its field, if the field is the code.
+	"codeForm": func(action, button, class, field, err string) codeForm {
+		f := codeForm{Action: action, Button: button, Class: class}
+		if field == "code" {
+			f.Field, f.Error = field, err
+		}
+		return f
+	},
+	"minPassword": func() int { return audit.MinPasswordLen },
+}
+
+// codeForm is a form that sends an MFA code.
+type codeForm struct {
+	Action, Button, Class string
+	Field, Error          string
 }
 
 // roleLabel is a role as people read it.

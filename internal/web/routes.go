@@ -36,6 +36,14 @@ func (c *Console) routes() {
 	r("GET /keys", can(audit.PermManageAPIKeys), c.keys)
 	r("POST /keys", can(audit.PermManageAPIKeys), c.createKey)
 	r("POST /keys/{id}/revoke", can(audit.PermManageAPIKeys), c.revokeKey)
+	// A user's own credentials: every role, and a user whose MFA
+	// enrolment is due (the operations need no permission).
+	r("GET /account/mfa", signedIn, c.mfaPage)
+	r("POST /account/mfa/setup", signedIn, c.startMFA)
+	r("POST /account/mfa/confirm", signedIn, c.confirmMFA)
+	r("POST /account/mfa/disable", signedIn, c.disableMFA)
+	r("GET /account/password", signedIn, c.passwordPage)
+	r("POST /account/password", signedIn, c.changePassword)
 	r("GET /account", can(audit.PermViewAccount), c.account)
 	r("POST /account/security", can(audit.PermManageAccountSecurity), c.setSecurity)
 	c.embedRoutes()

@@ -30,6 +30,8 @@ func TestPagePermissions(t *testing.T) {
 		{"/people", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/keys", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account", audit.Roles},
+		{"/account/mfa", audit.Roles},
+		{"/account/password", audit.Roles},
 		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
@@ -81,6 +83,18 @@ func TestFormPermissions(t *testing.T) {
 		{"/account/security", url.Values{"require_mfa": {"false"}}, []audit.Role{audit.RoleOwner}},
 		{"/chat", url.Values{"message": {"How many failed logins yesterday?"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		// A user's own credentials: every role may (TestMFAEnrolmentPage,
+		// TestPasswordPage); signed out, the forms send to sign-in.
+		{"/account/mfa/setup", url.Values{"password": {"x"}}, audit.Roles},
+		{"/account/mfa/confirm", url.Values{"code": {"123456"}}, audit.Roles},
+		{"/account/mfa/disable", url.Values{"code": {"123456"}}, audit.Roles},
+		{"/account/password", url.Values{"current_password": {"x"}, "new_password": {"y"}}, audit.Roles},
+	}
+	anon := e.client()
+	for _, f := range forms {
+		if got := anon.post(f.path, f.form); got.status != http.StatusSeeOther || got.header.Get("Location") != "/signin" {
+			t.Errorf("signed out POST %s: %d to %q; want the sign-in page", f.path, got.status, got.header.Get("Location"))
+		}
 	}
 	for _, role := range audit.Roles {
 		c := e.client()
@@ -181,7 +195,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
