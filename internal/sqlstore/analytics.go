@@ -124,27 +124,49 @@ type partyKey struct {
 }
 
 // countEvents adds events to their accounts' counts: each distinct row is
-// summed in memory, then written by one multi-row upsert per table (per
-// insertChunk rows). An ingested batch shares one created_at, so it
+// summed in memory (tally), then written by one multi-row upsert per table
+// (per insertChunk rows). An ingested batch shares one created_at, so it
 // touches a few rows per grain.
 func (tx *Tx) countEvents(ctx context.Context, events []*audit.Event) error {
 	if len(events) == 0 || tx.db.skipCounts {
 		return nil
 	}
-	counts := make(map[countKey]int64, 3*4)
-	parties := make(map[partyKey]int64, 8)
+	t := newTally()
+	t.add(events)
+	return tx.writeTally(ctx, t)
+}
+
+// tally is the counts of some events, summed in memory: the rows that
+// writing them adds to event_counts and event_party_counts.
+type tally struct {
+	counts  map[countKey]int64
+	parties map[partyKey]int64
+}
+
+func newTally() *tally {
+	return &tally{counts: make(map[countKey]int64, 3*4), parties: make(map[partyKey]int64, 8)}
+}
+
+// add counts events: once at each grain in event_counts, and once per day
+// for their actor and client address in event_party_counts.
+func (t *tally) add(events []*audit.Event) {
 	for _, e := range events {
 		for _, g := range grains {
-			counts[countKey{e.AccountID, g, g.Floor(e.CreatedAt).Unix(), e.Action, e.ResourceType, e.Outcome}]++
+			t.counts[countKey{e.AccountID, g, g.Floor(e.CreatedAt).Unix(), e.Action, e.ResourceType, e.Outcome}]++
 		}
 		day := GrainDay.Floor(e.CreatedAt).Unix()
 		if v := ActorKey(e); v != "" {
-			parties[partyKey{e.AccountID, "actor", day, v}]++
+			t.parties[partyKey{e.AccountID, "actor", day, v}]++
 		}
 		if e.IPAddress != "" {
-			parties[partyKey{e.AccountID, "ip", day, e.IPAddress}]++
+			t.parties[partyKey{e.AccountID, "ip", day, e.IPAddress}]++
 		}
 	}
+}
+
+// writeTally adds t's rows to the stored counts.
+func (tx *Tx) writeTally(ctx context.Context, t *tally) error {
+	counts, parties := t.counts, t.parties
 	// Rows in key order, so that concurrent transactions lock them in the
 	// same order.
 	ck := make([]countKey, 0, len(counts))
@@ -250,27 +272,33 @@ func cover(start, end time.Time, max Grain) []span {
 }
 
 // from returns a derived table, named c, of the columns cols of the
-// account's event_counts rows that f selects, and its arguments: one
-// SELECT per span of cover, joined by UNION ALL, so that each is a range
-// scan of the primary key (an OR of the spans made SQLite scan the whole
-// account).
+// account's event_counts rows that f selects, and its arguments (see
+// countsFrom).
 func (f CountFilter) from(accountID int64, cols string) (string, []any) {
 	var filter string
 	var fargs []any
 	for _, c := range []struct{ col, v string }{{"action", f.Action}, {"resource_type", f.ResourceType}, {"outcome", f.Outcome}} {
 		if c.v != "" {
-			filter += " AND " + c.col + " = ?"
+			filter += " AND e." + c.col + " = ?"
 			fargs = append(fargs, c.v)
 		}
 	}
-	spans := cover(f.Start, f.End, f.MaxGrain)
+	return countsFrom(accountID, cols, cover(f.Start, f.End, f.MaxGrain), filter, fargs)
+}
+
+// countsFrom returns a derived table, named c, of the columns cols of the
+// account's event_counts rows (named e) in spans that filter (" AND …",
+// with its arguments fargs) selects, and its arguments: one SELECT per
+// span, joined by UNION ALL, so that each is a range scan of the primary
+// key (an OR of the spans made SQLite scan the whole account).
+func countsFrom(accountID int64, cols string, spans []span, filter string, fargs []any) (string, []any) {
 	if len(spans) == 0 {
-		return `(SELECT ` + cols + ` FROM event_counts WHERE 1 = 0) c`, nil
+		return `(SELECT ` + cols + ` FROM event_counts e WHERE 1 = 0) c`, nil
 	}
 	parts := make([]string, len(spans))
 	var args []any
 	for i, s := range spans {
-		parts[i] = `SELECT ` + cols + ` FROM event_counts WHERE account_id = ? AND grain = ? AND bucket >= ? AND bucket < ?` + filter
+		parts[i] = `SELECT ` + cols + ` FROM event_counts e WHERE e.account_id = ? AND e.grain = ? AND e.bucket >= ? AND e.bucket < ?` + filter
 		args = append(append(args, accountID, s.grain.String(), s.from.Unix(), s.to.Unix()), fargs...)
 	}
 	return `(` + strings.Join(parts, ` UNION ALL `) + `) c`, args

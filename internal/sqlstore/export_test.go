@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/auditlog/auditlog/internal/audit"
 )
 
 // FailFirstAttemptForTest makes the first attempt of every Update of db fail,
@@ -106,4 +108,52 @@ func QueryPlanForTest(ctx context.Context, db *DB, query string, args ...any) (s
 		plan.WriteString(detail + "\n")
 	}
 	return plan.String(), rows.Err()
+}
+
+// FillCountsForBenchmark adds to the analytics counts the events that
+// batches yields, as the write path would count them (the same tally), in
+// one transaction, without writing the events: a benchmark of the
+// dashboard's queries, which read only the counts, can so fill them as
+// ten million events would leave them without writing ten million events.
+// TestCountsFill checks that the two agree.
+func FillCountsForBenchmark(ctx context.Context, db *DB, batches func(yield func([]*audit.Event) bool)) error {
+	t := newTally()
+	for evs := range batches {
+		t.add(evs)
+	}
+	return db.Update(ctx, func(tx *Tx) error { return tx.writeTally(ctx, t) })
+}
+
+// CountRowsForTest returns every analytics count row of the account, one
+// line each ("table|grain|bucket|key…|n"), in order.
+func CountRowsForTest(ctx context.Context, db *DB, accountID int64) ([]string, error) {
+	var out []string
+	err := db.view(ctx, func(r runner) error {
+		for _, q := range []string{
+			`SELECT 'event_counts', grain, bucket, action, resource_type, outcome, n FROM event_counts WHERE account_id = ? ORDER BY grain, bucket, action, resource_type, outcome`,
+			`SELECT 'event_party_counts', dimension, bucket, value, '', '', n FROM event_party_counts WHERE account_id = ? ORDER BY dimension, bucket, value`,
+		} {
+			rows, err := r.query(ctx, q, accountID)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var tbl, a, c, d, e string
+				var bucket, n int64
+				if err := rows.Scan(&tbl, &a, &bucket, &c, &d, &e, &n); err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, fmt.Sprintf("%s|%s|%d|%s|%s|%s|%d", tbl, a, bucket, c, d, e, n))
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
