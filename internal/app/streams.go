@@ -55,6 +55,10 @@ func (a *App) StreamPolicy() stream.Policy {
 	return stream.Policy{AllowHTTP: a.cfg.StreamsAllowHTTP, AllowPrivate: a.cfg.StreamsAllowPrivate}
 }
 
+// StreamHost is how streams name the service to the destinations whose
+// format carries a host (Splunk HEC, Datadog): LOG_NAME.
+func (a *App) StreamHost() string { return a.cfg.LogName }
+
 // OpenStreamSecret returns the destination secret of s in the clear, for
 // the delivery engine.
 func (a *App) OpenStreamSecret(s *audit.Stream) ([]byte, error) {
@@ -127,6 +131,9 @@ func (a *App) CreateStream(ctx context.Context, p *Principal, c Client, in NewSt
 		return nil, "", err
 	}
 	if err := a.StreamPolicy().CheckURL(ctx, in.URL); err != nil {
+		return nil, "", err
+	}
+	if err := stream.CheckFormatURL(in.Type, in.URL); err != nil {
 		return nil, "", err
 	}
 	secret, generated := in.Secret, ""
@@ -243,6 +250,9 @@ func (a *App) UpdateStream(ctx context.Context, p *Principal, c Client, id int64
 			s.Name = *in.Name
 		}
 		if in.URL != nil && *in.URL != s.URL {
+			if err := stream.CheckFormatURL(s.Type, *in.URL); err != nil {
+				return nil, false, err
+			}
 			changed = append(changed, "URL (to "+host(*in.URL)+")")
 			s.URL, endLease = *in.URL, true
 		}
@@ -334,7 +344,7 @@ func (a *App) TestStream(ctx context.Context, p *Principal, id int64, encode fun
 			}
 		}
 	}
-	if err := a.StreamPolicy().Test(ctx, s, secret, cp, stream.DefaultTimeout); err != nil {
+	if err := a.StreamPolicy().Test(ctx, s, secret, cp, a.StreamHost(), stream.DefaultTimeout); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

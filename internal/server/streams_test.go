@@ -161,6 +161,8 @@ func TestStreamsRules(t *testing.T) {
 			{"a name for loopback", tn.owner, "POST", "/api/streams", hook("https://localhost:8443/hook"), 400, "invalid", "url"},
 			{"splunk without token", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "splunk_hec", "url": publicHook}, 400, "invalid", "secret"},
 			{"datadog without key", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "datadog", "url": publicHook}, 400, "invalid", "secret"},
+			{"splunk to another path", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "splunk_hec", "url": "https://203.0.113.11:8088/services/collector/raw", "secret": "0a1b2c3d-hec-token"}, 400, "invalid", "url"},
+			{"datadog to another path", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "datadog", "url": "https://203.0.113.12/v1/input", "secret": "dd-api-key-0123"}, 400, "invalid", "url"},
 			{"short webhook secret", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "webhook", "url": publicHook, "secret": "short"}, 400, "invalid", "secret"},
 			{"secret with spaces", tn.owner, "POST", "/api/streams", map[string]any{"name": "S", "type": "webhook", "url": publicHook, "secret": "a secret with spaces in it"}, 400, "invalid", "secret"},
 			{"name not text", tn.owner, "POST", "/api/streams", map[string]any{"name": 5, "type": "webhook", "url": publicHook}, 400, "invalid", "name"},

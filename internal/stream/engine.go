@@ -43,6 +43,8 @@ type Options struct {
 	// Open returns the opened destination secret of a stream.
 	Open    func(s *audit.Stream) ([]byte, error)
 	Encoder Encoder
+	// Host names the service in the Splunk and Datadog formats (LOG_NAME).
+	Host string
 	// Batch is the most events one delivery carries.
 	Batch int
 	// Timeout bounds one delivery: connection, request and answer.
@@ -316,7 +318,7 @@ func (w *worker) deliver(ctx context.Context, s *audit.Stream) (bool, error) {
 	if err != nil || len(events) == 0 {
 		return false, err
 	}
-	b := &Batch{StreamID: s.ID, AccountID: s.AccountID}
+	b := &Batch{StreamID: s.ID, AccountID: s.AccountID, Host: e.opts.Host}
 	for _, ev := range events {
 		if ev.AccountID != s.AccountID {
 			return false, errors.New("stream: an event of another account") // never: EventsAfter names the account
@@ -417,10 +419,10 @@ func retryWait(err error, n int, base, max time.Duration) time.Duration {
 
 // Test delivers a test batch to s (no events, a record that says it is a
 // test where the format needs one, and the account's latest checkpoint
-// when encoded is set): nil when the destination answered 2xx, else
-// Describe's words.
-func (p Policy) Test(ctx context.Context, s *audit.Stream, secret []byte, checkpoint json.RawMessage, timeout time.Duration) error {
-	b := &Batch{StreamID: s.ID, AccountID: s.AccountID, Checkpoint: checkpoint, Test: true}
+// when encoded is set), naming the service host (Options.Host): nil when
+// the destination answered 2xx, else Describe's words.
+func (p Policy) Test(ctx context.Context, s *audit.Stream, secret []byte, checkpoint json.RawMessage, host string, timeout time.Duration) error {
+	b := &Batch{StreamID: s.ID, AccountID: s.AccountID, Checkpoint: checkpoint, Test: true, Host: host}
 	c := p.Client(timeout)
 	defer c.CloseIdleConnections()
 	return Send(ctx, c, s, secret, b, time.Now())

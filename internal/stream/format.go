@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -31,6 +34,10 @@ type Batch struct {
 	// Test marks the delivery of POST /api/streams/{id}/test: no events,
 	// and a record saying it is a test where the format needs one.
 	Test bool
+	// Host names the service in the formats that carry a host (Splunk's
+	// host, Datadog's hostname): the operator's LOG_NAME, the same from
+	// every process, never a machine's name.
+	Host string
 }
 
 // Headers of webhook deliveries.
@@ -104,7 +111,10 @@ func (b *Batch) Request(ctx context.Context, s *audit.Stream, secret []byte, now
 		body, err = b.splunk(now)
 		hdr.Set("Authorization", "Splunk "+string(secret))
 	case audit.StreamDatadog:
-		body, err = b.datadog()
+		if body, err = b.datadog(now); err == nil {
+			body, err = gzipped(body)
+			hdr.Set("Content-Encoding", "gzip")
+		}
 		hdr.Set("DD-API-KEY", string(secret))
 	default:
 		return nil, fmt.Errorf("stream: unknown type %q", s.Type)
@@ -127,9 +137,23 @@ func orNull(m json.RawMessage) json.RawMessage {
 	return m
 }
 
+// Splunk HTTP Event Collector: each event is a JSON object with the
+// metadata keys HEC documents ("Format events for HTTP Event Collector",
+// help.splunk.com): time (epoch seconds, with a fraction), host, source,
+// sourcetype, fields (indexed fields: string values, honoured only on
+// /services/collector/event) and event; a batch is those objects one after
+// the other. The destination's URL ends with /services/collector/event
+// (CheckFormatURL). HEC's documentation does not describe compressed
+// requests, so they are sent as they are.
+
+// SplunkPath is the path a Splunk HEC stream's URL must end with: the
+// endpoint that takes JSON events with indexed fields.
+const SplunkPath = "/services/collector/event"
+
 // splunkEvent is one event of a Splunk HEC request.
 type splunkEvent struct {
-	Time       float64           `json:"time"`
+	Time       json.Number       `json:"time"`
+	Host       string            `json:"host,omitempty"`
 	Source     string            `json:"source"`
 	SourceType string            `json:"sourcetype"`
 	Fields     map[string]string `json:"fields"`
@@ -144,20 +168,20 @@ func (b *Batch) splunk(now time.Time) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	account := strconv.FormatInt(b.AccountID, 10)
 	for i, e := range b.Events {
-		if err := enc.Encode(splunkEvent{Time: unixSeconds(b.Times[i]), Source: "auditlog", SourceType: "auditlog:event",
+		if err := enc.Encode(splunkEvent{Time: epochSeconds(b.Times[i]), Host: b.Host, Source: "auditlog", SourceType: "auditlog:event",
 			Fields: map[string]string{"account_id": account, "seq": strconv.FormatInt(b.Seqs[i], 10)}, Event: e}); err != nil {
 			return nil, err
 		}
 	}
 	if b.Test {
 		test, _ := json.Marshal(map[string]any{"test": true, "stream_id": b.StreamID})
-		if err := enc.Encode(splunkEvent{Time: unixSeconds(now), Source: "auditlog", SourceType: "auditlog:test",
+		if err := enc.Encode(splunkEvent{Time: epochSeconds(now), Host: b.Host, Source: "auditlog", SourceType: "auditlog:test",
 			Fields: map[string]string{"account_id": account}, Event: test}); err != nil {
 			return nil, err
 		}
 	}
 	if b.Checkpoint != nil {
-		if err := enc.Encode(splunkEvent{Time: unixSeconds(now), Source: "auditlog", SourceType: "auditlog:checkpoint",
+		if err := enc.Encode(splunkEvent{Time: epochSeconds(now), Host: b.Host, Source: "auditlog", SourceType: "auditlog:checkpoint",
 			Fields: map[string]string{"account_id": account}, Event: b.Checkpoint}); err != nil {
 			return nil, err
 		}
@@ -165,32 +189,105 @@ func (b *Batch) splunk(now time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func unixSeconds(t time.Time) float64 { return float64(t.UnixMicro()) / 1e6 }
+// epochSeconds is t in Unix seconds with its microseconds as a decimal
+// fraction (1764666000.123456), written exactly: a float64 would round the
+// last digits.
+func epochSeconds(t time.Time) json.Number {
+	us := t.UnixMicro()
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	return json.Number(fmt.Sprintf("%d.%06d", sec, frac))
+}
+
+// Datadog logs intake (API v2, "Send logs", docs.datadoghq.com): a JSON
+// array of at most 1,000 logs, at most 5 MB before compression, each with
+// ddsource, ddtags (comma-separated key:value), hostname, service and
+// message; other keys become attributes. POST to /api/v2/logs with the key
+// in DD-API-KEY; Datadog recommends gzip (Content-Encoding: gzip). A
+// timestamp attribute (epoch milliseconds) dates the log, as Datadog's
+// date remapper reads it by default; the intake takes dates up to 18 hours
+// old, so older events go without one and are dated on receipt (their
+// created_at is in the message).
+
+// DatadogPath is the path of Datadog's logs intake, which a Datadog
+// stream's URL must have.
+const DatadogPath = "/api/v2/logs"
+
+// datadogMaxAge is how old an event may be and still carry its own
+// timestamp to Datadog: the intake's 18 hours, less a margin for clocks
+// and retries.
+const datadogMaxAge = 17 * time.Hour
 
 // datadogLog is one log of a Datadog logs intake request.
 type datadogLog struct {
-	Source  string `json:"ddsource"`
-	Service string `json:"service"`
-	Tags    string `json:"ddtags"`
+	Source   string `json:"ddsource"`
+	Service  string `json:"service"`
+	Hostname string `json:"hostname,omitempty"`
+	Tags     string `json:"ddtags"`
 	// Message is the event's (or checkpoint's) JSON as text; Datadog
 	// parses it into the log's attributes.
 	Message string `json:"message"`
+	// Timestamp is when the event was recorded, in Unix milliseconds.
+	Timestamp int64 `json:"timestamp,omitempty"`
 }
 
 // datadog is the body of a logs intake request: a JSON array of logs, one
 // per event, then the checkpoint's.
-func (b *Batch) datadog() ([]byte, error) {
+func (b *Batch) datadog(now time.Time) ([]byte, error) {
 	logs := make([]datadogLog, 0, len(b.Events)+2)
 	tags := "account_id:" + strconv.FormatInt(b.AccountID, 10)
-	for _, e := range b.Events {
-		logs = append(logs, datadogLog{Source: "auditlog", Service: "auditlog", Tags: tags + ",kind:event", Message: string(e)})
+	entry := func(kind, message string) datadogLog {
+		return datadogLog{Source: "auditlog", Service: "auditlog", Hostname: b.Host, Tags: tags + ",kind:" + kind, Message: message}
+	}
+	for i, e := range b.Events {
+		l := entry("event", string(e))
+		if t := b.Times[i]; now.Sub(t) < datadogMaxAge {
+			l.Timestamp = t.UnixMilli()
+		}
+		logs = append(logs, l)
 	}
 	if b.Test {
-		logs = append(logs, datadogLog{Source: "auditlog", Service: "auditlog", Tags: tags + ",kind:test",
-			Message: fmt.Sprintf(`{"test":true,"stream_id":%d}`, b.StreamID)})
+		logs = append(logs, entry("test", fmt.Sprintf(`{"test":true,"stream_id":%d}`, b.StreamID)))
 	}
 	if b.Checkpoint != nil {
-		logs = append(logs, datadogLog{Source: "auditlog", Service: "auditlog", Tags: tags + ",kind:checkpoint", Message: string(b.Checkpoint)})
+		logs = append(logs, entry("checkpoint", string(b.Checkpoint)))
 	}
 	return json.Marshal(logs)
+}
+
+// gzipped returns body compressed with gzip.
+func gzipped(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// CheckFormatURL checks that raw, a stream's URL, has the path its type's
+// destination takes: Splunk HEC's SplunkPath (or its /1.0 form), Datadog's
+// DatadogPath. Webhooks take any path.
+func CheckFormatURL(typ, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // CheckURL says what is wrong with it
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	switch typ {
+	case audit.StreamSplunk:
+		if !strings.HasSuffix(path, SplunkPath) && !strings.HasSuffix(path, SplunkPath+"/1.0") {
+			return audit.FieldError("url", "url must be the HTTP Event Collector's event endpoint, ending with %s, such as https://splunk.example.com:8088%s.", SplunkPath, SplunkPath)
+		}
+	case audit.StreamDatadog:
+		if path != DatadogPath {
+			return audit.FieldError("url", "url must be the Datadog site's logs intake, with the path %s, such as https://http-intake.logs.datadoghq.com%s.", DatadogPath, DatadogPath)
+		}
+	}
+	return nil
 }
