@@ -59,6 +59,9 @@
 //   - version.go: the version of a listing page (ListingVersion), for
 //     HTTP validators and page caches, and the rule it relies on: any
 //     change to how an event reads appends an event.
+//   - eventschema.go: event schemas (JSON Schemas per action, for one
+//     account or all), their versions, and the check of ingested events
+//     against them, with the process's cache of compiled schemas.
 //   - ingest.go: recording ingested events through the group-commit
 //     writer, and what a saturated or slow writer answers.
 //   - log.go: the verifiable log's reads: the verifier key, checkpoints,
@@ -148,6 +151,8 @@ type App struct {
 	// cos asks the witnesses to cosign checkpoints (witness.go); nil
 	// without witnesses.
 	cos *cosigner
+	// schemas caches compiled event schemas (eventschema.go).
+	schemas schemaCache
 }
 
 // Deps are what an App needs.

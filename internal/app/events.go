@@ -183,8 +183,9 @@ func (c *listCursor) encode(k Keys, accountID int64, f audit.EventFilter) string
 // user) sends to p's account and converts them for the write path, filling
 // in the account, the recording key and the actor: a user named by
 // actor.user_id (who must belong to the account), an external actor, or by
-// default p. Every problem of every event is reported together, in an
-// *ingest.InvalidError.
+// default p. Events of an action with an event schema must match it
+// (eventschema.go). Every problem of every event is reported together, in
+// an *ingest.InvalidError.
 func (a *App) PrepareEvents(ctx context.Context, p *Principal, ins []ingest.EventInput) ([]*audit.Event, error) {
 	if err := p.Authorize(audit.PermWriteEvents); err != nil {
 		return nil, err
@@ -242,9 +243,21 @@ func (a *App) prepareEvents(ctx context.Context, who []*Principal, ins []ingest.
 			p.setActor(e)
 		}
 	}
+	bad := map[int]bool{}
+	for _, pr := range problems {
+		bad[pr.Index] = true
+	}
+	schemaProblems, used, err := a.checkSchemas(ctx, who, ins, bad)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, schemaProblems...)
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b ingest.Problem) int { return a.Index - b.Index })
 		return nil, &ingest.InvalidError{Problems: problems}
+	}
+	if err := a.markSchemasUsed(ctx, used); err != nil {
+		return nil, err
 	}
 	return events, nil
 }

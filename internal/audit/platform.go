@@ -13,11 +13,12 @@ const (
 	PlatformScopeEventsWrite   = "events:write"   // record events in any account
 	PlatformScopeEventsRead    = "events:read"    // read, prove and export one named account's events
 	PlatformScopeViewerCreate  = "viewer:create"  // mint viewer tokens for the embeddable viewer
+	PlatformScopeSchemasWrite  = "schemas:write"  // register, read and delete event schemas, of one account or of all
 )
 
 // PlatformScopes lists every scope a platform key may hold.
 var PlatformScopes = []string{PlatformScopeAccountsRead, PlatformScopeAccountsWrite, PlatformScopeEventsRead,
-	PlatformScopeEventsWrite, PlatformScopeViewerCreate}
+	PlatformScopeEventsWrite, PlatformScopeSchemasWrite, PlatformScopeViewerCreate}
 
 // ActorPlatformKey is the actor type of what a platform key does in an
 // account: its ActorID is the key's prefix, its ActorName the key's name.

@@ -411,3 +411,24 @@ func compactChanges(cs []ChangeInput) ([]byte, error) {
 	}
 	return compactJSON(b)
 }
+
+// FieldPath turns a JSON pointer such as /actor/user_id or /changes/0/old
+// into the field name used in errors: actor.user_id, changes[0].old.
+func FieldPath(ptr string) string { return fieldPath(ptr) }
+
+// ValidAction reports whether s is an action name that events may carry:
+// lower-case words joined by dots, at most MaxActionLen characters.
+func ValidAction(s string) bool { return len(s) <= MaxActionLen && actionPattern.MatchString(s) }
+
+// instanceOptions encode an event for an event schema: the members the
+// client sent, none added.
+var instanceOptions = jsonv2.JoinOptions(jsonv2.OmitZeroStructFields(true), jsonv2.Deterministic(true))
+
+// SchemaInstance returns the event as an event schema checks it: a JSON
+// object of the members the client sent (event_id, action, resource_type,
+// resource_id, details, ip_address, user_agent, actor, occurred_at,
+// outcome, metadata, changes), as sent; the account a platform names is
+// not part of it.
+func (in *EventInput) SchemaInstance() ([]byte, error) {
+	return jsonv2.Marshal(in, instanceOptions)
+}

@@ -31,6 +31,7 @@ type Application interface {
 	streamService
 	erasureService
 	platformService
+	eventSchemaService
 }
 
 var _ Application = (*app.App)(nil)
@@ -152,4 +153,13 @@ type platformService interface {
 	CreateViewerToken(ctx context.Context, p *app.Principal, c app.Client, in app.NewViewerToken) (string, *app.ViewerGrant, error)
 	RecordViews(ctx context.Context, p *app.Principal, id int64) (bool, error)
 	SetRecordViews(ctx context.Context, p *app.Principal, c app.Client, id int64, record bool) error
+}
+
+// eventSchemaService serves event schemas: JSON Schemas per action that
+// ingested events must match.
+type eventSchemaService interface {
+	CreateEventSchema(ctx context.Context, p *app.Principal, c app.Client, in app.NewEventSchema) (*audit.EventSchema, error)
+	ListEventSchemas(ctx context.Context, p *app.Principal, ref app.AccountRef, action string) ([]*audit.EventSchema, error)
+	EventSchema(ctx context.Context, p *app.Principal, id int64) (*audit.EventSchema, error)
+	DeleteEventSchema(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.EventSchema, error)
 }

@@ -584,4 +584,20 @@ func drivePlatformRoutes(t *testing.T, p, owner *client, acct string) {
 	p.do("POST", "/api/viewer-tokens", map[string]any{"account_id": num(r.obj("account"), "id"), "origins": []string{"https://admin.example.com"}}).want(t, 201)
 	owner.do("GET", "/api/accounts/"+acct+"/viewer", nil).want(t, 200)
 	owner.do("PATCH", "/api/accounts/"+acct+"/viewer", map[string]any{"record_views": true}).want(t, 200)
+
+	// Event schemas: the platform's for all accounts, the owner's own.
+	schema := map[string]any{"type": "object", "required": []string{"metadata"}}
+	es := p.do("POST", "/api/event-schemas", map[string]any{"all_accounts": true, "action": "schema.checked", "schema": schema}).want(t, 201)
+	p.do("POST", "/api/event-schemas", map[string]any{"action": "schema.checked", "schema": schema}).wantError(t, 400, "invalid", "account_id")
+	owner.do("POST", "/api/event-schemas", map[string]any{"action": "schema.checked", "schema": map[string]any{"type": "thing"}}).wantError(t, 400, "invalid", "schema")
+	own := owner.do("POST", "/api/event-schemas", map[string]any{"action": "schema.checked", "schema": schema}).want(t, 201)
+	p.do("GET", "/api/event-schemas?account_id="+acct, nil).want(t, 200)
+	owner.do("GET", "/api/event-schemas?action=schema.checked", nil).want(t, 200)
+	owner.do("GET", "/api/event-schemas/"+strconv.FormatInt(num(es.obj("event_schema"), "id"), 10), nil).want(t, 200)
+	owner.do("GET", "/api/event-schemas/999999", nil).wantError(t, 404, "not_found", "")
+	p.do("POST", "/api/platform/events", map[string]any{"account_id": num(r.obj("account"), "id"), "action": "schema.checked"}).
+		wantError(t, 400, "invalid", "metadata")
+	p.do("POST", "/api/platform/events", map[string]any{"account_id": num(r.obj("account"), "id"), "action": "schema.checked", "metadata": map[string]any{}}).want(t, 201)
+	p.do("DELETE", "/api/event-schemas/"+strconv.FormatInt(num(es.obj("event_schema"), "id"), 10), nil).wantError(t, 409, "conflict", "")
+	owner.do("DELETE", "/api/event-schemas/"+strconv.FormatInt(num(own.obj("event_schema"), "id"), 10), nil).want(t, 200)
 }

@@ -103,6 +103,13 @@ func (s *Server) routes() {
 	r("POST /api/viewer-tokens", platformOrUser, noLimit, s.createViewerToken)
 	r("GET /api/accounts/{id}/viewer", can(audit.PermViewAccount), limitReads, s.getViewerSettings)
 	r("PATCH /api/accounts/{id}/viewer", can(audit.PermManageAccountSecurity), noLimit, s.updateViewerSettings)
+
+	// Event schemas: a platform key (schemas:write) or a session; the app
+	// checks the scope, or the role (owners write, owners and admins read).
+	r("POST /api/event-schemas", platformOrUser, noLimit, s.createEventSchema)
+	r("GET /api/event-schemas", platformOrUser, limitReads, s.listEventSchemas)
+	r("GET /api/event-schemas/{id}", platformOrUser, limitReads, s.getEventSchema)
+	r("DELETE /api/event-schemas/{id}", platformOrUser, noLimit, s.deleteEventSchema)
 }
 
 // access says who may call a route.
