@@ -67,6 +67,7 @@ func commands() []command {
 		{"verify", "check an audit-log export offline: auditlog verify --key KEY FILE", runVerify},
 		{"backup", "write a consistent copy of a SQLite database while the service runs", runBackup},
 		{"restore-check", "verify every account's log in a backup or a restored database", runRestoreCheck},
+		{"import", "import accounts, users and audit logs from the seed's Flask system (import --from URL)", runImport},
 		{"prune", "remove the events older than each account's retention period now", runPrune},
 		{"keygen", "generate a checkpoint signing key for SIGNING_KEY", runKeygen},
 		{"witness", "run an independent witness that cosigns checkpoints (C2SP tlog-witness)", runWitness},

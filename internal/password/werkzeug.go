@@ -69,6 +69,19 @@ func ValidLegacy(hash string) bool {
 // the Hasher's after a successful sign-in: a Werkzeug hash.
 func NeedsRehash(hash string) bool { return IsLegacy(hash) }
 
+// WeakPBKDF2Iterations is the count below which Weak calls a PBKDF2 hash
+// weak: OWASP's recommendation for PBKDF2-HMAC-SHA256 (2023).
+const WeakPBKDF2Iterations = 600_000
+
+// Weak reports whether hash is a Werkzeug PBKDF2 hash of fewer than
+// WeakPBKDF2Iterations iterations (or of SHA-1): still verified, so that its
+// user can sign in, but cheaper to attack than it should be until the
+// sign-in replaces it.
+func Weak(hash string) bool {
+	l, err := parseLegacy(hash)
+	return err == nil && l.pbkdf2Hash != nil && (l.iterations < WeakPBKDF2Iterations || len(l.key) == sha1.Size)
+}
+
 // parseLegacy parses a Werkzeug hash.
 func parseLegacy(s string) (*legacy, error) {
 	method, rest, ok := strings.Cut(s, "$")

@@ -10,10 +10,13 @@ import (
 )
 
 // CreateAccount inserts a new account and its empty event log, and sets a.ID
-// and a.CreatedAt. It returns an error wrapping audit.ErrDomainTaken when
+// and, unless it is set (an account imported with its own creation time),
+// a.CreatedAt. It returns an error wrapping audit.ErrDomainTaken when
 // another account has the domain (or, in a race, the external ID).
 func (tx *Tx) CreateAccount(ctx context.Context, a *audit.Account) error {
-	a.CreatedAt = tx.now
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = tx.now
+	}
 	id, err := tx.insert(ctx, `INSERT INTO accounts (name, domain, external_id, created_at) VALUES (?, ?, ?, ?)`,
 		a.Name, a.Domain, nullString(a.ExternalID), tx.db.t(a.CreatedAt))
 	if err != nil {

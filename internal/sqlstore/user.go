@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -20,11 +21,14 @@ func scanUser(s scanner) (*audit.User, error) {
 	return u, nil
 }
 
-// CreateUser inserts a user into u.AccountID and sets u.ID and u.CreatedAt.
+// CreateUser inserts a user into u.AccountID and sets u.ID and, unless it is
+// set (a user imported with its own creation time), u.CreatedAt.
 // It returns an error wrapping audit.ErrEmailTaken when a user (in any
 // account) has the email.
 func (tx *Tx) CreateUser(ctx context.Context, u *audit.User) error {
-	u.CreatedAt = tx.now
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = tx.now
+	}
 	id, err := tx.insert(ctx, `INSERT INTO users (account_id, email, password_hash, first_name, last_name, role, is_active, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.AccountID, u.Email, u.PasswordHash, u.FirstName, u.LastName, string(u.Role), u.IsActive, tx.db.t(u.CreatedAt))
@@ -90,4 +94,26 @@ func (db *DB) Users(ctx context.Context, accountID int64) ([]*audit.User, error)
 		users = append(users, u)
 	}
 	return users, db.wrap(rows.Err(), "select users")
+}
+
+// EventIDsWithPrefix returns the event IDs of the account's events that
+// begin with prefix, which holds no LIKE wildcard (_ or %): how an import
+// finds the rows it brought in earlier runs.
+func (db *DB) EventIDsWithPrefix(ctx context.Context, accountID int64, prefix string) (map[string]bool, error) {
+	if strings.ContainsAny(prefix, "_%\\") {
+		return nil, fmt.Errorf("sqlstore: event ID prefix %q holds a LIKE wildcard", prefix)
+	}
+	ids, err := selectAll(ctx, db, "select event IDs", func(s scanner) (string, error) {
+		var id string
+		err := s.Scan(&id)
+		return id, err
+	}, `SELECT event_id FROM events WHERE account_id = ? AND event_id LIKE ?`, accountID, prefix+"%")
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set, nil
 }
