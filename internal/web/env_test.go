@@ -18,6 +18,7 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/ingest"
+	"github.com/auditlog/auditlog/internal/live"
 	"github.com/auditlog/auditlog/internal/password"
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sample"
@@ -45,7 +46,14 @@ type testEnv struct {
 	accountID int64
 	// detailed is the ID of an event with changes and metadata.
 	detailed int64
+	// key is an API key of the account with events:write.
+	key string
 }
+
+// liveBuffer is the live hub's queue per tail in the next test
+// environment (0: the default); TestBrowserLive makes it small to see a
+// tail overflow.
+var liveBuffer int
 
 // newTestEnv starts the handler; opts may change the configuration.
 func newTestEnv(t testing.TB, opts ...func(*config.Config)) *testEnv {
@@ -73,7 +81,10 @@ func newTestEnvClock(t testing.TB, clock func() time.Time, opts ...func(*config.
 		o(&cfg)
 	}
 	a := app.New(app.Deps{Store: db, Signer: signer, Ingest: writer, Hasher: hasher, Config: cfg, SecretKey: []byte("test-secret-key"), Now: clock})
-	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Now: clock})
+	hub := live.New(db, live.Options{Buffer: liveBuffer})
+	t.Cleanup(hub.Close)
+	db.OnCommit = hub.Committed // as serve does: the explorer's live toggle
+	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Now: clock, Live: hub})
 	e := &testEnv{t: t, app: a}
 	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat(), Now: clock})))
 	t.Cleanup(e.ts.Close)
@@ -90,25 +101,37 @@ func newTestEnvClock(t testing.TB, clock func() time.Time, opts ...func(*config.
 		"actor":{"type":"customer","id":"cust_77","name":"Jane Roe","email":"jane@example.net"},
 		"metadata":{"amount_cents":4200,"currency":"USD","reason":"damaged in transit","shipping":{"country":"GB"}},
 		"changes":[{"field":"status","old":"paid","new":"refunded"},{"field":"refunded_cents","old":0,"new":4200},{"field":"note","old":null,"new":"Box arrived crushed"}]}`
-	req, _ := http.NewRequest("POST", e.ts.URL+"/api/audit-logs", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	e.key = key
 	var out struct {
 		Log struct {
 			ID int64 `json:"id"`
 		} `json:"audit_log"`
 	}
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &out) != nil || out.Log.ID == 0 {
-		t.Fatalf("ingest: %d %s", resp.StatusCode, raw)
+	e.ingest("/api/audit-logs", body, &out)
+	if out.Log.ID == 0 {
+		t.Fatal("ingest: no ID")
 	}
 	e.detailed = out.Log.ID
 	return e
+}
+
+// ingest records events through the API with the environment's key:
+// path is /api/audit-logs or /api/audit-logs/batch, body its JSON; the
+// answer is decoded into out.
+func (e *testEnv) ingest(path, body string, out any) {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.ts.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, out) != nil {
+		e.t.Fatalf("ingest: %d %s", resp.StatusCode, raw)
+	}
 }
 
 // credential returns the sample user of role.

@@ -65,6 +65,13 @@ type explorerView struct {
 	Base, EventPath string
 	// Embedded is set in the embedded viewer.
 	Embedded bool
+	// LiveURL is the live tail of the listing's filters and search
+	// (GET /api/audit-logs/stream, without the scheme and host, which
+	// the script takes from the page), on the console's first page only;
+	// AfterSeq is the highest seq the page lists, where the tail resumes
+	// from (0: the page lists none, and the tail starts at the log's end).
+	LiveURL  string
+	AfterSeq int64
 }
 
 // filterForm is the explorer's filters as the browser sent them.
@@ -273,6 +280,12 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 		}
 		v.NewerURL = v.Base + "?" + q.Encode()
 	}
+	if p.Viewer == nil && cursor == "" {
+		v.LiveURL = liveURL(f, v.Form.Q)
+		for _, e := range list.Events {
+			v.AfterSeq = max(v.AfterSeq, e.Seq)
+		}
+	}
 	switch {
 	case p.Viewer == nil:
 		v.Exports = exportLinks(f, v.Form.Q)
@@ -281,6 +294,22 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 	}
 	c.render(w, r, http.StatusOK, "events", c.pageView(p, "Events", v))
 	return nil
+}
+
+// liveURL is the live tail (GET /api/audit-logs/stream) of the filter
+// and search, as the export links name them.
+func liveURL(f audit.EventFilter, search string) string {
+	q := url.Values{}
+	for k, v := range app.FilterParams(f) {
+		q.Set(k, v)
+	}
+	if search != "" {
+		q.Set("q", search)
+	}
+	if len(q) == 0 {
+		return "/api/audit-logs/stream"
+	}
+	return "/api/audit-logs/stream?" + q.Encode()
 }
 
 func cloneValues(q url.Values) url.Values {

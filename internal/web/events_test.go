@@ -144,3 +144,38 @@ func TestExplorerSearch(t *testing.T) {
 		t.Errorf("a refused search: %d, body holds no message", bad.status)
 	}
 }
+
+// TestLiveToggle checks what the explorer gives its live toggle: the tail
+// of the page's filters and search, resuming after the newest event shown,
+// on the first page only (TestBrowserLive drives it).
+func TestLiveToggle(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.client()
+	c.signIn(audit.RoleOwner)
+	stream := regexp.MustCompile(`<div class="live" id="live" data-stream="([^"]*)" data-after-seq="(\d+)"`)
+	for _, tt := range []struct {
+		path, want string
+	}{
+		{"/events", "/api/audit-logs/stream"},
+		{"/events?action=order.refunded&q=actor%3Acust_77", "/api/audit-logs/stream?action=order.refunded&amp;q=actor%3Acust_77"},
+		{"/events?action=no_such_action", "/api/audit-logs/stream?action=no_such_action"},
+	} {
+		page := c.get(tt.path)
+		m := stream.FindStringSubmatch(page.body)
+		if m == nil || m[1] != tt.want || !strings.Contains(page.body, `src="/static/live.js?v=`) {
+			t.Errorf("%s: live toggle %q; want the tail %s", tt.path, m, tt.want)
+			continue
+		}
+		if strings.Contains(tt.path, "no_such") != (m[2] == "0") {
+			t.Errorf("%s: after_seq %s", tt.path, m[2])
+		}
+	}
+	first := c.get("/events")
+	older := regexp.MustCompile(`href="(/events\?[^"]*cursor=[^"]*)" rel="next"`).FindStringSubmatch(first.body)
+	if older == nil {
+		t.Fatal("no older page")
+	}
+	if page := c.get(strings.ReplaceAll(older[1], "&amp;", "&")); page.status != 200 || strings.Contains(page.body, `id="live"`) {
+		t.Errorf("a later page: %d with a live toggle", page.status)
+	}
+}

@@ -9,9 +9,10 @@
 // Templates and assets are embedded (go:embed): the binary serves the
 // console offline, with no CDN and no Node at run time. Pages work without
 // JavaScript; three small scripts (static/*.js) add what only a browser
-// can do: local times, copy buttons, and the "verified" badge of an event,
-// which checks the event's inclusion proof and the signed checkpoint with
-// WebCrypto (docs/console.md). The Content-Security-Policy allows scripts,
+// can do: local times, copy buttons, the explorer's live toggle (a
+// WebSocket tail), and the "verified" badge of an event, which checks the
+// event's inclusion proof and the signed checkpoint with WebCrypto
+// (docs/console.md). The Content-Security-Policy allows scripts,
 // styles and images from the console's own origin only.
 //
 // Every route, with what it needs, is listed in routes.go; the one mapping
