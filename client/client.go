@@ -157,6 +157,9 @@ type request struct {
 	body         []byte
 	header       http.Header
 	noTimeout    bool // a streamed response: the context bounds it, not the client's timeout
+	// noNetworkRetry: a request that is not safe to repeat once the
+	// server may have received it; only 429 and 503 answers are retried.
+	noNetworkRetry bool
 }
 
 // send makes the request, retrying as the policy says, and returns the
@@ -196,7 +199,7 @@ func (c *Client) send(ctx context.Context, rq request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if attempt >= c.retry.MaxAttempts {
+			if attempt >= c.retry.MaxAttempts || rq.noNetworkRetry {
 				return nil, err
 			}
 			wait = c.retry.backoff(attempt)

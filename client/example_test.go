@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 
@@ -126,3 +127,55 @@ func ExampleVerifyExport() {
 	fmt.Println("verified", rep.Events, "events; complete log:", rep.Complete)
 	// Output: verified 3 events; complete log: false
 }
+
+// A platform registers an event schema for every account (with a platform
+// key holding schemas:write); an event that does not match is refused,
+// naming the field at fault, and nothing of its request is recorded.
+func ExampleClient_CreateEventSchema() {
+	ctx := context.Background()
+	platformKey, err := newPlatformKey("schemas:write")
+	if err != nil {
+		log.Fatal(err)
+	}
+	platform, err := client.New(serverURL, platformKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := platform.CreateEventSchema(ctx, client.EventSchemaInput{
+		AllAccounts: true,
+		Action:      "payout.sent",
+		Schema: map[string]any{
+			"type":     "object",
+			"required": []string{"metadata"},
+			"properties": map[string]any{"metadata": map[string]any{
+				"type":       "object",
+				"required":   []string{"amount_cents"},
+				"properties": map[string]any{"amount_cents": map[string]any{"type": "integer", "minimum": 1}},
+			}},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Action, "version", s.Version)
+
+	c, err := client.New(serverURL, exampleKey())
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.Send(ctx, client.EventInput{Action: "payout.sent", Metadata: map[string]any{"amount_cents": "12.00"}})
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Problems[0].Field)
+	}
+	ev, err := c.Send(ctx, client.EventInput{Action: "payout.sent", Metadata: map[string]any{"amount_cents": 1200}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ev.Action, string(ev.Metadata))
+	// Output:
+	// payout.sent version 1
+	// 400 metadata.amount_cents
+	// payout.sent {"amount_cents":1200}
+}
+

@@ -34,6 +34,9 @@ var (
 	// serverURL is the test server's base URL.
 	serverURL string
 	accounts  atomic.Int64
+	// service is the service's application layer, for what only an
+	// operator does (platform keys).
+	service *app.App
 )
 
 func TestMain(m *testing.M) {
@@ -47,41 +50,64 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(dir, "audit.db"))
+	svc, err := startService(dir, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer db.Close()
-	skey, _, err := tlog.GenerateKey("client-test.auditlog")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	signer, err := tlog.NewSigner(skey)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	cfg := config.Default()
-	cfg.Env = config.Development
-	roomy := ratelimit.Rule{Limit: 1_000_000, Period: time.Minute}
-	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitSignUp, cfg.RateLimitIngest = roomy, roomy, roomy, roomy, roomy
-	w := ingest.NewWriter(db, signer, ingest.Options{})
-	defer w.Close()
-	a := app.New(app.Deps{
-		Store: db, Signer: signer, Ingest: w, Config: cfg, SecretKey: []byte("client-test-secret"),
-		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
-	})
-	defer a.Close(context.Background())
-	apiHandler = server.New(server.Deps{App: a, Store: db, Config: cfg})
+	defer svc.close()
+	service, apiHandler = svc.app, svc.handler
 	front.Store(&apiHandler)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*front.Load()).ServeHTTP(w, r) }))
 	defer ts.Close()
 	serverURL = ts.URL
 	return m.Run()
+}
+
+// testService is one instance of the service: its application layer,
+// API handler and group-commit writer over a SQLite database of its own.
+type testService struct {
+	app     *app.App
+	handler http.Handler
+	writer  *ingest.Writer
+	close   func()
+}
+
+// startService starts the service over a new SQLite database in dir, with
+// roomy rate limits that adjust may change.
+func startService(dir string, adjust func(*config.Config)) (*testService, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(dir, fmt.Sprintf("audit-%d.db", accounts.Add(1))))
+	if err != nil {
+		return nil, err
+	}
+	skey, _, err := tlog.GenerateKey("client-test.auditlog")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	signer, err := tlog.NewSigner(skey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Env = config.Development
+	roomy := ratelimit.Rule{Limit: 1_000_000, Period: time.Minute}
+	cfg.RateLimitLoginIP, cfg.RateLimitLoginAccount, cfg.RateLimitReads, cfg.RateLimitSignUp, cfg.RateLimitIngest = roomy, roomy, roomy, roomy, roomy
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	w := ingest.NewWriter(db, signer, ingest.Options{})
+	a := app.New(app.Deps{
+		Store: db, Signer: signer, Ingest: w, Config: cfg, SecretKey: []byte("client-test-secret"),
+		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
+	})
+	return &testService{
+		app: a, handler: server.New(server.Deps{App: a, Store: db, Config: cfg}), writer: w,
+		close: func() { a.Close(context.Background()); w.Close(); db.Close() },
+	}, nil
 }
 
 // serveThrough puts h in front of the service until the test ends. Tests
@@ -93,7 +119,10 @@ func serveThrough(t *testing.T, h http.Handler) {
 
 // newAccount signs up an account through the API and returns an API key
 // of it with events:write and events:read.
-func newAccount() (string, error) {
+func newAccount() (string, error) { return newAccountAt(serverURL) }
+
+// newAccountAt is newAccount on the service at serverURL.
+func newAccountAt(serverURL string) (string, error) {
 	n := accounts.Add(1)
 	domain := fmt.Sprintf("shop%d.example.com", n)
 	hc := &http.Client{Timeout: time.Minute}
@@ -149,3 +178,11 @@ func mustAccount(t *testing.T) string {
 	}
 	return key
 }
+
+// newPlatformKey creates a platform key with the scopes, as an operator
+// does on the command line.
+func newPlatformKey(scopes ...string) (string, error) {
+	key, _, err := service.CreatePlatformKey(context.Background(), "client test", fmt.Sprintf("platform-%d", accounts.Add(1)), scopes)
+	return key, err
+}
+
