@@ -60,6 +60,10 @@ type DB struct {
 	// before it reports the bound as an inexact total (SearchEvents); 0
 	// means DefaultCountBound. Set it before use.
 	CountBound int64
+	// noTotalsFromCounts, in tests and benchmarks, makes a search of the
+	// analytics counts' columns count its rows (searchplan.go) instead of
+	// taking its total from the counts (searchcounts.go), to compare them.
+	noTotalsFromCounts bool
 	// forceWalk, in tests, makes SearchEvents always (1) or never (-1)
 	// walk the account's events newest first, instead of choosing.
 	forceWalk int

@@ -65,8 +65,8 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	err := db.view(ctx, func(tx runner) error {
 		sd := db.dialect.search
 		counted := !q.IsZero()
-		var size int64 // the events the account holds: those retention removed are not counted
-		err := tx.queryRow(ctx, `SELECT size - pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size)
+		var size, pruned int64 // the events the account holds: those retention removed are not counted
+		err := tx.queryRow(ctx, `SELECT size - pruned_size, pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&size, &pruned)
 		if err != nil && (!counted || !errors.Is(err, sql.ErrNoRows)) {
 			// (A search of an account without a log finds nothing.)
 			return db.wrap(err, "select log size")
@@ -94,7 +94,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// examined did, the word is rare and its full-text index counts
 		// it exactly (up to the bound) instead.
 		countWords := func() (int64, bool, error) {
-			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, sd.textWord != nil)
+			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, -1, sd.textWord != nil)
 			if err != nil {
 				return 0, false, err
 			}
@@ -114,7 +114,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// is checked instead.
 		negText := q != nil && len(q.Words) > 0 && !hasWord(q) && sd.textWord != nil
 		var total int64
-		inexact, pageWalk, keyedText := false, false, false
+		inexact, pageWalk, keyedText, fromCounts := false, false, false, false
 		// pageFrom, when set, is where the page of a search without words
 		// is read (its driver's index).
 		pageFrom, pageAcct := "", "e.account_id"
@@ -130,7 +130,20 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		case len(q.Words) == 0:
 			// Counted by rows examined, through the qualifier whose index
 			// yields the fewest events (searchplan.go).
-			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, false)
+			// The analytics counts total a search of their columns and
+			// whole hours exactly (searchcounts.go), while they hold only
+			// the events the account holds.
+			known := int64(-1)
+			if pruned == 0 && !db.noTotalsFromCounts {
+				n, ok, err := db.countsTotal(ctx, tx, run, accountID, q)
+				if err != nil {
+					return err
+				}
+				if ok {
+					known, fromCounts = n, true
+				}
+			}
+			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, known, false)
 			if err != nil {
 				return err
 			}
@@ -192,7 +205,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if db.forceWalk != 0 {
 			pageWalk = db.forceWalk > 0 && walk != ""
 		}
-		if counted && total > bound {
+		if counted && total > bound && !fromCounts {
 			inexact, total = true, bound
 		}
 		page = &audit.EventPage{Events: []*audit.Event{}, Pagination: audit.NewPagination(p, total)}

@@ -157,3 +157,8 @@ func CountRowsForTest(ctx context.Context, db *DB, accountID int64) ([]string, e
 	})
 	return out, err
 }
+
+// TotalsFromCountsForTest makes a search whose terms the analytics counts
+// answer take its total from them (on, the default) or count its rows as
+// any other search (off), so that tests and benchmarks can compare.
+func TotalsFromCountsForTest(db *DB, on bool) { db.noTotalsFromCounts = !on }

@@ -424,6 +424,9 @@ func TestSearchCountByRowsExamined(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			db := e.Open(t)
 			db.CountBound = 10
+			// The rule by rows examined, not the totals from the
+			// analytics counts (TestSearchTotalsFromCounts).
+			sqlstore.TotalsFromCountsForTest(db, false)
 			ctx := t.Context()
 			a := &audit.Account{Name: "Shop", Domain: "s.example.com"}
 			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {

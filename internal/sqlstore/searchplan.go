@@ -158,10 +158,12 @@ type wordlessPlan struct {
 // planCount counts the account's events that match q (not zero) by the
 // rule above, reading at most bound index entries per indexed qualifier
 // and at most bound rows, and returns the plan of the page of a search
-// without words. size is the account's log size. With byText, words are
-// checked in each row's search_text (searchDialect.textWord).
+// without words. size is the account's log size. known, when at least 0,
+// is q's exact total, already counted (searchcounts.go): only the page is
+// planned, and no rows are read to count. With byText, words are checked
+// in each row's search_text (searchDialect.textWord).
 func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error),
-	accountID int64, q *query.Query, size, bound int64, byText bool) (wordlessPlan, error) {
+	accountID int64, q *query.Query, size, bound, known int64, byText bool) (wordlessPlan, error) {
 	sd := db.dialect.search
 	hint := sd.hint
 	acct := func(d searchDriver) string {
@@ -194,6 +196,24 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 		}
 	}
 	switch {
+	case known >= 0:
+		// Counted already: the page walks the driver, the fewest rows,
+		// when it is in listing order, else the first ordered qualifier
+		// (or the time index) newest first, as below.
+		drv := best
+		if !best.ordered {
+			drv = searchDriver{clause: -1, created: -1, index: timeIndex, ordered: true}
+			for _, d := range cands {
+				if d.ordered {
+					drv = d
+					break
+				}
+			}
+			if best.rows <= bound {
+				drv = best
+			}
+		}
+		return wordlessPlan{total: known, from: "events e" + hint(drv.index), unordered: !drv.ordered, acct: acct(drv)}, nil
 	case best.clause >= 0 && len(q.Words) == 0 && (len(q.Clauses) == 1 || len(q.Clauses) == 2 && best.created >= 0):
 		// The qualifier (with its time range) is the whole search: its
 		// index count is the count.
