@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/ingest"
@@ -32,13 +33,22 @@ func observe(m *metrics.Metrics, db *sqlstore.DB, deps *app.Deps) ingest.Observe
 }
 
 // watchMetrics registers, in m, the gauges and collectors read at each
-// scrape: the ingest queue, the live connections and the database pools.
+// scrape: the ingest queue, the live connections, the database pools and
+// the streams' backlog (read from the database at most every 10 s).
 func watchMetrics(m *metrics.Metrics, db *sqlstore.DB, writer *ingest.Writer, hub *live.Hub) {
 	m.GaugeFunc("auditlog_ingest_queued_events", "Events waiting in the ingest queue for a transaction.",
 		func() float64 { return float64(writer.Queued()) })
 	m.GaugeFunc("auditlog_live_watchers", "Live streams (WebSocket) this process serves.",
 		func() float64 { return float64(hub.Watchers()) })
 	m.AddDatabase(string(db.Engine()), db.Stats)
+	m.AddStreamBacklog(func(ctx context.Context) ([]metrics.StreamBacklog, error) {
+		rows, err := db.StreamBacklogs(ctx)
+		out := make([]metrics.StreamBacklog, len(rows))
+		for i, r := range rows {
+			out[i] = metrics.StreamBacklog(r)
+		}
+		return out, err
+	}, 10*time.Second)
 }
 
 // serveMetrics serves GET /metrics from m on addr, a listener of its own

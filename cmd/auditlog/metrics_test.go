@@ -24,6 +24,7 @@ import (
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/metrics"
+	"github.com/auditlog/auditlog/internal/stream"
 	"github.com/auditlog/auditlog/internal/tlog"
 	"github.com/auditlog/auditlog/internal/witness"
 	"github.com/auditlog/auditlog/internal/witness/witnesstest"
@@ -141,6 +142,15 @@ func TestMetrics(t *testing.T) {
 		{"auditlog_witness_requests_total", map[string]string{"witness": w2, "result": "cosigned"}, eq(0), "0"},
 		{"auditlog_db_errors_total", map[string]string{"engine": "sqlite", "class": "unavailable"}, eq(0), "0"},
 		{"auditlog_db_errors_total", map[string]string{"engine": "sqlite", "class": "other"}, eq(0), "0"},
+		{"auditlog_stream_delivered_events_total", map[string]string{"type": "webhook"}, eq(0), "0"},
+		{"auditlog_stream_delivered_batches_total", map[string]string{"type": "datadog"}, eq(0), "0"},
+		{"auditlog_stream_failures_total", map[string]string{"type": "splunk_hec", "class": "http_5xx"}, eq(0), "0"},
+		{"auditlog_stream_dead_lettered_total", map[string]string{"type": "webhook"}, eq(0), "0"},
+		{"auditlog_streams", map[string]string{"type": "webhook", "state": "active"}, eq(0), "0"},
+		{"auditlog_stream_backlog_events", map[string]string{"type": "webhook", "state": "dead"}, eq(0), "0"},
+		{"auditlog_stream_lag_events_max", map[string]string{"type": "datadog", "state": "active"}, eq(0), "0"},
+		{"auditlog_stream_lag_seconds_max", map[string]string{"type": "splunk_hec", "state": "paused"}, eq(0), "0"},
+		{"auditlog_stream_backlog_read_errors_total", nil, eq(0), "0"},
 		{"go_goroutines", nil, atLeast(1), ">= 1"},
 		{"process_resident_memory_bytes", nil, atLeast(1), "> 0"},
 	}
@@ -160,8 +170,9 @@ func TestMetrics(t *testing.T) {
 	// events' and the account's ids are numbers); no label value holds the
 	// key, the account's domain or a part of a requested path.
 	allowed := map[string]bool{"route": true, "code": true, "reason": true, "engine": true, "le": true, "bucket": true, "decision": true,
-		"witness": true, "result": true, "class": true}
-	bounded := map[string][]string{"witness": {w1, w2}, "result": append(metrics.WitnessResults, metrics.VerifyResults...), "class": metrics.DatabaseErrorClasses}
+		"witness": true, "result": true, "class": true, "type": true, "state": true}
+	bounded := map[string][]string{"witness": {w1, w2}, "result": append(metrics.WitnessResults, metrics.VerifyResults...),
+		"class": append(slices.Clone(metrics.DatabaseErrorClasses), stream.FailureClasses...), "type": metrics.StreamTypes, "state": metrics.StreamStates}
 	forbidden := []string{key, "live.example.com", "987654321", "no-such-route"}
 	for name, f := range families {
 		for _, m := range f.GetMetric() {

@@ -130,7 +130,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// The JSON API under /api (and /healthz), the console everywhere else.
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Logger: log, Live: hub})
 	// The streams to SIEM tools deliver in the API's encoding.
-	streams := stream.New(db, stream.Options{Policy: a.StreamPolicy(), Open: a.OpenStreamSecret, Encoder: api.StreamEncoder(), Host: a.StreamHost(), Logger: log})
+	streamOpts := stream.Options{Policy: a.StreamPolicy(), Open: a.OpenStreamSecret, Encoder: api.StreamEncoder(), Host: a.StreamHost(), Logger: log}
+	if m != nil {
+		streamOpts.Observer = m.StreamObserver(stream.FailureClasses)
+	}
+	streams := stream.New(db, streamOpts)
 	defer streams.Close() // before the store closes; releases the leases
 	db.OnCommit = func(events []*audit.Event) {
 		hub.Committed(events)

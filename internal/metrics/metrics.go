@@ -1,14 +1,16 @@
 // Package metrics keeps the service's Prometheus metrics: HTTP requests by
 // route and status, the ingest writer's group commits, checkpoint signing,
 // witness answers, log verifications, the database pools and errors, rate
-// limits, live connections, and the Go runtime and process. Everything lives in a
+// limits, live connections, streams to SIEM tools (streams.go), and the Go
+// runtime and process. Everything lives in a
 // registry of its own (never the global default one), served by Handler
 // on the separate metrics listener (METRICS_ADDR).
 //
 // Every label set is bounded: routes are the patterns requests matched
 // (such as "GET /api/audit-logs/{id}"), never paths; statuses are the
 // three-digit codes written; witnesses are the configured ones, by key
-// name and ID; no label ever holds an account, user, key or event id.
+// name and ID; streams are counted by type, state and failure class; no
+// label ever holds an account, user, key, stream or event id.
 package metrics
 
 import (
@@ -16,6 +18,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +55,9 @@ type Metrics struct {
 	witness      *prometheus.CounterVec
 	verify       *prometheus.CounterVec
 	dbErrors     *prometheus.CounterVec
+
+	streamOnce sync.Once
+	streams    streamMetrics
 }
 
 // The label values the series of the witnesses, the verifications and the

@@ -66,9 +66,22 @@ type Options struct {
 	// after MaxAttempts failures in a row the stream is dead.
 	RetryBase, RetryMax time.Duration
 	MaxAttempts         int
-	Logger              *slog.Logger
+	// Observer, when set, is told of every delivery's outcome (the
+	// operator's metrics).
+	Observer Observer
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// Observer is told of each delivery's outcome, by stream type (one of
+// audit.StreamTypes). Its methods must not block.
+type Observer interface {
+	// Delivered: a batch of events was accepted (2xx).
+	Delivered(streamType string, events int)
+	// Failed: a delivery failed, of one of FailureClasses; dead says the
+	// stream was dead-lettered by this failure.
+	Failed(streamType, class string, dead bool)
 }
 
 // Engine delivers the streams of every account: one per process, over the
@@ -377,6 +390,9 @@ func (w *worker) deliver(ctx context.Context, s *audit.Stream) (bool, error) {
 			return false, errLost
 		}
 		w.leaseUntil = until
+		if e.opts.Observer != nil {
+			e.opts.Observer.Delivered(s.Type, len(b.Seqs))
+		}
 		return true, nil
 	}
 	failures := s.Failures + 1
@@ -386,8 +402,12 @@ func (w *worker) deliver(ctx context.Context, s *audit.Stream) (bool, error) {
 	}
 	msg := Describe(sendErr, e.opts.Timeout)
 	next := now.Add(retryWait(sendErr, failures, e.opts.RetryBase, e.opts.RetryMax))
-	if _, err := e.db.StreamFailed(rctx, w.key, e.owner, failures, next, msg, state, now); err != nil {
+	recorded, err := e.db.StreamFailed(rctx, w.key, e.owner, failures, next, msg, state, now)
+	if err != nil {
 		return false, err
+	}
+	if e.opts.Observer != nil && recorded {
+		e.opts.Observer.Failed(s.Type, FailureClass(sendErr), state == audit.StreamDead)
 	}
 	e.log.Info("streams: delivery failed", "account", s.AccountID, "stream", s.ID, "failures", failures, "state", state, "error", msg)
 	return false, errLost

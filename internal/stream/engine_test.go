@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -634,5 +637,96 @@ func TestDialRefusal(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.attempts) != 0 {
 		t.Errorf("%d requests reached the receiver", len(r.attempts))
+	}
+}
+
+// observed records what an engine's Observer is told.
+type observed struct {
+	mu        sync.Mutex
+	events    int
+	batches   int
+	failures  map[string]int
+	deadTypes []string
+}
+
+func (o *observed) Delivered(typ string, events int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.events += events
+	o.batches++
+}
+
+func (o *observed) Failed(typ, class string, dead bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failures[typ+" "+class]++
+	if dead {
+		o.deadTypes = append(o.deadTypes, typ)
+	}
+}
+
+// TestObserverAndBacklog: the engine tells its Observer of every batch
+// delivered and every failure, by class; the store's StreamBacklogs says
+// how far each stream is behind (events, and when the oldest waiting one
+// was recorded), and nothing once it caught up.
+func TestObserverAndBacklog(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		r.failNext = 2
+		s := f.createStream(p, r)
+		f.appendEvents(db, a, "order.paid", 30)
+		backlog := func() []sqlstore.StreamBacklog {
+			t.Helper()
+			bl, err := db.StreamBacklogs(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bl
+		}
+		before := time.Now()
+		bl := backlog()
+		if len(bl) != 1 || bl[0].Type != audit.StreamWebhook || bl[0].State != audit.StreamActive || bl[0].Events != 31 ||
+			bl[0].Oldest.IsZero() || bl[0].Oldest.After(before) || before.Sub(bl[0].Oldest) > time.Minute {
+			t.Fatalf("backlog %+v; want one active webhook 31 events behind (stream_created and 30), the oldest just recorded", bl)
+		}
+		o := &observed{failures: map[string]int{}}
+		f.engine(db, stream.Options{Batch: 10, Observer: o})
+		got := f.caughtUp(db, r, a)
+		size, _ := db.LogSize(t.Context(), a)
+		f.cursorAt(p, s.ID, size)
+		if bl := backlog(); len(bl) != 1 || bl[0].Events != 0 {
+			t.Errorf("backlog once caught up %+v; want 0 events", bl)
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.events != len(got.seqs) || o.batches != got.batches || o.failures["webhook http_5xx"] != 2 || len(o.deadTypes) != 0 {
+			t.Errorf("observed %d events in %d batches, failures %v, dead %v; want %d in %d, 2 webhook http_5xx, none dead",
+				o.events, o.batches, o.failures, o.deadTypes, len(got.seqs), got.batches)
+		}
+	})
+}
+
+// TestFailureClass: each way a delivery fails has its class.
+func TestFailureClass(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&stream.StatusError{Code: 429}, "http_429"},
+		{&stream.StatusError{Code: 404}, "http_4xx"},
+		{&stream.StatusError{Code: 503}, "http_5xx"},
+		{&stream.StatusError{Code: 302}, "http_other"},
+		{context.DeadlineExceeded, "timeout"},
+		{&stream.RefusedError{}, "refused"},
+		{&net.DNSError{Name: "siem.invalid"}, "dns"},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "connect"},
+		{errors.New("something else"), "other"},
+	} {
+		if got := stream.FailureClass(c.err); got != c.want || !slices.Contains(stream.FailureClasses, got) {
+			t.Errorf("FailureClass(%v) = %q; want %q", c.err, got, c.want)
+		}
 	}
 }

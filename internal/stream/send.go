@@ -116,6 +116,48 @@ func Describe(err error, timeout time.Duration) string {
 	return msg
 }
 
+// FailureClasses are the classes of failed deliveries (FailureClass), a
+// bounded set for the operator's metrics.
+var FailureClasses = []string{"http_429", "http_4xx", "http_5xx", "http_other", "timeout", "refused", "dns", "tls", "connect", "other"}
+
+// FailureClass sorts a failed delivery's error into one of
+// FailureClasses: the destination's answer (429 apart, as it asks to slow
+// down), or how reaching it failed (refused is the stream policy's
+// refusal).
+func FailureClass(err error) string {
+	var st *StatusError
+	var dns *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var recordHeader tls.RecordHeaderError
+	var opErr *net.OpError
+	var refused *RefusedError
+	switch {
+	case errors.As(err, &st):
+		switch {
+		case st.Code == http.StatusTooManyRequests:
+			return "http_429"
+		case st.Code/100 == 4:
+			return "http_4xx"
+		case st.Code/100 == 5:
+			return "http_5xx"
+		}
+		return "http_other"
+	case errors.As(err, &refused):
+		return "refused"
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return "timeout"
+	case errors.As(err, &dns):
+		return "dns"
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &recordHeader):
+		return "tls"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return "connect"
+	}
+	return "other"
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
