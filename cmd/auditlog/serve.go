@@ -142,7 +142,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		streams.Committed(events) // the streams deliver at once
 		a.LogsCommitted(events)   // the witnesses cosign the new checkpoints
 	}
-	var handler http.Handler = web.Mount(api, web.New(web.Deps{App: a, Config: cfg, Logger: log, Chat: api.Chat()}))
+	var handler http.Handler = web.Mount(api, web.New(web.Deps{App: a, Config: cfg, Logger: log, Chat: api.Chat(), StreamCheckpoint: api.StreamEncoder().Checkpoint}))
 	if m != nil {
 		watchMetrics(m, db, writer, hub)
 		handler = m.Instrument(handler)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/auditlog/auditlog/internal/alert"
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/chat"
@@ -43,6 +44,23 @@ type Application interface {
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
 	Event(ctx context.Context, p *app.Principal, id int64) (*audit.Event, error)
 	Export(ctx context.Context, p *app.Principal, c app.Client, req app.ExportRequest, start func(*app.Export) io.Writer) error
+
+	// The account's streams, alert rules, retention and erasures.
+	Streams(ctx context.Context, p *app.Principal) ([]*audit.Stream, error)
+	Stream(ctx context.Context, p *app.Principal, id int64) (*audit.Stream, error)
+	CreateStream(ctx context.Context, p *app.Principal, c app.Client, in app.NewStream) (*audit.Stream, string, error)
+	PauseStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
+	ResumeStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
+	DeleteStream(ctx context.Context, p *app.Principal, c app.Client, id int64) error
+	TestStream(ctx context.Context, p *app.Principal, id int64, encode func(*sqlstore.Checkpoint) ([]byte, error)) (*app.StreamTest, error)
+	AlertRuleDefaults(ctx context.Context, p *app.Principal) ([]alert.Default, error)
+	AlertRules(ctx context.Context, p *app.Principal) ([]*audit.AlertRule, error)
+	CreateAlertRule(ctx context.Context, p *app.Principal, c app.Client, in app.NewAlertRule) (*audit.AlertRule, error)
+	UpdateAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.AlertRulePatch) (*audit.AlertRule, error)
+	DeleteAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64) error
+	SetRetention(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.RetentionChange) (*audit.Account, error)
+	Erase(ctx context.Context, p *app.Principal, c app.Client, in app.ErasureRequest) (*audit.Erasure, error)
+	Erasures(ctx context.Context, p *app.Principal) ([]*audit.Erasure, error)
 
 	// The embedded viewer's.
 	ExchangeViewerToken(ctx context.Context, c app.Client, token string) (session string, g *app.ViewerGrant, err error)

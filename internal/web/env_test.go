@@ -86,7 +86,7 @@ func newTestEnvClock(t testing.TB, clock func() time.Time, opts ...func(*config.
 	db.OnCommit = hub.Committed // as serve does: the explorer's live toggle
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Now: clock, Live: hub})
 	e := &testEnv{t: t, app: a}
-	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat(), Now: clock})))
+	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat(), Now: clock, StreamCheckpoint: api.StreamEncoder().Checkpoint})))
 	t.Cleanup(e.ts.Close)
 
 	owner := e.principal(audit.RoleOwner)

@@ -34,6 +34,7 @@ func TestGolden(t *testing.T) {
 		{"account-analyst", analyst, "/account"},
 		{"mfa", analyst, "/account/mfa"},
 		{"password", analyst, "/account/password"},
+		{"streams", owner, "/account/streams"},
 		{"refused", analyst, "/events"},
 		{"dashboard", owner, "/dashboard?range=30d"},
 		{"chat", owner, "/chat"},

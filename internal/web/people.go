@@ -37,15 +37,18 @@ type newUserForm struct {
 
 // doneMessages are the confirmations a change redirects to, by name.
 var doneMessages = map[string]string{
-	"created":      "The user was created. They can sign in now.",
-	"role":         "The role was changed.",
-	"deactivated":  "The user was deactivated: their sessions ended and their API keys were revoked.",
-	"activated":    "The user was reactivated.",
-	"revoked":      "The API key was revoked. It stops working at once.",
-	"security":     "The MFA policy was saved.",
-	"mfa-disabled": "Two-factor authentication is off. You sign in with your password alone.",
-	"password":     "Your password was changed. Your other sessions were signed out; this one goes on.",
-	"chat-deleted": "The conversation was deleted. The record of its questions (chat.query events) stays in the log.",
+	"created":        "The user was created. They can sign in now.",
+	"role":           "The role was changed.",
+	"deactivated":    "The user was deactivated: their sessions ended and their API keys were revoked.",
+	"activated":      "The user was reactivated.",
+	"revoked":        "The API key was revoked. It stops working at once.",
+	"security":       "The MFA policy was saved.",
+	"mfa-disabled":   "Two-factor authentication is off. You sign in with your password alone.",
+	"password":       "Your password was changed. Your other sessions were signed out; this one goes on.",
+	"stream-paused":  "The stream was paused. It keeps its place and catches up when resumed.",
+	"stream-resumed": "The stream was resumed. It delivers from where it stopped.",
+	"stream-deleted": "The stream was deleted. Its delivery stopped.",
+	"chat-deleted":   "The conversation was deleted. The record of its questions (chat.query events) stays in the log.",
 }
 
 // people lists the account's users (app.Users).

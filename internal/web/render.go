@@ -153,6 +153,20 @@ var funcs = template.FuncMap{
 		return f
 	},
 	"minPassword": func() int { return audit.MinPasswordLen },
+	// fieldOf is the data of one labelled input (template "field"), with
+	// the form's error when the error is this input's.
+	"fieldOf": func(id, name, label, typ, value, errField, err string) formField {
+		f := formField{ID: id, Name: name, Label: label, Type: typ, Value: value}
+		if errField == name {
+			f.Error = err
+		}
+		return f
+	},
+}
+
+// formField is one labelled input of a form, with its error.
+type formField struct {
+	ID, Name, Label, Type, Value, Error string
 }
 
 // codeForm is a form that sends an MFA code.

@@ -45,6 +45,9 @@ func (c *Console) routes() {
 	r("GET /account/password", signedIn, c.passwordPage)
 	r("POST /account/password", signedIn, c.changePassword)
 	r("GET /account", can(audit.PermViewAccount), c.account)
+	r("GET /account/streams", can(audit.PermManageStreams), c.streams)
+	r("POST /account/streams", can(audit.PermManageStreams), c.createStream)
+	r("POST /account/streams/{id}/{action}", can(audit.PermManageStreams), c.streamAction)
 	r("POST /account/security", can(audit.PermManageAccountSecurity), c.setSecurity)
 	c.embedRoutes()
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/auditlog/auditlog/internal/chat"
 	"github.com/auditlog/auditlog/internal/config"
+	"github.com/auditlog/auditlog/internal/sqlstore"
 )
 
 // Console serves the web console. Create one with New.
@@ -39,6 +40,8 @@ type Console struct {
 	mux   *http.ServeMux
 	pages pages
 	root  http.Handler
+	// encodeCheckpoint encodes the checkpoint of a stream's test delivery.
+	encodeCheckpoint func(*sqlstore.Checkpoint) ([]byte, error)
 }
 
 // Deps are what a Console needs.
@@ -54,11 +57,16 @@ type Deps struct {
 	// API (server.Server.Chat), so both surfaces ask the same one. Nil
 	// means the built-in engine over App.
 	Chat *chat.Assistant
+	// StreamCheckpoint encodes the checkpoint a stream's test delivery
+	// carries, as the streams deliver it (server.Server.StreamEncoder's
+	// Checkpoint); nil sends the test without one.
+	StreamCheckpoint func(*sqlstore.Checkpoint) ([]byte, error)
 }
 
 // New returns a Console ready to serve.
 func New(d Deps) *Console {
-	c := &Console{app: d.App, chat: d.Chat, cfg: d.Config, log: d.Logger, now: d.Now, mux: http.NewServeMux(), pages: mustParsePages()}
+	c := &Console{app: d.App, chat: d.Chat, cfg: d.Config, log: d.Logger, now: d.Now, mux: http.NewServeMux(), pages: mustParsePages(),
+		encodeCheckpoint: d.StreamCheckpoint}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -32,6 +32,7 @@ func TestPagePermissions(t *testing.T) {
 		{"/account", audit.Roles},
 		{"/account/mfa", audit.Roles},
 		{"/account/password", audit.Roles},
+		{"/account/streams", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
@@ -83,6 +84,10 @@ func TestFormPermissions(t *testing.T) {
 		{"/account/security", url.Values{"require_mfa": {"false"}}, []audit.Role{audit.RoleOwner}},
 		{"/chat", url.Values{"message": {"How many failed logins yesterday?"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/streams", url.Values{"name": {"s"}, "type": {"webhook"}, "url": {"https://siem.example/hook"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/streams/1/pause", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/streams/1/test", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/streams/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		// A user's own credentials: every role may (TestMFAEnrolmentPage,
 		// TestPasswordPage); signed out, the forms send to sign-in.
 		{"/account/mfa/setup", url.Values{"password": {"x"}}, audit.Roles},
@@ -195,7 +200,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/account/streams", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
