@@ -582,6 +582,82 @@ func TestPrunedBeforeDelivery(t *testing.T) {
 	})
 }
 
+// TestErasedBeforeDelivery: a person's data erased while a stream has not
+// yet delivered their events is not delivered: the stream, paused when
+// the events arrived, is resumed after the erasure, and its batches carry
+// the events without the erased fields, and someone else's untouched.
+func TestErasedBeforeDelivery(t *testing.T) {
+	t.Parallel()
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		a, p := f.tenant("alpha")
+		r := newReceiver(t)
+		s := f.createStream(p, r)
+		if _, err := f.app.PauseStream(t.Context(), p, origin, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		e := f.engine(db, stream.Options{Batch: 20})
+		db.OnCommit = e.Committed
+		defer func() { db.OnCommit = nil }()
+		if err := db.Update(t.Context(), func(tx *sqlstore.Tx) error {
+			_, err := tx.AppendEvents(t.Context(), sqltest.Signer(t),
+				&audit.Event{AccountID: a, Action: "order.created", ActorType: "customer", ActorID: "cust-42", ActorEmail: "jane.doe@customer.example",
+					ActorName: "Jane Doe", IPAddress: "198.51.100.7", UserAgent: "JaneBrowser/1.0", Details: "Order placed by Jane",
+					Metadata: []byte(`{"ship_to":"Jane Doe"}`)},
+				&audit.Event{AccountID: a, Action: "order.created", ActorType: "customer", ActorID: "cust-7", ActorEmail: "bob@customer.example",
+					ActorName: "Bob Roe", IPAddress: "198.51.100.8", Details: "Order placed"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// Paused: nothing goes out while the events are there to erase.
+		time.Sleep(100 * time.Millisecond)
+		if got := r.received(); got.batches != 0 {
+			t.Fatalf("a paused stream delivered %d batches", got.batches)
+		}
+		er, err := f.app.Erase(t.Context(), p, origin, app.ErasureRequest{Email: "jane.doe@customer.example"})
+		if err != nil || er.Events != 1 {
+			t.Fatalf("Erase = %+v, %v; want her one event", er, err)
+		}
+		if _, err := f.app.ResumeStream(t.Context(), p, origin, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := f.caughtUp(db, r, a)
+		inOrder(t, got.seqs, s.Cursor+1)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		var all []byte
+		erased, bob := 0, 0
+		for _, b := range r.batches {
+			for _, raw := range b.Events {
+				all = append(append(all, raw...), '\n')
+				var ev map[string]any
+				if err := json.Unmarshal(raw, &ev); err != nil {
+					t.Fatal(err)
+				}
+				if ev["action"] != "order.created" {
+					continue
+				}
+				actor, _ := ev["actor"].(map[string]any)
+				switch {
+				case ev["personal_data_erased"] == true && ev["details"] == nil && ev["ip_address"] == nil && actor["email"] == nil:
+					erased++
+				case actor["email"] == "bob@customer.example" && ev["ip_address"] == "198.51.100.8":
+					bob++
+				}
+			}
+		}
+		for _, gone := range []string{"jane", "198.51.100.7", "janebrowser", "cust-42"} {
+			if strings.Contains(strings.ToLower(string(all)), gone) {
+				t.Errorf("the delivered events carry %q, erased before delivery:\n%s", gone, all)
+			}
+		}
+		if erased != 1 || bob != 1 {
+			t.Errorf("delivered %d erased events and %d of bob's; want one each:\n%s", erased, bob, all)
+		}
+	})
+}
+
 // TestOneProcessAtATime: two processes on one database deliver a stream
 // one at a time: never two batches in flight, and everything in order.
 func TestOneProcessAtATime(t *testing.T) {

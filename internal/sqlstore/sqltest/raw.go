@@ -37,21 +37,54 @@ func ExecURL(t testing.TB, databaseURL, query string, args ...any) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if src.Engine == sqlstore.Postgres {
+		query = dollarPlaceholders(query)
+	}
+	conn := rawConn(t, src)
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), query, args...); err != nil {
+		t.Fatalf("sqltest.Exec(%q): %v", query, err)
+	}
+}
+
+// Count runs a query that returns one integer (a COUNT), written with ?
+// placeholders, directly on the database of db, as Exec does: tests use it
+// to look into what the store keeps beside its API, such as a full-text
+// index.
+func Count(t testing.TB, db *sqlstore.DB, query string, args ...any) int64 {
+	t.Helper()
+	u, ok := raw.Load(db)
+	if !ok {
+		t.Fatal("sqltest.Count: the store was not opened by package sqltest")
+	}
+	src, err := sqlstore.ParseURL(u.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := rawConn(t, src)
+	defer conn.Close()
+	if src.Engine == sqlstore.Postgres {
+		query = dollarPlaceholders(query)
+	}
+	var n int64
+	if err := conn.QueryRowContext(t.Context(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("sqltest.Count(%q): %v", query, err)
+	}
+	return n
+}
+
+// rawConn opens a connection pool of its own on src's database.
+func rawConn(t testing.TB, src sqlstore.Source) *sql.DB {
+	t.Helper()
 	driver, dsn := map[sqlstore.Engine]string{sqlstore.SQLite: "sqlite", sqlstore.Postgres: "pgx", sqlstore.MySQL: "mysql"}[src.Engine], src.DSN
 	if src.Engine == sqlstore.SQLite {
 		dsn = "file:" + dsn + "?_pragma=busy_timeout(10000)"
-	}
-	if src.Engine == sqlstore.Postgres {
-		query = dollarPlaceholders(query)
 	}
 	conn, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(t.Context(), query, args...); err != nil {
-		t.Fatalf("sqltest.Exec(%q): %v", query, err)
-	}
+	return conn
 }
 
 // dollarPlaceholders rewrites ? as $1, $2, … for PostgreSQL. The statements
