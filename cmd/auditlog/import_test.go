@@ -222,8 +222,12 @@ func TestImportCommand(t *testing.T) {
 				t.Fatal(err)
 			}
 			out.Reset()
-			if err := runTest(t, []string{"import", "--from", from}, env, &out, &out); err != nil {
+			stderr.Reset()
+			if err := runTest(t, []string{"import", "--from", from, "--progress", "always"}, env, &out, &stderr); err != nil {
 				t.Fatalf("third import: %v\n%s", err, out.String())
+			}
+			if s := stderr.String(); !strings.Contains(s, "checking the seed's audit logs:") || !strings.Contains(s, "importing:") || !strings.Contains(s, "100%") {
+				t.Errorf("progress bars:\n%q", s)
 			}
 			if s := out.String(); !strings.Contains(s, "0 new account(s), 0 new user(s), 1 new event(s), 1 account.imported event(s)") {
 				t.Errorf("third import said:\n%s", s)
@@ -334,7 +338,7 @@ func checkImported(t *testing.T, db *sqlstore.DB, accounts []seedtest.Account, u
 			}
 		}
 		last := got[len(got)-1]
-		if last.Action != "account.imported" || last.ActorType != audit.ActorSystem || !strings.Contains(last.Details, fmt.Sprintf("%d events", len(want))) ||
+		if last.Action != "account.imported" || last.ActorType != audit.ActorSystem || last.ActorName != "auditlog import" || !strings.Contains(last.Details, fmt.Sprintf("%d events", len(want))) ||
 			strings.Contains(last.Details, "secret") {
 			t.Errorf("last event %s %s %q; want account.imported by the system", last.Action, last.ActorType, last.Details)
 		}

@@ -195,8 +195,8 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, src *Source,
 		sum.DryRun = true // checked only: the summary says what would be done
 		return sum, ErrInvalidRows
 	}
-	if o.DryRun {
-		return sum, nil
+	if o.DryRun || sum.Nothing() {
+		return sum, nil // a run with nothing new writes nothing
 	}
 	sum.NewAccounts, sum.NewUsers, sum.NewEvents, sum.ImportEvents = 0, 0, 0, 0
 	if err := write(ctx, db, signer, src, o, sum, accounts, total); err != nil {
@@ -479,7 +479,7 @@ func importEvent(a *account, source string) *audit.Event {
 		Events        int64  `json:"events"`
 	}{source, a.seed.ID, a.newUsers, a.newEvents})
 	return &audit.Event{
-		AccountID: a.target.ID, ActorType: audit.ActorSystem, Action: ActionImported,
+		AccountID: a.target.ID, ActorType: audit.ActorSystem, ActorName: "auditlog import", Action: ActionImported,
 		ResourceType: audit.ResourceAccount, ResourceID: strconv.FormatInt(a.target.ID, 10),
 		Details:  fmt.Sprintf("%s from the seed system's database (%s, account %d): %d users, %d events", verb, source, a.seed.ID, a.newUsers, a.newEvents),
 		Outcome:  audit.OutcomeSuccess,
