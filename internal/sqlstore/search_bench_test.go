@@ -77,7 +77,11 @@ func benchCorpus(r *rand.Rand, accountID int64, n int, t0 time.Time) []*audit.Ev
 var (
 	searchBenchEvents = flag.Int("searchbench.events", 200_000, "BenchmarkSearch: events in the big shop")
 	searchBenchKeep   = flag.String("searchbench.keep", "", "BenchmarkSearch: keep the loaded databases for the next run to reuse: "+
-		"SQLite in this directory, PostgreSQL and MySQL as databases named auditlog_searchbench_EVENTS on the test servers")
+		"SQLite in this directory, PostgreSQL and MySQL as databases named NAME_EVENTS on the test servers (-searchbench.name)")
+	searchBenchName = flag.String("searchbench.name", "auditlog_searchbench", "BenchmarkSearch: the kept databases' name before _EVENTS, "+
+		"so that two people's kept databases do not collide")
+	searchBenchNoCounts = flag.Bool("searchbench.nocounts", false, "BenchmarkSearch: count every search by rows examined, "+
+		"as before totals came from the analytics counts (sqlstore.TotalsFromCountsForTest), to compare both in one run")
 )
 
 // searchBenchKind is one kind of listing BenchmarkSearch times: a search
@@ -153,6 +157,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, e := range sqltest.Engines(b) {
 		b.Run(e.Name, func(b *testing.B) {
 			db := searchBenchDB(b, e, n, t0)
+			sqlstore.TotalsFromCountsForTest(db, !*searchBenchNoCounts)
 			ctx := b.Context()
 			const big = int64(1)
 			now := t0.Add(time.Duration(n) * 10 * time.Second)
@@ -215,7 +220,7 @@ func searchBenchDB(b *testing.B, e sqltest.Engine, n int, t0 time.Time) *sqlstor
 	if *searchBenchKeep == "" {
 		db = e.Open(b)
 	} else {
-		u := keptURL(b, e, fmt.Sprintf("auditlog_searchbench_%d", n))
+		u := keptURL(b, e, fmt.Sprintf("%s_%d", *searchBenchName, n))
 		var err error
 		if db, err = sqlstore.Open(ctx, u); err != nil {
 			b.Fatal(err)
