@@ -45,7 +45,7 @@ func TestImportRate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		t.Cleanup(func() { db.Close() }) // after the drops below (cleanups run last first)
 		for _, name := range []string{"auditlog_import_bench_src", "auditlog_import_bench_dst"} {
 			db.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
 			if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
