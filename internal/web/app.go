@@ -55,6 +55,7 @@ type Application interface {
 	TestStream(ctx context.Context, p *app.Principal, id int64, encode func(*sqlstore.Checkpoint) ([]byte, error)) (*app.StreamTest, error)
 	AlertRuleDefaults(ctx context.Context, p *app.Principal) ([]alert.Default, error)
 	AlertRules(ctx context.Context, p *app.Principal) ([]*audit.AlertRule, error)
+	AlertRule(ctx context.Context, p *app.Principal, id int64) (*audit.AlertRule, error)
 	CreateAlertRule(ctx context.Context, p *app.Principal, c app.Client, in app.NewAlertRule) (*audit.AlertRule, error)
 	UpdateAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.AlertRulePatch) (*audit.AlertRule, error)
 	DeleteAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64) error

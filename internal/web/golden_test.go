@@ -35,6 +35,7 @@ func TestGolden(t *testing.T) {
 		{"mfa", analyst, "/account/mfa"},
 		{"password", analyst, "/account/password"},
 		{"streams", owner, "/account/streams"},
+		{"alerts", owner, "/account/alerts"},
 		{"refused", analyst, "/events"},
 		{"dashboard", owner, "/dashboard?range=30d"},
 		{"chat", owner, "/chat"},

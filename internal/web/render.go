@@ -153,6 +153,8 @@ var funcs = template.FuncMap{
 		return f
 	},
 	"minPassword": func() int { return audit.MinPasswordLen },
+	"groups":      func() any { return groupChoices },
+	"seconds":     func(d time.Duration) int64 { return int64(d / time.Second) },
 	// fieldOf is the data of one labelled input (template "field"), with
 	// the form's error when the error is this input's.
 	"fieldOf": func(id, name, label, typ, value, errField, err string) formField {

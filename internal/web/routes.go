@@ -48,6 +48,10 @@ func (c *Console) routes() {
 	r("GET /account/streams", can(audit.PermManageStreams), c.streams)
 	r("POST /account/streams", can(audit.PermManageStreams), c.createStream)
 	r("POST /account/streams/{id}/{action}", can(audit.PermManageStreams), c.streamAction)
+	r("GET /account/alerts", can(audit.PermManageAlerts), c.alerts)
+	r("POST /account/alerts", can(audit.PermManageAlerts), c.createAlertRule)
+	r("GET /account/alerts/{id}", can(audit.PermManageAlerts), c.alertRulePage)
+	r("POST /account/alerts/{id}/{action}", can(audit.PermManageAlerts), c.alertRuleAction)
 	r("POST /account/security", can(audit.PermManageAccountSecurity), c.setSecurity)
 	c.embedRoutes()
 

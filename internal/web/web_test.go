@@ -33,6 +33,7 @@ func TestPagePermissions(t *testing.T) {
 		{"/account/mfa", audit.Roles},
 		{"/account/password", audit.Roles},
 		{"/account/streams", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/alerts", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
@@ -88,6 +89,10 @@ func TestFormPermissions(t *testing.T) {
 		{"/account/streams/1/pause", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams/1/test", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/alerts", url.Values{"default": {"failed_logins"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/alerts/1/edit", url.Values{"name": {"x"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/alerts/1/disable", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/alerts/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		// A user's own credentials: every role may (TestMFAEnrolmentPage,
 		// TestPasswordPage); signed out, the forms send to sign-in.
 		{"/account/mfa/setup", url.Values{"password": {"x"}}, audit.Roles},
@@ -200,7 +205,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/account/streams", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/account/streams", "/account/alerts", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
