@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/seedimport"
@@ -21,8 +23,9 @@ into the database this service uses (DATABASE_URL or --database-url).
 sqlite:////absolute.db, postgresql://… (or postgresql+psycopg2://…),
 mysql://… (or mysql+pymysql://…). It is only read.
 
-Accounts are matched by domain and users by email, so running the import
-again adds only what is new. Users keep their passwords: their Werkzeug
+Accounts are matched by domain (or, with --account-map, to the accounts
+named) and users by email, so running the import again adds only what is
+new. Users keep their passwords: their Werkzeug
 hashes are accepted at sign-in and replaced by argon2id at the first one.
 Each audit log is appended to its account's verifiable log in the seed's
 order, keeping its created_at. Everything is read and checked first: a row
@@ -34,6 +37,22 @@ this service refuses stops the import before anything is written, unless
 	from := fs.String("from", "", "the seed system's database `URL` (required)")
 	dryRun := fs.Bool("dry-run", false, "read and check everything, report what would be imported, write nothing")
 	skipInvalid := fs.Bool("skip-invalid", false, "import the valid rows and skip (and list) those this service refuses")
+	accountMap := map[int64]int64{}
+	fs.Func("account-map", "import seed accounts into existing accounts instead of matching by domain: `SEED=OURS[,SEED=OURS…]` (account IDs)", func(v string) error {
+		for _, pair := range strings.Split(v, ",") {
+			seed, ours, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			s, err1 := strconv.ParseInt(seed, 10, 64)
+			o, err2 := strconv.ParseInt(ours, 10, 64)
+			if !ok || err1 != nil || err2 != nil || s < 1 || o < 1 {
+				return fmt.Errorf("%q: want SEED_ID=OUR_ID pairs such as 1=42,2=43", pair)
+			}
+			if _, dup := accountMap[s]; dup {
+				return fmt.Errorf("seed account %d is mapped twice", s)
+			}
+			accountMap[s] = o
+		}
+		return nil
+	})
 	batch := fs.Int("batch", seedimport.DefaultBatch, "`events` appended per transaction")
 	progress := fs.String("progress", "auto", "show progress: `auto` (a bar on a terminal, nothing otherwise), always or never")
 	if err := st.parse(e, fs, args); err != nil {
@@ -68,7 +87,7 @@ this service refuses stops the import before anything is written, unless
 			return err
 		}
 	}
-	o := seedimport.Options{DryRun: *dryRun, SkipInvalid: *skipInvalid, Batch: *batch}
+	o := seedimport.Options{DryRun: *dryRun, SkipInvalid: *skipInvalid, Batch: *batch, AccountMap: accountMap}
 	var show *importProgress
 	if *progress == "always" || (*progress == "auto" && isTerminal(e.stderr)) {
 		show = &importProgress{w: e.stderr}

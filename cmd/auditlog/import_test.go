@@ -438,3 +438,51 @@ func TestImportRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestImportAccountMap imports a seed account into an existing account of
+// another domain, named by --account-map, and checks the map's errors.
+func TestImportAccountMap(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	targetURL := "sqlite:///" + filepath.Join(dir, "audit.db")
+	env := envMap(map[string]string{"AUDITLOG_ENV": "development", "DATABASE_URL": targetURL, "LOG_LEVEL": "error"})
+	from := "sqlite:///" + filepath.Join(dir, "flask.db")
+	accounts, users, logs := seedFixture()
+	buildSeed(t, from, accounts, users, logs)
+	db := openTarget(t, targetURL)
+	defer db.Close()
+	existing := &audit.Account{Name: "Sample Store (new home)", Domain: "shop.sample-store.example"}
+	if err := db.Update(t.Context(), func(tx *sqlstore.Tx) error { return tx.CreateAccount(t.Context(), existing) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ m, want string }{
+		{"9=1", "the seed has no account 9"},
+		{"1=999", "no account 999 in this database"},
+		{"1", "want SEED_ID=OUR_ID pairs"},
+		{"1=2,1=3", "mapped twice"},
+	} {
+		var out bytes.Buffer
+		err := runTest(t, []string{"import", "--from", from, "--account-map", tc.m}, env, &out, &out)
+		if err == nil || !strings.Contains(err.Error()+out.String(), tc.want) {
+			t.Errorf("--account-map %s: %v\n%s; want an error saying %q", tc.m, err, out.String(), tc.want)
+		}
+	}
+	var out bytes.Buffer
+	if err := runTest(t, []string{"import", "--from", from, "--account-map", fmt.Sprintf("1=%d", existing.ID)}, env, &out, &out); err != nil {
+		t.Fatalf("import --account-map: %v\n%s", err, out.String())
+	}
+	if s := out.String(); !strings.Contains(s, "1 new account(s), 5 new user(s), 103 new event(s), 2 account.imported event(s)") {
+		t.Errorf("import --account-map said:\n%s", s)
+	}
+	owner, err := db.UserByEmail(t.Context(), "owner@sample-store.com")
+	if err != nil || owner.AccountID != existing.ID {
+		t.Fatalf("the seed's owner is in account %v (%v); want the mapped account %d", owner, err, existing.ID)
+	}
+	if n := logSize(t, db, existing.ID); n != 101 {
+		t.Errorf("the mapped account holds %d events; want the 100 of the seed account and account.imported", n)
+	}
+	var again bytes.Buffer
+	if err := runTest(t, []string{"import", "--from", from, "--account-map", fmt.Sprintf("1=%d", existing.ID)}, env, &again, &again); err != nil || !strings.Contains(again.String(), "nothing new to import") {
+		t.Errorf("second import --account-map: %v\n%s", err, again.String())
+	}
+}

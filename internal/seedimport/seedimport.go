@@ -55,6 +55,10 @@ type Options struct {
 	// Batch is how many events each transaction appends (DefaultBatch
 	// when 0).
 	Batch int
+	// AccountMap sends seed accounts to existing accounts of ours, by ID
+	// (seed account ID → our account ID), instead of matching by domain:
+	// for a merchant whose account here has another domain.
+	AccountMap map[int64]int64
 	// Progress, when set, is called with the phase ("check" or "write"),
 	// the audit-log rows done in it and their total.
 	Progress func(phase string, done, total int64)
@@ -149,7 +153,12 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, src *Source,
 		return nil, err
 	}
 	sum.SeedAccounts, sum.SeedUsers = len(seedAccounts), len(seedUsers)
-	accounts, err := plan(ctx, db, sum, seedAccounts, seedUsers)
+	for seedID := range o.AccountMap {
+		if !slices.ContainsFunc(seedAccounts, func(a SeedAccount) bool { return a.ID == seedID }) {
+			return nil, fmt.Errorf("%w: account map: the seed has no account %d", ErrSource, seedID)
+		}
+	}
+	accounts, err := plan(ctx, db, sum, seedAccounts, seedUsers, o.AccountMap)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +223,7 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, src *Source,
 
 // plan validates the seed's accounts and users and matches them to ours:
 // accounts by domain, users by email. It writes nothing.
-func plan(ctx context.Context, db *sqlstore.DB, sum *Summary, seedAccounts []SeedAccount, seedUsers []SeedUser) (map[int64]*account, error) {
+func plan(ctx context.Context, db *sqlstore.DB, sum *Summary, seedAccounts []SeedAccount, seedUsers []SeedUser, accountMap map[int64]int64) (map[int64]*account, error) {
 	accounts := make(map[int64]*account, len(seedAccounts))
 	for _, sa := range seedAccounts {
 		a := &account{seed: sa, users: map[int64]*audit.User{}}
@@ -226,11 +235,19 @@ func plan(ctx context.Context, db *sqlstore.DB, sum *Summary, seedAccounts []See
 			continue
 		}
 		a.seed.Name, a.seed.Domain = acct.Name, acct.Domain
-		err := db.Update(ctx, func(tx *sqlstore.Tx) error {
-			var err error
-			a.target, err = tx.AccountByDomain(ctx, acct.Domain)
-			return err
-		})
+		var err error
+		if ourID, ok := accountMap[sa.ID]; ok {
+			a.target, err = db.Account(ctx, ourID)
+			if errors.Is(err, audit.ErrNotFound) {
+				return nil, fmt.Errorf("import: account map: no account %d in this database", ourID)
+			}
+		} else {
+			err = db.Update(ctx, func(tx *sqlstore.Tx) error {
+				var err error
+				a.target, err = tx.AccountByDomain(ctx, acct.Domain)
+				return err
+			})
+		}
 		switch {
 		case errors.Is(err, audit.ErrNotFound):
 			a.target = nil
