@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
@@ -40,37 +41,40 @@ func benchPrune(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signe
 	}); err != nil {
 		return err
 	}
-	appendOne := func(i int) (time.Duration, error) {
+	// appendOne appends one event and returns how long it took, and of
+	// that how long it waited for the transaction to begin (the writer).
+	appendOne := func(i int) (total, wait time.Duration, err error) {
 		t := time.Now()
-		err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+		err = db.Update(ctx, func(tx *sqlstore.Tx) error {
+			wait = time.Since(t)
 			_, err := tx.AppendEvents(ctx, signer, &audit.Event{AccountID: account, Action: "bench.probe", ResourceType: "probe", ResourceID: fmt.Sprint(i)})
 			return err
 		})
-		return time.Since(t), err
+		return time.Since(t), wait, err
 	}
 	// probe appends one event at a time, 20 a second, until stop closes.
-	probe := func(stop <-chan struct{}) ([]time.Duration, error) {
-		var lat []time.Duration
+	probe := func(stop <-chan struct{}) (probeRun, error) {
+		var r probeRun
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
-				return lat, nil
+				return r, nil
 			case <-tick.C:
 			}
-			d, err := appendOne(i)
+			d, w, err := appendOne(i)
 			if err != nil {
-				return lat, err
+				return r, err
 			}
-			lat = append(lat, d)
+			r.total, r.wait = append(r.total, d), append(r.wait, w)
 		}
 	}
 
 	var pruneRes []app.PruneResult
 	var pruneErr error
 	var elapsed time.Duration
-	var during []time.Duration
+	var during probeRun
 	var probeErr error
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -80,9 +84,9 @@ func benchPrune(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signe
 		during, probeErr = probe(done)
 	}()
 	loadDuring := loadAverage()
-	t := time.Now()
+	t, cpu := time.Now(), processCPU()
 	pruneRes, pruneErr = a.Prune(ctx, app.PruneOptions{AccountID: account}, nil)
-	elapsed = time.Since(t)
+	elapsed, cpu = time.Since(t), processCPU()-cpu
 	close(done)
 	wg.Wait()
 	if pruneErr != nil {
@@ -105,10 +109,12 @@ func benchPrune(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signe
 		removed += r.Removed()
 		batches += r.Batches
 	}
-	fmt.Fprintf(e.stdout, "pruned %d of %d events in %d batches of at most %d in %s: %.0f events/s (load %s)\n",
-		removed, n, batches, batch, elapsed.Round(time.Millisecond), float64(removed)/elapsed.Seconds(), loadDuring)
+	fmt.Fprintf(e.stdout, "pruned %d of %d events in %d batches of at most %d in %s: %.0f events/s; this process's CPU time %s (load %s)\n",
+		removed, n, batches, batch, elapsed.Round(time.Millisecond), float64(removed)/elapsed.Seconds(), cpu.Round(time.Millisecond), loadDuring)
 	fmt.Fprintf(e.stdout, "one-event appends to the same account, p50/p99 ms: idle %s (%d appends, load %s), during the prune %s (%d appends); p99 ratio %.2f\n",
-		percentiles(idle), len(idle), loadIdle, percentiles(during), len(during), p99(during)/p99(idle))
+		percentiles(idle.total), len(idle.total), loadIdle, percentiles(during.total), len(during.total), p99(during.total)/p99(idle.total))
+	fmt.Fprintf(e.stdout, "of which waiting for the transaction to begin, p50/p99 ms: idle %s, during the prune %s\n",
+		percentiles(idle.wait), percentiles(during.wait))
 	rep, err := db.VerifyLog(ctx, account, signer.VerifierKey())
 	if err != nil {
 		return err
@@ -118,6 +124,19 @@ func benchPrune(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signe
 	}
 	fmt.Fprintf(e.stdout, "the log verifies from seq %d: %d events, %d checkpoints checked\n", rep.Pruned+1, rep.CheckedEvents, rep.CheckedCheckpoints)
 	return nil
+}
+
+// probeRun is what the probe appends measured: each one's time, and of it
+// the time it waited for its transaction to begin.
+type probeRun struct{ total, wait []time.Duration }
+
+// processCPU returns the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // p99 returns the 99th percentile of sorted ds, in milliseconds.

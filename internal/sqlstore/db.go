@@ -51,6 +51,10 @@ type DB struct {
 	// packedFallbacks counts the export pages that SQLite read packed but
 	// that had to be read again column by column (exportrow.go).
 	packedFallbacks atomic.Int64
+	// writersWaiting counts the Update transactions of this process that
+	// wait to begin: on SQLite, for the one write connection. A prune
+	// batch commits early when one does (PruneBatch).
+	writersWaiting atomic.Int32
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.
@@ -399,6 +403,13 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) update(ctx context.Context, attempt int, fn func(tx *Tx) error) (*Tx, error) {
+	db.writersWaiting.Add(1)
+	waiting := true
+	defer func() {
+		if waiting {
+			db.writersWaiting.Add(-1)
+		}
+	}()
 	var conn *sql.Conn
 	begin := db.write.BeginTx
 	if db.dialect.copyEvents != nil {
@@ -412,6 +423,8 @@ func (db *DB) update(ctx context.Context, attempt int, fn func(tx *Tx) error) (*
 		begin = conn.BeginTx
 	}
 	sqltx, err := begin(ctx, db.dialect.writeTx)
+	waiting = false
+	db.writersWaiting.Add(-1)
 	if err != nil {
 		return nil, db.wrap(err, "begin")
 	}

@@ -162,3 +162,8 @@ func CountRowsForTest(ctx context.Context, db *DB, accountID int64) ([]string, e
 // answer take its total from them (on, the default) or count its rows as
 // any other search (off), so that tests and benchmarks can compare.
 func TotalsFromCountsForTest(db *DB, on bool) { db.noTotalsFromCounts = !on }
+
+// WritersWaitingForTest makes db count n more (or, negative, fewer) of its
+// transactions waiting to begin, as if they waited for the writer, so that
+// tests can see what a prune batch does then.
+func WritersWaitingForTest(db *DB, n int32) { db.writersWaiting.Add(n) }

@@ -146,20 +146,36 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 //
 // The transaction locks the log head's row only for its last statement,
 // so appends to the account wait at most for that and the commit. On
-// SQLite, whose one writer every append needs, PruneBatch then pauses as
-// long as the batch took before it returns, unless it was the last, so
-// that the appends waiting for the writer get it first.
+// SQLite, whose one writer every append needs, the events go pruneChunk
+// at a time, and the batch stops and commits as soon as another of this
+// process's transactions waits to begin (Update), so that an append waits
+// for one chunk and the commit, not for the whole batch; PruneBatch then
+// pauses as long as the batch took before it returns, unless it was the
+// last, so that appends of other processes, which poll for the writer,
+// get it first too. During the pause it copies the pages the batch wrote
+// from the write-ahead log into the database file (a passive checkpoint,
+// on a connection of its own), which SQLite would otherwise do in the
+// commit of a later transaction, an append's perhaps, while it holds the
+// writer.
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
 	start := time.Now()
 	defer func() {
 		step.Took = time.Since(start)
-		if db.source.Engine == SQLite && step.Removed() > 0 && !step.Done {
-			// SQLite has one writer, and a writer waiting for it polls:
-			// left alone, the next batch would take the lock again before
-			// the appends queued behind this one. Pausing as long as the
-			// batch took lets them in, at half the prune's speed.
+		if db.source.Engine == SQLite && step.Removed() > 0 {
+			pause := time.After(step.Took)
+			// Best effort: when it fails, SQLite's own checkpoint after a
+			// later commit does the work.
+			db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
+			if step.Done {
+				return
+			}
+			// SQLite has one writer, and a writer of another process
+			// waiting for it polls: left alone, the next batch would take
+			// the lock again before the appends queued behind this one.
+			// Pausing as long as the batch took lets them in, at half the
+			// prune's speed.
 			select {
-			case <-time.After(step.Took):
+			case <-pause:
 			case <-ctx.Done():
 			}
 		}
@@ -169,21 +185,31 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 		if err := tx.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
 			return tx.db.wrap(err, "select pruned size")
 		}
-		n, last, done, err := tx.db.prunable(ctx, tx.run, accountID, pruned, cutoff, limit)
+		times, done, err := tx.db.prunable(ctx, tx.run, accountID, pruned, cutoff, limit)
 		if err != nil {
 			return err
 		}
-		step = PruneStep{From: pruned + 1, To: pruned + n, Done: done}
-		if n == 0 {
+		step = PruneStep{From: pruned + 1, To: pruned, Done: done}
+		if len(times) == 0 {
 			return nil
 		}
-		if _, err := tx.exec(ctx, `DELETE FROM events WHERE account_id = ? AND seq > ? AND seq <= ?`, accountID, pruned, step.To); err != nil {
-			return tx.db.wrap(err, "delete pruned events")
+		end := pruned + int64(len(times))
+		yield := tx.db.source.Engine == SQLite
+		for step.To < end {
+			if yield && step.To > pruned && tx.db.writersWaiting.Load() > 0 {
+				step.Done = false // more are due: the next batch removes them
+				break
+			}
+			to := min(end, step.To+pruneChunk)
+			if _, err := tx.exec(ctx, `DELETE FROM events WHERE account_id = ? AND seq > ? AND seq <= ?`, accountID, step.To, to); err != nil {
+				return tx.db.wrap(err, "delete pruned events")
+			}
+			step.To = to
 		}
 		if _, err := tx.exec(ctx, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size < ?`, accountID, step.To); err != nil {
 			return tx.db.wrap(err, "delete pruned checkpoints")
 		}
-		day := last.UTC().Truncate(24 * time.Hour).Unix()
+		day := times[step.To-pruned-1].UTC().Truncate(24 * time.Hour).Unix()
 		if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
 			return tx.db.wrap(err, "delete pruned party counts")
 		}
@@ -200,6 +226,13 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 	return step, err
 }
 
+// pruneChunk is how many events one DELETE of a SQLite prune batch
+// removes: a few milliseconds' work (each event is an entry in a dozen
+// indexes, so some ten pages to write), which is as long as an append of
+// this process that arrives during the batch waits before the batch
+// commits.
+const pruneChunk = 16
+
 // ErrPruneRaced means another process pruned the same events first.
 var ErrPruneRaced = errors.New("sqlstore: another process pruned the log first")
 
@@ -213,11 +246,11 @@ func (db *DB) PrunePreview(ctx context.Context, accountID int64, cutoff time.Tim
 		}
 		upTo = pruned
 		for {
-			n, _, done, err := db.prunable(ctx, r, accountID, upTo, cutoff, limit)
+			times, done, err := db.prunable(ctx, r, accountID, upTo, cutoff, limit)
 			if err != nil {
 				return err
 			}
-			if upTo += n; done || n == 0 {
+			if upTo += int64(len(times)); done || len(times) == 0 {
 				return nil
 			}
 		}
@@ -226,40 +259,39 @@ func (db *DB) PrunePreview(ctx context.Context, accountID int64, cutoff time.Tim
 }
 
 // prunable reads up to limit of the account's events after seq `after`
-// and returns how many of them, from the first, were created before
-// cutoff; the creation time of the last of those; and whether the log
-// holds no more to remove after them.
-func (db *DB) prunable(ctx context.Context, r runner, accountID, after int64, cutoff time.Time, limit int) (n int64, last time.Time, done bool, err error) {
+// and returns the creation times of those, from the first, that were
+// created before cutoff (seq after+1 on), and whether the log holds no
+// more to remove after them.
+func (db *DB) prunable(ctx context.Context, r runner, accountID, after int64, cutoff time.Time, limit int) (times []time.Time, done bool, err error) {
 	rows, err := r.query(ctx, `SELECT seq, created_at FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`, accountID, after, limit)
 	if err != nil {
-		return 0, last, false, db.wrap(err, "select prunable events")
+		return nil, false, db.wrap(err, "select prunable events")
 	}
 	defer rows.Close()
 	read := 0
-	done = false
 	for rows.Next() {
 		var seq int64
 		var at time.Time
 		if err := rows.Scan(&seq, timeValue{&at}); err != nil {
-			return 0, last, false, db.wrap(err, "scan prunable event")
+			return nil, false, db.wrap(err, "scan prunable event")
 		}
 		read++
 		if done {
 			continue
 		}
-		if seq != after+n+1 {
-			return 0, last, false, fmt.Errorf("sqlstore: account %d: event seq %d follows seq %d: the log has a gap", accountID, seq, after+n)
+		if want := after + int64(len(times)) + 1; seq != want {
+			return nil, false, fmt.Errorf("sqlstore: account %d: event seq %d follows seq %d: the log has a gap", accountID, seq, want-1)
 		}
 		if !at.Before(cutoff) {
 			done = true
 			continue
 		}
-		n, last = n+1, at
+		times = append(times, at)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, last, false, db.wrap(err, "select prunable events")
+		return nil, false, db.wrap(err, "select prunable events")
 	}
-	return n, last, done || read < limit, nil
+	return times, done || read < limit, nil
 }
 
 // ClaimPruneRecord returns the range of pruned events that no
