@@ -36,6 +36,7 @@ func TestGolden(t *testing.T) {
 		{"password", analyst, "/account/password"},
 		{"streams", owner, "/account/streams"},
 		{"alerts", owner, "/account/alerts"},
+		{"data", owner, "/account/data"},
 		{"refused", analyst, "/events"},
 		{"dashboard", owner, "/dashboard?range=30d"},
 		{"chat", owner, "/chat"},

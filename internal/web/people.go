@@ -53,6 +53,7 @@ var doneMessages = map[string]string{
 	"rule-enabled":   "The alert rule is on. It watches the events recorded from now on.",
 	"rule-disabled":  "The alert rule is off.",
 	"rule-deleted":   "The alert rule was deleted.",
+	"retention":      "The retention period was saved. Events older than it are removed at the next prune.",
 	"chat-deleted":   "The conversation was deleted. The record of its questions (chat.query events) stays in the log.",
 }
 

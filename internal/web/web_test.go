@@ -34,6 +34,7 @@ func TestPagePermissions(t *testing.T) {
 		{"/account/password", audit.Roles},
 		{"/account/streams", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/alerts", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/data", []audit.Role{audit.RoleOwner}},
 		{"/dashboard", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/dashboard?range=24h", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat", []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
@@ -93,6 +94,8 @@ func TestFormPermissions(t *testing.T) {
 		{"/account/alerts/1/edit", url.Values{"name": {"x"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/alerts/1/disable", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/alerts/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/retention", url.Values{"retention_days": {"90"}}, []audit.Role{audit.RoleOwner}},
+		{"/account/erasures", url.Values{"kind": {"email"}, "subject": {"x@example.com"}, "confirm": {"yes"}}, []audit.Role{audit.RoleOwner}},
 		// A user's own credentials: every role may (TestMFAEnrolmentPage,
 		// TestPasswordPage); signed out, the forms send to sign-in.
 		{"/account/mfa/setup", url.Values{"password": {"x"}}, audit.Roles},
@@ -205,7 +208,7 @@ func TestHeaders(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.client()
 	c.signIn(audit.RoleOwner)
-	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/account/streams", "/account/alerts", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
+	for _, path := range []string{"/signin", "/events", "/dashboard", "/dashboard?range=24h", "/dashboard?range=30d", "/people", "/keys", "/account", "/account/mfa", "/account/password", "/account/streams", "/account/alerts", "/account/data", "/chat", "/events/" + strconv.FormatInt(e.detailed, 10)} {
 		p := c.get(path)
 		if p.header.Get("Content-Security-Policy") != contentSecurityPolicy {
 			t.Errorf("%s: CSP %q", path, p.header.Get("Content-Security-Policy"))
