@@ -194,13 +194,17 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			return nil
 		}
 		end := pruned + int64(len(times))
-		yield := tx.db.source.Engine == SQLite
+		// PostgreSQL and MySQL lock rows, not the writer: one statement.
+		yield, chunk := tx.db.source.Engine == SQLite, end-pruned
+		if yield {
+			chunk = pruneChunk
+		}
 		for step.To < end {
 			if yield && step.To > pruned && tx.db.writersWaiting.Load() > 0 {
 				step.Done = false // more are due: the next batch removes them
 				break
 			}
-			to := min(end, step.To+pruneChunk)
+			to := min(end, step.To+chunk)
 			if _, err := tx.exec(ctx, `DELETE FROM events WHERE account_id = ? AND seq > ? AND seq <= ?`, accountID, step.To, to); err != nil {
 				return tx.db.wrap(err, "delete pruned events")
 			}
