@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -80,5 +81,28 @@ func TestSign(t *testing.T) {
 	want := "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
 	if got != want {
 		t.Errorf("Sign = %q; want %q", got, want)
+	}
+}
+
+// TestWebhookBody: the body written directly is WebhookBody's JSON, as
+// json.Marshal writes it, for a batch and for a test delivery.
+func TestWebhookBody(t *testing.T) {
+	for _, b := range []*Batch{
+		{StreamID: 4503599627370497, AccountID: 7, Events: []json.RawMessage{[]byte(`{"seq":1201,"a":"x"}`), []byte(`{"seq":1202}`)},
+			Seqs: []int64{1201, 1202}, Checkpoint: []byte(`{"tree_size":1236}`)},
+		{StreamID: 5, AccountID: 7, Test: true},
+	} {
+		events := b.Events
+		if events == nil {
+			events = []json.RawMessage{}
+		}
+		want, err := json.Marshal(WebhookBody{StreamID: b.StreamID, AccountID: b.AccountID, FirstSeq: b.first(), LastSeq: b.last(),
+			Events: events, Checkpoint: orNull(b.Checkpoint), Test: b.Test})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.webhook(); string(got) != string(want) {
+			t.Errorf("webhook body\n%s\nwant\n%s", got, want)
+		}
 	}
 }
