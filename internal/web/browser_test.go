@@ -462,6 +462,31 @@ func TestBrowser(t *testing.T) {
 			t.Error("the owner's account page lacks the MFA policy form or the checkpoint")
 		}
 		b.shoot("account")
+
+		// The account's settings pages, each linked from the account page.
+		b.follow(`a[href="/account/alerts"]`)
+		if cur := b.text(`header nav a[aria-current="page"]`); cur != "Account" {
+			t.Errorf("on the alert rules page the current nav entry is %q", cur)
+		}
+		b.follow(`form:has(input[value="failed_logins"]) button[type=submit]`)
+		if b.count("table.rules-table tbody tr") != 1 || !strings.Contains(b.text(".notice"), "created") {
+			t.Errorf("after turning on a suggested rule: %d rules, %q", b.count("table.rules-table tbody tr"), b.text(".notice"))
+		}
+		b.shoot("alerts")
+		b.open("/account/streams")
+		b.shoot("streams")
+		b.open("/account/data")
+		b.do(chromedp.SendKeys(chromedp.ID("erase-subject"), "nobody@example.org"), chromedp.Click(chromedp.CSS(`input[value="email"]`)))
+		b.follow(`form[action="/account/erasures"] button.danger`)
+		if b.count(`input[name=confirm][value=yes]`) != 1 {
+			t.Error("the erasure form did not ask for a confirmation")
+		}
+		b.shoot("erasure-confirm")
+		b.follow(`form[action="/account/erasures"] button.danger`)
+		if !strings.Contains(b.text(".notice"), "Erased: 0 events") || b.count("table.erasures-table tbody tr") != 1 {
+			t.Errorf("after the erasure: %q, %d past erasures", b.text(".notice"), b.count("table.erasures-table tbody tr"))
+		}
+		b.shoot("data")
 		b.follow(".who button")
 		if p := b.path(); !strings.HasPrefix(p, "/signin") {
 			t.Errorf("signed out at %s", p)
