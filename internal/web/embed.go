@@ -23,7 +23,8 @@ import (
 // Referer; the token is accepted once. The session's cookie, embed_session,
 // is Path=/embed (it never reaches the console or the API), HttpOnly,
 // Secure and SameSite=None (a browser sends a cookie to a frame of another
-// site only so). Each page is the console's own (the explorer, the event
+// site only so) and Partitioned (CHIPS: kept in the framing site's jar, as
+// browsers that block third-party cookies require). Each page is the console's own (the explorer, the event
 // page with its verified badge) over the same app operations, which narrow
 // every read to the grant; a page's Content-Security-Policy names the
 // grant's origins in frame-ancestors, and the grant's colours and font come
@@ -70,7 +71,7 @@ func (c *Console) embedOpen(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: embedCookie, Value: session, Path: embedPath, MaxAge: int(g.ExpiresAt.Sub(c.now()) / time.Second),
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode, Partitioned: true,
 	})
 	setFrameAncestors(w, g)
 	http.Redirect(w, r, embedPath, http.StatusSeeOther)

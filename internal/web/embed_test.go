@@ -71,8 +71,8 @@ func (e *testEnv) open(t *testing.T, token string) *embedClient {
 			ck = x
 		}
 	}
-	if ck == nil || ck.Path != "/embed" || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteNoneMode || ck.MaxAge <= 0 {
-		t.Fatalf("session cookie %+v; want Path=/embed HttpOnly Secure SameSite=None", ck)
+	if ck == nil || ck.Path != "/embed" || !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteNoneMode || ck.MaxAge <= 0 || !ck.Partitioned {
+		t.Fatalf("session cookie %+v; want Path=/embed HttpOnly Secure SameSite=None Partitioned", ck)
 	}
 	c.session = ck.Value
 	return c
