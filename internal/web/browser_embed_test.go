@@ -98,7 +98,9 @@ func TestBrowserEmbed(t *testing.T) {
 		return e.mintViewer(app.NewViewerToken{Query: "-action:user_login", Features: []string{"search", "export", "verify"},
 			Origins: []string{platform}, TTL: ttl, Theme: map[string]string{"accent": "#5b21b6", "font": "Inter, sans-serif"}})
 	}
-	frameURL := func(token string) string { return "/?src=" + url.QueryEscape(e.ts.URL+"/embed?token="+url.QueryEscape(token)) }
+	frameURL := func(token string) string {
+		return "/?src=" + url.QueryEscape(e.ts.URL+"/embed?token="+url.QueryEscape(token))
+	}
 
 	t.Run("framed", func(t *testing.T) {
 		p := e.tab(t, dir)
@@ -241,7 +243,6 @@ func TestBrowserEmbed(t *testing.T) {
 		}
 	})
 }
-
 
 // parentHost is where the platform's page listens.
 var parentHost = "localhost"
