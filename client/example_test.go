@@ -178,4 +178,3 @@ func ExampleClient_CreateEventSchema() {
 	// 400 metadata.amount_cents
 	// payout.sent {"amount_cents":1200}
 }
-

@@ -185,4 +185,3 @@ func newPlatformKey(scopes ...string) (string, error) {
 	key, _, err := service.CreatePlatformKey(context.Background(), "client test", fmt.Sprintf("platform-%d", accounts.Add(1)), scopes)
 	return key, err
 }
-
