@@ -59,6 +59,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	exportEvents := fs.Int("export", 0, "instead of the scenarios, load a log of `N` events into a new account and measure GET /api/audit-logs/export of it in each format, each served by a fresh auditlog serve process: events/s, time to first byte and the server's peak RSS")
 	liveClients := fs.Int("live", 0, "instead of the scenarios, open `N` WebSocket streams (GET /api/audit-logs/stream) on an auditlog serve process of their own and measure the latency from an event's ingest acknowledgment to its arrival at every client, with the events sent to that process and to another one on the same database; and the memory of each idle connection")
 	liveRate := fs.Int("live-rate", 20, "with --live, how many events per second to send")
+	liveServers := fs.String("live-servers", "", "with --live, the auditlog `executables` that serve the clients, comma-separated, each measured in turn (default: this one); to compare builds in one run on a shared machine")
+	liveProfile := fs.String("live-profile", "", "with --live, write a CPU profile of the clients' serve process during each one-process scenario to `file` (the server's index is added before the extension when there are several)")
 	exportFormats := fs.String("formats", strings.Join(app.ExportFormats, ","), "with --export, the `formats` to measure, comma-separated")
 	exportServers := fs.String("export-servers", "", "with --export, the auditlog `executables` that serve the exports, comma-separated, each measured in turn on the same loaded log (default: this one); to compare builds on a shared machine")
 	exportRounds := fs.Int("export-rounds", 1, "with --export, measure each format on each server `N` times, alternating servers")
@@ -155,7 +157,11 @@ Flags:
 		return exportBenchRun(ctx, e, db, signer, base, url, run, *exportEvents, strings.Split(*exportFormats, ","), servers, max(*exportRounds, 1))
 	}
 	if *liveClients > 0 {
-		return liveBenchRun(ctx, e, base, url, run, *liveClients, *duration, max(*liveRate, 1))
+		var servers []string
+		if *liveServers != "" {
+			servers = strings.Split(*liveServers, ",")
+		}
+		return liveBenchRun(ctx, e, base, url, run, liveBench{clients: *liveClients, duration: *duration, rate: max(*liveRate, 1), servers: servers, profile: *liveProfile})
 	}
 	if *exactlyOnce > 0 {
 		return exactlyOnceRun(ctx, e, db, base, run, *exactlyOnce)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,20 +24,64 @@ import (
 	"github.com/coder/websocket"
 )
 
+// liveBench is what `auditlog bench --live` measures.
+type liveBench struct {
+	clients  int
+	duration time.Duration
+	rate     int
+	// servers are the executables that serve the clients, each in turn
+	// (none: this one).
+	servers []string
+	// profile, when set, names the file of a CPU profile of the clients'
+	// serve process during each one-process scenario.
+	profile string
+}
+
 // liveBenchRun measures the live tail with n clients: how long an event
 // takes from the moment its ingest request is acknowledged to the moment a
 // client receives it, p50 and p99 over every (event, client) pair, with the
 // clients on an `auditlog serve` process of their own and the events sent
 // to that process (one process) or to the benchmark's own server on the
-// same database (across two processes); and what the serve process's
-// resident memory grows by per idle connection.
-func liveBenchRun(ctx context.Context, e *env, base, dbURL, run string, n int, d time.Duration, rate int) error {
+// same database (across two processes); the CPU time the clients' serve
+// process spent per message delivered (user and system, from
+// /proc/PID/stat: the figure a loaded machine inflates least); and what
+// the serve process's resident memory grows by per idle connection. With
+// several servers, each serves the clients in turn, in the same run.
+func liveBenchRun(ctx context.Context, e *env, base, dbURL, run string, lb liveBench) error {
 	keys, err := benchAccountsScoped(base, run+"-live", 1, "events:write", "events:read")
 	if err != nil {
 		return err
 	}
 	key := keys[0]
-	srv, err := startLiveServe(ctx, e, dbURL)
+	servers := lb.servers
+	if len(servers) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		servers = []string{exe}
+	}
+	fmt.Fprintf(e.stdout, "auditlog bench --live %d: %d events/s for %s per scenario, clients on a serve process of their own; load average %s\n\n",
+		lb.clients, lb.rate, lb.duration, loadAverage())
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\tscenario\tevents\tmessages\tp50\tp99\tmax\tserve CPU/message\tidle connection\tload\t")
+	for i, exe := range servers {
+		profile := lb.profile
+		if profile != "" && len(servers) > 1 {
+			ext := filepath.Ext(profile)
+			profile = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(profile, ext), i+1, ext)
+		}
+		if err := liveBenchServer(ctx, e, tw, base, dbURL, key, exe, i+1, lb, profile); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}
+
+// liveBenchServer measures the live tail with the clients on a serve
+// process started from exe, writing a row per scenario to tw.
+func liveBenchServer(ctx context.Context, e *env, tw *tabwriter.Writer, base, dbURL, key, exe string, index int, lb liveBench, profile string) error {
+	srv, err := startLiveServe(ctx, e, exe, dbURL, profile != "")
 	if err != nil {
 		return err
 	}
@@ -45,7 +90,7 @@ func liveBenchRun(ctx context.Context, e *env, base, dbURL, run string, n int, d
 	runtime.GC()
 	time.Sleep(500 * time.Millisecond)
 	rss0 := srv.rss()
-	clients, err := dialLiveClients(ctx, srv.url, key, n)
+	clients, err := dialLiveClients(ctx, srv.url, key, lb.clients)
 	if err != nil {
 		return err
 	}
@@ -56,27 +101,37 @@ func liveBenchRun(ctx context.Context, e *env, base, dbURL, run string, n int, d
 	}()
 	time.Sleep(2 * time.Second) // let the server settle
 	rss1 := srv.rss()
-
-	fmt.Fprintf(e.stdout, "auditlog bench --live %d: %d events/s for %s per scenario, clients on a serve process of their own\n\n", n, rate, d)
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tevents\tmessages\tp50\tp99\tmax\t")
+	idle := "-"
+	if rss0 > 0 && rss1 > 0 {
+		per := float64(rss1-rss0) / float64(lb.clients)
+		idle = fmt.Sprintf("%.1f KiB (~%.0f in 1 GB)", per/1024, float64(1<<30)/per)
+	}
 	for _, sc := range []struct {
 		name, target string
-	}{{"one process", srv.url}, {"across two processes", base}} {
-		res, err := liveDrive(ctx, sc.target, key, clients, d, rate)
+		profile      bool
+	}{{"one process", srv.url, profile != ""}, {"across two processes", base, false}} {
+		var prof chan error
+		if sc.profile {
+			prof = make(chan error, 1)
+			go func() { prof <- srv.cpuProfile(ctx, lb.duration, profile) }()
+		}
+		cpu0 := srv.cpu()
+		res, err := liveDrive(ctx, sc.target, key, clients, lb.duration, lb.rate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", sc.name, res.events, res.messages,
-			res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.max.Round(100*time.Microsecond))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if rss0 > 0 && rss1 > 0 {
-		per := float64(rss1-rss0) / float64(n)
-		fmt.Fprintf(e.stdout, "\nidle connections: serve RSS %.1f MiB before, %.1f MiB with %d connected: %.1f KiB each; 1 GB holds about %.0f\n",
-			float64(rss0)/(1<<20), float64(rss1)/(1<<20), n, per/1024, float64(1<<30)/per)
+		cpu := srv.cpu() - cpu0
+		if prof != nil {
+			if err := <-prof; err != nil {
+				return fmt.Errorf("CPU profile: %w", err)
+			}
+		}
+		perMsg := "-"
+		if cpu >= 0 && res.messages > 0 {
+			perMsg = fmt.Sprintf("%.1f µs", float64(cpu.Microseconds())/float64(res.messages))
+		}
+		fmt.Fprintf(tw, "%d %s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", index, filepath.Base(exe), sc.name, res.events, res.messages,
+			res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.max.Round(100*time.Microsecond), perMsg, idle, loadAverage())
 	}
 	return nil
 }
@@ -218,17 +273,19 @@ func liveDrive(ctx context.Context, base, key string, clients []*liveClient, d t
 
 // serveProcess is an `auditlog serve` the benchmark started.
 type serveProcess struct {
-	cmd *exec.Cmd
-	url string
+	cmd       *exec.Cmd
+	url       string
+	debugAddr string
 }
 
-// startLiveServe starts `auditlog serve` on the database, without rate limits.
-func startLiveServe(ctx context.Context, e *env, dbURL string) (*serveProcess, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
+// startLiveServe starts `auditlog serve` from exe on the database, without
+// rate limits; with debug, also its debug listener (for a CPU profile).
+func startLiveServe(ctx context.Context, e *env, exe, dbURL string, debug bool) (*serveProcess, error) {
+	args := []string{"serve", "--database-url", dbURL, "--port", "0", "--dev", "--env-file", os.DevNull, "--log-level", "warn"}
+	if debug {
+		args = append(args, "--debug-addr", "127.0.0.1:0")
 	}
-	cmd := exec.CommandContext(ctx, exe, "serve", "--database-url", dbURL, "--port", "0", "--dev", "--env-file", os.DevNull, "--log-level", "warn")
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), "SECRET_KEY=live-bench-"+strconv.FormatInt(time.Now().UnixNano(), 36)+"-not-a-secret",
 		"RATE_LIMIT_READS=0", "RATE_LIMIT_INGEST=0")
 	cmd.Stderr = e.stderr
@@ -240,14 +297,73 @@ func startLiveServe(ctx context.Context, e *env, dbURL string) (*serveProcess, e
 		return nil, err
 	}
 	p := &serveProcess{cmd: cmd}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		p.stop()
-		return nil, fmt.Errorf("server did not start: %w", err)
+	r := bufio.NewReader(stdout)
+	for p.url == "" || (debug && p.debugAddr == "") {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			p.stop()
+			return nil, fmt.Errorf("server did not start: %w", err)
+		}
+		last := strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
+		switch {
+		case strings.HasPrefix(line, "auditlog listening on "):
+			p.url = last
+		case strings.HasPrefix(line, "auditlog debug on "):
+			p.debugAddr = strings.TrimSuffix(strings.TrimPrefix(last, "http://"), "/debug/stats")
+		}
 	}
-	p.url = strings.TrimSpace(line[strings.LastIndex(line, " ")+1:])
-	go io.Copy(io.Discard, stdout)
+	go io.Copy(io.Discard, r)
 	return p, nil
+}
+
+// cpuProfile writes a CPU profile of the process over d to file.
+func (p *serveProcess) cpuProfile(ctx context.Context, d time.Duration, file string) error {
+	secs := max(int(d.Seconds()), 1)
+	hc := &http.Client{Timeout: d + 30*time.Second}
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.debugAddr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /debug/pprof/profile: %s", resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// cpu returns the CPU time (user and system) the process has used, or -1
+// when it cannot be read (Linux only).
+func (p *serveProcess) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	// The fields after the command name (which may hold spaces) start
+	// after its closing parenthesis; utime and stime are the 14th and
+	// 15th fields, in clock ticks (100 a second on Linux).
+	rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * (time.Second / 100)
 }
 
 func (p *serveProcess) stop() {

@@ -127,6 +127,9 @@ import (
 // App performs the service's operations. Create one with New; it is safe
 // for concurrent use.
 type App struct {
+	// rechecks shares the live tails' credential checks (RecheckTail).
+	rechecks recheckCache
+
 	store  *sqlstore.DB
 	signer *tlog.Signer
 	ingest *ingest.Writer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -110,17 +111,21 @@ func relative(q *query.Query) bool {
 // longer allows it (code EFORBIDDEN or EMFAREQUIRED). Other errors (the
 // database could not be reached) are internal: the tail may carry on and
 // check again later.
+//
+// Tails opened with the same credential (a tool's API key, a browser's
+// tabs) share one check for recheckShare: a thousand tails of one key
+// cost one lookup a second instead of a thousand every few seconds.
 func (a *App) RecheckTail(ctx context.Context, t *Tail) error {
 	var p *Principal
 	var err error
 	switch {
 	case t.principal.Session != nil:
-		p, err = a.AuthenticateSession(ctx, t.credential)
+		p, err = a.recheck(ctx, t.credential, func() (*Principal, error) { return a.AuthenticateSession(ctx, t.credential) })
 		if err == nil && (p.User.ID != t.principal.User.ID || p.AccountID != t.AccountID) {
 			err = ErrUnauthorized
 		}
 	case t.principal.APIKey != nil:
-		p, err = a.authenticateKey(ctx, t.credential, false)
+		p, err = a.recheck(ctx, t.credential, func() (*Principal, error) { return a.authenticateKey(ctx, t.credential, false) })
 		if err == nil && p.AccountID != t.AccountID {
 			err = ErrUnauthorized
 		}
@@ -133,4 +138,47 @@ func (a *App) RecheckTail(ctx context.Context, t *Tail) error {
 		return err
 	}
 	return p.Authorize(audit.PermViewAuditLogs)
+}
+
+// recheckShare is how long the outcome of checking a tail's credential
+// serves the other tails of the same credential.
+const recheckShare = time.Second
+
+// recheckEntry is a credential's last check.
+type recheckEntry struct {
+	at  time.Time
+	p   *Principal
+	err error
+}
+
+// recheckCache holds the recent checks of the tails' credentials.
+type recheckCache struct {
+	mu sync.Mutex
+	m  map[string]recheckEntry
+}
+
+// recheck returns the outcome of check for credential, shared with the
+// other tails of the credential for recheckShare. Only outcomes that say
+// something of the credential are shared (it is valid, or it is not), not
+// an internal error.
+func (a *App) recheck(ctx context.Context, credential string, check func() (*Principal, error)) (*Principal, error) {
+	now := time.Now()
+	c := &a.rechecks
+	c.mu.Lock()
+	if e, ok := c.m[credential]; ok && now.Sub(e.at) < recheckShare {
+		c.mu.Unlock()
+		return e.p, e.err
+	}
+	c.mu.Unlock()
+	p, err := check()
+	if err != nil && audit.ErrorCode(err) == "" {
+		return p, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10_000 {
+		c.m = map[string]recheckEntry{} // bounded: dropping entries only costs a lookup
+	}
+	c.m[credential] = recheckEntry{at: now, p: p, err: err}
+	return p, err
 }
