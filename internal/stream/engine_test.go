@@ -788,21 +788,25 @@ func TestObserverAndBacklog(t *testing.T) {
 // TestFailureClass: each way a delivery fails has its class.
 func TestFailureClass(t *testing.T) {
 	for _, c := range []struct {
-		err  error
-		want string
+		err      error
+		want     string
+		describe string // what Describe says of it begins so
 	}{
-		{&stream.StatusError{Code: 429}, "http_429"},
-		{&stream.StatusError{Code: 404}, "http_4xx"},
-		{&stream.StatusError{Code: 503}, "http_5xx"},
-		{&stream.StatusError{Code: 302}, "http_other"},
-		{context.DeadlineExceeded, "timeout"},
-		{&stream.RefusedError{}, "refused"},
-		{&net.DNSError{Name: "siem.invalid"}, "dns"},
-		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "connect"},
-		{errors.New("something else"), "other"},
+		{&stream.StatusError{Code: 429}, "http_429", ""},
+		{&stream.StatusError{Code: 404}, "http_4xx", ""},
+		{&stream.StatusError{Code: 503}, "http_5xx", ""},
+		{&stream.StatusError{Code: 302}, "http_other", ""},
+		{context.DeadlineExceeded, "timeout", "the destination did not answer within 10s"},
+		{&stream.RefusedError{}, "refused", "the stream policy refused to connect"},
+		{&net.DNSError{Name: "siem.invalid"}, "dns", "the destination's host siem.invalid does not resolve"},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, "connect", "cannot connect to the destination: connection refused"},
+		{errors.New("something else"), "other", "the delivery failed: something else"},
 	} {
 		if got := stream.FailureClass(c.err); got != c.want || !slices.Contains(stream.FailureClasses, got) {
 			t.Errorf("FailureClass(%v) = %q; want %q", c.err, got, c.want)
+		}
+		if got := stream.Describe(c.err, 10*time.Second); got == "" || !strings.HasPrefix(got, c.describe) {
+			t.Errorf("Describe(%v) = %q; want it to begin %q", c.err, got, c.describe)
 		}
 	}
 }

@@ -83,29 +83,32 @@ func RetryAfter(v string, now time.Time) time.Duration {
 // stream's owners (the API's last_error): what the destination answered,
 // or how the connection failed, without this service's internals.
 func Describe(err error, timeout time.Duration) string {
-	var st *StatusError
-	var dns *net.DNSError
-	var unknownCA x509.UnknownAuthorityError
-	var hostname x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var recordHeader tls.RecordHeaderError
-	var opErr *net.OpError
-	var refused *RefusedError
 	var msg string
-	switch {
-	case errors.As(err, &st):
+	switch FailureClass(err) {
+	case "http_429", "http_4xx", "http_5xx", "http_other":
+		var st *StatusError
+		errors.As(err, &st)
 		msg = st.Error()
-	case errors.As(err, &refused):
+	case "refused":
+		var refused *RefusedError
+		errors.As(err, &refused)
 		msg = "the stream policy refused to connect: " + refused.Error() + "; streams deliver only to public addresses"
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+	case "timeout":
 		msg = fmt.Sprintf("the destination did not answer within %s", timeout)
-	case errors.As(err, &dns):
+	case "dns":
+		var dns *net.DNSError
+		errors.As(err, &dns)
 		msg = "the destination's host " + dns.Name + " does not resolve"
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
-		msg = "the destination's TLS certificate is not valid: " + innermost(err)
-	case errors.As(err, &recordHeader):
-		msg = "the destination does not speak TLS"
-	case errors.As(err, &opErr) && opErr.Op == "dial":
+	case "tls":
+		var unknownCA x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) {
+			msg = "the destination's TLS certificate is not valid: " + innermost(err)
+		} else {
+			msg = "the destination does not speak TLS"
+		}
+	case "connect":
 		msg = "cannot connect to the destination: " + innermost(err)
 	default:
 		msg = "the delivery failed: " + innermost(err)
