@@ -228,10 +228,15 @@ func (a *App) Prune(ctx context.Context, opts PruneOptions, progress func(PruneR
 
 // pruneBatchTarget is how long a prune transaction aims to take: appends
 // to the account wait for at most about that long. Batches start at
-// PRUNE_BATCH events, halve while they take longer than twice this, and
+// PRUNE_BATCH events, halve (down to minPruneBatch) while they take longer than twice this, and
 // grow back to PRUNE_BATCH while they take less than half of it, so a
 // slow or busy database gets smaller transactions, not longer waits.
 const pruneBatchTarget = 25 * time.Millisecond
+
+// minPruneBatch is as far as a batch shrinks: a batch's fixed cost (its
+// transaction, the log head) must never leave a prune removing one event
+// at a time.
+const minPruneBatch = 64
 
 // pruneAccount removes res's account's due events batch by batch, then
 // records what was removed.
@@ -244,7 +249,7 @@ func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string,
 		step, err := a.store.PruneBatch(ctx, res.AccountID, res.Cutoff, size)
 		switch {
 		case step.Took > 2*pruneBatchTarget:
-			size = max(1, size/2)
+			size = max(min(batch, minPruneBatch), size/2)
 		case step.Took < pruneBatchTarget/2:
 			size = min(batch, size*2)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,13 @@ type DB struct {
 	// wait to begin: on SQLite, for the one write connection. A prune
 	// batch commits early when one does (PruneBatch).
 	writersWaiting atomic.Int32
+	// partyCountsPruned holds, per account ID, the day (Unix seconds)
+	// below which this process's prunes have removed the account's actor
+	// and address counts, so that the next batch deletes from there on
+	// rather than reading again, from the oldest day, the index entries
+	// of rows already deleted (on PostgreSQL, without vacuum, those stay
+	// in the index and every such scan grew with the prune).
+	partyCountsPruned sync.Map
 
 	// Now returns the current time; tests may replace it. Stored times are
 	// truncated to microseconds, the precision every engine keeps.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/tlog"
@@ -180,7 +181,16 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			}
 		}
 	}()
+	day := int64(math.MinInt64) // the day below which the batch removed the party counts
+	defer func() {
+		if err == nil && day != math.MinInt64 {
+			if from, ok := db.partyCountsPruned.Load(accountID); !ok || from.(int64) < day {
+				db.partyCountsPruned.Store(accountID, day)
+			}
+		}
+	}()
 	err = db.Update(ctx, func(tx *Tx) error {
+		day = math.MinInt64 // again, when Update runs this once more
 		var pruned int64
 		if err := tx.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
 			return tx.db.wrap(err, "select pruned size")
@@ -210,12 +220,24 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			}
 			step.To = to
 		}
-		if _, err := tx.exec(ctx, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size < ?`, accountID, step.To); err != nil {
+		// Earlier batches removed the checkpoints below pruned and the
+		// party counts below the day this process noted: each delete
+		// starts there, so that it reads only this batch's range of the
+		// index, however many rows earlier batches deleted.
+		if _, err := tx.exec(ctx, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size >= ? AND tree_size < ?`, accountID, pruned, step.To); err != nil {
 			return tx.db.wrap(err, "delete pruned checkpoints")
 		}
-		day := times[step.To-pruned-1].UTC().Truncate(24 * time.Hour).Unix()
-		if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
-			return tx.db.wrap(err, "delete pruned party counts")
+		day = times[step.To-pruned-1].UTC().Truncate(24 * time.Hour).Unix()
+		from, known := tx.db.partyCountsPruned.Load(accountID)
+		switch {
+		case !known:
+			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
+				return tx.db.wrap(err, "delete pruned party counts")
+			}
+		case from.(int64) < day:
+			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket >= ? AND bucket < ?`, accountID, from, day); err != nil {
+				return tx.db.wrap(err, "delete pruned party counts")
+			}
 		}
 		res, err := tx.exec(ctx, `UPDATE log_heads SET pruned_size = ?, pruned_at = ? WHERE account_id = ? AND pruned_size = ?`,
 			step.To, tx.db.t(tx.now), accountID, pruned)

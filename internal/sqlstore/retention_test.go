@@ -61,3 +61,71 @@ func TestPruneBatchYields(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneBatchRanges prunes, on every engine, a log of five days in
+// batches that end mid-day, and checks after each batch what goes with the
+// events: the checkpoints of sizes below the pruned size, and the per-day
+// actor and address counts of the days before the last removed event's
+// day, while those of that day and later stay, and another account's are
+// untouched. The first batch deletes the counts from the oldest day, later
+// ones from where the process's previous batch stopped.
+func TestPruneBatchRanges(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := t.Context()
+		const days, perDay = 5, 10
+		first := time.Now().UTC().Truncate(24*time.Hour).Add(-10*24*time.Hour + time.Hour)
+		var accounts [2]*audit.Account
+		for i := range accounts {
+			accounts[i] = &audit.Account{Name: "Prune", Domain: fmt.Sprintf("prune%d.example.com", i)}
+			if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, accounts[i]) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer func() { db.Now = time.Now }()
+		for d := range days {
+			db.Now = func() time.Time { return first.Add(time.Duration(d) * 24 * time.Hour) }
+			for _, a := range accounts {
+				evs := make([]*audit.Event, perDay)
+				for i := range evs {
+					evs[i] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprint(i),
+						ActorType: audit.ActorUser, ActorID: "staff-1", ActorEmail: "staff@example.net", IPAddress: "192.0.2.1"}
+				}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		db.Now = time.Now
+		a, other := accounts[0], accounts[1]
+		party := func(accountID int64, cmp string, day int64) int64 {
+			return sqltest.Count(t, db, `SELECT COUNT(*) FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket `+cmp+` ?`, accountID, day)
+		}
+		perDayRows := party(a.ID, ">=", 0) / days
+		if perDayRows == 0 {
+			t.Fatal("the appends left no actor or address counts")
+		}
+		otherRows := party(other.ID, ">=", 0)
+		cutoff := time.Now()
+		for pruned := int64(0); pruned < days*perDay; {
+			step, err := db.PruneBatch(ctx, a.ID, cutoff, 7)
+			if err != nil || step.From != pruned+1 || step.Removed() == 0 {
+				t.Fatalf("PruneBatch after seq %d: %+v, %v", pruned, step, err)
+			}
+			pruned = step.To
+			lastDay := (pruned - 1) / perDay // the day of the last removed event
+			day := first.Add(time.Duration(lastDay) * 24 * time.Hour).Truncate(24 * time.Hour).Unix()
+			if n := party(a.ID, "<", day); n != 0 {
+				t.Errorf("seq 1 to %d pruned: %d actor and address counts of the days before day %d left", pruned, n, lastDay)
+			}
+			if n, want := party(a.ID, ">=", day), perDayRows*(days-lastDay); n != want {
+				t.Errorf("seq 1 to %d pruned: %d actor and address counts of day %d and later; want %d", pruned, n, lastDay, want)
+			}
+			if n := sqltest.Count(t, db, `SELECT COUNT(*) FROM checkpoints WHERE account_id = ? AND tree_size < ?`, a.ID, pruned); n != 0 {
+				t.Errorf("seq 1 to %d pruned: %d checkpoints of smaller sizes left", pruned, n)
+			}
+			if n := party(other.ID, ">=", 0); n != otherRows {
+				t.Errorf("the other account's actor and address counts: %d; want %d", n, otherRows)
+			}
+		}
+	})
+}
