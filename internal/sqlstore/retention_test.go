@@ -73,7 +73,7 @@ func TestPruneBatchRanges(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := t.Context()
 		const days, perDay = 5, 10
-		first := time.Now().UTC().Truncate(24*time.Hour).Add(-10*24*time.Hour + time.Hour)
+		first := time.Now().UTC().Truncate(24 * time.Hour).Add(-10*24*time.Hour + time.Hour)
 		var accounts [2]*audit.Account
 		for i := range accounts {
 			accounts[i] = &audit.Account{Name: "Prune", Domain: fmt.Sprintf("prune%d.example.com", i)}
