@@ -65,6 +65,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	exportServers := fs.String("export-servers", "", "with --export, the auditlog `executables` that serve the exports, comma-separated, each measured in turn on the same loaded log (default: this one); to compare builds on a shared machine")
 	exportRounds := fs.Int("export-rounds", 1, "with --export, measure each format on each server `N` times, alternating servers")
 	prune := fs.Int64("prune", 0, "instead of the scenarios, generate `N` events over 365 days into a new account, prune those older than 182 days (half) in PRUNE_BATCH transactions, and report the events removed per second and the p50/p99 of one-event appends to the same account during the prune and idle")
+	pruneAccount := fs.Int64("prune-account", 0, "with --prune, generate nothing: prune this existing account `ID` of the database instead, one that auditlog generate --span 365d filled with the N events (to prune copies of one loaded database, old build against new)")
 	pruneBatch := fs.Int("prune-batch", config.DefaultPruneBatch, "with --prune, the events removed per transaction (PRUNE_BATCH)")
 	soak := fs.Duration("soak", 0, "instead of the scenarios, run a soak for `DURATION`: a separate auditlog serve process on the database, driven by single writes, batches, list reads, exports and verifications at once, reporting its RSS, goroutines, open database connections and each operation's latency p50/p99 every --soak-interval")
 	soakInterval := fs.Duration("soak-interval", time.Minute, "with --soak, report every `DURATION`")
@@ -136,7 +137,7 @@ Flags:
 	})
 	defer closeApp(a, log)
 	if *prune > 0 {
-		return benchPrune(ctx, e, db, signer, a, *prune, cfg.PruneBatch)
+		return benchPrune(ctx, e, db, signer, a, *prune, *pruneAccount, cfg.PruneBatch)
 	}
 	hub := live.New(db, live.Options{Logger: log})
 	db.OnCommit = hub.Committed

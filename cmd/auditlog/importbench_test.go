@@ -16,14 +16,16 @@ import (
 
 	"github.com/auditlog/auditlog/internal/password/werkzeugtest"
 	"github.com/auditlog/auditlog/internal/seedimport/seedtest"
+	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
 
 // TestImportRate measures auditlog import on a seed-shaped source of
 // AUDITLOG_IMPORT_BENCH_EVENTS rows (10 accounts, the first with half of
 // them, 40 users), on the engine AUDITLOG_IMPORT_BENCH_ENGINE (sqlite, or
-// postgres with AUDITLOG_TEST_POSTGRES_URL: source and target are new
-// databases auditlog_import_bench_src and _dst, dropped afterwards). It is
+// postgres with AUDITLOG_TEST_POSTGRES_URL, or mysql with
+// AUDITLOG_TEST_MYSQL_URL: source and target are new databases
+// auditlog_import_bench_src and _dst, dropped afterwards). It is
 // skipped unless the count is set: docs/performance.md ("Import").
 func TestImportRate(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("AUDITLOG_IMPORT_BENCH_EVENTS"))
@@ -57,8 +59,35 @@ func TestImportRate(t *testing.T) {
 		base = base[:strings.LastIndex(base, "/")+1]
 		q := "?sslmode=disable"
 		source, target = base+"auditlog_import_bench_src"+q, base+"auditlog_import_bench_dst"+q
+	case "mysql":
+		admin := os.Getenv(sqltest.MySQLURLVar)
+		if admin == "" {
+			t.Skip("set " + sqltest.MySQLURLVar)
+		}
+		src, err := sqlstore.ParseURL(admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("mysql", src.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		for _, name := range []string{"auditlog_import_bench_src", "auditlog_import_bench_dst"} {
+			db.Exec(`DROP DATABASE IF EXISTS ` + name)
+			if _, err := db.Exec(`CREATE DATABASE ` + name + ` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Exec(`DROP DATABASE IF EXISTS ` + name) })
+		}
+		base, q, _ := strings.Cut(admin, "?")
+		if q != "" {
+			q = "?" + q
+		}
+		base = base[:strings.LastIndex(base, "/")+1]
+		source, target = base+"auditlog_import_bench_src"+q, base+"auditlog_import_bench_dst"+q
 	default:
-		t.Fatalf("AUDITLOG_IMPORT_BENCH_ENGINE %q: want sqlite or postgres", engine)
+		t.Fatalf("AUDITLOG_IMPORT_BENCH_ENGINE %q: want sqlite, postgres or mysql", engine)
 	}
 	start := time.Now()
 	sdb, err := seedtest.Create(ctx, source)
