@@ -12,21 +12,26 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
-// Analytics reads pre-aggregated counts (migration 0006, docs/analytics.md)
-// instead of the events: event_counts holds the events per hour, day and
-// month and per (action, resource_type, outcome); event_party_counts the
-// events per day and per actor or client address. The write path adds to
-// both in the same transaction as the events (Tx.AppendEvents), so every
-// count matches the log.
+// Analytics reads pre-aggregated counts (migrations 0006 and 0017,
+// docs/analytics.md) instead of the events: event_counts holds the events
+// per hour, day and month and per (action, resource_type, outcome);
+// event_party_counts the events per day and per actor or client address;
+// event_actor_counts the events per week and per month and per actor. The
+// write path adds to all three in the same transaction as the events
+// (Tx.AppendEvents), so every count matches the log.
 
 // Grain is the width of one bucket of the pre-aggregated counts.
 type Grain int
 
-// The grains, finest first.
+// The grains of event_counts, finest first, and GrainWeek.
 const (
 	GrainHour Grain = iota
 	GrainDay
 	GrainMonth
+	// GrainWeek, weeks that start on Monday at 00:00 UTC, is a grain of
+	// the actor counts only (event_actor_counts): event_counts has none,
+	// and cover never yields it.
+	GrainWeek
 )
 
 // String returns the grain's name as event_counts stores it.
@@ -38,6 +43,8 @@ func (g Grain) String() string {
 		return "day"
 	case GrainMonth:
 		return "month"
+	case GrainWeek:
+		return "week"
 	}
 	return fmt.Sprintf("Grain(%d)", int(g))
 }
@@ -50,6 +57,8 @@ func (g Grain) Floor(t time.Time) time.Time {
 		return t.Truncate(time.Hour)
 	case GrainDay:
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	case GrainWeek:
+		return time.Date(t.Year(), t.Month(), t.Day()-(int(t.Weekday())+6)%7, 0, 0, 0, 0, time.UTC)
 	default:
 		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -72,6 +81,8 @@ func (g Grain) Next(t time.Time) time.Time {
 		return t.Add(time.Hour)
 	case GrainDay:
 		return t.AddDate(0, 0, 1)
+	case GrainWeek:
+		return t.AddDate(0, 0, 7)
 	default:
 		return t.AddDate(0, 1, 0)
 	}
@@ -123,6 +134,32 @@ type partyKey struct {
 	value     string
 }
 
+// actorKey is one row of event_actor_counts: grain is GrainWeek or
+// GrainMonth.
+type actorKey struct {
+	account int64
+	grain   Grain
+	bucket  int64
+	value   string
+}
+
+// actorGrains are the grains of event_actor_counts.
+var actorGrains = []Grain{GrainWeek, GrainMonth}
+
+// actorRollups adds to rollups, for each actor row of event_party_counts
+// in parties, its n times sign in the row of its week and of its month.
+func actorRollups(rollups map[actorKey]int64, parties map[partyKey]int64, sign int64) {
+	for k, n := range parties {
+		if k.dimension != "actor" {
+			continue
+		}
+		day := time.Unix(k.bucket, 0).UTC()
+		for _, g := range actorGrains {
+			rollups[actorKey{k.account, g, g.Floor(day).Unix(), k.value}] += sign * n
+		}
+	}
+}
+
 // countEvents adds events to their accounts' counts: each distinct row is
 // summed in memory (tally), then written by one multi-row upsert per table
 // (per insertChunk rows). An ingested batch shares one created_at, so it
@@ -132,15 +169,20 @@ func (tx *Tx) countEvents(ctx context.Context, events []*audit.Event) error {
 		return nil
 	}
 	t := newTally()
+	t.noRollups = tx.db.noActorRollups
 	t.add(events)
 	return tx.writeTally(ctx, t)
 }
 
 // tally is the counts of some events, summed in memory: the rows that
-// writing them adds to event_counts and event_party_counts.
+// writing them adds to event_counts, event_party_counts and
+// event_actor_counts.
 type tally struct {
 	counts  map[countKey]int64
 	parties map[partyKey]int64
+	// noRollups, set only by benchmarks (ActorRollupsForBenchmark), writes
+	// no event_actor_counts rows, as before migration 0017.
+	noRollups bool
 }
 
 func newTally() *tally {
@@ -209,7 +251,49 @@ func (tx *Tx) writeTally(ctx context.Context, t *tally) error {
 			return tx.db.wrap(err, "count events by party")
 		}
 	}
+	if t.noRollups {
+		return nil
+	}
+	rollups := make(map[actorKey]int64, 2)
+	actorRollups(rollups, parties, 1)
+	return tx.addActorCounts(ctx, rollups)
+}
+
+// addActorCounts adds each row's n (negative: takes it away) to
+// event_actor_counts, one multi-row upsert per insertChunk rows, in key
+// order, so that concurrent transactions lock rows in the same order.
+// Rows that a negative n leaves at zero stay: the caller deletes them
+// (deleteEmptyActorCounts).
+func (tx *Tx) addActorCounts(ctx context.Context, rollups map[actorKey]int64) error {
+	keys := make([]actorKey, 0, len(rollups))
+	for k, n := range rollups {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b actorKey) int {
+		return cmp.Or(cmp.Compare(a.account, b.account), strings.Compare(a.grain.String(), b.grain.String()), cmp.Compare(a.bucket, b.bucket), strings.Compare(a.value, b.value))
+	})
+	for start := 0; start < len(keys); start += insertChunk {
+		chunk := keys[start:min(start+insertChunk, len(keys))]
+		args := make([]any, 0, 5*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.account, k.grain.String(), k.bucket, k.value, rollups[k])
+		}
+		if _, err := tx.run.execBuilt(ctx, `INSERT INTO event_actor_counts (account_id, grain, bucket, value, n) VALUES (?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?)", len(chunk)-1)+
+			tx.db.dialect.addCount("event_actor_counts", "account_id, grain, bucket, value"), args...); err != nil {
+			return tx.db.wrap(err, "count events by actor per week and month")
+		}
+	}
 	return nil
+}
+
+// deleteEmptyActorCounts deletes the account's event_actor_counts rows of
+// the week or month starting at bucket that hold no event any more.
+func (tx *Tx) deleteEmptyActorCounts(ctx context.Context, accountID int64, g Grain, bucket int64) error {
+	_, err := tx.run.exec(ctx, `DELETE FROM event_actor_counts WHERE account_id = ? AND grain = ? AND bucket = ? AND n <= 0`, accountID, g.String(), bucket)
+	return tx.db.wrap(err, "delete emptied actor counts")
 }
 
 // addCount is the upsert clause that adds a new row's n to the stored one:
@@ -304,6 +388,63 @@ func countsFrom(accountID int64, cols string, spans []span, filter string, fargs
 	return `(` + strings.Join(parts, ` UNION ALL `) + `) c`, args
 }
 
+// actorCover returns the fewest spans of days, weeks and months that
+// together cover [from, to) exactly (from and to are whole days, UTC):
+// whole months in the middle, whole weeks inside what is left on either
+// side, and days at the ragged ends. A 30-day range is thus at most 12
+// spans (9 days and 3 weeks), often fewer (4 weeks and 3 days), against 30
+// days; 90 days about 15 against 90.
+func actorCover(from, to time.Time) []span {
+	var out []span
+	add := func(g Grain, a, b time.Time) {
+		if a.Before(b) {
+			out = append(out, span{g, a, b})
+		}
+	}
+	weeks := func(a, b time.Time) {
+		wa, wb := GrainWeek.Ceil(a), GrainWeek.Floor(b)
+		if !wa.Before(wb) {
+			add(GrainDay, a, b)
+			return
+		}
+		add(GrainDay, a, wa)
+		add(GrainWeek, wa, wb)
+		add(GrainDay, wb, b)
+	}
+	ma, mb := GrainMonth.Ceil(from), GrainMonth.Floor(to)
+	if !ma.Before(mb) {
+		weeks(from, to)
+		return out
+	}
+	weeks(from, ma)
+	add(GrainMonth, ma, mb)
+	weeks(mb, to)
+	return out
+}
+
+// actorsFrom returns a derived table, named c, of the value and n of the
+// account's actor counts in spans (actorCover), and its arguments: days
+// from event_party_counts, weeks and months from event_actor_counts, one
+// SELECT per span, joined by UNION ALL, each a range scan of its table's
+// primary key.
+func actorsFrom(accountID int64, spans []span) (string, []any) {
+	if len(spans) == 0 {
+		return `(SELECT value, n FROM event_actor_counts WHERE 1 = 0) c`, nil
+	}
+	parts := make([]string, len(spans))
+	var args []any
+	for i, s := range spans {
+		if s.grain == GrainDay {
+			parts[i] = `SELECT value, n FROM event_party_counts WHERE account_id = ? AND dimension = 'actor' AND bucket >= ? AND bucket < ?`
+			args = append(args, accountID, s.from.Unix(), s.to.Unix())
+			continue
+		}
+		parts[i] = `SELECT value, n FROM event_actor_counts WHERE account_id = ? AND grain = ? AND bucket >= ? AND bucket < ?`
+		args = append(args, accountID, s.grain.String(), s.from.Unix(), s.to.Unix())
+	}
+	return `(` + strings.Join(parts, ` UNION ALL `) + `) c`, args
+}
+
 // BucketCount is the count of one bucket of a series.
 type BucketCount struct {
 	Grain Grain
@@ -357,7 +498,8 @@ type KeyCount struct {
 // with the most events that match f, most first (ties by value), and the
 // number of matching events in all. For the party dimensions the filter's
 // Action, ResourceType and Outcome must be "", and the range counts whole
-// days (see CountFilter).
+// days (see CountFilter); actors read whole weeks and months where the
+// range holds them (actorCover).
 func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim string, limit int) (top []KeyCount, total int64, err error) {
 	// One statement: the window sum over the groups is the total of every
 	// value, computed before LIMIT keeps the first ones.
@@ -367,9 +509,16 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 		if f.Action != "" || f.ResourceType != "" || f.Outcome != "" {
 			return nil, 0, fmt.Errorf("sqlstore: %s is counted without other filters", dim)
 		}
-		query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM event_party_counts
+		from, to := GrainDay.Floor(f.Start), GrainDay.Ceil(f.End)
+		if dim == DimActor && !db.noActorRollups {
+			var in string
+			in, args = actorsFrom(accountID, actorCover(from, to))
+			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM ` + in + ` GROUP BY value ORDER BY total DESC, value LIMIT ?`
+		} else {
+			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM event_party_counts
 			WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ? GROUP BY value ORDER BY total DESC, value LIMIT ?`
-		args = []any{accountID, party, GrainDay.Floor(f.Start).Unix(), GrainDay.Ceil(f.End).Unix()}
+			args = []any{accountID, party, from.Unix(), to.Unix()}
+		}
 	} else {
 		switch dim {
 		case DimAction, DimResourceType, DimOutcome:

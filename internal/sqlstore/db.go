@@ -46,6 +46,10 @@ type DB struct {
 	// skipCounts, set only by benchmarks, leaves the analytics counts
 	// alone, to measure what keeping them costs.
 	skipCounts bool
+	// noActorRollups, set only by benchmarks, makes the write path leave
+	// event_actor_counts alone and top actors read the per-day rows only,
+	// as before migration 0017, to compare the two in one run.
+	noActorRollups bool
 	// unpackedExport, set only by tests, makes exports on SQLite read
 	// column by column, as other engines do (exportrow.go).
 	unpackedExport bool
@@ -502,7 +506,7 @@ func (db *DB) Analyze(ctx context.Context) error {
 	case Postgres:
 		stmt = `ANALYZE`
 	case MySQL:
-		stmt = `ANALYZE TABLE accounts, users, events, log_heads, log_tiles, checkpoints, sessions, api_keys, event_counts, event_party_counts`
+		stmt = `ANALYZE TABLE accounts, users, events, log_heads, log_tiles, checkpoints, sessions, api_keys, event_counts, event_party_counts, event_actor_counts`
 	}
 	_, err := db.write.ExecContext(ctx, stmt)
 	return db.wrap(err, "analyze")

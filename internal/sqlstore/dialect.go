@@ -76,7 +76,7 @@ var sqliteDialect = &dialect{
 	// A sampled ANALYZE: each index reads about 1,000 rows whatever its
 	// size. The limit is the connection's, so it is set back for Analyze.
 	analyzeLog: analyzeStatements(`PRAGMA analysis_limit = 1000`, `ANALYZE events`, `ANALYZE log_tiles`,
-		`ANALYZE checkpoints`, `ANALYZE event_counts`, `ANALYZE event_party_counts`, `PRAGMA analysis_limit = 0`),
+		`ANALYZE checkpoints`, `ANALYZE event_counts`, `ANALYZE event_party_counts`, `ANALYZE event_actor_counts`, `PRAGMA analysis_limit = 0`),
 	// Parsing and planning a statement cost about a quarter of a list
 	// request's CPU when every call prepared it afresh.
 	prepare:     true,

@@ -15,7 +15,7 @@ var mysqlDialect = &dialect{
 	// InnoDB samples a fixed number of pages per index. (MariaDB collects
 	// its engine-independent statistics, a full scan, only when asked with
 	// PERSISTENT FOR.)
-	analyzeLog: analyzeStatements(`ANALYZE TABLE events, log_tiles, checkpoints, event_counts, event_party_counts`),
+	analyzeLog: analyzeStatements(`ANALYZE TABLE events, log_tiles, checkpoints, event_counts, event_party_counts, event_actor_counts`),
 	// Unprepared statements with arguments cost three round trips each
 	// (prepare, execute, close); prepared ones cost one.
 	prepare:     true,

@@ -41,7 +41,7 @@ var postgresDialect = &dialect{
 	// 7-day summary at a million events on a busy machine.
 	smallRead: "SET LOCAL max_parallel_workers_per_gather = 0",
 	// ANALYZE reads a sample of 300 × default_statistics_target rows.
-	analyzeLog: analyzeStatements(`ANALYZE events, log_tiles, checkpoints, event_counts, event_party_counts`),
+	analyzeLog: analyzeStatements(`ANALYZE events, log_tiles, checkpoints, event_counts, event_party_counts, event_actor_counts`),
 	castBytes:  "::bytea",
 	readTx:     &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	writeTx:    &sql.TxOptions{Isolation: sql.LevelReadCommitted},

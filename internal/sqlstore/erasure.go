@@ -156,11 +156,26 @@ func (tx *Tx) ErasePersonalData(ctx context.Context, accountID int64, s ErasureS
 	return out, tx.uncountParties(ctx, parties)
 }
 
-// uncountParties takes erased events out of event_party_counts: each row
-// loses the events counted in it, and a row left at zero is deleted, so
-// the erased email or address no longer appears among the top actors or
-// addresses. Rows go in key order, as countEvents writes them.
+// uncountParties takes erased events out of event_party_counts and their
+// actors' weeks and months out of event_actor_counts: each row loses the
+// events counted in it, and a row left at zero is deleted, so the erased
+// email or address no longer appears among the top actors or addresses.
+// Rows go in key order, as countEvents writes them.
 func (tx *Tx) uncountParties(ctx context.Context, parties map[partyKey]int64) error {
+	rollups := map[actorKey]int64{}
+	actorRollups(rollups, parties, -1)
+	if err := tx.addActorCounts(ctx, rollups); err != nil {
+		return err
+	}
+	emptied := map[actorKey]bool{}
+	for k := range rollups {
+		emptied[actorKey{k.account, k.grain, k.bucket, ""}] = true
+	}
+	for k := range emptied {
+		if err := tx.deleteEmptyActorCounts(ctx, k.account, k.grain, k.bucket); err != nil {
+			return err
+		}
+	}
 	keys := make([]partyKey, 0, len(parties))
 	for k := range parties {
 		keys = append(keys, k)

@@ -35,6 +35,12 @@ func PackedExportFallbacksForTest(db *DB) int64 { return db.packedFallbacks.Load
 // measure what keeping them costs, in the same run.
 func SkipCountsForBenchmark(db *DB, skip bool) { db.skipCounts = skip }
 
+// ActorRollupsForBenchmark makes db keep and read the week and month actor
+// counts (on, the default), or, off, neither write them nor read them (top
+// actors sums the per-day rows), as before migration 0017, so that a
+// benchmark can compare the two in the same run.
+func ActorRollupsForBenchmark(db *DB, on bool) { db.noActorRollups = !on }
+
 // ForceSearchPlanForTest makes SearchEvents on db always (walk 1) or never
 // (walk -1) walk the account's events newest first, words looked up in
 // their text (walk 0: choose, as the service does), judge a word's
@@ -132,6 +138,7 @@ func CountRowsForTest(ctx context.Context, db *DB, accountID int64) ([]string, e
 		for _, q := range []string{
 			`SELECT 'event_counts', grain, bucket, action, resource_type, outcome, n FROM event_counts WHERE account_id = ? ORDER BY grain, bucket, action, resource_type, outcome`,
 			`SELECT 'event_party_counts', dimension, bucket, value, '', '', n FROM event_party_counts WHERE account_id = ? ORDER BY dimension, bucket, value`,
+			`SELECT 'event_actor_counts', grain, bucket, value, '', '', n FROM event_actor_counts WHERE account_id = ? ORDER BY grain, bucket, value`,
 		} {
 			rows, err := r.query(ctx, q, accountID)
 			if err != nil {

@@ -231,10 +231,16 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 		from, known := tx.db.partyCountsPruned.Load(accountID)
 		switch {
 		case !known:
+			if err := tx.pruneActorCounts(ctx, accountID, math.MinInt64, day); err != nil {
+				return err
+			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
 				return tx.db.wrap(err, "delete pruned party counts")
 			}
 		case from.(int64) < day:
+			if err := tx.pruneActorCounts(ctx, accountID, from.(int64), day); err != nil {
+				return err
+			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket >= ? AND bucket < ?`, accountID, from, day); err != nil {
 				return tx.db.wrap(err, "delete pruned party counts")
 			}
@@ -250,6 +256,62 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 		return nil
 	})
 	return step, err
+}
+
+// pruneActorCounts takes out of the account's week and month actor counts
+// (event_actor_counts) the per-day actor counts that the prune batch is
+// about to delete, those of the days from `from` (math.MinInt64: all;
+// earlier batches of this process deleted those before it) to day
+// (exclusive), so that each week and month keeps the sum of its days: the
+// weeks and months that end by day go whole (from the one holding from
+// on, as the per-day delete starts there), and the week and the month
+// that hold day, when they start before it, lose the deleted days' counts,
+// one multi-row upsert of negative counts per grain, and their rows left
+// at zero are deleted.
+func (tx *Tx) pruneActorCounts(ctx context.Context, accountID, from, day int64) error {
+	at := time.Unix(day, 0).UTC()
+	for _, g := range actorGrains {
+		start := g.Floor(at).Unix()
+		if start < day {
+			lo := max(from, start)
+			rows, err := tx.run.query(ctx, `SELECT value, SUM(n) FROM event_party_counts WHERE account_id = ? AND dimension = 'actor' AND bucket >= ? AND bucket < ? GROUP BY value`,
+				accountID, lo, day)
+			if err != nil {
+				return tx.db.wrap(err, "select pruned actor counts")
+			}
+			less := map[actorKey]int64{}
+			for rows.Next() {
+				var v string
+				var n int64
+				if err := rows.Scan(&v, &n); err != nil {
+					rows.Close()
+					return tx.db.wrap(err, "scan pruned actor counts")
+				}
+				less[actorKey{accountID, g, start, v}] = -n
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return tx.db.wrap(err, "select pruned actor counts")
+			}
+			if err := tx.addActorCounts(ctx, less); err != nil {
+				return err
+			}
+			if err := tx.deleteEmptyActorCounts(ctx, accountID, g, start); err != nil {
+				return err
+			}
+		}
+		var err error
+		if from == math.MinInt64 {
+			_, err = tx.exec(ctx, `DELETE FROM event_actor_counts WHERE account_id = ? AND grain = ? AND bucket < ?`, accountID, g.String(), start)
+		} else {
+			_, err = tx.exec(ctx, `DELETE FROM event_actor_counts WHERE account_id = ? AND grain = ? AND bucket >= ? AND bucket < ?`,
+				accountID, g.String(), g.Floor(time.Unix(from, 0).UTC()).Unix(), start)
+		}
+		if err != nil {
+			return tx.db.wrap(err, "delete pruned actor counts")
+		}
+	}
+	return nil
 }
 
 // pruneChunk is how many events one DELETE of a SQLite prune batch
