@@ -57,9 +57,11 @@ func benchRefunds(from, n int) []ingest.EventInput {
 
 // BenchmarkIngestSchema measures what an event schema costs a batch of
 // 1,000 events, on every engine this run reaches: App.PrepareEvents
-// (the checks, with the one read of the latest schema versions, no write)
-// and App.Ingest (checks and the group commit), each for an account
-// without a schema of the action and for one with benchSchema. cpu-ms/op
+// (the checks, with the latest schema versions, no write) and App.Ingest
+// (checks and the group commit), each for an account without a schema of
+// the action and for one with benchSchema; prepare-single is
+// App.PrepareEvents of one event per request, where what a request pays
+// besides its events (the latest versions) shows. cpu-ms/op
 // is the process's CPU time (user and system) per batch, less sensitive
 // than ns/op to other work on a shared machine.
 func BenchmarkIngestSchema(b *testing.B) {
@@ -93,15 +95,19 @@ func BenchmarkIngestSchema(b *testing.B) {
 				b.Fatal(err)
 			}
 			next := 0
-			for _, op := range []string{"prepare", "ingest"} {
+			for _, op := range []string{"prepare-single", "prepare", "ingest"} {
 				for _, mode := range []string{"none", "schema"} {
 					p := app.OperatorPrincipal(accounts[mode], "bench")
 					b.Run(op+"/"+mode, func(b *testing.B) {
+						size := 1000
+						if op == "prepare-single" {
+							size = 1
+						}
 						before := cpuTime()
 						for b.Loop() {
-							evs := benchRefunds(next, 1000)
-							next += 1000
-							if op == "prepare" {
+							evs := benchRefunds(next, size)
+							next += size
+							if op != "ingest" {
 								_, err = ap.PrepareEvents(ctx, p, evs)
 							} else {
 								_, err = ap.Ingest(ctx, p, evs)
@@ -111,7 +117,7 @@ func BenchmarkIngestSchema(b *testing.B) {
 							}
 						}
 						b.ReportMetric(float64((cpuTime()-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-						b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+						b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
 					})
 				}
 			}
