@@ -61,7 +61,8 @@
 //     change to how an event reads appends an event.
 //   - eventschema.go: event schemas (JSON Schemas per action, for one
 //     account or all), their versions, and the check of ingested events
-//     against them, with the process's cache of compiled schemas.
+//     against them, with the process's caches of compiled schemas and of
+//     each account's latest versions (one second).
 //   - ingest.go: recording ingested events through the group-commit
 //     writer, and what a saturated or slow writer answers.
 //   - log.go: the verifiable log's reads: the verifier key, checkpoints,

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -30,12 +31,18 @@ import (
 // there are such. A version never changes, and can be deleted only until
 // an event has been checked against it.
 //
-// Each ingest request (single, batch, platform batch) reads which
-// versions are the latest for its accounts and actions (one indexed read),
-// and checks its events against them, compiled once per process: a
-// version's ID names an immutable schema, so the compiled cache is keyed
-// by it and never goes stale, and a new version is seen by every process
-// at its next request. An event that does not match fails the whole
+// Each ingest request (single, batch, platform batch) checks its events
+// against the latest versions of its accounts' schemas, compiled once per
+// process: a version's ID names an immutable schema, so the compiled cache
+// is keyed by it and never goes stale. Which versions are the latest is
+// cached per process and account for schemaListTTL: an account's requests
+// read it (one indexed read of every account's latest versions that
+// expired, without bodies) once a second at most, not once per request.
+// A change made through this process applies to its next request; another
+// process sharing the database applies it within schemaListTTL, during
+// which it checks events against the versions it read before (a deleted
+// version fails the request once with errEventSchemaGone, and the retry
+// reads the versions again). An event that does not match fails the whole
 // request with a 400 naming the field (its JSON pointer in the message);
 // nothing of it is written.
 
@@ -47,6 +54,14 @@ const (
 	maxSchemaProblems = 5
 	// maxCompiledSchemas bounds the process's cache of compiled schemas.
 	maxCompiledSchemas = 4096
+	// maxCachedSchemaAccounts bounds the accounts whose latest versions
+	// the process keeps.
+	maxCachedSchemaAccounts = 10_000
+	// schemaListTTL is how long the latest versions of an account's
+	// schemas, as read, serve its ingest requests: the longest another
+	// process sharing the database checks events against the versions
+	// that applied before a change.
+	schemaListTTL = time.Second
 )
 
 // Actions recorded about event schemas, in the account of an account's
@@ -170,6 +185,7 @@ func (a *App) CreateEventSchema(ctx context.Context, p *Principal, c Client, in 
 		return a.record(ctx, tx, scope, c, entry{eventSchemaResource(s), ActionEventSchemaCreated,
 			fmt.Sprintf("Registered version %d of the event schema of %s (%d bytes)", s.Version, s.Action, len(s.Body))})
 	})
+	a.schemas.forget(scope.AccountID)
 	switch {
 	case errors.Is(err, sqlstore.ErrEventSchemaRace):
 		return nil, errEventSchemaRace
@@ -336,6 +352,7 @@ func (a *App) DeleteEventSchema(ctx context.Context, p *Principal, c Client, id 
 		return a.record(ctx, tx, scope, c, entry{eventSchemaResource(s), ActionEventSchemaDeleted,
 			fmt.Sprintf("Deleted version %d of the event schema of %s, which no event had been checked against", s.Version, s.Action)})
 	})
+	a.schemas.forget(s.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -345,10 +362,108 @@ func (a *App) DeleteEventSchema(ctx context.Context, p *Principal, c Client, id 
 	return s, nil
 }
 
-// schemaCache holds the compiled schemas of this process, by version ID.
+// schemaCache holds this process's compiled schemas, by version ID, and
+// the latest versions of each account's schemas (0: every account's) as
+// read at most schemaListTTL ago.
 type schemaCache struct {
 	mu       sync.Mutex
 	compiled map[int64]*jsonschema.Schema
+	latest   map[int64]latestSchemas
+	// used holds the versions this process marked used since it read
+	// them as unused (the cached rows are not changed).
+	used map[int64]bool
+	// gen counts the changes forgotten: a read that began before one is
+	// not kept.
+	gen uint64
+	// clock is time.Now unless a test sets it.
+	clock func() time.Time
+}
+
+// latestSchemas is the latest version of each of an account's schemas,
+// as read at a moment; its versions are never changed once cached.
+type latestSchemas struct {
+	at       time.Time
+	versions []*audit.EventSchema
+}
+
+// forget drops what the cache knows of an account's latest versions, and
+// of every account's when account is 0 (an all-accounts schema applies
+// to each): the next request reads them again.
+func (c *schemaCache) forget(account int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if account == 0 {
+		c.latest = nil
+		return
+	}
+	delete(c.latest, account)
+}
+
+// markUsed records that the process marked version id used.
+func (c *schemaCache) markUsed(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.used == nil || len(c.used) >= maxCompiledSchemas {
+		c.used = map[int64]bool{}
+	}
+	c.used[id] = true
+}
+
+// isUsed reports whether the process marked version id used.
+func (c *schemaCache) isUsed(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used[id]
+}
+
+// latestSchemas returns the latest versions of the accounts' schemas,
+// from the cache when read less than schemaListTTL ago, reading those of
+// the other accounts in one query.
+func (a *App) latestSchemas(ctx context.Context, accounts []int64) ([]*audit.EventSchema, error) {
+	c := &a.schemas
+	now := time.Now()
+	if c.clock != nil {
+		now = c.clock()
+	}
+	var out []*audit.EventSchema
+	var missing []int64
+	c.mu.Lock()
+	for _, acct := range accounts {
+		if l, ok := c.latest[acct]; ok && now.Sub(l.at) < schemaListTTL {
+			out = append(out, l.versions...)
+		} else {
+			missing = append(missing, acct)
+		}
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	read, err := a.store.LatestEventSchemas(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, read...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return out, nil // a change in this process since: not kept
+	}
+	if c.latest == nil || len(c.latest) >= maxCachedSchemaAccounts {
+		c.latest = map[int64]latestSchemas{}
+	}
+	for _, acct := range missing {
+		l := latestSchemas{at: now}
+		for _, v := range read {
+			if v.AccountID == acct {
+				l.versions = append(l.versions, v)
+			}
+		}
+		c.latest[acct] = l
+	}
+	return out, nil
 }
 
 // compiled returns the compiled schemas of the versions, loading the
@@ -369,6 +484,7 @@ func (a *App) compiledSchemas(ctx context.Context, versions []*audit.EventSchema
 	for _, id := range missing {
 		s, err := a.store.EventSchema(ctx, id)
 		if errors.Is(err, audit.ErrNotFound) {
+			c.forget(0) // deleted by another process: read the versions again
 			return nil, errEventSchemaGone
 		} else if err != nil {
 			return nil, err
@@ -410,9 +526,18 @@ func (a *App) checkSchemas(ctx context.Context, who []*Principal, ins []ingest.E
 	if len(actions) == 0 {
 		return nil, nil, nil
 	}
-	latest, err := a.store.LatestEventSchemas(ctx, accounts, actions)
-	if err != nil || len(latest) == 0 {
+	all, err := a.latestSchemas(ctx, accounts)
+	if err != nil {
 		return nil, nil, err
+	}
+	var latest []*audit.EventSchema
+	for _, v := range all {
+		if slices.Contains(actions, v.Action) {
+			latest = append(latest, v)
+		}
+	}
+	if len(latest) == 0 {
+		return nil, nil, nil
 	}
 	compiled, err := a.compiledSchemas(ctx, latest)
 	if err != nil {
@@ -517,21 +642,23 @@ func quotePointer(ptr string) string {
 
 // markSchemasUsed marks the versions that checked a request's events as
 // used, before the events are written, so that none of them can be deleted
-// once an event it checked is stored (a version read as used already
-// costs nothing). A version deleted meanwhile fails the request
-// (errEventSchemaGone): the client sends it again.
+// once an event it checked is stored (a version read as used, or that
+// this process marked, costs nothing). A version deleted meanwhile fails
+// the request (errEventSchemaGone): the client sends it again.
 func (a *App) markSchemasUsed(ctx context.Context, used []*audit.EventSchema) error {
 	for _, v := range used {
-		if v.Used() {
+		if v.Used() || a.schemas.isUsed(v.ID) {
 			continue
 		}
 		err := a.store.MarkEventSchemaUsed(ctx, v.ID, a.now().UTC())
 		switch {
 		case errors.Is(err, audit.ErrNotFound):
+			a.schemas.forget(0) // deleted by another process: read the versions again
 			return errEventSchemaGone
 		case err != nil:
 			return err
 		}
+		a.schemas.markUsed(v.ID)
 	}
 	return nil
 }

@@ -79,22 +79,19 @@ func (db *DB) EventSchemas(ctx context.Context, accounts []int64, action string)
 }
 
 // LatestEventSchemas returns, for the given accounts (0 included when
-// asked for) and actions, the latest version of each account's schema of
-// each action, without its body: what an ingest request reads to know
-// which compiled schemas apply (one indexed read of a few rows).
-func (db *DB) LatestEventSchemas(ctx context.Context, accounts []int64, actions []string) ([]*audit.EventSchema, error) {
-	if len(accounts) == 0 || len(actions) == 0 {
+// asked for), the latest version of each account's schema of each action,
+// without its body: what package app caches to know which compiled
+// schemas apply to an account's events (one indexed read of a few rows).
+func (db *DB) LatestEventSchemas(ctx context.Context, accounts []int64) ([]*audit.EventSchema, error) {
+	if len(accounts) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, len(accounts)+len(actions))
+	args := make([]any, 0, len(accounts))
 	for _, a := range accounts {
 		args = append(args, a)
 	}
-	for _, a := range actions {
-		args = append(args, a)
-	}
 	rows, err := db.rd.query(ctx, `SELECT id, account_id, action, version, used_at FROM event_schemas
-		WHERE account_id IN (`+placeholders(len(accounts))+`) AND action IN (`+placeholders(len(actions))+`)`, args...)
+		WHERE account_id IN (`+placeholders(len(accounts))+`)`, args...)
 	if err != nil {
 		return nil, db.wrap(err, "select latest event schemas")
 	}
