@@ -15,7 +15,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultBuffer     = 4096
-	DefaultPoll       = 100 * time.Millisecond
+	DefaultPoll       = 25 * time.Millisecond
 	DefaultCheckpoint = time.Second
 	// notifiedPoll is how often a hub on PostgreSQL, which learns of
 	// other processes' commits by notification, reads the heads anyway:

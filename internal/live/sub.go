@@ -103,6 +103,19 @@ func (s *Sub) WatchAlerts() {
 // C is signalled when Next has something to return.
 func (s *Sub) C() <-chan struct{} { return s.c }
 
+// Notify has s signal c instead of its own channel when Next has something
+// to return (C then returns c), and signals it once now. c must have a
+// buffer of one; the caller may signal it for its own reasons too (a
+// timer, a message from its client), so that its goroutine waits on one
+// channel instead of selecting among several. Call it before Next, from
+// the goroutine that calls Next.
+func (s *Sub) Notify(c chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c = c
+	signal(c)
+}
+
 // Position returns the log position up to which every matching event was
 // returned: a watcher that reconnects resumes after it.
 func (s *Sub) Position() int64 { return s.pos }

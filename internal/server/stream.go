@@ -122,17 +122,24 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	tw := &tailResponse{ResponseWriter: w, timeout: s.streamTiming.write}
+	conn, err := websocket.Accept(tw, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return nil // Accept has answered
+	}
+	if tw.conn == nil {
+		// Accept hijacked another way than through tw: cannot happen.
+		conn.CloseNow()
+		return nil
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(4 << 10) // a resume message, at most
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resumes := make(chan resumeRequest, 1)
-	go readTail(ctx, cancel, conn, resumes)
-	s.tail(ctx, conn, sub, tail, resumes)
+	wake := make(chan struct{}, 1)
+	go readTail(ctx, cancel, conn, resumes, wake)
+	s.tail(ctx, conn, tw.conn, sub, tail, resumes, wake)
 	return nil
 }
 
@@ -144,10 +151,11 @@ type resumeRequest struct {
 }
 
 // readTail reads the client's messages until the connection ends (then it
-// cancels the tail's context), passing each resume message on. A message
+// cancels the tail's context), passing each resume message on (and
+// signalling wake). A message
 // that is not {"type":"resume","after_seq":N} is passed on as bad, and
 // ends the reading.
-func readTail(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, resumes chan<- resumeRequest) {
+func readTail(ctx context.Context, cancel context.CancelFunc, conn *websocket.Conn, resumes chan<- resumeRequest, wake chan struct{}) {
 	defer cancel()
 	for {
 		typ, b, err := conn.Read(ctx)
@@ -171,6 +179,7 @@ func readTail(ctx context.Context, cancel context.CancelFunc, conn *websocket.Co
 		}
 		select {
 		case resumes <- r:
+			wakeUp(wake)
 		case <-ctx.Done():
 			return
 		}
@@ -193,20 +202,60 @@ func credential(r *http.Request) string {
 
 // tail sends what sub has until the connection or sub ends, pinging the
 // client and checking its credentials on the way, and starting over from
-// the position each resume message asks for.
-func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, t *app.Tail, resumes <-chan resumeRequest) {
+// the position each resume message asks for. Its goroutine waits on one
+// channel, wake, that everything it waits for signals: the sub when it has
+// something to send, a timer when a ping or recheck is due, readTail
+// with a resume message, and the end of ctx (a wait on one channel is
+// cheaper than a select among several, and a tail wakes for every event).
+func (s *Server) tail(ctx context.Context, conn *websocket.Conn, tc *corkConn, sub *live.Sub, t *app.Tail, resumes <-chan resumeRequest, wake chan struct{}) {
 	defer func() { sub.Close() }() // the last of the subs
+	sub.Notify(wake)
+	defer context.AfterFunc(ctx, func() { wakeUp(wake) })()
 	timing := s.streamTiming
 	// The first ping and recheck come at a random point of their period,
-	// so that streams opened together do not all check at once.
-	ping := time.NewTimer(jitter(timing.ping))
-	defer ping.Stop()
-	recheck := time.NewTimer(jitter(timing.recheck))
-	defer recheck.Stop()
+	// so that streams opened together do not all check at once. One timer
+	// serves both: it fires at the earlier of the two.
+	now := time.Now()
+	pingAt, recheckAt := now.Add(jitter(timing.ping)), now.Add(jitter(timing.recheck))
+	timer := time.AfterFunc(time.Until(earlier(pingAt, recheckAt)), func() { wakeUp(wake) })
+	defer timer.Stop()
 	resume := func() string { return fmt.Sprintf("resume with after_seq=%d", sub.Position()) }
+	// The writes go to memory (tc is corked: sendQueued) and the write to
+	// the network has the connection's deadline: a context without a
+	// deadline spares the library a timer per message.
+	wctx := context.WithoutCancel(ctx)
 	for {
-		items, err := sub.Next(ctx)
+		<-wake
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case r := <-resumes:
+			if !s.resumeTail(ctx, conn, &sub, t, r, resume, wake) {
+				return
+			}
+		default:
+		}
+		if now := time.Now(); !now.Before(earlier(pingAt, recheckAt)) {
+			if !now.Before(pingAt) {
+				if !s.pingTail(ctx, conn) {
+					return
+				}
+				pingAt = time.Now().Add(timing.ping)
+			}
+			if !now.Before(recheckAt) {
+				if code, reason := s.recheckTail(ctx, t); code != 0 {
+					conn.Close(code, reason)
+					return
+				}
+				recheckAt = time.Now().Add(timing.recheck)
+			}
+			timer.Reset(time.Until(earlier(pingAt, recheckAt)))
+		}
+		sent, err := s.sendQueued(ctx, wctx, conn, tc, sub)
 		switch {
+		case errors.Is(err, errTailWrite):
+			return
 		case errors.Is(err, live.ErrOverflow):
 			conn.Close(CloseTooSlow, "too far behind: "+resume())
 			return
@@ -220,64 +269,71 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, sub *live.Sub, 
 			conn.Close(websocket.StatusInternalError, "internal error: "+resume())
 			return
 		}
-		for _, it := range items {
-			wctx, cancel := context.WithTimeout(ctx, timing.write)
-			err := conn.Write(wctx, websocket.MessageText, it.Frame(s.encodeStreamItem))
-			cancel()
-			if err != nil {
-				return
-			}
-		}
-		if len(items) > 0 {
-			// Keep sending, but let the timers fire between batches.
-			select {
-			case <-ping.C:
-				if !s.pingTail(ctx, conn) {
-					return
-				}
-				ping.Reset(timing.ping)
-			case <-recheck.C:
-				if code, reason := s.recheckTail(ctx, t); code != 0 {
-					conn.Close(code, reason)
-					return
-				}
-				recheck.Reset(timing.recheck)
-			case r := <-resumes:
-				if !s.resumeTail(ctx, conn, &sub, t, r, resume) {
-					return
-				}
-			default:
-			}
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub.C():
-		case <-ping.C:
-			if !s.pingTail(ctx, conn) {
-				return
-			}
-			ping.Reset(timing.ping)
-		case <-recheck.C:
-			if code, reason := s.recheckTail(ctx, t); code != 0 {
-				conn.Close(code, reason)
-				return
-			}
-			recheck.Reset(timing.recheck)
-		case r := <-resumes:
-			if !s.resumeTail(ctx, conn, &sub, t, r, resume) {
-				return
-			}
+		if sent >= tailBatch {
+			// More may be waiting: go round again (past the timers and
+			// the client's messages) without waiting.
+			wakeUp(wake)
 		}
 	}
 }
 
+// wakeUp signals c, a channel with a buffer of one, without blocking.
+func wakeUp(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// tailBatch is how many items, about, sendQueued writes before the tail
+// lets its timers and the client's messages in.
+const tailBatch = 512
+
+// errTailWrite marks a failed write to the client: the connection is gone.
+var errTailWrite = errors.New("write to the live tail's client failed")
+
+// sendQueued writes the items sub has to send now, as many as Next
+// returns until it has none (or tailBatch), gathered into one write to the
+// network (up to corkLimit bytes at a time), with wctx, which has no
+// deadline: the connection's deadline bounds the write to the network. It
+// returns how many it wrote, and Next's error, or errTailWrite when a
+// write failed. What it wrote before Next failed reaches the client before
+// any close frame.
+func (s *Server) sendQueued(ctx, wctx context.Context, conn *websocket.Conn, tc *corkConn, sub *live.Sub) (sent int, err error) {
+	tc.cork()
+	defer func() {
+		if werr := tc.uncork(); werr != nil && err == nil {
+			err = fmt.Errorf("%w: %w", errTailWrite, werr)
+		}
+	}()
+	for sent < tailBatch {
+		items, err := sub.Next(ctx)
+		if err != nil || len(items) == 0 {
+			return sent, err
+		}
+		for _, it := range items {
+			if err := conn.Write(wctx, websocket.MessageText, it.Frame(s.encodeStreamItem)); err != nil {
+				return sent, fmt.Errorf("%w: %w", errTailWrite, err)
+			}
+			sent++
+		}
+	}
+	return sent, nil
+}
+
 // resumeTail answers a resume message: *sub is replaced by a new Sub that
 // replays the matching events after r.after, sends ready, and continues
-// live. It reports whether the tail goes on; when not, it has closed the
+// live, and signals wake. It reports whether the tail goes on; when not, it has closed the
 // connection (a bad message: CloseBadMessage).
-func (s *Server) resumeTail(ctx context.Context, conn *websocket.Conn, sub **live.Sub, t *app.Tail, r resumeRequest, resume func() string) bool {
+func (s *Server) resumeTail(ctx context.Context, conn *websocket.Conn, sub **live.Sub, t *app.Tail, r resumeRequest, resume func() string, wake chan struct{}) bool {
 	if r.bad != "" {
 		conn.Close(CloseBadMessage, r.bad+": "+resume())
 		return false
@@ -299,6 +355,7 @@ func (s *Server) resumeTail(ctx context.Context, conn *websocket.Conn, sub **liv
 		next.WatchAlerts()
 	}
 	next.Start(true, r.after)
+	next.Notify(wake)
 	*sub = next
 	return true
 }
