@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strconv"
 	"sync"
@@ -151,10 +152,11 @@ type recheckEntry struct {
 	err error
 }
 
-// recheckCache holds the recent checks of the tails' credentials.
+// recheckCache holds the recent checks of the tails' credentials, keyed
+// by the SHA-256 of the credential, so that no secret sits in the map.
 type recheckCache struct {
 	mu sync.Mutex
-	m  map[string]recheckEntry
+	m  map[[sha256.Size]byte]recheckEntry
 }
 
 // recheck returns the outcome of check for credential, shared with the
@@ -163,22 +165,23 @@ type recheckCache struct {
 // an internal error.
 func (a *App) recheck(ctx context.Context, credential string, check func() (*Principal, error)) (*Principal, error) {
 	now := time.Now()
+	key := sha256.Sum256([]byte(credential))
 	c := &a.rechecks
 	c.mu.Lock()
-	if e, ok := c.m[credential]; ok && now.Sub(e.at) < recheckShare {
+	if e, ok := c.m[key]; ok && now.Sub(e.at) < recheckShare {
 		c.mu.Unlock()
 		return e.p, e.err
 	}
 	c.mu.Unlock()
 	p, err := check()
-	if err != nil && audit.ErrorCode(err) == "" {
+	if audit.ErrorCode(err) == audit.EINTERNAL {
 		return p, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) > 10_000 {
-		c.m = map[string]recheckEntry{} // bounded: dropping entries only costs a lookup
+		c.m = map[[sha256.Size]byte]recheckEntry{} // bounded: dropping entries only costs a lookup
 	}
-	c.m[credential] = recheckEntry{at: now, p: p, err: err}
+	c.m[key] = recheckEntry{at: now, p: p, err: err}
 	return p, err
 }
