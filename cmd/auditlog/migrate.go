@@ -12,8 +12,9 @@ import (
 )
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
-	fs, st := newFlagSet(e, "migrate", "Apply every pending schema migration to the database, name each one applied,\nthen exit. Migrations also run whenever a command opens the database (serve,\ninit-db). It creates no signing key. With --status it applies nothing and lists\nevery migration: applied, pending, or unknown (applied by a newer binary).")
+	fs, st := newFlagSet(e, "migrate", "Apply every pending schema migration to the database, name each one applied,\nthen exit. Migrations also run whenever a command opens the database (serve,\ninit-db). It creates no signing key. With --status it applies nothing and lists\nevery migration: applied, pending, or unknown (applied by a newer binary).\nWith --recount-actors it then rebuilds every account's week and month actor\ncounts from the per-day ones: run it once after a rolling upgrade to 0017.")
 	status := fs.Bool("status", false, "list applied, pending and unknown migrations; apply nothing")
+	recount := fs.Bool("recount-actors", false, "after migrating, rebuild each account's week and month actor counts (event_actor_counts) from its per-day ones")
 	if err := st.parse(e, fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -33,6 +34,34 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "applied %s\n", name)
 	}
 	fmt.Fprintf(e.stdout, "schema of %s is up to date\n", db.Describe())
+	if *recount {
+		return recountActors(ctx, e, db)
+	}
+	return nil
+}
+
+// recountActors rebuilds the week and month actor counts of every account
+// from its per-day actor counts, one transaction per account
+// (Tx.RecountActorCounts): processes of the release before migration 0017
+// appended to the per-day rows only.
+func recountActors(ctx context.Context, e *env, db *sqlstore.DB) error {
+	accounts, err := db.LogPrunes(ctx)
+	if err != nil {
+		return err
+	}
+	var rows int64
+	for _, a := range accounts {
+		var n int64
+		err := db.Update(ctx, func(tx *sqlstore.Tx) (err error) {
+			n, err = tx.RecountActorCounts(ctx, a.AccountID)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("recount the actor counts of account %d: %w", a.AccountID, err)
+		}
+		rows += n
+	}
+	fmt.Fprintf(e.stdout, "recounted the week and month actor counts of %d accounts: %d rows\n", len(accounts), rows)
 	return nil
 }
 

@@ -20,7 +20,9 @@ import (
 // every width and alignment (one day to 90, starting on every weekday,
 // across month ends and February 29th, mid-day ends widened to whole
 // days), as the write path leaves the counts and as migration 0017 fills
-// them from the per-day rows; after an erasure of an
+// them from the per-day rows; after RecountActorCounts repairs the weeks
+// and months after an append that added to the days only (a process of
+// the release before 0017); after an erasure of an
 // email and of an external actor ID; and, through a prune in batches that
 // end mid-day, equals after each batch what the per-day rows alone say
 // (the behaviour before the week and month rows) and, from the first day
@@ -152,6 +154,34 @@ func TestActorCounts(t *testing.T) {
 		if n := sqltest.Count(t, db, `SELECT COUNT(*) FROM event_actor_counts WHERE account_id = ? AND grain = 'month'`, a.ID); n < 10 {
 			t.Fatalf("%d month rows of actor counts; want one per actor and month", n)
 		}
+
+		// A process of the release before 0017 (the rollups off) adds its
+		// appends to the per-day rows only; RecountActorCounts rebuilds the
+		// weeks and months from them.
+		sqlstore.ActorRollupsForBenchmark(db, false)
+		at := first.AddDate(0, 0, 40).Add(3 * time.Hour)
+		db.Now = func() time.Time { return at }
+		old := []*audit.Event{
+			{AccountID: a.ID, Action: "order.updated", ResourceType: "order", ActorType: "customer", ActorEmail: "e0@actors.example.com", EventID: "old-1"},
+			{AccountID: a.ID, Action: "order.updated", ResourceType: "order", ActorType: "customer", ActorID: "cust-1", EventID: "old-2"},
+		}
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), old...); return err }); err != nil {
+			t.Fatal(err)
+		}
+		sqlstore.ActorRollupsForBenchmark(db, true)
+		db.Now = time.Now
+		for _, e := range old {
+			e.CreatedAt = at
+		}
+		stored = append(stored, old...)
+		var recounted int64
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) (err error) { recounted, err = tx.RecountActorCounts(ctx, a.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if want := sqltest.Count(t, db, `SELECT COUNT(*) FROM event_actor_counts WHERE account_id = ?`, a.ID); recounted != want {
+			t.Errorf("RecountActorCounts wrote %d rows; the table holds %d", recounted, want)
+		}
+		check("recounted", stored, windows)
 
 		// Erasure: an email, and an external actor ID whose events name
 		// emails too (they leave those emails' counts).

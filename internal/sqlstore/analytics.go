@@ -563,3 +563,51 @@ func (db *DB) countQuery(ctx context.Context, r runner, query string, args ...an
 	}
 	return r.query(ctx, query, args...)
 }
+
+// actorBucketSQL returns, for the engine, the SQL expressions of the start
+// of the week (Monday, UTC) and of the month that hold the day starting at
+// the Unix second `bucket`: the same as migration 0017's.
+func actorBucketSQL(e Engine) (week, month string) {
+	switch e {
+	case MySQL:
+		return `bucket - MOD(MOD(bucket DIV 86400 + 3, 7) + 7, 7) * 86400`,
+			`TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', DATE_FORMAT(DATE_ADD('1970-01-01 00:00:00', INTERVAL bucket SECOND), '%Y-%m-01'))`
+	case Postgres:
+		return `bucket - ((((bucket / 86400 + 3) % 7) + 7) % 7) * 86400`,
+			`CAST(EXTRACT(EPOCH FROM date_trunc('month', to_timestamp(bucket) AT TIME ZONE 'UTC')) AS BIGINT)`
+	default:
+		return `bucket - ((((bucket / 86400 + 3) % 7) + 7) % 7) * 86400`,
+			`CAST(strftime('%s', date(bucket, 'unixepoch', 'start of month')) AS INTEGER)`
+	}
+}
+
+// RecountActorCounts rebuilds the account's week and month actor counts
+// (event_actor_counts) from its per-day actor counts, as migration 0017
+// filled them, and returns how many rows it wrote. It locks the account's
+// log first (LockLog), as an append does, so no append of the account
+// runs meanwhile. It repairs what processes of the release before 0017
+// appended during a rolling upgrade: they add to the per-day rows only.
+func (tx *Tx) RecountActorCounts(ctx context.Context, accountID int64) (int64, error) {
+	if err := tx.LockLog(ctx, accountID); err != nil {
+		return 0, err
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM event_actor_counts WHERE account_id = ?`, accountID); err != nil {
+		return 0, tx.db.wrap(err, "delete actor counts")
+	}
+	week, month := actorBucketSQL(tx.db.source.Engine)
+	var rows int64
+	for _, g := range []struct{ grain, expr string }{{"week", week}, {"month", month}} {
+		res, err := tx.exec(ctx, `INSERT INTO event_actor_counts (account_id, grain, bucket, value, n)
+			SELECT account_id, '`+g.grain+`', `+g.expr+` AS b, value, SUM(n) FROM event_party_counts
+			WHERE account_id = ? AND dimension = 'actor' GROUP BY account_id, b, value`, accountID)
+		if err != nil {
+			return 0, tx.db.wrap(err, "recount actor counts")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, tx.db.wrap(err, "recount actor counts")
+		}
+		rows += n
+	}
+	return rows, nil
+}
