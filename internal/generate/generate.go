@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -230,32 +231,20 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, o Options) (
 	for _, s := range shops {
 		res.Accounts = append(res.Accounts, Account{ID: s.accountID, Name: s.name, Domain: s.domain, Owner: s.owner})
 	}
-	start := time.Now()
-	batches := make(chan []*audit.Event, 2)
-	genErr := make(chan error, 1)
-	genCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() {
-		defer close(batches)
-		genErr <- produce(genCtx, shops, o.Batch, batches)
-	}()
 	index := make(map[int64]int, len(shops))
 	for i, s := range shops {
 		index[s.accountID] = i
 	}
-	for batch := range batches {
-		var appended []audit.Appended
-		err := db.Update(ctx, func(tx *sqlstore.Tx) error {
-			var err error
-			appended, err = tx.AppendEvents(ctx, signer, batch...)
-			return err
-		})
-		if err != nil {
-			stop()
-			for range batches {
+	start := time.Now()
+	err = write(ctx, db, signer, o.Batch, func(yield func(*audit.Event, error) bool) {
+		for _, s := range shops {
+			for s.i < s.n {
+				if !yield(s.next()) {
+					return
+				}
 			}
-			return res, fmt.Errorf("generate: append events: %w", err)
 		}
+	}, func(batch []*audit.Event, appended []audit.Appended) {
 		for i, a := range appended {
 			if a.Replayed {
 				res.Replayed++
@@ -267,8 +256,8 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, o Options) (
 		if o.Progress != nil {
 			o.Progress(res.Written + res.Replayed)
 		}
-	}
-	if err := <-genErr; err != nil {
+	})
+	if err != nil {
 		return res, err
 	}
 	res.Elapsed = time.Since(start)
@@ -278,33 +267,89 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, o Options) (
 	return res, nil
 }
 
-// produce makes the shops' events, shop after shop, in batches of size
-// events (a batch may hold the ends and starts of several shops' logs).
-func produce(ctx context.Context, shops []*shop, size int, out chan<- []*audit.Event) error {
-	batch := make([]*audit.Event, 0, size)
-	for _, s := range shops {
-		for s.i < s.n {
-			e, err := s.next()
-			if err != nil {
-				return err
-			}
-			batch = append(batch, e)
-			if len(batch) == size {
-				select {
-				case out <- batch:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-				batch = make([]*audit.Event, 0, size)
+// Load appends the events that events yields through the store's one
+// write path, as Run does: in transactions of batch events (DefaultBatch
+// when 0, at most MaxBatch), COPY on PostgreSQL, the next batch being drawn
+// on its own goroutine while the database writes the previous one. Each
+// committed transaction is a whole batch, so the logs verify, with their
+// analytics counts and search text; Load stops at the first error (of
+// events or of the database). It returns how many events were written
+// (replays of stored event IDs not counted). It serves callers that make
+// their own events, such as BenchmarkSearch, and does not refresh the
+// planner's statistics.
+func Load(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, batch int, events iter.Seq2[*audit.Event, error]) (int64, error) {
+	if batch == 0 {
+		batch = DefaultBatch
+	}
+	if batch < 1 || batch > MaxBatch {
+		return 0, &OptionError{"batch", fmt.Sprintf("want 1 to %d events per transaction", MaxBatch)}
+	}
+	var written int64
+	err := write(ctx, db, signer, batch, events, func(_ []*audit.Event, appended []audit.Appended) {
+		for _, a := range appended {
+			if !a.Replayed {
+				written++
 			}
 		}
+	})
+	return written, err
+}
+
+// write appends events in transactions of size events, drawing the next
+// batch on its own goroutine, and calls done after each commit.
+func write(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, size int, events iter.Seq2[*audit.Event, error],
+	done func(batch []*audit.Event, appended []audit.Appended)) error {
+	batches := make(chan []*audit.Event, 2)
+	genErr := make(chan error, 1)
+	genCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(batches)
+		genErr <- produce(genCtx, events, size, batches)
+	}()
+	for batch := range batches {
+		var appended []audit.Appended
+		err := db.Update(ctx, func(tx *sqlstore.Tx) error {
+			var err error
+			appended, err = tx.AppendEvents(ctx, signer, batch...)
+			return err
+		})
+		if err != nil {
+			stop()
+			for range batches {
+			}
+			return fmt.Errorf("generate: append events: %w", err)
+		}
+		done(batch, appended)
 	}
-	if len(batch) > 0 {
+	return <-genErr
+}
+
+// produce sends the events in batches of size events.
+func produce(ctx context.Context, events iter.Seq2[*audit.Event, error], size int, out chan<- []*audit.Event) error {
+	send := func(batch []*audit.Event) error {
 		select {
 		case out <- batch:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+	batch := make([]*audit.Event, 0, size)
+	for e, err := range events {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, e)
+		if len(batch) == size {
+			if err := send(batch); err != nil {
+				return err
+			}
+			batch = make([]*audit.Event, 0, size)
+		}
+	}
+	if len(batch) > 0 {
+		return send(batch)
 	}
 	return nil
 }
