@@ -89,6 +89,13 @@ type DB struct {
 	// deferAt and sample, in tests, replace deferredOffset and
 	// sampleSize.
 	deferAt, sample int
+	// prefixByRange reports that the database orders ASCII text as its
+	// bytes (PostgreSQL under the C or C.UTF-8 collation; SQLite and
+	// MySQL's binary collation always do), so that an action prefix
+	// (action:order.*) is a range of the action index rather than a LIKE
+	// that PostgreSQL reads off the index only under exactly "C"
+	// (postgresBytewise).
+	prefixByRange bool
 
 	// stats tracks when the planner's statistics need a refresh (stats.go).
 	stats *stats
@@ -163,6 +170,12 @@ func OpenWith(ctx context.Context, databaseURL string, opt OpenOptions) (*DB, er
 	if err := db.pingAtOpen(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot reach %s: %w", src.Safe, err)
+	}
+	if src.Engine == Postgres {
+		if db.prefixByRange, err = postgresBytewise(ctx, db.read); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("read the collation of %s: %w", src.Safe, err)
+		}
 	}
 	if opt.readOnly || opt.NoMigrate {
 		return db, nil

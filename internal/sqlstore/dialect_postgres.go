@@ -134,3 +134,18 @@ func copyPostgres(ctx context.Context, conn *sql.Conn, columns []string, rows []
 		return err
 	})
 }
+
+// postgresBytewise reports whether the database's default collation, the
+// one of events.action, sorts ASCII text as its bytes: every printable
+// ASCII character after "a", and "a" alone, in the same order as under
+// "C". PostgreSQL reads a LIKE prefix off a b-tree index only under the C
+// collation by name, not under C.UTF-8 (the Debian default), which sorts
+// the same: there an action prefix is read as a range instead
+// (DB.prefixByRange). Under a linguistic collation (en_US and the like,
+// which skip punctuation) it is not, and the search keeps LIKE.
+func postgresBytewise(ctx context.Context, db *sql.DB) (bool, error) {
+	var same bool
+	err := db.QueryRowContext(ctx, `SELECT array_agg(t ORDER BY t) = array_agg(t ORDER BY t COLLATE "C")
+		FROM (SELECT 'a' || chr(c) || 'b' AS t FROM generate_series(32, 126) c UNION ALL SELECT 'a') s`).Scan(&same)
+	return same, err
+}

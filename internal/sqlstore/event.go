@@ -249,9 +249,13 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		}
 		if p.Offset() >= deferAt {
 			// A deep page: skip the earlier matches reading only their
-			// IDs (off the index where it covers the search), then read
-			// the page's own rows.
-			query = cols + ` FROM (SELECT e.account_id, e.id FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.id = d.id` + users + order
+			// positions (account, seq) off the index where it covers the
+			// search, then read the page's own rows by the (account_id,
+			// seq) key. Every index that yields listing order ends in
+			// created_at, seq, so the skipped rows need not be read:
+			// PostgreSQL's indexes do not hold the row's id (InnoDB's and
+			// SQLite's do), and reading the id visited each skipped row.
+			query = cols + ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
 		}
 		// One row more than the page tells whether another page follows.
 		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
@@ -305,7 +309,8 @@ func searched(q *query.Query) bool {
 const sampleSize = 1000
 
 // deferredOffset is the offset from which a page is read by a deferred
-// join: the IDs of the matches up to the page first, then the page's rows.
+// join: the positions (seq) of the matches up to the page first, then the
+// page's rows.
 const deferredOffset = 1000
 
 // walkFaster reports whether walking the account's events newest first is

@@ -51,6 +51,12 @@ func ForceSearchPlanForTest(db *DB, walk, deferAt, sample int) {
 	db.forceWalk, db.deferAt, db.sample = walk, deferAt, sample
 }
 
+// ActionPrefixByLikeForTest makes an action prefix on PostgreSQL a LIKE,
+// as under a collation that does not sort ASCII as bytes, instead of the
+// range read off the action index (DB.prefixByRange), so that tests can
+// compare the two.
+func ActionPrefixByLikeForTest(db *DB) { db.prefixByRange = false }
+
 // NotifyAnalyzedForTest returns a channel that receives each background
 // refresh of the planner's statistics, with its error.
 func NotifyAnalyzedForTest(db *DB) <-chan error {

@@ -184,7 +184,9 @@ func (db *DB) clause(b *sqlBuilder, accountID int64, c query.Clause) string {
 	switch c.Field {
 	case query.FieldAction:
 		for _, v := range c.Values {
-			if v.Op == query.OpPrefix {
+			if v.Op == query.OpPrefix && db.prefixByRange {
+				alts = append(alts, rangePrefix(b, "e.action", v.Text))
+			} else if v.Op == query.OpPrefix {
 				alts = append(alts, db.dialect.search.actionPrefix(b, v.Text))
 			} else {
 				eq = append(eq, v.Text)

@@ -289,13 +289,15 @@ func TestSearchPlansAgree(t *testing.T) {
 	plans := []struct {
 		name                  string
 		walk, deferAt, sample int
+		like                  bool // action prefixes by LIKE on PostgreSQL (last: it stays set)
 	}{
-		{"index", -1, 0, 0},
-		{"walk", 1, 0, 0},
-		{"chosen", 0, 0, 0},
-		{"chosen from 10, deferred", 0, 2, 10},
-		{"chosen from 100", 0, 0, 100},
-		{"walk, deferred", 1, 2, 0},
+		{"index", -1, 0, 0, false},
+		{"walk", 1, 0, 0, false},
+		{"chosen", 0, 0, 0, false},
+		{"chosen from 10, deferred", 0, 2, 10, false},
+		{"chosen from 100", 0, 0, 100, false},
+		{"walk, deferred", 1, 2, 0, false},
+		{"chosen, deferred, prefixes by LIKE", 0, 2, 0, true},
 	}
 	type result struct {
 		seqs  []int64
@@ -320,6 +322,9 @@ func TestSearchPlansAgree(t *testing.T) {
 			var res []result
 			for _, pl := range plans {
 				sqlstore.ForceSearchPlanForTest(db, pl.walk, pl.deferAt, pl.sample)
+				if pl.like {
+					sqlstore.ActionPrefixByLikeForTest(db)
+				}
 				for i, qs := range queries {
 					q, err := query.Parse(qs, now)
 					if err != nil {
