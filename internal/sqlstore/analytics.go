@@ -169,7 +169,7 @@ func (tx *Tx) countEvents(ctx context.Context, events []*audit.Event) error {
 		return nil
 	}
 	t := newTally()
-	t.noRollups = tx.db.noActorRollups
+	t.noRollups = !tx.db.actorRollups()
 	t.add(events)
 	return tx.writeTally(ctx, t)
 }
@@ -510,7 +510,7 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 			return nil, 0, fmt.Errorf("sqlstore: %s is counted without other filters", dim)
 		}
 		from, to := GrainDay.Floor(f.Start), GrainDay.Ceil(f.End)
-		if dim == DimActor && !db.noActorRollups {
+		if dim == DimActor && db.actorRollups() {
 			var in string
 			in, args = actorsFrom(accountID, actorCover(from, to))
 			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM ` + in + ` GROUP BY value ORDER BY total DESC, value LIMIT ?`

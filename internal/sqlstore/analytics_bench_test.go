@@ -211,8 +211,12 @@ func splitComma(s string) []string {
 // one actor, address and action (benchEvents); "varied" ones have a
 // distinct actor and address per event and ten actions, the most rows a
 // batch can add. with/without is the events/s ratio.
+// AUDITLOG_BENCH_ROLLUPS=1 compares instead the counts with the week and
+// month actor rows (with) and without them, as before migration 0017
+// (without; sqlstore.ActorRollupsForBenchmark): what those rows cost.
 func BenchmarkAppendCounts(b *testing.B) {
 	signer := sqltest.Signer(b)
+	rollups := os.Getenv("AUDITLOG_BENCH_ROLLUPS") == "1"
 	for _, e := range sqltest.Engines(b) {
 		for _, kind := range []string{"same", "varied"} {
 			for _, batch := range []int{1, 100, 1000} {
@@ -236,7 +240,11 @@ func BenchmarkAppendCounts(b *testing.B) {
 									ev.IPAddress = fmt.Sprintf("198.51.100.%d", k%250)
 								}
 							}
-							sqlstore.SkipCountsForBenchmark(db, skip)
+							if rollups {
+								sqlstore.ActorRollupsForBenchmark(db, !skip)
+							} else {
+								sqlstore.SkipCountsForBenchmark(db, skip)
+							}
 							t0 := time.Now()
 							if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, signer, evs...); return err }); err != nil {
 								b.Fatal(err)

@@ -50,6 +50,11 @@ type DB struct {
 	// event_actor_counts alone and top actors read the per-day rows only,
 	// as before migration 0017, to compare the two in one run.
 	noActorRollups bool
+	// beforeActorCounts is set while the store's schema stops before
+	// migration 0017 (OpenOptions.MigrateTo, tests that load data into an
+	// older schema): the store then neither writes nor reads
+	// event_actor_counts, as the release before it did.
+	beforeActorCounts atomic.Bool
 	// unpackedExport, set only by tests, makes exports on SQLite read
 	// column by column, as other engines do (exportrow.go).
 	unpackedExport bool
@@ -194,6 +199,10 @@ func OpenWith(ctx context.Context, databaseURL string, opt OpenOptions) (*DB, er
 	}
 	return db, nil
 }
+
+// actorRollups reports whether the store keeps and reads the week and month
+// actor counts (event_actor_counts).
+func (db *DB) actorRollups() bool { return !db.noActorRollups && !db.beforeActorCounts.Load() }
 
 // Applied returns the names of the migrations that Open applied, in order;
 // none when the schema was already up to date.

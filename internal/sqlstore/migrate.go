@@ -135,8 +135,12 @@ func (db *DB) migrate(ctx context.Context, upTo int) (applied []string, err erro
 			applied = append(applied, m.Name)
 		}
 	}
+	db.beforeActorCounts.Store(upTo > 0 && upTo < actorCountsVersion)
 	return applied, nil
 }
+
+// actorCountsVersion is the migration that adds event_actor_counts.
+const actorCountsVersion = 17
 
 // MigrationState says where one migration stands in a database.
 type MigrationState string
