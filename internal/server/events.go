@@ -32,7 +32,8 @@ type eventPaginationJSON struct {
 	TotalExact bool `json:"total_exact"`
 }
 
-// eventListJSON is the body of GET /api/audit-logs.
+// eventListJSON is the body of GET /api/audit-logs, as appendEventList
+// writes it.
 type eventListJSON struct {
 	AuditLogs  []EventJSON         `json:"audit_logs"`
 	Pagination eventPaginationJSON `json:"pagination"`
@@ -71,19 +72,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := eventListJSON{AuditLogs: make([]EventJSON, len(list.Events))}
-	for i, e := range list.Events {
-		out.AuditLogs[i] = eventJSON(e)
-	}
-	pj := eventPaginationJSON{PaginationJSON: paginationJSON(list.Pagination), TotalExact: !list.Pagination.TotalInexact}
-	if list.ByCursor {
-		pj.Page, pj.HasNext, pj.HasPrev = nil, list.More, true
-	}
-	if list.NextCursor != "" {
-		pj.NextCursor = &list.NextCursor
-	}
-	out.Pagination = pj
-	body, err := encodeJSON(out)
+	body, err := s.renderList(list)
 	if err != nil {
 		return err
 	}
@@ -94,6 +83,35 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 		s.pages.put(key, body)
 	}
 	return writeJSONBody(w, http.StatusOK, body)
+}
+
+// eventJSONSize is about the size of an event in a listing, to size the
+// body's buffer in one allocation.
+const eventJSONSize = 1024
+
+// renderList returns the body of a listing page.
+func (s *Server) renderList(list *app.EventList) ([]byte, error) {
+	p := listPagination(list)
+	if s.reflectList {
+		out := eventListJSON{AuditLogs: make([]EventJSON, len(list.Events)), Pagination: p}
+		for i, e := range list.Events {
+			out.AuditLogs[i] = eventJSON(e)
+		}
+		return encodeJSON(out)
+	}
+	return appendEventList(make([]byte, 0, 256+len(list.Events)*eventJSONSize), list.Events, p)
+}
+
+// listPagination returns the pagination object of a listing page.
+func listPagination(list *app.EventList) eventPaginationJSON {
+	pj := eventPaginationJSON{PaginationJSON: paginationJSON(list.Pagination), TotalExact: !list.Pagination.TotalInexact}
+	if list.ByCursor {
+		pj.Page, pj.HasNext, pj.HasPrev = nil, list.More, true
+	}
+	if list.NextCursor != "" {
+		pj.NextCursor = &list.NextCursor
+	}
+	return pj
 }
 
 // getEvent returns one event of the caller's account (app.Event), with a

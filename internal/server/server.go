@@ -49,6 +49,10 @@ type Server struct {
 	// mcp serves POST /mcp.
 	mcp          http.Handler
 	streamTiming streamTiming
+	// reflectList, set only by tests, renders listings through
+	// encoding/json (eventListJSON) instead of appendEventList, to compare
+	// the two.
+	reflectList bool
 	// patterns lists every route's pattern ("GET /api/users"), in the
 	// order routes registers them; TestOpenAPI holds the document to them.
 	patterns []string

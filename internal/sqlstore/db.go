@@ -55,11 +55,12 @@ type DB struct {
 	// older schema): the store then neither writes nor reads
 	// event_actor_counts, as the release before it did.
 	beforeActorCounts atomic.Bool
-	// unpackedExport, set only by tests, makes exports on SQLite read
-	// column by column, as other engines do (exportrow.go).
-	unpackedExport bool
-	// packedFallbacks counts the export pages that SQLite read packed but
-	// that had to be read again column by column (exportrow.go).
+	// unpackedReads, set only by tests, makes exports and listings on
+	// SQLite read column by column, as other engines do (exportrow.go).
+	unpackedReads bool
+	// packedFallbacks counts the export and listing pages that SQLite
+	// read packed but that had to be read again column by column
+	// (exportrow.go).
 	packedFallbacks atomic.Int64
 	// writersWaiting counts the Update transactions of this process that
 	// wait to begin: on SQLite, for the one write connection. A prune

@@ -240,9 +240,8 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			args = append(args, t, t, p.After.Seq)
 		}
 		const order = ` ORDER BY e.created_at DESC, e.seq DESC`
-		cols := `SELECT ` + eventColumns + `, u.id, u.email, u.first_name, u.last_name, u.role`
 		const users = ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id`
-		query := cols + ` FROM ` + from + users + where + order + ` LIMIT ? OFFSET ?`
+		tail := ` FROM ` + from + users + where + order + ` LIMIT ? OFFSET ?`
 		deferAt := deferredOffset
 		if db.deferAt > 0 {
 			deferAt = db.deferAt
@@ -255,16 +254,37 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			// created_at, seq, so the skipped rows need not be read:
 			// PostgreSQL's indexes do not hold the row's id (InnoDB's and
 			// SQLite's do), and reading the id visited each skipped row.
-			query = cols + ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
+			tail = ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
 		}
 		// One row more than the page tells whether another page follows.
-		rows, err := run(tx, ctx, query, append(args, p.PerPage+1, p.Offset())...)
-		if err != nil {
-			return db.wrap(err, "select events")
+		args = append(args, p.PerPage+1, p.Offset())
+		// On SQLite each row comes packed into one value (exportrow.go),
+		// as exports read them; a page with a row that does not unpack
+		// is read again column by column, in the same transaction.
+		packed := db.packedReads()
+		if packed {
+			rows, err := run(tx, ctx, `SELECT `+packedEventUser.column+tail, args...)
+			if err != nil {
+				return db.wrap(err, "select events")
+			}
+			page.Events, err = db.scanPacked(rows, &packedEventUser, p.PerPage+1)
+			switch {
+			case errors.Is(err, errPackedRow):
+				db.packedFallbacks.Add(1)
+				packed = false
+			case err != nil:
+				return err
+			}
 		}
-		page.Events, err = db.scanEventsWithUser(rows)
-		if err != nil {
-			return err
+		if !packed {
+			rows, err := run(tx, ctx, `SELECT `+eventColumns+`, u.id, u.email, u.first_name, u.last_name, u.role`+tail, args...)
+			if err != nil {
+				return db.wrap(err, "select events")
+			}
+			page.Events, err = db.scanEventsWithUser(rows)
+			if err != nil {
+				return err
+			}
 		}
 		if len(page.Events) > p.PerPage {
 			page.Events, page.More = page.Events[:p.PerPage], true

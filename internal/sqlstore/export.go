@@ -32,7 +32,7 @@ func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, 
 	where, args := db.where(accountID, q, false)
 	tail := ` FROM events e` + where + ` AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`
 	// On SQLite each row comes packed into one value (exportrow.go).
-	packed := db.source.Engine == SQLite && !db.unpackedExport
+	packed := db.packedReads()
 	// An unfiltered export runs the same statement for every page:
 	// prepare it once per connection.
 	run := db.rd.queryBuilt
@@ -77,12 +77,17 @@ func (db *DB) exportRange(ctx context.Context, accountID int64, q *query.Query, 
 // one value; it fails with errPackedRow when a row does not unpack, and
 // the page must then be read column by column.
 func (db *DB) exportPagePacked(ctx context.Context, run func(context.Context, string, ...any) (*sql.Rows, error), tail string, args []any) ([]*audit.Event, error) {
-	rows, err := run(ctx, `SELECT `+packedEventColumn+tail, args...)
+	rows, err := run(ctx, `SELECT `+packedEvent.column+tail, args...)
 	if err != nil {
 		return nil, db.wrap(err, "select events to export")
 	}
-	return db.scanPackedEvents(rows)
+	return db.scanPacked(rows, &packedEvent, 0)
 }
+
+// packedReads reports whether listings and exports read each event
+// packed into one value (exportrow.go): on SQLite, unless a test asked
+// for column by column.
+func (db *DB) packedReads() bool { return db.source.Engine == SQLite && !db.unpackedReads }
 
 // Tiles returns a view of the account's stored tree for computing proofs.
 // It caches what it reads: use a fresh one for each bounded piece of work.

@@ -21,14 +21,14 @@ func FailFirstAttemptForTest(db *DB) {
 	}
 }
 
-// UnpackedExportForTest makes exports on SQLite read each event column by
-// column (on) instead of packed into one value (off, the default), so that
-// tests can compare the two.
-func UnpackedExportForTest(db *DB, on bool) { db.unpackedExport = on }
+// UnpackedReadsForTest makes exports and listings on SQLite read each
+// event column by column (on) instead of packed into one value (off, the
+// default), so that tests can compare the two.
+func UnpackedReadsForTest(db *DB, on bool) { db.unpackedReads = on }
 
-// PackedExportFallbacksForTest returns how many export pages SQLite read
-// packed that had to be read again column by column.
-func PackedExportFallbacksForTest(db *DB) int64 { return db.packedFallbacks.Load() }
+// PackedFallbacksForTest returns how many export and listing pages SQLite
+// read packed that had to be read again column by column.
+func PackedFallbacksForTest(db *DB) int64 { return db.packedFallbacks.Load() }
 
 // SkipCountsForBenchmark makes the write path of db leave the analytics
 // counts alone (skip) or keep them (the default), so that a benchmark can

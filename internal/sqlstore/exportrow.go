@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,8 +13,8 @@ import (
 	"github.com/auditlog/auditlog/internal/audit"
 )
 
-// An export on SQLite reads each event as one text value, its columns
-// packed by SQLite's printf, instead of one value per column.
+// Exports and listings on SQLite read each event as one text value, its
+// columns joined by SQLite's concat(), instead of one value per column.
 //
 // Why: the driver (modernc.org/sqlite) reads a row's columns one at a
 // time, three calls into SQLite per column (its type, its value, its
@@ -22,170 +24,192 @@ import (
 // was over half of an export's CPU. One packed value per row costs three
 // calls and one allocation; the event's strings are slices of it.
 //
-// The packing: for each column of eventSelectTable in order,
-// "<length>:<value>", where length is the value's length in bytes (-1 for
-// NULL), integers in decimal and text as stored; a blob column gives only
-// "<length>:" there, and the blobs' bytes follow the text, in column order
-// (concatenated with ||, so any byte passes). SQLite's printf stops a text
-// value at a NUL byte, which the length then disagrees with: such a row
-// (the ingest API refuses NUL, but a store may hold older data) fails to
-// unpack with errPackedRow, and the export reads that page again column by
-// column.
+// The packing: the columns in order, each followed by the unit separator
+// (0x1f) but the last: integers in decimal, text as stored, NULL as
+// nothing (the zero value the column scanners give NULL too); JSON text
+// and the salt, where NULL means something else than empty, as "=" and the
+// value, or nothing for NULL; blobs in hexadecimal. A text that holds the
+// separator itself (the ingest API refuses control characters in what it
+// stores, but a store may hold older data) makes one field too many: such
+// a row fails to unpack with errPackedRow, and its page is read again
+// column by column.
+//
+// An earlier packing wrote each column's length with printf and needed no
+// separator; SQLite's printf cost as much CPU as the driver's per-column
+// reads it saved on a listing page, and more than twice this one
+// (BenchmarkReadPath, page and page-columns).
+
+// packedSeparator separates the fields of a packed row.
+const packedSeparator = '\x1f'
 
 // packedColumn is how one column is packed in SQL and read back into an
 // event.
 type packedColumn struct {
-	// blob columns follow the text, as raw bytes.
-	blob bool
-	// set stores the column's packed value into e; null is set for NULL
-	// (and v is then "").
-	set func(e *audit.Event, v string, null bool) error
+	// expr returns the column's packed SQL expression for col ("e.salt").
+	expr func(col string) string
+	// set stores the column's packed value into e.
+	set func(e *audit.Event, v string) error
 }
 
 // packedColumns names the read-back of every column of eventSelectTable; init
 // panics when one is missing, so a column added to the table cannot be
-// left out of exports.
+// left out of exports and listings.
 var packedColumns = map[string]packedColumn{
-	"id":            {set: packedInt(func(e *audit.Event) *int64 { return &e.ID })},
-	"account_id":    {set: packedInt(func(e *audit.Event) *int64 { return &e.AccountID })},
-	"seq":           {set: packedInt(func(e *audit.Event) *int64 { return &e.Seq })},
-	"user_id":       {set: packedInt(func(e *audit.Event) *int64 { return &e.UserID })},
-	"api_key_id":    {set: packedInt(func(e *audit.Event) *int64 { return &e.APIKeyID })},
-	"action":        {set: packedText(func(e *audit.Event) *string { return &e.Action })},
-	"resource_type": {set: packedText(func(e *audit.Event) *string { return &e.ResourceType })},
-	"resource_id":   {set: packedText(func(e *audit.Event) *string { return &e.ResourceID })},
-	"details":       {set: packedText(func(e *audit.Event) *string { return &e.Details })},
-	"ip_address":    {set: packedText(func(e *audit.Event) *string { return &e.IPAddress })},
-	"user_agent":    {set: packedText(func(e *audit.Event) *string { return &e.UserAgent })},
-	"actor_type":    {set: packedText(func(e *audit.Event) *string { return &e.ActorType })},
-	"actor_id":      {set: packedText(func(e *audit.Event) *string { return &e.ActorID })},
-	"actor_email":   {set: packedText(func(e *audit.Event) *string { return &e.ActorEmail })},
-	"actor_name":    {set: packedText(func(e *audit.Event) *string { return &e.ActorName })},
-	"event_id":      {set: packedText(func(e *audit.Event) *string { return &e.EventID })},
-	"outcome":       {set: packedText(func(e *audit.Event) *string { return &e.Outcome })},
-	"created_at":    {set: packedTime(func(e *audit.Event) *time.Time { return &e.CreatedAt })},
-	"occurred_at":   {set: packedTime(func(e *audit.Event) *time.Time { return &e.OccurredAt })},
-	"metadata":      {set: packedJSON(func(e *audit.Event) *[]byte { return &e.Metadata })},
-	"changes":       {set: packedJSON(func(e *audit.Event) *[]byte { return &e.Changes })},
-	"salt": {blob: true, set: func(e *audit.Event, v string, null bool) error {
-		if null {
-			e.Salt = nil
-		} else {
-			e.Salt = []byte(v)
+	"id":            packedInt(func(e *audit.Event) *int64 { return &e.ID }),
+	"account_id":    packedInt(func(e *audit.Event) *int64 { return &e.AccountID }),
+	"seq":           packedInt(func(e *audit.Event) *int64 { return &e.Seq }),
+	"user_id":       packedInt(func(e *audit.Event) *int64 { return &e.UserID }),
+	"api_key_id":    packedInt(func(e *audit.Event) *int64 { return &e.APIKeyID }),
+	"action":        packedText(func(e *audit.Event) *string { return &e.Action }),
+	"resource_type": packedText(func(e *audit.Event) *string { return &e.ResourceType }),
+	"resource_id":   packedText(func(e *audit.Event) *string { return &e.ResourceID }),
+	"details":       packedText(func(e *audit.Event) *string { return &e.Details }),
+	"ip_address":    packedText(func(e *audit.Event) *string { return &e.IPAddress }),
+	"user_agent":    packedText(func(e *audit.Event) *string { return &e.UserAgent }),
+	"actor_type":    packedText(func(e *audit.Event) *string { return &e.ActorType }),
+	"actor_id":      packedText(func(e *audit.Event) *string { return &e.ActorID }),
+	"actor_email":   packedText(func(e *audit.Event) *string { return &e.ActorEmail }),
+	"actor_name":    packedText(func(e *audit.Event) *string { return &e.ActorName }),
+	"event_id":      packedText(func(e *audit.Event) *string { return &e.EventID }),
+	"outcome":       packedText(func(e *audit.Event) *string { return &e.Outcome }),
+	"created_at":    packedTime(func(e *audit.Event) *time.Time { return &e.CreatedAt }),
+	"occurred_at":   packedTime(func(e *audit.Event) *time.Time { return &e.OccurredAt }),
+	"metadata":      packedJSON(func(e *audit.Event) *[]byte { return &e.Metadata }),
+	"changes":       packedJSON(func(e *audit.Event) *[]byte { return &e.Changes }),
+	"salt": {
+		expr: func(col string) string { return "iif(" + col + " IS NULL, '', '=' || hex(" + col + "))" },
+		set: func(e *audit.Event, v string) error {
+			if v == "" {
+				e.Salt = nil
+				return nil
+			}
+			b, err := hex.DecodeString(v[1:])
+			e.Salt = b
+			return err
+		},
+	},
+	"commitment": packedHash(func(e *audit.Event) *[32]byte { return &e.Commitment }),
+	"leaf_hash":  packedHash(func(e *audit.Event) *[32]byte { return &e.LeafHash }),
+}
+
+// packedUserColumns are the acting user's columns that a listing reads
+// after the event's (a LEFT JOIN of users u, as scanEventsWithUser
+// reads them): the user is set when u.id is not NULL.
+var packedUserColumns = []struct {
+	name string
+	col  packedColumn
+}{
+	{"u.id", packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
+		if v == "" {
+			return nil
+		}
+		id, err := strconv.ParseInt(v, 10, 64)
+		e.User = &audit.User{ID: id, AccountID: e.AccountID}
+		return err
+	}}},
+	{"u.email", packedUserText(func(u *audit.User) *string { return &u.Email })},
+	{"u.first_name", packedUserText(func(u *audit.User) *string { return &u.FirstName })},
+	{"u.last_name", packedUserText(func(u *audit.User) *string { return &u.LastName })},
+	{"u.role", packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
+		if e.User != nil {
+			e.User.Role = audit.Role(v)
 		}
 		return nil
-	}},
-	"commitment": {blob: true, set: packedHash(func(e *audit.Event) *[32]byte { return &e.Commitment })},
-	"leaf_hash":  {blob: true, set: packedHash(func(e *audit.Event) *[32]byte { return &e.LeafHash })},
+	}}},
+}
+
+// packing is a select expression of rows packed into one text value, and
+// the read-back of its columns.
+type packing struct {
+	// column is the select expression, over alias "e" (and "u").
+	column string
+	// setters are the read-backs of its columns, in order.
+	setters []func(e *audit.Event, v string) error
 }
 
 var (
-	// packedEventColumn is the select expression of an event packed into
-	// one text value, alias "e".
-	packedEventColumn string
-	// packedSetters are the read-backs of its columns, in order.
-	packedSetters []packedSetter
+	// packedEvent packs the columns of eventSelectTable (exports).
+	packedEvent packing
+	// packedEventUser packs those and then the acting user's columns
+	// (listings).
+	packedEventUser packing
 )
 
 func init() {
-	var format strings.Builder
-	var args, blobs []string
+	type col struct {
+		expr string
+		p    packedColumn
+	}
+	var event []col
 	for _, c := range eventSelectTable {
 		p, ok := packedColumns[c.name]
 		if !ok {
 			panic("sqlstore: column " + c.name + " has no packed read-back (exportrow.go)")
 		}
-		args = append(args, "coalesce(octet_length(e."+c.name+"), -1)")
-		if p.blob {
-			format.WriteString("%d:")
-			blobs = append(blobs, "coalesce(e."+c.name+", x'')")
-		} else {
-			format.WriteString("%d:%s")
-			args = append(args, "e."+c.name)
+		event = append(event, col{"e." + c.name, p})
+	}
+	withUser := slices.Clone(event)
+	for _, c := range packedUserColumns {
+		withUser = append(withUser, col{c.name, c.col})
+	}
+	pack := func(cols []col) packing {
+		var out packing
+		var args []string
+		for i, c := range cols {
+			if i > 0 {
+				args = append(args, "char(31)")
+			}
+			args = append(args, c.p.expr(c.expr))
+			out.setters = append(out.setters, c.p.set)
 		}
-		packedSetters = append(packedSetters, packedSetter{p.set, p.blob})
+		out.column = "concat(" + strings.Join(args, ", ") + ")"
+		return out
 	}
-	packedEventColumn = "printf('" + format.String() + "', " + strings.Join(args, ", ") + ")"
-	if len(blobs) > 0 {
-		packedEventColumn = "(" + packedEventColumn + " || " + strings.Join(blobs, " || ") + ")"
-	}
-}
-
-// packedSetter is the read-back of one packed column.
-type packedSetter struct {
-	set  func(e *audit.Event, v string, null bool) error
-	blob bool
+	packedEvent, packedEventUser = pack(event), pack(withUser)
 }
 
 // errPackedRow is the error of a packed row that does not unpack.
 var errPackedRow = errors.New("sqlstore: packed event row does not unpack")
 
-// unpackEvent reads a row packed as packedEventColumn into e.
-func unpackEvent(e *audit.Event, row string) error {
-	var blobLens [8]int // the blob columns' lengths, in order; -1 for NULL
-	blobs := blobLens[:0]
-	for _, p := range packedSetters {
-		colon := strings.IndexByte(row, ':')
-		if colon < 1 {
+// unpack reads a row packed as k.column into e.
+func (k *packing) unpack(e *audit.Event, row string) error {
+	last := len(k.setters) - 1
+	for i, set := range k.setters {
+		v := row
+		if i < last {
+			end := strings.IndexByte(row, packedSeparator)
+			if end < 0 {
+				return errPackedRow
+			}
+			v, row = row[:end], row[end+1:]
+		} else if strings.IndexByte(row, packedSeparator) >= 0 {
 			return errPackedRow
 		}
-		n, err := strconv.Atoi(row[:colon])
-		row = row[colon+1:]
-		switch {
-		case err != nil || n < -1 || n > len(row):
-			return errPackedRow
-		case p.blob:
-			blobs = append(blobs, n)
-			continue
+		if err := set(e, v); err != nil {
+			return fmt.Errorf("%w: %w", errPackedRow, err)
 		}
-		if err := setPacked(e, p, row[:max(n, 0)], n); err != nil {
-			return err
-		}
-		row = row[max(n, 0):]
-	}
-	// The blobs' bytes follow, in the same order.
-	b := 0
-	for _, p := range packedSetters {
-		if !p.blob {
-			continue
-		}
-		n := blobs[b]
-		b++
-		if n > len(row) {
-			return errPackedRow
-		}
-		if err := setPacked(e, p, row[:max(n, 0)], n); err != nil {
-			return err
-		}
-		row = row[max(n, 0):]
-	}
-	if row != "" {
-		return errPackedRow
 	}
 	return nil
 }
 
-// setPacked stores a column's packed value v, of packed length n (-1 for
-// NULL), into e.
-func setPacked(e *audit.Event, p packedSetter, v string, n int) error {
-	if err := p.set(e, v, n == -1); err != nil {
-		return fmt.Errorf("%w: %w", errPackedRow, err)
-	}
-	return nil
-}
-
-// scanPackedEvents reads rows of packedEventColumn into events and closes
-// rows.
-func (db *DB) scanPackedEvents(rows *sql.Rows) ([]*audit.Event, error) {
+// scanPacked reads rows of k.column into events and closes rows. With
+// sizeHint > 0, the events are allocated sizeHint at a time (a listing
+// page's, which are used together); with 0, one at a time.
+func (db *DB) scanPacked(rows *sql.Rows, k *packing, sizeHint int) ([]*audit.Event, error) {
 	defer rows.Close()
-	var events []*audit.Event
+	events := make([]*audit.Event, 0, sizeHint)
+	block := make([]audit.Event, sizeHint)
 	var row string
 	for rows.Next() {
 		if err := rows.Scan(&row); err != nil {
 			return nil, db.wrap(err, "scan event")
 		}
-		e := &audit.Event{}
-		if err := unpackEvent(e, row); err != nil {
+		if len(block) == 0 {
+			block = make([]audit.Event, max(sizeHint, 1))
+		}
+		e := &block[0]
+		block = block[1:]
+		if err := k.unpack(e, row); err != nil {
 			return nil, err
 		}
 		events = append(events, e)
@@ -193,51 +217,92 @@ func (db *DB) scanPackedEvents(rows *sql.Rows) ([]*audit.Event, error) {
 	return events, db.wrap(rows.Err(), "select events")
 }
 
-func packedInt(field func(e *audit.Event) *int64) func(e *audit.Event, v string, null bool) error {
-	return func(e *audit.Event, v string, null bool) error {
-		if null {
+// plainColumn packs a column as it is: NULL as nothing.
+func plainColumn(col string) string { return col }
+
+func packedInt(field func(e *audit.Event) *int64) packedColumn {
+	return packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
+		if v == "" { // NULL
 			*field(e) = 0
 			return nil
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		*field(e) = n
 		return err
-	}
+	}}
 }
 
-func packedText(field func(e *audit.Event) *string) func(e *audit.Event, v string, null bool) error {
-	return func(e *audit.Event, v string, _ bool) error {
+func packedText(field func(e *audit.Event) *string) packedColumn {
+	return packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
 		*field(e) = v
 		return nil
-	}
+	}}
 }
 
-func packedJSON(field func(e *audit.Event) *[]byte) func(e *audit.Event, v string, null bool) error {
-	return func(e *audit.Event, v string, null bool) error {
-		if null {
-			*field(e) = nil
-		} else {
-			*field(e) = []byte(v)
+func packedUserText(field func(u *audit.User) *string) packedColumn {
+	return packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
+		if e.User != nil {
+			*field(e.User) = v
 		}
 		return nil
+	}}
+}
+
+// packedJSON packs JSON text as "=" and the text, NULL as nothing.
+func packedJSON(field func(e *audit.Event) *[]byte) packedColumn {
+	return packedColumn{
+		expr: func(col string) string { return "iif(" + col + " IS NULL, '', '=' || " + col + ")" },
+		set: func(e *audit.Event, v string) error {
+			if v == "" {
+				*field(e) = nil
+			} else {
+				*field(e) = []byte(v[1:])
+			}
+			return nil
+		},
 	}
 }
 
-func packedHash(field func(e *audit.Event) *[32]byte) func(e *audit.Event, v string, null bool) error {
-	return func(e *audit.Event, v string, null bool) error {
-		p := field(e)
-		if null || len(v) != len(p) {
-			return fmt.Errorf("sqlstore: malformed stored hash (%d bytes; want 32)", len(v))
-		}
-		copy(p[:], v)
-		return nil
+// packedHash packs a 32-byte hash in hexadecimal.
+func packedHash(field func(e *audit.Event) *[32]byte) packedColumn {
+	return packedColumn{
+		expr: func(col string) string { return "hex(" + col + ")" },
+		set: func(e *audit.Event, v string) error {
+			p := field(e)
+			if len(v) != 2*len(p) {
+				return fmt.Errorf("sqlstore: malformed stored hash (%d bytes; want 32)", len(v)/2)
+			}
+			for i := range p {
+				hi, ok1 := unhex(v[2*i])
+				lo, ok2 := unhex(v[2*i+1])
+				if !ok1 || !ok2 {
+					return errors.New("sqlstore: malformed stored hash (not hexadecimal)")
+				}
+				p[i] = hi<<4 | lo
+			}
+			return nil
+		},
 	}
 }
 
-func packedTime(field func(e *audit.Event) *time.Time) func(e *audit.Event, v string, null bool) error {
-	return func(e *audit.Event, v string, null bool) error {
+// unhex returns the value of a hexadecimal digit, as SQLite's hex()
+// writes them (upper case) or in lower case.
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func packedTime(field func(e *audit.Event) *time.Time) packedColumn {
+	return packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
 		p := field(e)
-		if null || v == "" {
+		if v == "" { // NULL
 			*p = time.Time{}
 			return nil
 		}
@@ -246,7 +311,7 @@ func packedTime(field func(e *audit.Event) *time.Time) func(e *audit.Event, v st
 			return nil
 		}
 		return timeValue{p}.parse(v)
-	}
+	}}
 }
 
 // parseStoredTime parses a time in timeLayout, as SQLite stores them, in
