@@ -66,26 +66,37 @@ func (a *App) showRetention(p *Principal, acct *audit.Account) {
 		return
 	}
 	acct.Retention.EffectiveDays = a.effectiveDays(acct.Retention.Days)
+	acct.Retention.DefaultDays = a.effectiveDays(nil)
 }
 
 // RetentionChange is a change of an account's retention period.
 type RetentionChange struct {
 	// Days is the new period in days; nil or 0 keeps events forever.
 	Days *int
+	// Default returns the account to the operator's default
+	// (RETENTION_DAYS, within its bounds), whatever the default becomes;
+	// Days must then be nil.
+	Default bool
 }
 
 // SetRetention lets an owner set how long account id (p's own; any other
 // is not found) keeps its events: a number of days within the operator's
-// bounds (RETENTION_MIN_DAYS, RETENTION_MAX_DAYS), or nil or 0 to keep
-// them forever where the operator sets no maximum. A change is recorded
-// with its before and after values; no change records nothing. It returns
-// the account as p sees it.
+// bounds (RETENTION_MIN_DAYS, RETENTION_MAX_DAYS), nil or 0 to keep them
+// forever where the operator sets no maximum, or, with in.Default, the
+// operator's default again. A change is recorded with its before and after
+// values; no change records nothing. It returns the account as p sees it.
 func (a *App) SetRetention(ctx context.Context, p *Principal, c Client, id int64, in RetentionChange) (*audit.Account, error) {
 	if err := p.Authorize(audit.PermManageRetention); err != nil {
 		return nil, err
 	}
 	if err := p.OwnAccount(id); err != nil {
 		return nil, err
+	}
+	if in.Default {
+		if in.Days != nil {
+			return nil, audit.FieldError("retention_default", "Send retention_days (a period of the account's own) or retention_default: true (the service's default), not both.")
+		}
+		return a.resetRetention(ctx, p, c, id)
 	}
 	days := 0
 	if in.Days != nil {
@@ -112,6 +123,23 @@ func (a *App) SetRetention(ctx context.Context, p *Principal, c Client, id int64
 		}
 		return a.record(ctx, tx, p, c, entry{on: accountResource(id), action: ActionRetentionChanged,
 			details: fmt.Sprintf("Retention: retention_days: %s → %s", daysWords(a.effectiveDays(before)), daysWords(days))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Account(ctx, p, id)
+}
+
+// resetRetention returns account id to the operator's default, recording
+// the change unless it already followed the default.
+func (a *App) resetRetention(ctx context.Context, p *Principal, c Client, id int64) (*audit.Account, error) {
+	err := a.store.Update(ctx, func(tx *sqlstore.Tx) error {
+		before, err := tx.SetRetentionDays(ctx, id, nil)
+		if err != nil || before == nil {
+			return err
+		}
+		return a.record(ctx, tx, p, c, entry{on: accountResource(id), action: ActionRetentionChanged,
+			details: fmt.Sprintf("Retention: retention_days: %s → the service's default (%s)", daysWords(a.effectiveDays(before)), daysWords(a.effectiveDays(nil)))})
 	})
 	if err != nil {
 		return nil, err

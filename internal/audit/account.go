@@ -28,6 +28,9 @@ type Retention struct {
 	// EffectiveDays is the period that applies: the setting, or the
 	// operator's default, within the operator's bounds; 0 is forever.
 	EffectiveDays int
+	// DefaultDays is the period the operator's default gives, within the
+	// operator's bounds; 0 is forever.
+	DefaultDays int
 }
 
 // Normalize trims the name, and trims and lower-cases the domain, which is

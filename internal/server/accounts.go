@@ -75,11 +75,13 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 type updateAccountRequest struct {
-	RetentionDays jsontext.Value `json:"retention_days"`
+	RetentionDays    jsontext.Value `json:"retention_days"`
+	RetentionDefault *bool          `json:"retention_default"`
 }
 
 // updateAccount changes the account's settings: its retention period
-// (app.SetRetention), a whole number of days, or 0 or null for forever.
+// (app.SetRetention), a whole number of days, 0 or null for forever, or
+// retention_default: true for the operator's default.
 func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 	id, err := accountID(r)
 	if err != nil {
@@ -94,10 +96,14 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var days *int
-	switch raw := strings.TrimSpace(string(req.RetentionDays)); raw {
-	case "":
-		return audit.FieldError("retention_days", "retention_days is required: a number of days, or 0 or null to keep events forever.")
-	case "null":
+	useDefault := req.RetentionDefault != nil && *req.RetentionDefault
+	switch raw := strings.TrimSpace(string(req.RetentionDays)); {
+	case useDefault && raw != "":
+		return audit.FieldError("retention_default", "Send retention_days (a period of the account's own) or retention_default: true (the service's default), not both.")
+	case useDefault:
+	case raw == "":
+		return audit.FieldError("retention_days", "retention_days is required: a number of days, 0 or null to keep events forever, or retention_default: true for the service's default.")
+	case raw == "null":
 	default:
 		n, err := strconv.Atoi(raw)
 		if err != nil {
@@ -105,7 +111,7 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 		}
 		days = &n
 	}
-	acct, err := s.app.SetRetention(r.Context(), p, s.client(r), id, app.RetentionChange{Days: days})
+	acct, err := s.app.SetRetention(r.Context(), p, s.client(r), id, app.RetentionChange{Days: days, Default: useDefault})
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,11 @@ func TestAccountRetention(t *testing.T) {
 			{"text", tn.owner, path, `{"retention_days": "30"}`, http.StatusBadRequest, audit.EINVALID, "retention_days"},
 			{"huge", tn.owner, path, `{"retention_days": 99999999999999999999}`, http.StatusBadRequest, audit.EINVALID, "retention_days"},
 			{"missing", tn.owner, path, `{}`, http.StatusBadRequest, audit.EINVALID, "retention_days"},
+			{"the default and a period", tn.owner, path, `{"retention_days": 30, "retention_default": true}`, http.StatusBadRequest, audit.EINVALID, "retention_default"},
+			{"the default and forever", tn.owner, path, `{"retention_days": null, "retention_default": true}`, http.StatusBadRequest, audit.EINVALID, "retention_default"},
+			{"not the default, no period", tn.owner, path, `{"retention_default": false}`, http.StatusBadRequest, audit.EINVALID, "retention_days"},
+			{"the default as text", tn.owner, path, `{"retention_default": "yes"}`, http.StatusBadRequest, audit.EINVALID, "retention_default"},
+			{"an admin back to the default", admin, path, map[string]any{"retention_default": true}, http.StatusForbidden, audit.EFORBIDDEN, ""},
 			{"not JSON", tn.owner, path, `{"retention_days":`, http.StatusBadRequest, audit.EINVALID, ""},
 		}
 		for _, tt := range tests {
@@ -69,6 +74,22 @@ func TestAccountRetention(t *testing.T) {
 		}
 		if r := other.owner.do("GET", fmt.Sprintf("/api/accounts/%d", other.accountID), nil).want(t, 200); num(r.body, "retention_days") != 365 {
 			t.Errorf("the other account's retention changed: %s", r.raw)
+		}
+		// Back to the operator's default, recorded once; a period sent
+		// with retention_default: false is the account's own.
+		for range 2 {
+			r = tn.owner.do("PATCH", path, map[string]any{"retention_default": true}).want(t, http.StatusOK)
+			if a := r.obj("account"); num(a, "retention_days") != 365 || a["retention_default"] != true {
+				t.Errorf("PATCH retention_default: %s", r.raw)
+			}
+		}
+		changes := tn.owner.do("GET", "/api/audit-logs?action=account.retention_changed", nil).want(t, 200).list("audit_logs")
+		if len(changes) != 2 || changes[0].(map[string]any)["details"] != "Retention: retention_days: 90 days → the service's default (365 days)" {
+			t.Errorf("retention changes recorded: %v; want 2, the last back to the default", changes)
+		}
+		r = tn.owner.do("PATCH", path, map[string]any{"retention_days": 365, "retention_default": false}).want(t, http.StatusOK)
+		if a := r.obj("account"); num(a, "retention_days") != 365 || a["retention_default"] != false {
+			t.Errorf("PATCH 365 days of its own: %s", r.raw)
 		}
 
 		cp := tn.owner.do("GET", "/api/audit-logs/checkpoint", nil).want(t, http.StatusOK)

@@ -58,18 +58,23 @@ func (c *Console) renderData(w http.ResponseWriter, r *http.Request, p *app.Prin
 }
 
 // setRetention sets how long the account keeps its events
-// (app.SetRetention); empty keeps them forever.
+// (app.SetRetention); empty keeps them forever, and the use_default
+// button returns the account to the service's default.
 func (c *Console) setRetention(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
 	f := retentionForm{Days: strings.TrimSpace(r.PostFormValue("retention_days"))}
-	days := 0
+	change := app.RetentionChange{Default: r.PostFormValue("use_default") == "true"}
 	var err error
-	if f.Days != "" {
-		if days, err = strconv.Atoi(f.Days); err != nil {
-			err = audit.FieldError("retention_days", "Give a number of days, or leave it empty to keep events forever.")
+	if !change.Default {
+		days := 0
+		if f.Days != "" {
+			if days, err = strconv.Atoi(f.Days); err != nil {
+				err = audit.FieldError("retention_days", "Give a number of days, or leave it empty to keep events forever.")
+			}
 		}
+		change.Days = &days
 	}
 	if err == nil {
-		_, err = c.app.SetRetention(r.Context(), p, c.client(r), p.AccountID, app.RetentionChange{Days: &days})
+		_, err = c.app.SetRetention(r.Context(), p, c.client(r), p.AccountID, change)
 	}
 	if err != nil {
 		if _, msg, ok := formError(err); ok {

@@ -28,8 +28,19 @@ func TestDataPage(t *testing.T) {
 	if got := c.post("/account/retention", url.Values{"retention_days": {"90"}}); got.status != http.StatusSeeOther {
 		t.Fatalf("retention 90: %d\n%s", got.status, got.body)
 	}
-	if got := c.get("/account/data?done=retention"); !strings.Contains(got.body, "<strong>90 days</strong>") {
-		t.Error("the retention period does not show")
+	useDefault := `name="use_default" value="true"`
+	if got := c.get("/account/data?done=retention"); !strings.Contains(got.body, "<strong>90 days</strong>") || !strings.Contains(got.body, useDefault) {
+		t.Error("the retention period, or the way back to the default, does not show")
+	}
+	// Back to the service's default (forever here), whatever the field says.
+	if got := c.post("/account/retention", url.Values{"retention_days": {"90"}, "use_default": {"true"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("retention back to the default: %d\n%s", got.status, got.body)
+	}
+	if got := c.get("/account/data"); !strings.Contains(got.body, "<strong>forever</strong>") || strings.Contains(got.body, useDefault) {
+		t.Errorf("after going back to the default:\n%s", got.body)
+	}
+	if got := c.post("/account/retention", url.Values{"retention_days": {"90"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("retention 90: %d\n%s", got.status, got.body)
 	}
 
 	bad := c.post("/account/erasures", url.Values{"kind": {"email"}, "subject": {"not-an-email"}, "confirm": {"yes"}})
