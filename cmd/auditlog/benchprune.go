@@ -112,13 +112,14 @@ func benchPrune(ctx context.Context, e *env, db *sqlstore.DB, signer *tlog.Signe
 		return err
 	}
 	var removed int64
-	var batches int
+	var batches, yielded int
 	for _, r := range pruneRes {
 		removed += r.Removed()
 		batches += r.Batches
+		yielded += r.Yielded
 	}
-	fmt.Fprintf(e.stdout, "pruned %d of %d events in %d batches of at most %d in %s: %.0f events/s; this process's CPU time %s (load %s)\n",
-		removed, n, batches, batch, elapsed.Round(time.Millisecond), float64(removed)/elapsed.Seconds(), cpu.Round(time.Millisecond), loadDuring)
+	fmt.Fprintf(e.stdout, "pruned %d of %d events in %d batches of at most %d (%d attempts rolled back for an append) in %s: %.0f events/s; this process's CPU time %s (load %s)\n",
+		removed, n, batches, batch, yielded, elapsed.Round(time.Millisecond), float64(removed)/elapsed.Seconds(), cpu.Round(time.Millisecond), loadDuring)
 	fmt.Fprintf(e.stdout, "one-event appends to the same account, p50/p99 ms: idle %s (%d appends, load %s), during the prune %s (%d appends); p99 ratio %.2f\n",
 		percentiles(idle.total), len(idle.total), loadIdle, percentiles(during.total), len(during.total), p99(during.total)/p99(idle.total))
 	fmt.Fprintf(e.stdout, "of which waiting for the transaction to begin, p50/p99 ms: idle %s, during the prune %s\n",

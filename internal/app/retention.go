@@ -176,7 +176,10 @@ type PruneResult struct {
 	// RecordedTo < RecordedFrom.
 	RecordedFrom, RecordedTo int64
 	Batches                  int
-	Elapsed                  time.Duration
+	// Yielded counts the batch attempts that rolled back to let another
+	// transaction of the process have SQLite's one writer first.
+	Yielded int
+	Elapsed time.Duration
 }
 
 // Removed returns how many events the prune removed (would remove).
@@ -286,6 +289,7 @@ func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string,
 		} else if err != nil {
 			return err
 		}
+		res.Yielded += step.Yielded
 		if step.Removed() > 0 {
 			res.To = step.To
 			res.Batches++

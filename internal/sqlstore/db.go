@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -66,6 +67,13 @@ type DB struct {
 	// wait to begin: on SQLite, for the one write connection. A prune
 	// batch commits early when one does (PruneBatch).
 	writersWaiting atomic.Int32
+	// writerWaits, while a SQLite prune batch holds the writer, cancels
+	// the batch's statements: Update calls it when a transaction begins
+	// to wait, so that the batch rolls back and lets it go first.
+	writerWaits atomic.Pointer[context.CancelFunc]
+	// pruneDeleted, when set (by tests only), runs in each attempt of a
+	// SQLite prune batch that may yield, once its events are deleted.
+	pruneDeleted func()
 	// partyCountsPruned holds, per account ID, the day (Unix seconds)
 	// below which this process's prunes have removed the account's actor
 	// and address counts, so that the next batch deletes from there on
@@ -401,6 +409,13 @@ type Tx struct {
 	signed []tlog.SignedHead
 }
 
+// relaxPragmas and restorePragmas are the write connection's settings for
+// a relaxed transaction (updateWith) and its own (open).
+const (
+	relaxPragmas   = `PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY`
+	restorePragmas = `PRAGMA synchronous = FULL; PRAGMA temp_store = DEFAULT`
+)
+
 // maxAttempts bounds how often Update runs a transaction that failed with a
 // transient error (deadlock, lock timeout, serialization failure).
 const maxAttempts = 3
@@ -410,10 +425,24 @@ const maxAttempts = 3
 // runs again, up to maxAttempts times in all, so fn must have no effects
 // outside the transaction. After the commit, OnCommit sees the appended events.
 func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.updateWith(ctx, false, fn)
+}
+
+// updateWith is Update; with relaxed set, on SQLite, the commit does not
+// wait for the write-ahead log to reach the disk (synchronous=NORMAL for
+// that one transaction): it stays atomic and consistent, and a power
+// failure can undo it only together with every transaction committed
+// after it that had not reached the disk either. Only work that is
+// repeated when lost may be relaxed (a prune batch). The transaction also
+// keeps its statement journals in memory (temp_store=MEMORY): a statement
+// that changes many rows of a table with triggers and indexes inside a
+// transaction saves the pages it changes first, to a temporary file when
+// they pass 64 KiB.
+func (db *DB) updateWith(ctx context.Context, relaxed bool, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		var tx *Tx
-		tx, err = db.update(ctx, attempt, fn)
+		tx, err = db.update(ctx, attempt, relaxed, fn)
 		if err == nil {
 			for _, h := range tx.signed {
 				db.signed.Advance(h.AccountID, tlog.Head{Size: h.Size, Root: h.Root})
@@ -437,8 +466,11 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	return err
 }
 
-func (db *DB) update(ctx context.Context, attempt int, fn func(tx *Tx) error) (*Tx, error) {
+func (db *DB) update(ctx context.Context, attempt int, relaxed bool, fn func(tx *Tx) error) (*Tx, error) {
 	db.writersWaiting.Add(1)
+	if yield := db.writerWaits.Load(); yield != nil {
+		(*yield)()
+	}
 	waiting := true
 	defer func() {
 		if waiting {
@@ -455,6 +487,26 @@ func (db *DB) update(ctx context.Context, attempt int, fn func(tx *Tx) error) (*
 			return nil, db.wrap(err, "connect")
 		}
 		defer conn.Close()
+		begin = conn.BeginTx
+	} else if relaxed && db.source.Engine == SQLite {
+		// Both settings are the connection's, and cannot change inside a
+		// transaction: set them around this one, on the one write
+		// connection held throughout, and put them back before any other
+		// transaction gets the connection. A connection that cannot be
+		// put back is closed, not reused.
+		var err error
+		if conn, err = db.write.Conn(ctx); err != nil {
+			return nil, db.wrap(err, "connect")
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, relaxPragmas); err != nil {
+			return nil, db.wrap(err, "relax synchronous")
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.WithoutCancel(ctx), restorePragmas); err != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
 		begin = conn.BeginTx
 	}
 	sqltx, err := begin(ctx, db.dialect.writeTx)

@@ -21,6 +21,21 @@ func FailFirstAttemptForTest(db *DB) {
 	}
 }
 
+// OnPruneDeletedForTest makes fn run in each attempt of a SQLite prune
+// batch that may give way to a waiting writer, once the attempt's events
+// are deleted and before its other statements.
+func OnPruneDeletedForTest(db *DB, fn func()) { db.pruneDeleted = fn }
+
+// WriteSettingsForTest returns the synchronous and temp_store settings of
+// db's write connection, as PRAGMA reads them.
+func WriteSettingsForTest(ctx context.Context, db *DB) (synchronous, tempStore int, err error) {
+	if err := db.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&synchronous); err != nil {
+		return 0, 0, err
+	}
+	err = db.write.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&tempStore)
+	return synchronous, tempStore, err
+}
+
 // UnpackedReadsForTest makes exports and listings on SQLite read each
 // event column by column (on) instead of packed into one value (off, the
 // default), so that tests can compare the two.
@@ -178,5 +193,5 @@ func TotalsFromCountsForTest(db *DB, on bool) { db.noTotalsFromCounts = !on }
 
 // WritersWaitingForTest makes db count n more (or, negative, fewer) of its
 // transactions waiting to begin, as if they waited for the writer, so that
-// tests can see what a prune batch does then.
-func WritersWaitingForTest(db *DB, n int32) { db.writersWaiting.Add(n) }
+// tests can see what a prune batch does then. It returns the new count.
+func WritersWaitingForTest(db *DB, n int32) int32 { return db.writersWaiting.Add(n) }

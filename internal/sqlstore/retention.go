@@ -125,8 +125,12 @@ type PruneStep struct {
 	// Done is set when the log holds no more events to remove: the next
 	// one is as recent as the cut-off, or there is none.
 	Done bool
-	// Took is how long the transaction took (without the pause after it).
+	// Took is how long the transaction that removed them took (without
+	// the attempts rolled back before it, and the pause after it).
 	Took time.Duration
+	// Yielded counts the attempts that rolled back, on SQLite, because
+	// another transaction of the process began to wait for the writer.
+	Yielded int
 }
 
 // Removed returns how many events the step removed.
@@ -146,22 +150,29 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // changes nothing and fails with an error wrapping ErrPruneRaced.
 //
 // The transaction locks the log head's row only for its last statement,
-// so appends to the account wait at most for that and the commit. On
-// SQLite, whose one writer every append needs, the events go pruneChunk
-// at a time, and the batch stops and commits as soon as another of this
-// process's transactions waits to begin (Update), so that an append waits
-// for one chunk and the commit, not for the whole batch; PruneBatch then
-// pauses as long as the batch took before it returns, unless it was the
-// last, so that appends of other processes, which poll for the writer,
-// get it first too. During the pause it copies the pages the batch wrote
-// from the write-ahead log into the database file (a passive checkpoint,
-// on a connection of its own), which SQLite would otherwise do in the
-// commit of a later transaction, an append's perhaps, while it holds the
-// writer.
+// so on PostgreSQL and MySQL appends to the account wait at most for that
+// and the commit. SQLite has one writer, which every append needs, so
+// there a batch gives way to the appends of this process: as soon as
+// another transaction begins to wait for the writer (Update), the batch
+// interrupts its statement and rolls back, which takes no I/O, and tries
+// again once that transaction has committed, with half as many events
+// (at least pruneChunk). Only after maxPruneYields such attempts does it
+// commit whatever it removed when the next one waits, one chunk at the
+// least, so that a prune still advances under ingest that never pauses.
+// Its full-text index work is done before the commit (FTS5 would do it,
+// merges included, in the commit), and its commit does not wait for the
+// disk (synchronous=NORMAL: updateWith), which leaves an append arriving
+// during the commit only the write of its pages to wait for, not an
+// fsync: a power failure can undo a prune batch, which the next prune
+// repeats, never half of one. PruneBatch then pauses as
+// long as the batch took before it returns, unless it was the last, so
+// that appends of other processes, which poll for the writer, get it too.
+// During the pause it copies the pages the batch wrote from the write-ahead
+// log into the database file (a passive checkpoint, on a connection of its
+// own), which SQLite would otherwise do in the commit of a later
+// transaction, an append's perhaps, while it holds the writer.
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
-	start := time.Now()
 	defer func() {
-		step.Took = time.Since(start)
 		if db.source.Engine == SQLite && step.Removed() > 0 {
 			pause := time.After(step.Took)
 			// Best effort: when it fails, SQLite's own checkpoint after a
@@ -181,6 +192,30 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			}
 		}
 	}()
+	if db.source.Engine != SQLite {
+		start := time.Now()
+		step, err = db.pruneBatch(ctx, accountID, cutoff, limit, false)
+		step.Took = time.Since(start)
+		return step, err
+	}
+	for yielded := 0; ; yielded++ {
+		start := time.Now()
+		step, err = db.pruneBatch(ctx, accountID, cutoff, limit, yielded < maxPruneYields)
+		if !errors.Is(err, errPruneYielded) {
+			step.Took, step.Yielded = time.Since(start), yielded
+			return step, err
+		}
+		// The transaction that waited has the writer now; the next
+		// attempt waits for it, and is shorter.
+		limit = max(pruneChunk, limit/2)
+	}
+}
+
+// pruneBatch is one attempt of PruneBatch. With yield (SQLite only), it
+// fails with errPruneYielded, having removed nothing, as soon as another
+// transaction of the process waits for the writer; without, on SQLite it
+// commits what it removed by then, one chunk at the least.
+func (db *DB) pruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int, yield bool) (step PruneStep, err error) {
 	day := int64(math.MinInt64) // the day below which the batch removed the party counts
 	defer func() {
 		if err == nil && day != math.MinInt64 {
@@ -189,15 +224,37 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			}
 		}
 	}()
-	err = db.Update(ctx, func(tx *Tx) error {
+	sqlite := db.source.Engine == SQLite
+	err = db.updateWith(ctx, sqlite, func(tx *Tx) error {
 		day = math.MinInt64 // again, when Update runs this once more
+		outer, ctx := ctx, ctx
+		if yield {
+			// Update cancels the statements when a transaction begins
+			// to wait for the writer: SQLite interrupts the one running.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			tx.db.writerWaits.Store(&cancel)
+			defer tx.db.writerWaits.CompareAndSwap(&cancel, nil)
+			if tx.db.writersWaiting.Load() > 0 {
+				return errPruneYielded
+			}
+		}
+		// yielded tells a statement's failure because a writer waits
+		// from any other.
+		yielded := func(err error) error {
+			if yield && ctx.Err() != nil && outer.Err() == nil {
+				return errPruneYielded
+			}
+			return err
+		}
 		var pruned int64
 		if err := tx.queryRow(ctx, `SELECT pruned_size FROM log_heads WHERE account_id = ?`, accountID).Scan(&pruned); err != nil {
-			return tx.db.wrap(err, "select pruned size")
+			return yielded(tx.db.wrap(err, "select pruned size"))
 		}
 		times, done, err := tx.db.prunable(ctx, tx.run, accountID, pruned, cutoff, limit)
 		if err != nil {
-			return err
+			return yielded(err)
 		}
 		step = PruneStep{From: pruned + 1, To: pruned, Done: done}
 		if len(times) == 0 {
@@ -205,27 +262,40 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 		}
 		end := pruned + int64(len(times))
 		// PostgreSQL and MySQL lock rows, not the writer: one statement.
-		yield, chunk := tx.db.source.Engine == SQLite, end-pruned
-		if yield {
+		chunk := end - pruned
+		if sqlite {
 			chunk = pruneChunk
 		}
 		for step.To < end {
-			if yield && step.To > pruned && tx.db.writersWaiting.Load() > 0 {
+			if sqlite && !yield && step.To > pruned && tx.db.writersWaiting.Load() > 0 {
 				step.Done = false // more are due: the next batch removes them
 				break
 			}
 			to := min(end, step.To+chunk)
 			if _, err := tx.exec(ctx, `DELETE FROM events WHERE account_id = ? AND seq > ? AND seq <= ?`, accountID, step.To, to); err != nil {
-				return tx.db.wrap(err, "delete pruned events")
+				return yielded(tx.db.wrap(err, "delete pruned events"))
 			}
 			step.To = to
+		}
+		if yield && tx.db.pruneDeleted != nil {
+			tx.db.pruneDeleted()
+		}
+		if sqlite {
+			// The full-text index's share of the work (writing the
+			// tombstones of the removed rows, and the merges they call
+			// for, some hundred pages at a time) runs here, where a
+			// waiting writer interrupts it, rather than in the commit,
+			// where it would wait for it.
+			if _, err := tx.exec(ctx, `INSERT INTO events_fts (events_fts) VALUES ('flush')`); err != nil {
+				return yielded(tx.db.wrap(err, "flush the full-text index"))
+			}
 		}
 		// Earlier batches removed the checkpoints below pruned and the
 		// party counts below the day this process noted: each delete
 		// starts there, so that it reads only this batch's range of the
 		// index, however many rows earlier batches deleted.
 		if _, err := tx.exec(ctx, `DELETE FROM checkpoints WHERE account_id = ? AND tree_size >= ? AND tree_size < ?`, accountID, pruned, step.To); err != nil {
-			return tx.db.wrap(err, "delete pruned checkpoints")
+			return yielded(tx.db.wrap(err, "delete pruned checkpoints"))
 		}
 		day = times[step.To-pruned-1].UTC().Truncate(24 * time.Hour).Unix()
 		from, known := tx.db.partyCountsPruned.Load(accountID)
@@ -235,26 +305,34 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 				return err
 			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
-				return tx.db.wrap(err, "delete pruned party counts")
+				return yielded(tx.db.wrap(err, "delete pruned party counts"))
 			}
 		case from.(int64) < day:
 			if err := tx.pruneActorCounts(ctx, accountID, from.(int64), day); err != nil {
 				return err
 			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket >= ? AND bucket < ?`, accountID, from, day); err != nil {
-				return tx.db.wrap(err, "delete pruned party counts")
+				return yielded(tx.db.wrap(err, "delete pruned party counts"))
 			}
 		}
 		res, err := tx.exec(ctx, `UPDATE log_heads SET pruned_size = ?, pruned_at = ? WHERE account_id = ? AND pruned_size = ?`,
 			step.To, tx.db.t(tx.now), accountID, pruned)
 		if err != nil {
-			return tx.db.wrap(err, "update pruned size")
+			return yielded(tx.db.wrap(err, "update pruned size"))
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return fmt.Errorf("sqlstore: prune account %d from seq %d: %w", accountID, step.From, ErrPruneRaced)
 		}
+		// From here on, a writer that begins to wait waits for the
+		// commit: the statements are done.
+		if yield && ctx.Err() != nil && outer.Err() == nil {
+			return errPruneYielded
+		}
 		return nil
 	})
+	if errors.Is(err, errPruneYielded) {
+		day = math.MinInt64
+	}
 	return step, err
 }
 
@@ -317,9 +395,17 @@ func (tx *Tx) pruneActorCounts(ctx context.Context, accountID, from, day int64) 
 // pruneChunk is how many events one DELETE of a SQLite prune batch
 // removes: a few milliseconds' work (each event is an entry in a dozen
 // indexes, so some ten pages to write), which is as long as an append of
-// this process that arrives during the batch waits before the batch
-// commits.
+// this process waits once a batch that may no longer yield has begun one.
+// It is also the fewest events a batch that yielded tries again with.
 const pruneChunk = 16
+
+// maxPruneYields is how many attempts in a row a SQLite prune batch rolls
+// back for a waiting writer before it commits what it removed instead.
+const maxPruneYields = 8
+
+// errPruneYielded is a SQLite prune batch's attempt rolled back for a
+// writer that waited.
+var errPruneYielded = errors.New("sqlstore: the prune batch gave way to a waiting writer")
 
 // ErrPruneRaced means another process pruned the same events first.
 var ErrPruneRaced = errors.New("sqlstore: another process pruned the log first")

@@ -11,11 +11,16 @@ import (
 )
 
 // TestPruneBatchYields checks, on every engine, that a prune batch gives
-// way to the process's waiting transactions on SQLite, whose one writer
-// they need: with one waiting it removes one chunk (16 events) and
-// commits, saying more are due; with none it removes its whole limit.
-// PostgreSQL and MySQL lock rows, not the database, and remove the whole
-// limit either way. Both leave the log pruned as a prefix, by seq.
+// way to the process's transactions on SQLite, whose one writer they
+// need. A writer that begins to wait during an attempt makes it roll back
+// and go after it: the batch then removes half as many events (100, then
+// 50). While one waits throughout, a batch rolls back maxPruneYields (8)
+// attempts, each half the one before down to one chunk (16 events), then
+// commits a chunk, saying more are due. With none it removes its whole
+// limit. PostgreSQL and MySQL lock rows, not the database, and remove the
+// whole limit every time. All leave the log pruned as a prefix, by seq,
+// and the appends in it; SQLite's write connection is back to
+// synchronous=FULL with temporary files on disk after every batch.
 func TestPruneBatchYields(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := t.Context()
@@ -23,41 +28,80 @@ func TestPruneBatchYields(t *testing.T) {
 		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 			t.Fatal(err)
 		}
-		evs := make([]*audit.Event, 200)
-		for i := range evs {
-			evs[i] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprint(i), ActorEmail: fmt.Sprintf("c%d@example.net", i)}
+		appendEvents := func(n int) error {
+			evs := make([]*audit.Event, n)
+			for i := range evs {
+				evs[i] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprint(i), ActorEmail: fmt.Sprintf("c%d@example.net", i)}
+			}
+			return db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err })
 		}
-		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
+		if err := appendEvents(300); err != nil {
 			t.Fatal(err)
 		}
+		sqlite := db.Engine() == sqlstore.SQLite
+		// pick returns what SQLite does, else what the other engines do.
+		pick := func(onSQLite, otherwise int64) int64 {
+			if sqlite {
+				return onSQLite
+			}
+			return otherwise
+		}
 		cutoff := time.Now().Add(time.Hour)
-		yielded := int64(100)
-		if db.Engine() == sqlstore.SQLite {
-			yielded = 16
-		}
+		var appended chan error // the append that arrives mid-batch
 		steps := []struct {
-			name             string
-			waiting          int32
-			wantFrom, wantTo int64
+			name    string
+			waiting int32 // transactions counted as waiting throughout
+			arrives bool  // a transaction begins to wait mid-batch
+			removed int64
+			yielded int64
+			size    int64 // the log's size after the batch
 		}{
-			{"a transaction waits", 1, 1, yielded},
-			{"none waits", 0, yielded + 1, yielded + 100},
+			{"a transaction waits throughout", 1, false, pick(16, 100), pick(8, 0), 300},
+			{"a writer arrives mid-batch", 0, true, pick(50, 100), pick(1, 0), 301},
+			{"none waits", 0, false, 100, 0, 301},
 		}
+		pruned := int64(0)
 		for _, s := range steps {
+			if s.arrives && !sqlite { // nothing to give way to: before the batch
+				appended = make(chan error, 1)
+				appended <- appendEvents(1)
+			} else if s.arrives {
+				appended = make(chan error, 1)
+				sqlstore.OnPruneDeletedForTest(db, func() {
+					sqlstore.OnPruneDeletedForTest(db, nil) // once
+					go func() { appended <- appendEvents(1) }()
+					for sqlstore.WritersWaitingForTest(db, 0) == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				})
+			}
 			sqlstore.WritersWaitingForTest(db, s.waiting)
 			step, err := db.PruneBatch(ctx, a.ID, cutoff, 100)
 			sqlstore.WritersWaitingForTest(db, -s.waiting)
-			if err != nil || step.From != s.wantFrom || step.To != s.wantTo || step.Done {
-				t.Errorf("%s: PruneBatch = %+v, %v; want seq %d to %d removed, more due", s.name, step, err, s.wantFrom, s.wantTo)
+			sqlstore.OnPruneDeletedForTest(db, nil)
+			if s.arrives {
+				if err := <-appended; err != nil {
+					t.Errorf("%s: the append: %v", s.name, err)
+				}
 			}
+			if err != nil || step.From != pruned+1 || step.Removed() != s.removed || int64(step.Yielded) != s.yielded || step.Done {
+				t.Errorf("%s: PruneBatch = %+v, %v; want seq %d to %d removed after %d attempts rolled back, more due",
+					s.name, step, err, pruned+1, pruned+s.removed, s.yielded)
+			}
+			pruned += s.removed
 			lp, err := db.LogPrune(ctx, a.ID)
-			if err != nil || lp.Pruned != s.wantTo {
-				t.Errorf("%s: log pruned to %+v, %v; want %d", s.name, lp, err, s.wantTo)
+			if err != nil || lp.Pruned != pruned || lp.Size != s.size {
+				t.Errorf("%s: log pruned to %+v, %v; want %d of %d", s.name, lp, err, pruned, s.size)
+			}
+			if sqlite {
+				if sync, temp, err := sqlstore.WriteSettingsForTest(ctx, db); err != nil || sync != 2 || temp != 0 {
+					t.Errorf("%s: the write connection has synchronous=%d, temp_store=%d (%v); want 2 (FULL) and 0 (DEFAULT)", s.name, sync, temp, err)
+				}
 			}
 		}
 		rest, err := db.PruneBatch(ctx, a.ID, cutoff, 500)
-		if err != nil || rest.To != 200 || !rest.Done {
-			t.Errorf("the rest: %+v, %v; want seq %d to 200, done", rest, err, yielded+101)
+		if err != nil || rest.From != pruned+1 || rest.To != 301 || !rest.Done {
+			t.Errorf("the rest: %+v, %v; want seq %d to 301, done", rest, err, pruned+1)
 		}
 	})
 }
