@@ -25,6 +25,89 @@ type ErasureRequest struct {
 	AnonymizeUser bool
 }
 
+// checkErasureInput checks what an erasure request says, before anything
+// is read, and normalises its email.
+func checkErasureInput(in *ErasureRequest) error {
+	in.Email = audit.NormalizeEmail(in.Email)
+	given := 0
+	for _, set := range []bool{in.UserID != 0, in.ActorID != "", in.Email != ""} {
+		if set {
+			given++
+		}
+	}
+	switch {
+	case given != 1:
+		return audit.Errorf(audit.EINVALID, "Send exactly one of user_id, actor_id and email: whose personal data to erase.")
+	case in.UserID < 0:
+		return audit.FieldError("user_id", "user_id must be a user's ID, a positive integer.")
+	case in.ActorID != "" && (strings.TrimSpace(in.ActorID) == "" || len(in.ActorID) > maxActorIDLen):
+		return audit.FieldError("actor_id", "actor_id must be an external actor's ID, at most %d bytes.", maxActorIDLen)
+	case in.ActorID != "" && in.AnonymizeUser:
+		return audit.FieldError("anonymize_user", "anonymize_user needs a user: send user_id, or the email of a user of the account.")
+	}
+	if in.Email != "" {
+		return audit.ValidateEmail("email", in.Email)
+	}
+	return nil
+}
+
+// errAnonymizeNoUser refuses anonymize_user for an email no user of the
+// account has.
+var errAnonymizeNoUser = audit.FieldError("anonymize_user", "anonymize_user needs a user: no user of the account has this email.")
+
+// errLastOwner refuses to anonymise the account's last active owner.
+var errLastOwner = &audit.Error{Code: audit.ECONFLICT, Field: "anonymize_user", Message: "The account must keep at least one active owner: make another user owner first."}
+
+// CheckErasure checks an erasure request as Erase would, without erasing
+// or writing anything: what it says, that its user is one of p's account
+// (ErrUserNotFound otherwise), that anonymize_user names a user, and that
+// anonymising would not leave the account without an active owner. A
+// surface that asks for a confirmation calls it before asking, so that a
+// request Erase would refuse is refused then, not after the confirmation.
+// Erase checks again, in its transaction.
+func (a *App) CheckErasure(ctx context.Context, p *Principal, in ErasureRequest) error {
+	if err := p.Authorize(audit.PermErasePersonalData); err != nil {
+		return err
+	}
+	if err := checkErasureInput(&in); err != nil {
+		return err
+	}
+	var user *audit.User
+	switch {
+	case in.UserID != 0:
+		u, err := a.store.User(ctx, p.AccountID, in.UserID)
+		if audit.ErrorCode(err) == audit.ENOTFOUND {
+			return ErrUserNotFound
+		} else if err != nil {
+			return err
+		}
+		user = u
+	case in.Email != "":
+		u, err := a.store.UserByEmail(ctx, in.Email)
+		switch {
+		case err == nil && u.AccountID == p.AccountID:
+			user = u
+		case err != nil && audit.ErrorCode(err) != audit.ENOTFOUND:
+			return err
+		case in.AnonymizeUser:
+			return errAnonymizeNoUser
+		}
+	}
+	if !in.AnonymizeUser || user.Role != audit.RoleOwner || !user.IsActive {
+		return nil
+	}
+	users, err := a.store.Users(ctx, p.AccountID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.ID != user.ID && u.Role == audit.RoleOwner && u.IsActive {
+			return nil
+		}
+	}
+	return errLastOwner
+}
+
 // maxErasuresListed bounds GET /api/erasures: erasures are rare.
 const maxErasuresListed = 1000
 
@@ -60,27 +143,8 @@ func (a *App) Erase(ctx context.Context, p *Principal, c Client, in ErasureReque
 	if err := p.Authorize(audit.PermErasePersonalData); err != nil {
 		return nil, err
 	}
-	in.Email = audit.NormalizeEmail(in.Email)
-	given := 0
-	for _, set := range []bool{in.UserID != 0, in.ActorID != "", in.Email != ""} {
-		if set {
-			given++
-		}
-	}
-	switch {
-	case given != 1:
-		return nil, audit.Errorf(audit.EINVALID, "Send exactly one of user_id, actor_id and email: whose personal data to erase.")
-	case in.UserID < 0:
-		return nil, audit.FieldError("user_id", "user_id must be a user's ID, a positive integer.")
-	case in.ActorID != "" && (strings.TrimSpace(in.ActorID) == "" || len(in.ActorID) > maxActorIDLen):
-		return nil, audit.FieldError("actor_id", "actor_id must be an external actor's ID, at most %d bytes.", maxActorIDLen)
-	case in.ActorID != "" && in.AnonymizeUser:
-		return nil, audit.FieldError("anonymize_user", "anonymize_user needs a user: send user_id, or the email of a user of the account.")
-	}
-	if in.Email != "" {
-		if err := audit.ValidateEmail("email", in.Email); err != nil {
-			return nil, err
-		}
+	if err := checkErasureInput(&in); err != nil {
+		return nil, err
 	}
 	var out *audit.Erasure
 	err := a.store.Update(ctx, func(tx *sqlstore.Tx) error {
@@ -106,7 +170,7 @@ func (a *App) Erase(ctx context.Context, p *Principal, c Client, in ErasureReque
 			case err != nil && audit.ErrorCode(err) != audit.ENOTFOUND:
 				return err
 			case in.AnonymizeUser:
-				return audit.FieldError("anonymize_user", "anonymize_user needs a user: no user of the account has this email.")
+				return errAnonymizeNoUser
 			}
 		}
 		// Locks in the order UpdateUser takes them (owners, the user, then
@@ -130,7 +194,7 @@ func (a *App) Erase(ctx context.Context, p *Principal, c Client, in ErasureReque
 			subject.Emails = append(subject.Emails, u.Email)
 		}
 		if in.AnonymizeUser && user.Role == audit.RoleOwner && user.IsActive && len(owners) == 1 && owners[0] == user.ID {
-			return &audit.Error{Code: audit.ECONFLICT, Field: "anonymize_user", Message: "The account must keep at least one active owner: make another user owner first."}
+			return errLastOwner
 		}
 		if err := tx.LockLog(ctx, p.AccountID); err != nil {
 			return err

@@ -81,3 +81,55 @@ func TestErasureSearchIndexes(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckErasure: CheckErasure refuses what Erase refuses, with the same
+// code and field, and accepts what Erase would do, without erasing or
+// recording anything.
+func TestCheckErasure(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		tn, other := f.newTenant("acme"), f.newTenant("other")
+		analyst, _ := f.addUser(tn, audit.RoleAnalyst, "ana")
+		_, admin := f.addUser(tn, audit.RoleAdmin, "adam")
+		for _, c := range []struct {
+			name  string
+			p     *app.Principal
+			in    app.ErasureRequest
+			code  string
+			field string
+		}{
+			{"a user of the account", tn.p, app.ErasureRequest{UserID: analyst.ID, AnonymizeUser: true}, "", ""},
+			{"an actor", tn.p, app.ErasureRequest{ActorID: "cust-42"}, "", ""},
+			{"an email of no user", tn.p, app.ErasureRequest{Email: "Jane@Customer.example"}, "", ""},
+			{"a user of another account", tn.p, app.ErasureRequest{UserID: other.owner.ID}, audit.ENOTFOUND, ""},
+			{"no such user", tn.p, app.ErasureRequest{UserID: 999999}, audit.ENOTFOUND, ""},
+			{"another account's user's email, anonymised", tn.p, app.ErasureRequest{Email: other.owner.Email, AnonymizeUser: true}, audit.EINVALID, "anonymize_user"},
+			{"an actor anonymised", tn.p, app.ErasureRequest{ActorID: "cust-42", AnonymizeUser: true}, audit.EINVALID, "anonymize_user"},
+			{"the last owner anonymised", tn.p, app.ErasureRequest{UserID: tn.owner.ID, AnonymizeUser: true}, audit.ECONFLICT, "anonymize_user"},
+			{"a bad email", tn.p, app.ErasureRequest{Email: "not-an-email"}, audit.EINVALID, "email"},
+			{"nobody", tn.p, app.ErasureRequest{}, audit.EINVALID, ""},
+			{"two subjects", tn.p, app.ErasureRequest{UserID: analyst.ID, ActorID: "cust-42"}, audit.EINVALID, ""},
+			{"an admin", admin, app.ErasureRequest{UserID: analyst.ID}, audit.EFORBIDDEN, ""},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				err := f.app.CheckErasure(f.ctx, c.p, c.in)
+				if audit.ErrorCode(err) != c.code || audit.ErrorField(err) != c.field {
+					t.Fatalf("CheckErasure = %v (field %q); want code %q, field %q", err, audit.ErrorField(err), c.code, c.field)
+				}
+				if c.code == "" {
+					return
+				}
+				_, err = f.app.Erase(f.ctx, c.p, origin, c.in)
+				if audit.ErrorCode(err) != c.code || audit.ErrorField(err) != c.field {
+					t.Errorf("Erase = %v (field %q); CheckErasure said code %q, field %q", err, audit.ErrorField(err), c.code, c.field)
+				}
+			})
+		}
+		if list, err := f.app.Erasures(f.ctx, tn.p); err != nil || len(list) != 0 {
+			t.Errorf("Erasures = %d, %v; want none", len(list), err)
+		}
+		if u, err := db.User(f.ctx, tn.account.ID, analyst.ID); err != nil || u.Email != analyst.Email || !u.IsActive {
+			t.Errorf("the analyst after the checks: %+v, %v", u, err)
+		}
+	})
+}

@@ -60,6 +60,7 @@ type Application interface {
 	UpdateAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.AlertRulePatch) (*audit.AlertRule, error)
 	DeleteAlertRule(ctx context.Context, p *app.Principal, c app.Client, id int64) error
 	SetRetention(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.RetentionChange) (*audit.Account, error)
+	CheckErasure(ctx context.Context, p *app.Principal, in app.ErasureRequest) error
 	Erase(ctx context.Context, p *app.Principal, c app.Client, in app.ErasureRequest) (*audit.Erasure, error)
 	Erasures(ctx context.Context, p *app.Principal) ([]*audit.Erasure, error)
 

@@ -88,8 +88,10 @@ func (c *Console) setRetention(w http.ResponseWriter, r *http.Request, p *app.Pr
 }
 
 // erase erases one person's personal data (app.Erase), after a
-// confirmation step: the first post shows what will happen and asks
-// again; the second, with confirm=yes, erases.
+// confirmation step: the first post checks the request (app.CheckErasure:
+// a bad email, a user of no such ID, … are refused beside the field
+// then), shows what will happen and asks again; the second, with
+// confirm=yes, erases.
 func (c *Console) erase(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
 	f := eraseForm{Kind: r.PostFormValue("kind"), Subject: strings.TrimSpace(r.PostFormValue("subject")), Anonymize: r.PostFormValue("anonymize_user") == "true"}
 	var in app.ErasureRequest
@@ -112,8 +114,11 @@ func (c *Console) erase(w http.ResponseWriter, r *http.Request, p *app.Principal
 		err = audit.FieldError(f.Kind, "Say whose personal data to erase.")
 	}
 	in.AnonymizeUser = f.Anonymize
-	if err == nil && r.PostFormValue("confirm") != "yes" {
-		return c.renderData(w, r, p, http.StatusOK, dataView{Erase: f, Confirm: true})
+	confirmed := r.PostFormValue("confirm") == "yes"
+	if err == nil && !confirmed {
+		if err = c.app.CheckErasure(r.Context(), p, in); err == nil {
+			return c.renderData(w, r, p, http.StatusOK, dataView{Erase: f, Confirm: true})
+		}
 	}
 	var done *audit.Erasure
 	if err == nil {
@@ -121,11 +126,14 @@ func (c *Console) erase(w http.ResponseWriter, r *http.Request, p *app.Principal
 	}
 	if err != nil {
 		field, msg, ok := formError(err)
-		if !ok && audit.ErrorCode(err) != audit.ECONFLICT {
-			return err
-		}
-		if !ok {
+		switch code := audit.ErrorCode(err); {
+		case ok:
+		case code == audit.ENOTFOUND && f.Kind == "user_id":
+			field, msg = "user_id", "No user of this account has this ID: the people page lists them."
+		case code == audit.ECONFLICT:
 			msg = audit.ErrorMessage(err)
+		default:
+			return err
 		}
 		switch field {
 		case "user_id", "actor_id", "email":

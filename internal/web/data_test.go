@@ -43,6 +43,33 @@ func TestDataPage(t *testing.T) {
 		t.Fatalf("retention 90: %d\n%s", got.status, got.body)
 	}
 
+	// What Erase would refuse is refused before the confirmation step,
+	// beside its field.
+	owner := strconv.FormatInt(e.principal(audit.RoleOwner).User.ID, 10)
+	for _, tc := range []struct {
+		name    string
+		form    url.Values
+		status  int
+		errorID string
+		says    string
+	}{
+		{"a bad email", url.Values{"kind": {"email"}, "subject": {"not-an-email"}}, http.StatusBadRequest, "erase-subject-error", "email"},
+		{"no such user", url.Values{"kind": {"user_id"}, "subject": {"999999"}}, http.StatusNotFound, "erase-subject-error", "No user of this account has this ID"},
+		{"a user ID that is not one", url.Values{"kind": {"user_id"}, "subject": {"x7"}}, http.StatusBadRequest, "erase-subject-error", "the user&#39;s ID"},
+		{"an actor anonymised", url.Values{"kind": {"actor_id"}, "subject": {"cust_77"}, "anonymize_user": {"true"}}, http.StatusBadRequest, "anonymize-error", "needs a user"},
+		{"an email of no user anonymised", url.Values{"kind": {"email"}, "subject": {"jane@example.net"}, "anonymize_user": {"true"}}, http.StatusBadRequest, "anonymize-error", "no user of the account has this email"},
+		{"the last owner anonymised", url.Values{"kind": {"user_id"}, "subject": {owner}, "anonymize_user": {"true"}}, http.StatusConflict, "anonymize-error", "at least one active owner"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := c.post("/account/erasures", tc.form)
+			if got.status != tc.status || !strings.Contains(got.body, `id="`+tc.errorID+`"`) || !strings.Contains(got.body, tc.says) {
+				t.Errorf("%d; want %d with %s saying %q\n%s", got.status, tc.status, tc.errorID, tc.says, got.body)
+			}
+			if strings.Contains(got.body, `name="confirm" value="yes"`) {
+				t.Error("asks to confirm an erasure it would refuse")
+			}
+		})
+	}
 	bad := c.post("/account/erasures", url.Values{"kind": {"email"}, "subject": {"not-an-email"}, "confirm": {"yes"}})
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="erase-subject-error"`) {
 		t.Errorf("a bad email: %d\n%s", bad.status, bad.body)
