@@ -249,8 +249,19 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 	// event of another qualifier's index and probed d for each (900 ms
 	// of CPU at a million events, against 22 ms). Elsewhere it is an
 	// inner join like any other.
-	n, err := one(`SELECT COUNT(*) FROM (SELECT e.id FROM events e`+hint(drv.index)+inner+
-		` ORDER BY e.created_at DESC, e.seq DESC LIMIT ?) d CROSS JOIN events e`+where+` AND e.id = d.id`, append(b.args, args...)...)
+	//
+	// On PostgreSQL the driver's rows are taken by their seq, which its
+	// index holds (an index-only scan; the id is not in it), and joined
+	// back by the (account_id, seq) key: with the id, each of the bound
+	// rows was visited twice, and the planner hash-joined every match of
+	// the driver instead (all 26,439 events of one action at 280,000
+	// events, 21,700 buffers, against 10,000 probes).
+	key, on := "e.id", "e.id = d.id"
+	if sd.joinBySeq {
+		key, on = "e.account_id, e.seq", "e.account_id = d.account_id AND e.seq = d.seq"
+	}
+	n, err := one(`SELECT COUNT(*) FROM (SELECT `+key+` FROM events e`+hint(drv.index)+inner+
+		` ORDER BY e.created_at DESC, e.seq DESC LIMIT ?) d CROSS JOIN events e`+where+` AND `+on, append(b.args, args...)...)
 	if err != nil {
 		return wordlessPlan{}, db.wrap(err, "count events")
 	}
