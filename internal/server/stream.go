@@ -44,8 +44,9 @@ type streamTiming struct {
 	ping time.Duration
 	// recheck is how often the caller's credentials are checked again.
 	recheck time.Duration
-	// write bounds one message's write: a client that reads nothing for
-	// this long is cut off.
+	// write bounds each write to the network (the messages a wake-up
+	// sends, or a ping): a client that reads nothing for this long is cut
+	// off.
 	write time.Duration
 }
 
