@@ -36,11 +36,17 @@ var (
 	errMFALoginExpired = audit.Errorf(audit.EUNAUTHORIZED, "This sign-in is unknown or has expired: sign in again with your password.")
 	errMFABadCode      = &audit.Error{Code: audit.EUNAUTHORIZED, Field: "code", Message: "Invalid MFA code."}
 	errMFAWrongCode    = &audit.Error{Code: audit.EFORBIDDEN, Field: "code", Message: "The code is not valid: enter the current code from your authenticator app, or an unused recovery code."}
-	errMFANotEnrolling = audit.Errorf(audit.ECONFLICT, "No MFA enrolment is pending: start with POST /api/auth/mfa/setup.")
+	// ErrMFANotEnrolling means ConfirmMFA found no pending enrolment (its
+	// message names the API route that starts one; the console words it
+	// its own way).
+	ErrMFANotEnrolling = audit.Errorf(audit.ECONFLICT, "No MFA enrolment is pending: start with POST /api/auth/mfa/setup.")
 	errMFANotEnabled   = audit.Errorf(audit.ECONFLICT, "MFA is not enabled.")
 	errMFAEnabled      = audit.Errorf(audit.ECONFLICT, "MFA is already enabled: disable it before enrolling another authenticator.")
-	errMFAChanged      = audit.Errorf(audit.ECONFLICT, "The enrolment changed meanwhile: start again with POST /api/auth/mfa/setup.")
-	errMFAStillNeeded  = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins, so it cannot be turned off.")
+	// ErrMFAChanged means the pending enrolment changed while ConfirmMFA
+	// checked its code (its message names the API route, as
+	// ErrMFANotEnrolling's).
+	ErrMFAChanged     = audit.Errorf(audit.ECONFLICT, "The enrolment changed meanwhile: start again with POST /api/auth/mfa/setup.")
+	errMFAStillNeeded = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins, so it cannot be turned off.")
 )
 
 // MFASetup is a started TOTP enrolment: the secret to put into an
@@ -108,7 +114,7 @@ func (a *App) ConfirmMFA(ctx context.Context, p *Principal, c Client, rawCode st
 	m, err := a.store.UserMFA(ctx, p.User.AccountID, p.User.ID)
 	switch {
 	case errors.Is(err, audit.ErrNotFound):
-		return nil, errMFANotEnrolling
+		return nil, ErrMFANotEnrolling
 	case err != nil:
 		return nil, err
 	case m.Enabled:
@@ -132,7 +138,7 @@ func (a *App) ConfirmMFA(ctx context.Context, p *Principal, c Client, rawCode st
 	})
 	switch {
 	case errors.Is(err, audit.ErrMFAChanged):
-		return nil, errMFAChanged
+		return nil, ErrMFAChanged
 	case err != nil:
 		return nil, err
 	}

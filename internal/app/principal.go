@@ -119,7 +119,11 @@ var (
 	errPlatformScope  = audit.Errorf(audit.EFORBIDDEN, "The platform key's scopes do not allow this action.")
 	errNeedsAccount   = audit.Errorf(audit.EINVALID, "Name the account this request acts on.")
 	errViewerReadOnly = audit.Errorf(audit.EFORBIDDEN, "The viewer only reads the audit log.")
-	errMFAEnrolment   = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins: enrol with POST /api/auth/mfa/setup to continue.")
+
+	// ErrMFAEnrolment refuses a user whose account requires MFA of their
+	// role and who has none yet (its message names the API route that
+	// enrols; the console words it its own way).
+	ErrMFAEnrolment = audit.Errorf(audit.EMFAREQUIRED, "This account requires MFA of its owners and admins: enrol with POST /api/auth/mfa/setup to continue.")
 
 	// ErrAccountNotFound means the account is not the caller's: whether
 	// it exists is not revealed.
@@ -163,7 +167,7 @@ func (p *Principal) Authorize(perm audit.Permission) error {
 	case p.Operator != "" && p.User == nil && p.APIKey == nil:
 		return nil
 	case p.User != nil && p.MFAEnrolmentDue:
-		return errMFAEnrolment
+		return ErrMFAEnrolment
 	case p.User != nil && !p.User.Role.Can(perm):
 		return errForbidden
 	case p.User == nil && (p.APIKey == nil || audit.ScopeFor(perm) == "" || !p.APIKey.Has(audit.ScopeFor(perm))):

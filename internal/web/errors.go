@@ -70,7 +70,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *app.Principal,
 	if !ok {
 		page = errorPages[audit.EINTERNAL]
 	}
-	v := errorView{Status: page.status, Title: page.title, Message: audit.ErrorMessage(err), MFA: code == audit.EMFAREQUIRED}
+	v := errorView{Status: page.status, Title: page.title, Message: consoleMessage(err), MFA: code == audit.EMFAREQUIRED}
 	if page.status >= 500 {
 		c.log.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "status", page.status, "err", err)
 		if !ok || code == audit.EINTERNAL {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 
@@ -86,6 +87,29 @@ func (c *Console) disableMFA(w http.ResponseWriter, r *http.Request, p *app.Prin
 	return nil
 }
 
+// consoleWordings are the console's words for the application errors
+// whose messages tell an API client which route to call: the console has
+// a page or a form for it instead.
+var consoleWordings = []struct {
+	err error
+	msg string
+}{
+	{app.ErrMFANotEnrolling, "No set-up is pending: it was finished or abandoned, perhaps in another tab. Start again below."},
+	{app.ErrMFAChanged, "The set-up was started again meanwhile, perhaps in another tab. Start again below, and scan the new QR code."},
+	{app.ErrMFAEnrolment, "This account requires two-factor authentication of its owners and admins: set it up to continue."},
+}
+
+// consoleMessage is err's client-safe message (audit.ErrorMessage), in
+// the console's words where the application's name an API route.
+func consoleMessage(err error) string {
+	for _, w := range consoleWordings {
+		if errors.Is(err, w.err) {
+			return w.msg
+		}
+	}
+	return audit.ErrorMessage(err)
+}
+
 // mfaFormError shows an error of a two-factor form on the page, next to
 // its field, at step, and a conflict (MFA on already, or required) in the
 // page's banner; other errors (a rate limit) go to their page.
@@ -94,7 +118,7 @@ func (c *Console) mfaFormError(w http.ResponseWriter, r *http.Request, p *app.Pr
 	if code := audit.ErrorCode(err); code == audit.ECONFLICT || code == audit.EMFAREQUIRED {
 		// MFA on already, no enrolment pending, or required: the page
 		// shows the state as it is now, with why.
-		field, msg, ok, step = "", audit.ErrorMessage(err), true, ""
+		field, msg, ok, step = "", consoleMessage(err), true, ""
 	}
 	if !ok {
 		return err

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/base32"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -88,6 +89,11 @@ func TestMFAEnrolmentPage(t *testing.T) {
 			t.Errorf("%s password: %d; want %d with the error next to the field\n%s", tt.name, got.status, tt.status, got.body)
 		}
 	}
+	// A first code with no set-up pending: the console's words, not the API's.
+	early := c.post("/account/mfa/confirm", url.Values{"code": {"123456"}})
+	if early.status != http.StatusConflict || !strings.Contains(early.body, "No set-up is pending") || strings.Contains(early.body, "/api/") {
+		t.Errorf("a code before the set-up: %d; want 409 in the console's words\n%s", early.status, early.body)
+	}
 	start := c.post("/account/mfa/setup", url.Values{"password": {cred.Password}})
 	m := mfaSecret.FindStringSubmatch(start.body)
 	if start.status != http.StatusOK || m == nil || !strings.Contains(start.body, `<img class="qr" src="data:image/png;base64,`) {
@@ -134,7 +140,7 @@ func TestMFAEnrolmentPage(t *testing.T) {
 	// The owner has no MFA: every page but enrolment, password and
 	// sign-out says so, and links here.
 	due := owner.get("/events")
-	if due.status != http.StatusForbidden || !strings.Contains(due.body, `href="/account/mfa"`) {
+	if due.status != http.StatusForbidden || !strings.Contains(due.body, `href="/account/mfa"`) || !strings.Contains(due.body, "set it up to continue") || strings.Contains(due.body, "/api/") {
 		t.Errorf("owner without MFA opens /events: %d\n%s", due.status, due.body)
 	}
 	for _, path := range []string{"/account/mfa", "/account/password"} {
@@ -204,5 +210,25 @@ func TestPasswordPage(t *testing.T) {
 	}
 	if got := e.client().post("/signin", url.Values{"email": {cred.Email}, "password": {"Another-long-pass-7"}}); got.status != http.StatusSeeOther {
 		t.Errorf("sign in with the new password: %d", got.status)
+	}
+}
+
+// TestConsoleMessages: each application error whose message names an API
+// route has console words that name none, also when wrapped.
+func TestConsoleMessages(t *testing.T) {
+	for _, w := range consoleWordings {
+		t.Run(w.msg, func(t *testing.T) {
+			if !strings.Contains(audit.ErrorMessage(w.err), "/api/") {
+				t.Errorf("%q names no API route: no need for console words", audit.ErrorMessage(w.err))
+			}
+			for _, err := range []error{w.err, fmt.Errorf("wrapped: %w", w.err)} {
+				if got := consoleMessage(err); got != w.msg || strings.Contains(got, "/api/") {
+					t.Errorf("consoleMessage(%v) = %q; want %q", err, got, w.msg)
+				}
+			}
+		})
+	}
+	if got, want := consoleMessage(audit.Errorf(audit.ECONFLICT, "MFA is not enabled.")), "MFA is not enabled."; got != want {
+		t.Errorf("another error: %q; want its own message %q", got, want)
 	}
 }
