@@ -19,7 +19,8 @@ import (
 // from event_party_counts, equals a count of the events for ranges of
 // every width and alignment (one day to 90, starting on every weekday,
 // across month ends and February 29th, mid-day ends widened to whole
-// days), as the write path leaves the counts and as migration 0017 fills
+// days; ranges that end after now, which read the week or month holding
+// their end less the days after it), as the write path leaves the counts and as migration 0017 fills
 // them from the per-day rows; after RecountActorCounts repairs the weeks
 // and months after an append that added to the days only (a process of
 // the release before 0017); after an erasure of an
@@ -137,6 +138,14 @@ func TestActorCounts(t *testing.T) {
 			}
 		}
 		check("appended", stored, windows)
+		// A range that ends after now reads the week or month holding its
+		// end whole, less the days after the end: with "now" inside the
+		// log, those days hold counts, which must be taken away.
+		for _, now := range []time.Time{first.AddDate(0, 0, 30), first.AddDate(0, 0, 47).Add(13 * time.Hour)} {
+			db.Now = func() time.Time { return now }
+			check("appended, now "+now.Format(time.DateTime), stored, windows)
+		}
+		db.Now = time.Now
 		// Migration 0017 fills the table from the per-day rows as the write
 		// path left it, row for row.
 		written, err := sqlstore.CountRowsForTest(ctx, db, a.ID)

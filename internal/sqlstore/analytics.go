@@ -422,18 +422,66 @@ func actorCover(from, to time.Time) []span {
 	return out
 }
 
+// actorSpan is a span of actor counts (actorCover) whose counts are added
+// to the range's, or, when less is set, taken from them.
+type actorSpan struct {
+	span
+	less bool
+}
+
+// actorSpans returns the spans whose actor counts add up to those of the
+// whole days [from, to): actorCover's, or, when the range ends after now
+// (the dashboard's "last N days"), the cover of a range that ends with
+// the week or the month holding to, when that takes fewer spans, less the
+// days from to to its end. Those days are after now, so they hold no
+// counts and their span reads nothing (a clock ahead of this process's or
+// an import dated in the future may put some there: they are taken away,
+// so the counts stay exact whatever the days hold).
+func actorSpans(from, to, now time.Time) []actorSpan {
+	spans, less := actorCover(from, to), span{}
+	if to.After(now) {
+		for _, g := range actorGrains {
+			if hi := g.Ceil(to); hi.After(to) {
+				if c := actorCover(from, hi); len(c)+1 < len(spans)+boolInt(less.grain == GrainDay) {
+					spans, less = c, span{GrainDay, to, hi}
+				}
+			}
+		}
+	}
+	out := make([]actorSpan, 0, len(spans)+1)
+	for _, s := range spans {
+		out = append(out, actorSpan{span: s})
+	}
+	if less.from.Before(less.to) {
+		out = append(out, actorSpan{span: less, less: true})
+	}
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // actorsFrom returns a derived table, named c, of the value and n of the
-// account's actor counts in spans (actorCover), and its arguments: days
+// account's actor counts in spans (actorSpans), and its arguments: days
 // from event_party_counts, weeks and months from event_actor_counts, one
 // SELECT per span, joined by UNION ALL, each a range scan of its table's
-// primary key.
-func actorsFrom(accountID int64, spans []span) (string, []any) {
+// primary key; the n of a span to take away is negated.
+func actorsFrom(accountID int64, spans []actorSpan) (string, []any) {
 	if len(spans) == 0 {
 		return `(SELECT value, n FROM event_actor_counts WHERE 1 = 0) c`, nil
 	}
 	parts := make([]string, len(spans))
 	var args []any
 	for i, s := range spans {
+		if s.less {
+			parts[i] = `SELECT value, -n AS n FROM event_party_counts WHERE account_id = ? AND dimension = 'actor' AND bucket >= ? AND bucket < ?`
+			args = append(args, accountID, s.from.Unix(), s.to.Unix())
+			continue
+		}
 		if s.grain == GrainDay {
 			parts[i] = `SELECT value, n FROM event_party_counts WHERE account_id = ? AND dimension = 'actor' AND bucket >= ? AND bucket < ?`
 			args = append(args, accountID, s.from.Unix(), s.to.Unix())
@@ -512,8 +560,8 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 		from, to := GrainDay.Floor(f.Start), GrainDay.Ceil(f.End)
 		if dim == DimActor && db.actorRollups() {
 			var in string
-			in, args = actorsFrom(accountID, actorCover(from, to))
-			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM ` + in + ` GROUP BY value ORDER BY total DESC, value LIMIT ?`
+			in, args = actorsFrom(accountID, actorSpans(from, to, db.Now()))
+			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM ` + in + ` GROUP BY value HAVING SUM(n) > 0 ORDER BY total DESC, value LIMIT ?`
 		} else {
 			query = `SELECT value, SUM(n) AS total, SUM(SUM(n)) OVER () FROM event_party_counts
 			WHERE account_id = ? AND dimension = ? AND bucket >= ? AND bucket < ? GROUP BY value ORDER BY total DESC, value LIMIT ?`
