@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
@@ -72,34 +74,51 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.renderList(list)
+	// The body is rendered into a buffer that the next listing reuses
+	// once this one is written; the page cache keeps a copy.
+	buf := listBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledListBuffer {
+			listBuffers.Put(buf)
+		}
+	}()
+	body, err := s.renderList((*buf)[:0], list)
 	if err != nil {
 		return err
 	}
+	*buf = body[:0]
 	if tag != "" {
 		// Set only now: an error response must not carry the page's
 		// validator.
 		setValidator(w, tag)
-		s.pages.put(key, body)
+		if s.pages != nil {
+			s.pages.put(key, bytes.Clone(body))
+		}
 	}
 	return writeJSONBody(w, http.StatusOK, body)
 }
 
-// eventJSONSize is about the size of an event in a listing, to size the
-// body's buffer in one allocation.
-const eventJSONSize = 1024
+// listBuffers holds the buffers listings render their bodies into: a page
+// of 50 events is some 30 KiB, which would otherwise be allocated (and
+// zeroed) for each request and left to the garbage collector.
+var listBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
-// renderList returns the body of a listing page.
-func (s *Server) renderList(list *app.EventList) ([]byte, error) {
+// maxPooledListBuffer bounds the buffers kept for reuse: the rare page of
+// 1,000 long events is not held on to.
+const maxPooledListBuffer = 1 << 20
+
+// renderList appends the body of a listing page to b.
+func (s *Server) renderList(b []byte, list *app.EventList) ([]byte, error) {
 	p := listPagination(list)
 	if s.reflectList {
 		out := eventListJSON{AuditLogs: make([]EventJSON, len(list.Events)), Pagination: p}
 		for i, e := range list.Events {
 			out.AuditLogs[i] = eventJSON(e)
 		}
-		return encodeJSON(out)
+		body, err := encodeJSON(out)
+		return append(b, body...), err
 	}
-	return appendEventList(make([]byte, 0, 256+len(list.Events)*eventJSONSize), list.Events, p)
+	return appendEventList(b, list.Events, p)
 }
 
 // listPagination returns the pagination object of a listing page.

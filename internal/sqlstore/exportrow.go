@@ -301,17 +301,22 @@ func unhex(c byte) (byte, bool) {
 
 func packedTime(field func(e *audit.Event) *time.Time) packedColumn {
 	return packedColumn{expr: plainColumn, set: func(e *audit.Event, v string) error {
-		p := field(e)
-		if v == "" { // NULL
-			*p = time.Time{}
-			return nil
-		}
-		if t, ok := parseStoredTime(v); ok {
-			*p = t
-			return nil
-		}
-		return timeValue{p}.parse(v)
+		return setPackedTime(field(e), v)
 	}}
+}
+
+// setPackedTime stores the packed time v into p: "" (NULL) as the zero
+// time.
+func setPackedTime(p *time.Time, v string) error {
+	if v == "" {
+		*p = time.Time{}
+		return nil
+	}
+	if t, ok := parseStoredTime(v); ok {
+		*p = t
+		return nil
+	}
+	return timeValue{p}.parse(v)
 }
 
 // parseStoredTime parses a time in timeLayout, as SQLite stores them, in

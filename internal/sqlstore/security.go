@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -12,13 +14,22 @@ import (
 // whether that user has MFA enabled and whether the user's account requires
 // MFA, in one query: authentication reads it on every request. It returns
 // audit.ErrNotFound when there is no such session; expiry is the caller's to
-// check.
+// check. On SQLite the row comes packed into one value, as listings read
+// events (exportrow.go); a row that does not unpack is read again column by
+// column.
 func (db *DB) SessionPrincipal(ctx context.Context, tokenHash string) (s *audit.Session, u *audit.User, mfaEnabled, requireMFA bool, err error) {
-	row := db.rd.queryRow(ctx, `SELECT s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, `+userColumns+`, m.user_id, a.require_mfa
-		FROM sessions s JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
-		LEFT JOIN user_mfa m ON m.account_id = u.account_id AND m.user_id = u.id AND m.enabled = ?
-		LEFT JOIN account_settings a ON a.account_id = u.account_id
-		WHERE s.token_hash = ?`, true, tokenHash)
+	if db.packedReads() {
+		var row string
+		err := db.rd.queryRow(ctx, `SELECT `+packedSessionColumn+sessionPrincipalFrom, true, tokenHash).Scan(&row)
+		if err != nil {
+			return nil, nil, false, false, db.wrap(err, "select session")
+		}
+		if s, u, mfaEnabled, requireMFA, ok := unpackSession(row); ok {
+			return s, u, mfaEnabled, requireMFA, nil
+		}
+		db.packedFallbacks.Add(1)
+	}
+	row := db.rd.queryRow(ctx, `SELECT `+sessionPrincipalColumns+sessionPrincipalFrom, true, tokenHash)
 	s, u = &audit.Session{}, &audit.User{}
 	var mfaUser sql.NullInt64
 	var req sql.NullBool
@@ -28,6 +39,60 @@ func (db *DB) SessionPrincipal(ctx context.Context, tokenHash string) (s *audit.
 		return nil, nil, false, false, db.wrap(err, "select session")
 	}
 	return s, u, mfaUser.Valid, req.Valid && req.Bool, nil
+}
+
+// The session lookup's columns and the rest of its query.
+const (
+	sessionPrincipalColumns = `s.token_hash, s.account_id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip_address, s.user_agent, ` + userColumns + `, m.user_id, a.require_mfa`
+	sessionPrincipalFrom    = `
+		FROM sessions s JOIN users u ON u.id = s.user_id AND u.account_id = s.account_id
+		LEFT JOIN user_mfa m ON m.account_id = u.account_id AND m.user_id = u.id AND m.enabled = ?
+		LEFT JOIN account_settings a ON a.account_id = u.account_id
+		WHERE s.token_hash = ?`
+)
+
+// packedSessionColumn packs sessionPrincipalColumns into one value, joined
+// by the separator as packed events are: NULL (no MFA, no settings) as
+// nothing.
+var packedSessionColumn = "concat(" + strings.ReplaceAll(sessionPrincipalColumns, ", ", ", char(31), ") + ")"
+
+// unpackSession reads a row of packedSessionColumn; ok is false when it
+// does not unpack (a field holds the separator, or a value its column
+// cannot hold).
+func unpackSession(row string) (s *audit.Session, u *audit.User, mfaEnabled, requireMFA bool, ok bool) {
+	var f [19]string
+	for i := range f {
+		if i == len(f)-1 {
+			if strings.IndexByte(row, packedSeparator) >= 0 {
+				return nil, nil, false, false, false
+			}
+			f[i] = row
+			break
+		}
+		end := strings.IndexByte(row, packedSeparator)
+		if end < 0 {
+			return nil, nil, false, false, false
+		}
+		f[i], row = row[:end], row[end+1:]
+	}
+	s, u = &audit.Session{TokenHash: f[0], IPAddress: f[6], UserAgent: f[7]}, &audit.User{Email: f[10], PasswordHash: f[11], FirstName: f[12], LastName: f[13], Role: audit.Role(f[14])}
+	var errs [12]error
+	s.AccountID, errs[0] = strconv.ParseInt(f[1], 10, 64)
+	s.UserID, errs[1] = strconv.ParseInt(f[2], 10, 64)
+	errs[2] = setPackedTime(&s.CreatedAt, f[3])
+	errs[3] = setPackedTime(&s.LastSeenAt, f[4])
+	errs[4] = setPackedTime(&s.ExpiresAt, f[5])
+	u.ID, errs[5] = strconv.ParseInt(f[8], 10, 64)
+	u.AccountID, errs[6] = strconv.ParseInt(f[9], 10, 64)
+	u.IsActive, errs[7] = strconv.ParseBool(f[15])
+	errs[8] = setPackedTime(&u.CreatedAt, f[16])
+	if f[18] != "" {
+		requireMFA, errs[9] = strconv.ParseBool(f[18])
+	}
+	if errors.Join(errs[:]...) != nil || f[3] == "" || f[4] == "" || f[5] == "" || f[16] == "" {
+		return nil, nil, false, false, false
+	}
+	return s, u, f[17] != "", requireMFA, true
 }
 
 // RequireMFA reports whether the account requires MFA of its owners and admins.
