@@ -65,7 +65,7 @@ type DB struct {
 	packedFallbacks atomic.Int64
 	// writersWaiting counts the Update transactions of this process that
 	// wait to begin: on SQLite, for the one write connection. A prune
-	// batch commits early when one does (PruneBatch).
+	// batch gives way when one does (PruneBatch).
 	writersWaiting atomic.Int32
 	// writerWaits, while a SQLite prune batch holds the writer, cancels
 	// the batch's statements: Update calls it when a transaction begins
@@ -499,14 +499,14 @@ func (db *DB) update(ctx context.Context, attempt int, relaxed bool, fn func(tx 
 			return nil, db.wrap(err, "connect")
 		}
 		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, relaxPragmas); err != nil {
-			return nil, db.wrap(err, "relax synchronous")
-		}
-		defer func() {
+		defer func() { // also when relaxing them failed half-way
 			if _, err := conn.ExecContext(context.WithoutCancel(ctx), restorePragmas); err != nil {
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 		}()
+		if _, err := conn.ExecContext(ctx, relaxPragmas); err != nil {
+			return nil, db.wrap(err, "relax synchronous")
+		}
 		begin = conn.BeginTx
 	}
 	sqltx, err := begin(ctx, db.dialect.writeTx)
