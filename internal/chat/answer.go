@@ -20,15 +20,17 @@ import (
 type Reader interface {
 	ListEvents(ctx context.Context, p *app.Principal, q app.EventQuery) (*app.EventList, error)
 	AnalyticsTop(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Top, error)
+	AnalyticsSeries(ctx context.Context, p *app.Principal, q app.AnalyticsQuery) (*app.Series, error)
 }
 
 // Bounds of the engine's reads.
 const (
 	// MaxCited is the most events an answer cites.
 	MaxCited = 10
-	// MaxScan is the most events a top list or a series made from a
-	// search reads (newest first); past it the answer says the figures
-	// cover only the newest MaxScan matches.
+	// MaxScan is the most events a top list or a series that the
+	// analytics counts cannot answer (counted.go), or a list of who did
+	// something, reads (newest first); past it the answer says the
+	// figures cover only the newest MaxScan matches.
 	MaxScan = 1000
 	// usualDays is how far back the account's usual rate is measured.
 	usualDays = 28
@@ -81,9 +83,9 @@ func Run(ctx context.Context, r Reader, p *app.Principal, plan *Plan, now time.T
 	case KindWho:
 		err = runWho(ctx, r, p, plan, a, loc)
 	case KindTop:
-		err = runTop(ctx, r, p, plan, a, loc)
+		err = runTop(ctx, r, p, plan, a, now)
 	case KindTimeseries:
-		err = runSeries(ctx, r, p, plan, a, loc)
+		err = runSeries(ctx, r, p, plan, a, now, loc)
 	case KindUnusual:
 		err = runUnusual(ctx, r, p, plan, a, now, loc)
 	default:
@@ -229,7 +231,10 @@ func runWho(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answ
 	return nil
 }
 
-func runTop(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answer, loc *time.Location) error {
+func runTop(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answer, now time.Time) error {
+	if ok, err := countedTop(ctx, r, p, plan, a, now); ok || err != nil {
+		return err
+	}
 	key := actorOf
 	if plan.Dimension == "action" {
 		key = func(e *audit.Event) string { return e.Action }
@@ -254,22 +259,24 @@ func runTop(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answ
 	return nil
 }
 
-func runSeries(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answer, loc *time.Location) error {
-	layout := map[string]string{"hour": "Mon 2 Jan 15:00", "day": "Mon 2 Jan 2006", "week": "week of Mon 2 Jan 2006", "month": "January 2006"}[plan.Interval]
-	bucket := func(e *audit.Event) string {
-		t := e.CreatedAt.In(loc)
+func runSeries(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answer, now time.Time, loc *time.Location) error {
+	layout := seriesLayout[plan.Interval]
+	start := func(t time.Time) time.Time {
+		t = t.In(loc)
 		switch plan.Interval {
 		case "hour":
-			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, loc)
+			return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), 0, 0, 0, loc)
 		case "week":
-			t = weekStart(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc))
+			return weekStart(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc))
 		case "month":
-			t = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
-		default:
-			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+			return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
 		}
-		return t.Format(time.RFC3339)
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 	}
+	if ok, err := countedSeries(ctx, r, p, plan, a, now, loc, start); ok || err != nil {
+		return err
+	}
+	bucket := func(e *audit.Event) string { return start(e.CreatedAt).Format(time.RFC3339) }
 	t, err := scan(ctx, r, p, plan.Search(), bucket)
 	if err != nil {
 		return err
