@@ -78,6 +78,8 @@ func TestCountedAnswers(t *testing.T) {
 		}{
 			{"top actors", &chat.Plan{Kind: chat.KindTop, Dimension: "actor", Limit: 3, Time: span}, time.UTC,
 				[]string{"of 1200 matching events", "1. ana@example.com: 700 events", "2. bob@example.com: 400 events", "3. cy@example.com: 100 events"}},
+			{"top actors of all time", &chat.Plan{Kind: chat.KindTop, Dimension: "actor", Limit: 3}, time.UTC,
+				[]string{"of 1200 matching events", "1. ana@example.com: 700 events", "3. cy@example.com: 100 events"}},
 			{"top actions", &chat.Plan{Kind: chat.KindTop, Dimension: "action", Limit: 5, Time: span}, time.UTC,
 				[]string{"1. order.refunded: 1200 events"}},
 			{"per day, UTC", &chat.Plan{Kind: chat.KindTimeseries, Interval: "day", Time: span}, time.UTC,
