@@ -84,11 +84,12 @@ type searchDialect struct {
 	// match of the word in the table. SearchEvents uses it when it walks
 	// the account's events newest first (wordsByText).
 	textWord func(b *sqlBuilder, w query.Word) string
-	// joinBySeq makes the count by rows examined (searchplan.go) take
-	// the driver's newest rows by (account_id, seq) and join them back
-	// by that key, where the engine's indexes do not hold the row's id
-	// (PostgreSQL); InnoDB's and SQLite's do, and join by it.
-	joinBySeq bool
+	// countByRange makes the count by rows examined (searchplan.go) read
+	// one range of the driver's index, from the position of its
+	// bound-th newest event, where the engine's indexes do not hold the
+	// row's id (PostgreSQL, countNewest); InnoDB's and SQLite's do, and
+	// join the newest rows' ids back to their rows.
+	countByRange bool
 }
 
 // jsonPath returns the SQLite and MySQL path of a metadata key, each

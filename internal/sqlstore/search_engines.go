@@ -73,7 +73,7 @@ var sqliteSearch = searchDialect{
 // the stored tsvector search_tsv, indexed by GIN (events_search_idx),
 // against one tsquery.
 var postgresSearch = searchDialect{
-	joinBySeq: true,
+	countByRange: true,
 	actionPrefix: func(b *sqlBuilder, prefix string) string {
 		return "e.action LIKE " + b.arg(likeEscape(prefix)+"%") + " ESCAPE '!'"
 	},
