@@ -49,6 +49,7 @@ type Application interface {
 	Streams(ctx context.Context, p *app.Principal) ([]*audit.Stream, error)
 	Stream(ctx context.Context, p *app.Principal, id int64) (*audit.Stream, error)
 	CreateStream(ctx context.Context, p *app.Principal, c app.Client, in app.NewStream) (*audit.Stream, string, error)
+	UpdateStream(ctx context.Context, p *app.Principal, c app.Client, id int64, in app.StreamChange) (*audit.Stream, error)
 	PauseStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
 	ResumeStream(ctx context.Context, p *app.Principal, c app.Client, id int64) (*audit.Stream, error)
 	DeleteStream(ctx context.Context, p *app.Principal, c app.Client, id int64) error

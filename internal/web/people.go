@@ -48,6 +48,7 @@ var doneMessages = map[string]string{
 	"stream-paused":  "The stream was paused. It keeps its place and catches up when resumed.",
 	"stream-resumed": "The stream was resumed. It delivers from where it stopped.",
 	"stream-deleted": "The stream was deleted. Its delivery stopped.",
+	"stream-updated": "The stream was saved. A new URL or secret is used from the next delivery on.",
 	"rule-created":   "The alert rule was created. It watches the events recorded from now on.",
 	"rule-saved":     "The alert rule was saved.",
 	"rule-enabled":   "The alert rule is on. It watches the events recorded from now on.",

@@ -47,6 +47,7 @@ func (c *Console) routes() {
 	r("GET /account", can(audit.PermViewAccount), c.account)
 	r("GET /account/streams", can(audit.PermManageStreams), c.streams)
 	r("POST /account/streams", can(audit.PermManageStreams), c.createStream)
+	r("GET /account/streams/{id}", can(audit.PermManageStreams), c.streamPage)
 	r("POST /account/streams/{id}/{action}", can(audit.PermManageStreams), c.streamAction)
 	r("GET /account/data", can(audit.PermErasePersonalData), c.dataPage)
 	r("POST /account/retention", can(audit.PermManageRetention), c.setRetention)

@@ -81,8 +81,65 @@ func (c *Console) createStream(w http.ResponseWriter, r *http.Request, p *app.Pr
 	return c.renderStreams(w, r, p, http.StatusCreated, streamsView{Created: s, Secret: secret, Done: "The stream was created. It delivers the events recorded from now on."})
 }
 
-// streamAction pauses, resumes, tests or deletes a stream (app.PauseStream,
-// ResumeStream, TestStream, DeleteStream).
+// streamView is the body of a stream's page.
+type streamView struct {
+	Stream *audit.Stream
+	Form   streamForm
+}
+
+// streamForm is a stream's edit form as sent, with the error of its field.
+type streamForm struct {
+	Name, URL    string
+	Field, Error string
+}
+
+// streamPage shows a stream with its edit form and its pause or resume
+// button (app.Stream).
+func (c *Console) streamPage(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return app.ErrStreamNotFound
+	}
+	s, err := c.app.Stream(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	return c.renderStream(w, r, p, http.StatusOK, streamView{Stream: s, Form: streamForm{Name: s.Name, URL: s.URL}})
+}
+
+func (c *Console) renderStream(w http.ResponseWriter, r *http.Request, p *app.Principal, status int, v streamView) error {
+	c.render(w, r, status, "stream", view{Title: "Stream", Principal: p, Active: "/account", Body: v})
+	return nil
+}
+
+// editStream changes a stream's name and URL, and its secret when one is
+// typed (app.UpdateStream, as PATCH /api/streams/{id}); errors show beside
+// their field.
+func (c *Console) editStream(w http.ResponseWriter, r *http.Request, p *app.Principal, id int64) error {
+	form := streamForm{Name: r.PostFormValue("name"), URL: r.PostFormValue("url")}
+	in := app.StreamChange{Name: &form.Name, URL: &form.URL}
+	if secret := r.PostFormValue("secret"); secret != "" {
+		in.Secret = &secret
+	}
+	_, err := c.app.UpdateStream(r.Context(), p, c.client(r), id, in)
+	if err != nil {
+		field, msg, ok := formError(err)
+		if !ok {
+			return err
+		}
+		s, err2 := c.app.Stream(r.Context(), p, id)
+		if err2 != nil {
+			return err2
+		}
+		form.Field, form.Error = field, msg
+		return c.renderStream(w, r, p, statusOf(err), streamView{Stream: s, Form: form})
+	}
+	http.Redirect(w, r, "/account/streams?done=stream-updated", http.StatusSeeOther)
+	return nil
+}
+
+// streamAction edits, pauses, resumes, tests or deletes a stream
+// (app.UpdateStream, PauseStream, ResumeStream, TestStream, DeleteStream).
 func (c *Console) streamAction(w http.ResponseWriter, r *http.Request, p *app.Principal) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
@@ -91,6 +148,8 @@ func (c *Console) streamAction(w http.ResponseWriter, r *http.Request, p *app.Pr
 	ctx, client := r.Context(), c.client(r)
 	done := ""
 	switch r.PathValue("action") {
+	case "edit":
+		return c.editStream(w, r, p, id)
 	case "pause":
 		done = "stream-paused"
 		_, err = c.app.PauseStream(ctx, p, client, id)

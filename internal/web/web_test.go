@@ -87,6 +87,7 @@ func TestFormPermissions(t *testing.T) {
 		{"/chat", url.Values{"message": {"How many failed logins yesterday?"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/chat/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams", url.Values{"name": {"s"}, "type": {"webhook"}, "url": {"https://siem.example/hook"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
+		{"/account/streams/1/edit", url.Values{"name": {"s"}, "url": {"https://siem.example/hook"}}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams/1/pause", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams/1/test", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
 		{"/account/streams/1/delete", url.Values{}, []audit.Role{audit.RoleOwner, audit.RoleAdmin}},
