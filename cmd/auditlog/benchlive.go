@@ -396,16 +396,4 @@ func (p *serveProcess) stop() {
 
 // rss returns the process's resident memory in bytes, or 0 when it cannot
 // be read (Linux only).
-func (p *serveProcess) rss() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
+func (p *serveProcess) rss() int64 { return processRSS(p.cmd.Process.Pid) }

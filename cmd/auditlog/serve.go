@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/alert"
@@ -175,6 +176,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "auditlog metrics on http://%s/metrics\n", addr)
 	}
+	// Migrations, templates, schemas and the first queries leave garbage
+	// behind; hand it back to the kernel once now, so that what a
+	// long-running process holds is its working set, not its start.
+	debug.FreeOSMemory()
 	log.Info("auditlog serving", "url", scheme+"://"+ln.Addr().String(), "database", db.Describe(), "env", cfg.Env)
 	fmt.Fprintf(e.stdout, "auditlog listening on %s://%s\n", scheme, ln.Addr())
 	if *debugAddr != "" {

@@ -309,13 +309,17 @@ func percentiles(ds []time.Duration) string {
 
 // processRSS returns the resident set size of process pid in bytes, 0 when
 // it cannot be read (/proc is Linux's).
-func processRSS(pid int) int64 {
+func processRSS(pid int) int64 { return procStatus(pid, "VmRSS") }
+
+// procStatus returns one memory figure of process pid's /proc status
+// (VmRSS, VmHWM, RssFile…) in bytes, 0 when it cannot be read.
+func procStatus(pid int, field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb * 1024
 		}
