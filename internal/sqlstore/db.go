@@ -74,6 +74,9 @@ type DB struct {
 	// pruneDeleted, when set (by tests only), runs in each attempt of a
 	// SQLite prune batch that may yield, once its events are deleted.
 	pruneDeleted func()
+	// pruneCounting, likewise, runs once the attempt's checkpoints are
+	// deleted, before its actor and address counts are.
+	pruneCounting func()
 	// partyCountsPruned holds, per account ID, the day (Unix seconds)
 	// below which this process's prunes have removed the account's actor
 	// and address counts, so that the next batch deletes from there on

@@ -26,6 +26,11 @@ func FailFirstAttemptForTest(db *DB) {
 // are deleted and before its other statements.
 func OnPruneDeletedForTest(db *DB, fn func()) { db.pruneDeleted = fn }
 
+// OnPruneCountingForTest makes fn run in each attempt of a SQLite prune
+// batch that may give way to a waiting writer, before the attempt deletes
+// its actor and address counts.
+func OnPruneCountingForTest(db *DB, fn func()) { db.pruneCounting = fn }
+
 // WriteSettingsForTest returns the synchronous and temp_store settings of
 // db's write connection, as PRAGMA reads them.
 func WriteSettingsForTest(ctx context.Context, db *DB) (synchronous, tempStore int, err error) {

@@ -298,18 +298,21 @@ func (db *DB) pruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			return yielded(tx.db.wrap(err, "delete pruned checkpoints"))
 		}
 		day = times[step.To-pruned-1].UTC().Truncate(24 * time.Hour).Unix()
+		if yield && tx.db.pruneCounting != nil {
+			tx.db.pruneCounting()
+		}
 		from, known := tx.db.partyCountsPruned.Load(accountID)
 		switch {
 		case !known:
 			if err := tx.pruneActorCounts(ctx, accountID, math.MinInt64, day); err != nil {
-				return err
+				return yielded(err)
 			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket < ?`, accountID, day); err != nil {
 				return yielded(tx.db.wrap(err, "delete pruned party counts"))
 			}
 		case from.(int64) < day:
 			if err := tx.pruneActorCounts(ctx, accountID, from.(int64), day); err != nil {
-				return err
+				return yielded(err)
 			}
 			if _, err := tx.exec(ctx, `DELETE FROM event_party_counts WHERE account_id = ? AND dimension IN ('actor', 'ip') AND bucket >= ? AND bucket < ?`, accountID, from, day); err != nil {
 				return yielded(tx.db.wrap(err, "delete pruned party counts"))

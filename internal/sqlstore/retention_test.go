@@ -106,6 +106,66 @@ func TestPruneBatchYields(t *testing.T) {
 	})
 }
 
+// TestPruneYieldsInCounts has a writer arrive, on SQLite, while a prune
+// batch that spans days is about to delete the actor counts of the days it
+// emptied: the batch must give way and try again (its statements fail
+// because the writer interrupted them), not fail with the interruption.
+func TestPruneYieldsInCounts(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+		if db.Engine() != sqlstore.SQLite {
+			t.Skip("only SQLite's prune gives way to a waiting writer")
+		}
+		ctx := t.Context()
+		a := &audit.Account{Name: "Prune", Domain: "prune-counts.example.com"}
+		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+			t.Fatal(err)
+		}
+		appendEvents := func(n int) error {
+			evs := make([]*audit.Event, n)
+			for i := range evs {
+				evs[i] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprint(i),
+					ActorType: audit.ActorUser, ActorID: fmt.Sprintf("staff-%d", i), ActorEmail: fmt.Sprintf("staff%d@example.net", i)}
+			}
+			return db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err })
+		}
+		first := time.Now().UTC().Truncate(24 * time.Hour).Add(-20*24*time.Hour + time.Hour)
+		defer func() { db.Now = time.Now }()
+		for d := range 4 {
+			db.Now = func() time.Time { return first.Add(time.Duration(d) * 24 * time.Hour) }
+			if err := appendEvents(10); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Now = time.Now
+		cutoff := time.Now()
+		// The first batch ends on day 1: the process notes where its
+		// counts stopped, so the next batch prunes from there on.
+		if _, err := db.PruneBatch(ctx, a.ID, cutoff, 15); err != nil {
+			t.Fatal(err)
+		}
+		appended := make(chan error, 1)
+		sqlstore.OnPruneCountingForTest(db, func() {
+			sqlstore.OnPruneCountingForTest(db, nil) // once
+			go func() { appended <- appendEvents(1) }()
+			for sqlstore.WritersWaitingForTest(db, 0) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		})
+		step, err := db.PruneBatch(ctx, a.ID, cutoff, 20)
+		sqlstore.OnPruneCountingForTest(db, nil)
+		if err := <-appended; err != nil {
+			t.Errorf("the append: %v", err)
+		}
+		if err != nil || step.Yielded != 1 || step.Removed() != 16 || step.From != 16 {
+			t.Fatalf("PruneBatch with a writer arriving before the counts: %+v, %v; want seq 16 to 31 removed after one attempt rolled back (half the events, at least a chunk)", step, err)
+		}
+		rep, err := db.VerifyLog(ctx, a.ID, sqltest.Signer(t).VerifierKey())
+		if err != nil || rep.Failure != nil {
+			t.Fatalf("the log after the prune: %+v, %v", rep, err)
+		}
+	})
+}
+
 // TestPruneBatchRanges prunes, on every engine, a log of five days in
 // batches that end mid-day, and checks after each batch what goes with the
 // events: the checkpoints of sizes below the pruned size, and the per-day
