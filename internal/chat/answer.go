@@ -255,8 +255,21 @@ func runTop(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answ
 		parts = append(parts, fmt.Sprintf("%d. %s: %s", i+1, k, nOf(t.counts[k], "event")))
 		a.Events = append(a.Events, t.latest[k])
 	}
-	a.Text = fmt.Sprintf("Top %s by events%s, of %s%s:\n%s", plan.Dimension+"s", scope(plan), nOf(t.scanned, "matching event"), t.note(), strings.Join(parts, "\n"))
+	a.Text = topText(plan, t.scanned, t.note(), parts)
 	return nil
+}
+
+// topText words a top list of plan over total matching events (note: how
+// they were counted, when not all), its parts ranked.
+func topText(plan *Plan, total int, note string, parts []string) string {
+	return fmt.Sprintf("Top %s by events%s, of %s%s:\n%s", plan.Dimension+"s", scope(plan), nOf(total, "matching event"), note, strings.Join(parts, "\n"))
+}
+
+// seriesText words a series of plan over n events, its lines by interval
+// of loc (note as for topText).
+func seriesText(plan *Plan, n int, loc *time.Location, note string, lines []string) string {
+	return fmt.Sprintf("Matching events per %s%s (%s), %s time; intervals with none are left out%s:\n%s",
+		plan.Interval, scope(plan), nOf(n, "event"), loc, note, strings.Join(lines, "\n"))
 }
 
 func runSeries(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *Answer, now time.Time, loc *time.Location) error {
@@ -298,8 +311,7 @@ func runSeries(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *A
 		}
 		a.Events = append(a.Events, t.latest[k])
 	}
-	a.Text = fmt.Sprintf("Matching events per %s%s (%s), %s time; intervals with none are left out%s:\n%s",
-		plan.Interval, scope(plan), nOf(t.scanned, "event"), loc, t.note(), strings.Join(lines, "\n"))
+	a.Text = seriesText(plan, t.scanned, loc, t.note(), lines)
 	return nil
 }
 

@@ -92,7 +92,7 @@ func countedTop(ctx context.Context, r Reader, p *app.Principal, plan *Plan, a *
 			a.Events = append(a.Events, l.Events...)
 		}
 	}
-	a.Text = fmt.Sprintf("Top %s by events%s, of %s:\n%s", plan.Dimension+"s", scope(plan), nOf(int(top.Total), "matching event"), strings.Join(parts, "\n"))
+	a.Text = topText(plan, int(top.Total), "", parts)
 	return true, nil
 }
 
@@ -147,8 +147,7 @@ func countedSeries(ctx context.Context, r Reader, p *app.Principal, plan *Plan, 
 		return true, err
 	}
 	a.Events = l.Events
-	a.Text = fmt.Sprintf("Matching events per %s%s (%s), %s time; intervals with none are left out:\n%s",
-		plan.Interval, scope(plan), nOf(int(n), "event"), loc, strings.Join(lines, "\n"))
+	a.Text = seriesText(plan, int(n), loc, "", lines)
 	return true, nil
 }
 

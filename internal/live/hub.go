@@ -162,7 +162,7 @@ func (h *Hub) Committed(events []*audit.Event) {
 		h.grownLocked(e.AccountID, e.Seq)
 	}
 	if notify {
-		signal(h.notifyWake)
+		Signal(h.notifyWake)
 	}
 }
 
@@ -180,11 +180,12 @@ func (h *Hub) grownLocked(accountID, size int64) {
 		return
 	}
 	h.heads[accountID] = size
-	signal(h.wake)
+	Signal(h.wake)
 }
 
-// signal wakes the goroutine waiting on c, without blocking.
-func signal(c chan struct{}) {
+// Signal wakes the goroutine waiting on c, a channel with a buffer of one,
+// without blocking: a signal already pending stands for this one too.
+func Signal(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
@@ -216,7 +217,7 @@ func (h *Hub) Subscribe(ctx context.Context, accountID int64, key string, q *que
 		// A commit between the read of size and now was not seen: the
 		// dispatcher reads the head again.
 		h.check[accountID] = true
-		signal(h.wake)
+		Signal(h.wake)
 	}
 	g := a.groups[key]
 	if g == nil {
@@ -337,7 +338,7 @@ func (h *Hub) retry(err error, what string, heads map[int64]int64, check map[int
 		for a := range check {
 			h.check[a] = true
 		}
-		signal(h.wake)
+		Signal(h.wake)
 	})
 }
 
@@ -516,7 +517,7 @@ func (h *Hub) checkAll() {
 	for a := range h.accounts {
 		h.check[a] = true
 	}
-	signal(h.wake)
+	Signal(h.wake)
 }
 
 // listen learns of other processes' commits on PostgreSQL, reconnecting

@@ -113,7 +113,7 @@ func (s *Sub) Notify(c chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c = c
-	signal(c)
+	Signal(c)
 }
 
 // Position returns the log position up to which every matching event was
@@ -141,7 +141,7 @@ func (s *Sub) push(b *batch) {
 		s.queue = append(s.queue, b)
 		s.queued += len(b.items)
 	}
-	signal(s.c)
+	Signal(s.c)
 }
 
 // fail ends s with err.
@@ -151,7 +151,7 @@ func (s *Sub) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
-	signal(s.c)
+	Signal(s.c)
 }
 
 // Next returns the next items to send, in order, or none when there is
@@ -182,7 +182,7 @@ func (s *Sub) Next(ctx context.Context) ([]*Item, error) {
 	s.queue = s.queue[1:]
 	s.queued -= len(b.items)
 	if len(s.queue) > 0 {
-		signal(s.c)
+		Signal(s.c)
 	}
 	s.mu.Unlock()
 
@@ -226,14 +226,14 @@ func (s *Sub) replay(ctx context.Context) ([]*Item, error) {
 		} else {
 			s.pos = events[len(events)-1].Seq
 		}
-		signal(s.c)
+		Signal(s.c)
 		if len(items) > 0 {
 			return items, nil
 		}
 	}
 	s.replayed = true
 	s.pos = max(s.pos, s.head)
-	signal(s.c)
+	Signal(s.c)
 	return []*Item{{Ready: true, Position: s.pos}}, nil
 }
 

@@ -180,7 +180,7 @@ func readTail(ctx context.Context, cancel context.CancelFunc, conn *websocket.Co
 		}
 		select {
 		case resumes <- r:
-			wakeUp(wake)
+			live.Signal(wake)
 		case <-ctx.Done():
 			return
 		}
@@ -211,14 +211,14 @@ func credential(r *http.Request) string {
 func (s *Server) tail(ctx context.Context, conn *websocket.Conn, tc *corkConn, sub *live.Sub, t *app.Tail, resumes <-chan resumeRequest, wake chan struct{}) {
 	defer func() { sub.Close() }() // the last of the subs
 	sub.Notify(wake)
-	defer context.AfterFunc(ctx, func() { wakeUp(wake) })()
+	defer context.AfterFunc(ctx, func() { live.Signal(wake) })()
 	timing := s.streamTiming
 	// The first ping and recheck come at a random point of their period,
 	// so that streams opened together do not all check at once. One timer
 	// serves both: it fires at the earlier of the two.
 	now := time.Now()
 	pingAt, recheckAt := now.Add(jitter(timing.ping)), now.Add(jitter(timing.recheck))
-	timer := time.AfterFunc(time.Until(earlier(pingAt, recheckAt)), func() { wakeUp(wake) })
+	timer := time.AfterFunc(time.Until(earlier(pingAt, recheckAt)), func() { live.Signal(wake) })
 	defer timer.Stop()
 	resume := func() string { return fmt.Sprintf("resume with after_seq=%d", sub.Position()) }
 	// The writes go to memory (tc is corked: sendQueued) and the write to
@@ -273,16 +273,8 @@ func (s *Server) tail(ctx context.Context, conn *websocket.Conn, tc *corkConn, s
 		if sent >= tailBatch {
 			// More may be waiting: go round again (past the timers and
 			// the client's messages) without waiting.
-			wakeUp(wake)
+			live.Signal(wake)
 		}
-	}
-}
-
-// wakeUp signals c, a channel with a buffer of one, without blocking.
-func wakeUp(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
 	}
 }
 
