@@ -121,12 +121,12 @@ func (a *App) RecheckTail(ctx context.Context, t *Tail) error {
 	var err error
 	switch {
 	case t.principal.Session != nil:
-		p, err = a.recheck(ctx, t.credential, func() (*Principal, error) { return a.AuthenticateSession(ctx, t.credential) })
+		p, err = a.recheck(t.credential, func() (*Principal, error) { return a.AuthenticateSession(ctx, t.credential) })
 		if err == nil && (p.User.ID != t.principal.User.ID || p.AccountID != t.AccountID) {
 			err = ErrUnauthorized
 		}
 	case t.principal.APIKey != nil:
-		p, err = a.recheck(ctx, t.credential, func() (*Principal, error) { return a.authenticateKey(ctx, t.credential, false) })
+		p, err = a.recheck(t.credential, func() (*Principal, error) { return a.authenticateKey(ctx, t.credential, false) })
 		if err == nil && p.AccountID != t.AccountID {
 			err = ErrUnauthorized
 		}
@@ -163,7 +163,7 @@ type recheckCache struct {
 // other tails of the credential for recheckShare. Only outcomes that say
 // something of the credential are shared (it is valid, or it is not), not
 // an internal error.
-func (a *App) recheck(ctx context.Context, credential string, check func() (*Principal, error)) (*Principal, error) {
+func (a *App) recheck(credential string, check func() (*Principal, error)) (*Principal, error) {
 	now := time.Now()
 	key := sha256.Sum256([]byte(credential))
 	c := &a.rechecks
