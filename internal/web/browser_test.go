@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/config"
 	"github.com/auditlog/auditlog/internal/totp"
 )
 
@@ -265,7 +266,8 @@ func (b *tab) signIn(role audit.Role) {
 // TestBrowser drives the console as each role does.
 func TestBrowser(t *testing.T) {
 	browser(t)
-	e := newTestEnv(t)
+	// Streams to a local receiver: plain HTTP on loopback allowed.
+	e := newTestEnv(t, func(cfg *config.Config) { cfg.StreamsAllowHTTP, cfg.StreamsAllowPrivate = true, true })
 	dir := t.TempDir()
 	defer func() { t.Logf("screenshots in %s", dir) }()
 
@@ -474,7 +476,23 @@ func TestBrowser(t *testing.T) {
 		}
 		b.shoot("alerts")
 		b.open("/account/streams")
+		b.do(chromedp.SendKeys(chromedp.ID("stream-name"), "SIEM webhook"), chromedp.SendKeys(chromedp.ID("stream-url"), "http://127.0.0.1:9/hook"))
+		b.follow(`form[action="/account/streams"] button[type=submit]`)
+		if b.count(`#stream-secret`) != 1 {
+			t.Error("creating a webhook stream did not show its secret once")
+		}
 		b.shoot("streams")
+		b.follow(`table a[href^="/account/streams/"]`)
+		if h := b.text("h1"); h != "SIEM webhook" {
+			t.Errorf("the stream's page is headed %q", h)
+		}
+		b.do(chromedp.SetValue(chromedp.ID("stream-name"), "SIEM"))
+		b.follow(`form[action$="/edit"] button[type=submit]`)
+		if name := b.text(`table a[href^="/account/streams/"]`); name != "SIEM" {
+			t.Errorf("after renaming, the streams list names it %q; want SIEM", name)
+		}
+		b.follow(`table a[href^="/account/streams/"]`)
+		b.shoot("stream")
 		b.open("/account/data")
 		b.do(chromedp.SendKeys(chromedp.ID("erase-subject"), "nobody@example.org"), chromedp.Click(chromedp.CSS(`input[value="email"]`)))
 		b.follow(`form[action="/account/erasures"] button.danger`)
