@@ -149,7 +149,7 @@ func searchBenchKinds(t0 time.Time, n int) []searchBenchKind {
 }
 
 // BenchmarkSearch loads one shop of -searchbench.events events (default
-// 200,000) beside four smaller shops (a tenth of that each) on every
+// 200,000) beside 1,000 small shops (searchBenchSmall events each) on every
 // engine this run reaches, through the real write path, runs db.Analyze on
 // the server engines (SQLite runs without statistics, as the service
 // deploys it), then measures each kind of listing of the big shop (searchBenchKinds):
@@ -218,6 +218,16 @@ func BenchmarkSearch(b *testing.B) {
 	}
 }
 
+// searchBenchShops is how many shops BenchmarkSearch loads: the big one
+// and 1,000 small ones, the many tenants a service holds beside its
+// largest.
+const searchBenchShops = 1001
+
+// searchBenchSmall is the size of each small shop beside a big shop of n
+// events: a ten-thousandth of it (1,000 events beside ten million), at
+// least 10.
+func searchBenchSmall(n int) int { return max(n/10_000, 10) }
+
 // searchBenchDB returns the engine's database loaded with the benchmark's
 // shops: a fresh one, or with -searchbench.keep the kept one, loaded on
 // first use. The big shop is account 1.
@@ -239,7 +249,7 @@ func searchBenchDB(b *testing.B, e sqltest.Engine, n int, t0 time.Time) *sqlstor
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { db.Close() })
-		if size, err := db.LogSize(ctx, 5); err == nil && size == int64(n/10) {
+		if size, err := db.LogSize(ctx, searchBenchShops); err == nil && size == int64(searchBenchSmall(n)) {
 			b.Logf("reusing %s", u)
 			return db
 		} else if _, err := db.LogSize(ctx, 1); err == nil {
@@ -248,7 +258,10 @@ func searchBenchDB(b *testing.B, e sqltest.Engine, n int, t0 time.Time) *sqlstor
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
-	sizes := []int{n, n / 10, n / 10, n / 10, n / 10}
+	sizes := []int{n}
+	for len(sizes) < searchBenchShops {
+		sizes = append(sizes, searchBenchSmall(n))
+	}
 	for i := range sizes {
 		a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("shop%d.example.com", i)}
 		if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
