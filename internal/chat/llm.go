@@ -11,10 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/shared"
-
 	"github.com/auditlog/auditlog/internal/app"
 	"github.com/auditlog/auditlog/internal/audit"
 )
@@ -55,27 +51,21 @@ type Reads interface {
 // note that event text is untrusted), and its answer cites only events
 // the tools returned: any other citation is removed.
 type LLM struct {
-	client openai.Client
+	client completionsClient
 	model  string
 }
 
 // NewLLM returns a client of the endpoint at baseURL (such as
 // https://api.openai.com/v1 or http://127.0.0.1:11434/v1) for model, with
-// apiKey when not empty. hc is the HTTP client (nil: a default with a
-// 2-minute timeout).
+// apiKey as a bearer token when not empty (and no credentials otherwise,
+// whatever the environment holds). hc is the HTTP client (nil: a default
+// with a 2-minute timeout).
 func NewLLM(baseURL, model, apiKey string, hc *http.Client) *LLM {
 	if hc == nil {
 		hc = &http.Client{Timeout: 2 * time.Minute}
 	}
-	opts := []option.RequestOption{option.WithBaseURL(baseURL), option.WithHTTPClient(hc), option.WithMaxRetries(1)}
-	if apiKey != "" {
-		opts = append(opts, option.WithAPIKey(apiKey))
-	} else {
-		// No key: send none, not one the process environment may hold
-		// (OPENAI_API_KEY) for another endpoint.
-		opts = append(opts, option.WithAPIKey(""), option.WithHeaderDel("Authorization"))
-	}
-	return &LLM{client: openai.NewClient(opts...), model: model}
+	url := strings.TrimRight(baseURL, "/") + "/chat/completions"
+	return &LLM{client: completionsClient{url: url, apiKey: apiKey, hc: hc}, model: model}
 }
 
 // systemPrompt tells the model its job and its rules.
@@ -98,7 +88,7 @@ Now: ` + now.In(loc).Format("Monday 2 January 2006 15:04 MST") + ` (the asker's 
 }
 
 // toolDefs are the functions the model may call.
-var toolDefs = []openai.ChatCompletionToolUnionParam{
+var toolDefs = []toolDef{
 	fn("search_events", "Search the account's events, newest first. Returns at most 20 events and the total number of matches.", map[string]any{
 		"q":     map[string]any{"type": "string", "description": "a search in the query language; empty for every event"},
 		"limit": map[string]any{"type": "integer", "minimum": 1, "maximum": maxToolEvents, "description": "events to return (default 10)"},
@@ -126,11 +116,11 @@ var toolDefs = []openai.ChatCompletionToolUnionParam{
 	}, "id"),
 }
 
-func fn(name, desc string, props map[string]any, required ...string) openai.ChatCompletionToolUnionParam {
-	return openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
-		Name: name, Description: openai.String(desc),
-		Parameters: shared.FunctionParameters{"type": "object", "properties": props, "required": required, "additionalProperties": false},
-	})
+func fn(name, desc string, props map[string]any, required ...string) toolDef {
+	return toolDef{Type: "function", Function: functionDef{
+		Name: name, Description: desc,
+		Parameters: map[string]any{"type": "object", "properties": props, "required": required, "additionalProperties": false},
+	}}
 }
 
 // modelRun is one question's state: the events the tools returned, which
@@ -149,30 +139,41 @@ type modelRun struct {
 // (the caller may answer another way); a model that misbehaves gets an
 // answer that says so.
 func (l *LLM) Answer(ctx context.Context, r Reads, p *app.Principal, history []*audit.ChatTurn, question string, now time.Time, loc *time.Location) (*Answer, error) {
-	msgs := []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(systemPrompt(now, loc))}
+	msgs := []chatMessage{message("system", systemPrompt(now, loc))}
 	if len(history) > historyTurns {
 		history = history[len(history)-historyTurns:]
 	}
 	for _, t := range history {
-		msgs = append(msgs, openai.UserMessage(t.Question), openai.AssistantMessage(t.Answer))
+		msgs = append(msgs, message("user", t.Question), message("assistant", t.Answer))
 	}
-	msgs = append(msgs, openai.UserMessage(question))
+	msgs = append(msgs, message("user", question))
 	run := &modelRun{r: r, p: p, loc: loc, returned: map[int64]*audit.Event{}}
 	plan := &Plan{Kind: KindModel, Timezone: loc.String()}
 	for range maxRounds {
-		res, err := l.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: l.model, Messages: msgs, Tools: toolDefs})
+		res, err := l.client.create(ctx, &completionRequest{Model: l.model, Messages: msgs, Tools: toolDefs})
 		if err != nil {
 			return nil, fmt.Errorf("chat: model: %w", err)
 		}
 		if len(res.Choices) == 0 {
-			return nil, errors.New("chat: model: a response without choices")
+			return nil, fmt.Errorf("chat: model: %w", errNoChoices)
 		}
 		m := res.Choices[0].Message
 		if len(m.ToolCalls) == 0 {
 			plan.Q, plan.Calls = run.lastQ, run.calls
-			return run.finish(plan, m.Content), nil
+			return run.finish(plan, deref(m.Content)), nil
 		}
-		msgs = append(msgs, m.ToParam())
+		// The assistant's turn goes back as it came: its text, if any,
+		// and its tool calls.
+		am := chatMessage{Role: "assistant", ToolCalls: m.ToolCalls}
+		for i := range am.ToolCalls {
+			if am.ToolCalls[i].Type == "" {
+				am.ToolCalls[i].Type = "function"
+			}
+		}
+		if deref(m.Content) != "" {
+			am.Content = m.Content
+		}
+		msgs = append(msgs, am)
 		for i, tc := range m.ToolCalls {
 			var out string
 			if i >= maxCallsPerRound {
@@ -180,7 +181,7 @@ func (l *LLM) Answer(ctx context.Context, r Reads, p *app.Principal, history []*
 			} else {
 				out = run.call(ctx, tc)
 			}
-			msgs = append(msgs, openai.ToolMessage(out, tc.ID))
+			msgs = append(msgs, toolMessage(out, tc.ID))
 		}
 	}
 	plan.Q, plan.Calls = run.lastQ, run.calls
@@ -256,7 +257,7 @@ func (run *modelRun) event(e *audit.Event) toolEvent {
 // call runs one tool call and returns its result as JSON text. A call
 // that is not one of the tools, or whose arguments do not decode, gets an
 // error the model can read.
-func (run *modelRun) call(ctx context.Context, tc openai.ChatCompletionMessageToolCallUnion) string {
+func (run *modelRun) call(ctx context.Context, tc toolCall) string {
 	if tc.Type != "" && tc.Type != "function" {
 		return toolErr("only function tools exist")
 	}
@@ -391,6 +392,13 @@ func (run *modelRun) run(ctx context.Context, name string, dec func(any) error) 
 		return map[string]any{"start": s.Start.Format(time.RFC3339), "end": s.End.Format(time.RFC3339), "interval": s.Interval, "points": pts}, nil
 	}
 	return nil, toolError(fmt.Sprintf("there is no tool %q: the tools are search_events, count_events, top, timeseries and get_event", cut(name, 64)))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func cut(s string, n int) string {
