@@ -200,3 +200,24 @@ func TotalsFromCountsForTest(db *DB, on bool) { db.noTotalsFromCounts = !on }
 // transactions waiting to begin, as if they waited for the writer, so that
 // tests can see what a prune batch does then. It returns the new count.
 func WritersWaitingForTest(db *DB, n int32) int32 { return db.writersWaiting.Add(n) }
+
+// FullTextMergeDueForTest reports whether a merge of SQLite's full-text
+// index ('merge' of 16 pages, in a transaction rolled back) finds work.
+func FullTextMergeDueForTest(ctx context.Context, db *DB) (bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var before, after int64
+	if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events_fts (events_fts, rank) VALUES ('merge', 16)`); err != nil {
+		return false, err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+		return false, err
+	}
+	return after-before >= 2, nil
+}

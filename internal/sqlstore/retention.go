@@ -167,14 +167,20 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // repeats, never half of one. PruneBatch then pauses as
 // long as the batch took before it returns, unless it was the last, so
 // that appends of other processes, which poll for the writer, get it too.
-// During the pause it copies the pages the batch wrote from the write-ahead
-// log into the database file (a passive checkpoint, on a connection of its
-// own), which SQLite would otherwise do in the commit of a later
-// transaction, an append's perhaps, while it holds the writer.
+// Before the pause it does the merges of the full-text index that the
+// batch's deletes call for (mergeTombstones), which FTS5 would otherwise
+// do inside the transaction of a later append, and copies the pages the
+// batch wrote from the write-ahead log into the database file (a passive
+// checkpoint, on a connection of its own), which SQLite would otherwise do
+// in the commit of a later transaction, an append's perhaps, while it
+// holds the writer.
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
 	defer func() {
 		if db.source.Engine == SQLite && step.Removed() > 0 {
 			pause := time.After(step.Took)
+			// Best effort, like the checkpoint: what is left, a later
+			// write to the index merges.
+			db.mergeTombstones(ctx)
 			// Best effort: when it fails, SQLite's own checkpoint after a
 			// later commit does the work.
 			db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
@@ -394,6 +400,52 @@ func (tx *Tx) pruneActorCounts(ctx context.Context, accountID, from, day int64) 
 	}
 	return nil
 }
+
+// mergeTombstones does, in steps of pruneMergePages pages each in a
+// transaction of its own, the full-text index's merges that the prune's
+// deletes call for (and any other merge due), until there are none left,
+// and returns how many steps did work. FTS5 marks a row deleted from
+// events_fts with a tombstone, and once a tenth of a level's rows are
+// tombstones (its deletemerge setting) the next automatic merge rewrites
+// that level without them, some hundreds of pages at a time; automatic
+// merges run in whichever transaction writes to the index, so without
+// this an append that arrives after a prune batch does that rewrite
+// inside its own transaction. A step waits for the writer like any
+// transaction and holds it for pruneMergePages pages of output, so an
+// append that arrives meanwhile waits at most for one step.
+func (db *DB) mergeTombstones(ctx context.Context) (steps int, err error) {
+	for ; steps < maxMergeSteps && ctx.Err() == nil; steps++ {
+		var worked bool
+		err = db.updateWith(ctx, true, func(tx *Tx) error {
+			var before, after int64
+			if err := tx.queryRow(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+				return tx.db.wrap(err, "count changes")
+			}
+			if _, err := tx.exec(ctx, `INSERT INTO events_fts (events_fts, rank) VALUES ('merge', ?)`, pruneMergePages); err != nil {
+				return tx.db.wrap(err, "merge the full-text index")
+			}
+			if err := tx.queryRow(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+				return tx.db.wrap(err, "count changes")
+			}
+			// FTS5 documents a difference under 2 as a merge that found
+			// nothing to do.
+			worked = after-before >= 2
+			return nil
+		})
+		if err != nil || !worked {
+			return steps, err
+		}
+	}
+	return steps, ctx.Err()
+}
+
+// pruneMergePages is how many pages one step of mergeTombstones writes:
+// some milliseconds' work on a quiet machine.
+const pruneMergePages = 16
+
+// maxMergeSteps bounds one call of mergeTombstones (64 MiB of pages
+// written); what is left the next batch's call merges.
+const maxMergeSteps = 1000
 
 // pruneChunk is how many events one DELETE of a SQLite prune batch
 // removes: a few milliseconds' work (each event is an entry in a dozen

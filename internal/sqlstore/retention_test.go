@@ -166,6 +166,56 @@ func TestPruneYieldsInCounts(t *testing.T) {
 	})
 }
 
+// TestPruneMergesTombstones checks that a SQLite prune batch leaves no
+// merge of the full-text index due: the tombstones of the rows it removed
+// would otherwise have the next append's transaction rewrite the index's
+// levels without them (FTS5's deletemerge).
+func TestPruneMergesTombstones(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		appends, perAppend int
+		limit              int
+	}{
+		{"most of the log", 40, 5, 150},
+		{"all of the log", 40, 5, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+				if db.Engine() != sqlstore.SQLite {
+					t.Skip("only SQLite has the FTS5 index")
+				}
+				ctx := t.Context()
+				a := &audit.Account{Name: "Prune", Domain: "prune-merge.example.com"}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { db.Now = time.Now }()
+				first := time.Now().UTC().Add(-30 * 24 * time.Hour)
+				for i := range tc.appends {
+					db.Now = func() time.Time { return first.Add(time.Duration(i) * time.Minute) }
+					evs := make([]*audit.Event, tc.perAppend)
+					for j := range evs {
+						evs[j] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprintf("order-%d-%d", i, j),
+							Details: fmt.Sprintf(`{"note": "gift wrap %d colour %d"}`, i, j)}
+					}
+					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				db.Now = time.Now
+				step, err := db.PruneBatch(ctx, a.ID, time.Now(), tc.limit)
+				if err != nil || step.Removed() != int64(tc.limit) {
+					t.Fatalf("PruneBatch: %+v, %v; want %d removed", step, err, tc.limit)
+				}
+				due, err := sqlstore.FullTextMergeDueForTest(ctx, db)
+				if err != nil || due {
+					t.Fatalf("after the prune a merge of the full-text index is due: %v, %v", due, err)
+				}
+			})
+		})
+	}
+}
+
 // TestPruneBatchRanges prunes, on every engine, a log of five days in
 // batches that end mid-day, and checks after each batch what goes with the
 // events: the checkpoints of sizes below the pruned size, and the per-day
