@@ -87,6 +87,8 @@ var (
 		"SQLite in this directory, PostgreSQL and MySQL as databases named NAME_EVENTS on the test servers (-searchbench.name)")
 	searchBenchName = flag.String("searchbench.name", "auditlog_searchbench", "BenchmarkSearch: the kept databases' name before _EVENTS, "+
 		"so that two people's kept databases do not collide")
+	searchBenchTrace = flag.String("searchbench.trace", "", "BenchmarkSearch: write the statements of each kind's first call to this file, "+
+		"their arguments written in as literals, to run them with EXPLAIN or ANALYZE in the engine's own client")
 	searchBenchNoCounts = flag.Bool("searchbench.nocounts", false, "BenchmarkSearch: count every search by rows examined, "+
 		"as before totals came from the analytics counts (sqlstore.TotalsFromCountsForTest), to compare both in one run")
 )
@@ -189,6 +191,9 @@ func BenchmarkSearch(b *testing.B) {
 					p.After = &audit.Position{CreatedAt: last.CreatedAt, Seq: last.Seq}
 				}
 				b.Run(strings.ReplaceAll(k.name, " ", "_"), func(b *testing.B) {
+					if *searchBenchTrace != "" {
+						traceSearch(b, db, e.Name, k.name, func() error { _, err := db.SearchEvents(ctx, big, q, p); return err })
+					}
 					var times, cpus []time.Duration
 					var total int64
 					for b.Loop() {
@@ -443,4 +448,43 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// traceSearch runs search once with SearchEvents' statements traced, and
+// appends them to the file -searchbench.trace under a comment naming the
+// engine and kind, each statement on one line ending in ";" with its
+// arguments written in as SQL literals (MySQL's and SQLite's spelling;
+// PostgreSQL's arguments are numbered, and left as they are).
+func traceSearch(b *testing.B, db *sqlstore.DB, engine, kind string, search func() error) {
+	f, err := os.OpenFile(*searchBenchTrace, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "-- %s: %s\n", engine, kind)
+	sqlstore.TraceSearchForTest(db, func(query string, args []any) {
+		var out strings.Builder
+		for _, part := range strings.Split(query, "?") {
+			out.WriteString(part)
+			if len(args) == 0 {
+				continue
+			}
+			switch a := args[0].(type) {
+			case string:
+				out.WriteString("'" + strings.ReplaceAll(strings.ReplaceAll(a, `\`, `\\`), "'", "''") + "'")
+			case []byte:
+				out.WriteString(fmt.Sprintf("X'%x'", a))
+			case time.Time:
+				out.WriteString("'" + a.UTC().Format("2006-01-02 15:04:05.999999") + "'")
+			default:
+				out.WriteString(fmt.Sprint(a))
+			}
+			args = args[1:]
+		}
+		fmt.Fprintf(f, "%s;\n", strings.Join(strings.Fields(out.String()), " "))
+	})
+	defer sqlstore.TraceSearchForTest(db, nil)
+	if err := search(); err != nil {
+		b.Fatal(err)
+	}
 }
