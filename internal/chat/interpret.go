@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -35,35 +36,44 @@ type Context struct {
 }
 
 var (
-	reEmail      = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
-	reIPv4       = regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?\b`)
-	reIPv6       = regexp.MustCompile(`(?i)(?:^|[\s(])((?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:/\d{1,3})?)`)
-	reQuoted     = regexp.MustCompile(`["“”']([^"“”']{1,100})["“”']`)
-	reUserID     = regexp.MustCompile(`(?i)\b(to |on |of )?user(?: id)? #?(\d{1,18})\b`)
-	reResourceID = regexp.MustCompile(`(?i)\b(orders?|products?|customers?|payouts?|discounts?|collections?|blog posts?|api keys?|themes?|apps?|pages?|invoices?|subscriptions?|gift cards?|variants?)\s+(?:#|no\.?\s*|number\s+|id\s+)?#?([A-Za-z0-9_\-]*\d[A-Za-z0-9_\-]*)\b`)
-	reName       = regexp.MustCompile(`\b(?:did|by|from|for|user)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)`)
+	reEmail      = lazyRE(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+`)
+	reIPv4       = lazyRE(`\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?\b`)
+	reIPv6       = lazyRE(`(?i)(?:^|[\s(])((?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:/\d{1,3})?)`)
+	reQuoted     = lazyRE(`["“”']([^"“”']{1,100})["“”']`)
+	reUserID     = lazyRE(`(?i)\b(to |on |of )?user(?: id)? #?(\d{1,18})\b`)
+	reResourceID = lazyRE(`(?i)\b(orders?|products?|customers?|payouts?|discounts?|collections?|blog posts?|api keys?|themes?|apps?|pages?|invoices?|subscriptions?|gift cards?|variants?)\s+(?:#|no\.?\s*|number\s+|id\s+)?#?([A-Za-z0-9_\-]*\d[A-Za-z0-9_\-]*)\b`)
+	reName       = lazyRE(`\b(?:did|by|from|for|user)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)`)
 
-	reUnusual    = regexp.MustCompile(`unusual|anomal|spikes?\b|suspicious|abnormal|out of the ordinary|strange|odd activity|weird|irregular`)
-	reSeries     = regexp.MustCompile(`\b(?:per|by|each|every) (hour|day|week|month)\b|\b(hourly|daily|weekly|monthly)\b|over time|trend|timeline|time series|histogram|chart`)
-	reTop        = regexp.MustCompile(`\btop\b|\bmost\b|\bbusiest\b|\bleading\b`)
-	reTopN       = regexp.MustCompile(`\btop (\d{1,3}|three|five|ten|two|four)\b|\b(\d{1,3}|three|five|ten|two|four) (?:most|busiest)\b`)
-	reTopAction  = regexp.MustCompile(`\bactions?\b|event types?|kinds? of (?:events?|activity)|\btypes? of (?:events?|activity)|\bwhat (?:happen|was done|gets done|is done)|\bwhat\b.*\bmost\b`)
-	reCount      = regexp.MustCompile(`\bhow many\b|\bhow often\b|\bnumber of\b|\bcount\b|\btotal\b|\bhow much\b`)
-	reLast       = regexp.MustCompile(`\bwhen\b|\blast\b|\bmost recent(?:ly)?\b|\blatest\b`)
-	reWho        = regexp.MustCompile(`\bwho\b|\bwhich (?:users?|people|person|staff|admins?)\b`)
-	reFail       = regexp.MustCompile(`\bfail\w*|\bunsuccessful\b|\bdenied\b|\brejected\b|\berrors?\b`)
-	reSuccess    = regexp.MustCompile(`\bsuccess\w*|\bsucceeded\b|\bworked\b`)
-	reGeneral    = regexp.MustCompile(`\bevents?\b|\bactivit(?:y|ies)\b|\bhappen\w*|\banything\b|\beverything\b|\bentries\b|\blogs?\b|\bactions?\b|\bgoing on\b|\bchanges?\b|\bactive\b`)
-	reFollowUp   = regexp.MustCompile(`^(?:and|what about|how about|only|just|same|now|also|but|then|ok(?:ay)?,?|what if|excluding|except)\b`)
-	reMe         = regexp.MustCompile(`\b(?:i|me|my)\b`)
-	reSpaces     = regexp.MustCompile(`\s+`)
-	reDetailWord = map[string]*regexp.Regexp{}
+	reUnusual   = lazyRE(`unusual|anomal|spikes?\b|suspicious|abnormal|out of the ordinary|strange|odd activity|weird|irregular`)
+	reSeries    = lazyRE(`\b(?:per|by|each|every) (hour|day|week|month)\b|\b(hourly|daily|weekly|monthly)\b|over time|trend|timeline|time series|histogram|chart`)
+	reTop       = lazyRE(`\btop\b|\bmost\b|\bbusiest\b|\bleading\b`)
+	reTopN      = lazyRE(`\btop (\d{1,3}|three|five|ten|two|four)\b|\b(\d{1,3}|three|five|ten|two|four) (?:most|busiest)\b`)
+	reTopAction = lazyRE(`\bactions?\b|event types?|kinds? of (?:events?|activity)|\btypes? of (?:events?|activity)|\bwhat (?:happen|was done|gets done|is done)|\bwhat\b.*\bmost\b`)
+	reCount     = lazyRE(`\bhow many\b|\bhow often\b|\bnumber of\b|\bcount\b|\btotal\b|\bhow much\b`)
+	reLast      = lazyRE(`\bwhen\b|\blast\b|\bmost recent(?:ly)?\b|\blatest\b`)
+	reWho       = lazyRE(`\bwho\b|\bwhich (?:users?|people|person|staff|admins?)\b`)
+	reFail      = lazyRE(`\bfail\w*|\bunsuccessful\b|\bdenied\b|\brejected\b|\berrors?\b`)
+	reSuccess   = lazyRE(`\bsuccess\w*|\bsucceeded\b|\bworked\b`)
+	reGeneral   = lazyRE(`\bevents?\b|\bactivit(?:y|ies)\b|\bhappen\w*|\banything\b|\beverything\b|\bentries\b|\blogs?\b|\bactions?\b|\bgoing on\b|\bchanges?\b|\bactive\b`)
+	reFollowUp  = lazyRE(`^(?:and|what about|how about|only|just|same|now|also|but|then|ok(?:ay)?,?|what if|excluding|except)\b`)
+	reMe        = lazyRE(`\b(?:i|me|my)\b`)
+	reSpaces    = lazyRE(`\s+`)
+	// reDetailWord matches each of details, alone or plural.
+	reDetailWord = sync.OnceValue(func() map[string]*regexp.Regexp {
+		m := make(map[string]*regexp.Regexp, len(details))
+		for _, d := range details {
+			m[d] = regexp.MustCompile(`\b` + d + `s?\b`)
+		}
+		return m
+	})
 )
 
-func init() {
-	for _, d := range details {
-		reDetailWord[d] = regexp.MustCompile(`\b` + d + `s?\b`)
-	}
+// lazyRE returns a function that compiles pattern on its first call and
+// returns the same expression after. The package has some eighty
+// expressions; compiled at start they cost every process a megabyte of
+// heap (and a few milliseconds) whether it ever answers a question.
+func lazyRE(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }
 
 // Interpret turns a question into a plan, without a model or the
@@ -79,39 +89,39 @@ func Interpret(question string, c Context) *Plan {
 		loc = time.UTC
 	}
 	p := &Plan{Timezone: loc.String()}
-	text := reSpaces.ReplaceAllString(strings.TrimSpace(question), " ")
+	text := reSpaces().ReplaceAllString(strings.TrimSpace(question), " ")
 	text = strings.TrimRight(text, "?!. ")
 	blank := func(s string, m []int) string { return s[:m[0]] + " " + s[m[1]:] }
 
 	// Entities, on the text as typed (emails and IDs keep their case).
 	hasEntity := false
 	var words []string
-	for _, m := range reQuoted.FindAllStringSubmatch(text, 2) {
+	for _, m := range reQuoted().FindAllStringSubmatch(text, 2) {
 		words = append(words, strings.TrimSpace(m[1]))
 	}
-	text = reQuoted.ReplaceAllString(text, " ")
-	if m := reEmail.FindStringIndex(text); m != nil {
+	text = reQuoted().ReplaceAllString(text, " ")
+	if m := reEmail().FindStringIndex(text); m != nil {
 		p.Actor, hasEntity = text[m[0]:m[1]], true
 		text = blank(text, m)
 	}
-	if m := reIPv4.FindStringIndex(text); m != nil {
+	if m := reIPv4().FindStringIndex(text); m != nil {
 		if ip, ok := cleanIP(text[m[0]:m[1]]); ok {
 			p.IP, hasEntity = ip, true
 			text = blank(text, m)
 		}
 	}
-	if m := reIPv6.FindStringSubmatchIndex(text); m != nil && p.IP == "" {
+	if m := reIPv6().FindStringSubmatchIndex(text); m != nil && p.IP == "" {
 		if ip, ok := cleanIP(text[m[2]:m[3]]); ok {
 			p.IP, hasEntity = ip, true
 			text = blank(text, m[2:4])
 		}
 	}
-	if m := reResourceID.FindStringSubmatchIndex(text); m != nil {
+	if m := reResourceID().FindStringSubmatchIndex(text); m != nil {
 		typ := strings.ToLower(text[m[2]:m[3]])
 		p.ResourceType, p.ResourceID, hasEntity = resourceType(typ), text[m[4]:m[5]], true
 		text = text[:m[0]] + " " + typ + " " + text[m[1]:] // the noun still names actions
 	}
-	if m := reUserID.FindStringSubmatchIndex(text); m != nil {
+	if m := reUserID().FindStringSubmatchIndex(text); m != nil {
 		id, _ := strconv.ParseInt(text[m[4]:m[5]], 10, 64)
 		if m[2] >= 0 && p.ResourceID == "" {
 			p.ResourceType, p.ResourceID = "user", text[m[4]:m[5]]
@@ -122,7 +132,7 @@ func Interpret(question string, c Context) *Plan {
 		text = blank(text, m)
 	}
 	if p.Actor == "" {
-		if m := reName.FindStringSubmatchIndex(text); m != nil {
+		if m := reName().FindStringSubmatchIndex(text); m != nil {
 			name := text[m[2]:m[3]]
 			p.Actor, hasEntity = name, true
 			if e := personByName(c.People, strings.ToLower(name)); e != "" {
@@ -138,7 +148,7 @@ func Interpret(question string, c Context) *Plan {
 	if p.Actor == "" && p.UserID == 0 {
 		if e, rest := findPerson(c.People, s); e != "" {
 			p.Actor, s, hasEntity = e, rest, true
-		} else if c.Asker != "" && reMe.MatchString(s) && !strings.Contains(s, "show me") && !strings.Contains(s, "tell me") && !strings.Contains(s, "give me") {
+		} else if c.Asker != "" && reMe().MatchString(s) && !strings.Contains(s, "show me") && !strings.Contains(s, "tell me") && !strings.Contains(s, "give me") {
 			p.Actor, hasEntity = c.Asker, true
 		}
 	}
@@ -146,11 +156,11 @@ func Interpret(question string, c Context) *Plan {
 	// What to do with the matches.
 	explicit := true
 	switch {
-	case reUnusual.MatchString(s):
+	case reUnusual().MatchString(s):
 		p.Kind = KindUnusual
-	case reSeries.MatchString(s):
+	case reSeries().MatchString(s):
 		p.Kind, p.Interval = KindTimeseries, "day"
-		if m := reSeries.FindStringSubmatch(s); m != nil {
+		if m := reSeries().FindStringSubmatch(s); m != nil {
 			switch iv := m[1] + m[2]; iv {
 			case "hour", "hourly":
 				p.Interval = "hour"
@@ -160,22 +170,22 @@ func Interpret(question string, c Context) *Plan {
 				p.Interval = "month"
 			}
 		}
-	case reTop.MatchString(s) && !strings.Contains(s, "most recent"):
+	case reTop().MatchString(s) && !strings.Contains(s, "most recent"):
 		p.Kind, p.Dimension, p.Limit = KindTop, "actor", 5
-		if m := reTopN.FindStringSubmatch(s); m != nil {
+		if m := reTopN().FindStringSubmatch(s); m != nil {
 			p.Limit = countOf(m[1] + m[2])
 			if n, ok := numberWords[m[1]+m[2]]; ok {
 				p.Limit = n
 			}
 		}
-		if reTopAction.MatchString(s) && !reWho.MatchString(s) && !strings.Contains(s, "users") && !strings.Contains(s, "actors") {
+		if reTopAction().MatchString(s) && !reWho().MatchString(s) && !strings.Contains(s, "users") && !strings.Contains(s, "actors") {
 			p.Dimension = "action"
 		}
-	case reCount.MatchString(s):
+	case reCount().MatchString(s):
 		p.Kind = KindCount
-	case reLast.MatchString(s):
+	case reLast().MatchString(s):
 		p.Kind = KindLast
-	case reWho.MatchString(s):
+	case reWho().MatchString(s):
 		p.Kind = KindWho
 	default:
 		p.Kind, explicit = KindList, false
@@ -185,25 +195,25 @@ func Interpret(question string, c Context) *Plan {
 	// What happened: actions from the verb and the nouns.
 	var v *verb
 	for i := range verbs {
-		if verbs[i].re.MatchString(s) {
+		if verbs[i].re().MatchString(s) {
 			v = &verbs[i]
 			break
 		}
 	}
 	var ns []noun
 	for _, n := range nouns {
-		if n.re.MatchString(s) {
+		if n.re().MatchString(s) {
 			ns = append(ns, n)
 		}
 	}
-	fail := reFail.MatchString(s)
+	fail := reFail().MatchString(s)
 	vocab := append(slices.Clone(c.Actions), builtinActions...)
 	actions, failHandled := matchActions(vocab, v, ns, s, fail)
 	p.Actions = actions
 	switch {
 	case fail && !failHandled:
 		p.Outcome = "failure"
-	case !fail && reSuccess.MatchString(s) && len(actions) == 0:
+	case !fail && reSuccess().MatchString(s) && len(actions) == 0:
 		p.Outcome = "success"
 	}
 	if len(actions) == 0 && p.ResourceType == "" {
@@ -220,12 +230,12 @@ func Interpret(question string, c Context) *Plan {
 	p.Words = append(p.Words, words...)
 
 	filters := hasEntity || len(p.Actions) > 0 || p.ResourceType != "" || p.Outcome != "" || len(p.Words) > 0
-	general := reGeneral.MatchString(s)
+	general := reGeneral().MatchString(s)
 	understood := filters || general || p.Kind == KindTop || p.Kind == KindTimeseries || p.Kind == KindUnusual || p.Kind == KindCount
 
 	// A follow-up changes the previous plan: it says so ("and…", "only…"),
 	// or it names nothing of its own to search for.
-	if prev := c.Previous; prev != nil && prev.Kind != KindUnknown && (reFollowUp.MatchString(s) || !filters && !general && (understood || p.Time != nil)) {
+	if prev := c.Previous; prev != nil && prev.Kind != KindUnknown && (reFollowUp().MatchString(s) || !filters && !general && (understood || p.Time != nil)) {
 		return followUp(prev, p, explicit, loc)
 	}
 	if !understood {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +187,7 @@ func (l *LLM) Answer(ctx context.Context, r Reads, p *app.Principal, history []*
 	return run.finish(plan, fmt.Sprintf("The model did not finish its answer within %d rounds of tool calls, so there is no answer.", maxRounds)), nil
 }
 
-var reCitation = regexp.MustCompile(`\[event #?(\d{1,18})\]`)
+var reCitation = lazyRE(`\[event #?(\d{1,18})\]`)
 
 // finish keeps the citations of events the tools returned and removes any
 // other.
@@ -196,8 +195,8 @@ func (run *modelRun) finish(plan *Plan, text string) *Answer {
 	a := &Answer{Plan: plan}
 	seen := map[int64]bool{}
 	removed := 0
-	a.Text = reCitation.ReplaceAllStringFunc(text, func(m string) string {
-		id, _ := strconv.ParseInt(reCitation.FindStringSubmatch(m)[1], 10, 64)
+	a.Text = reCitation().ReplaceAllStringFunc(text, func(m string) string {
+		id, _ := strconv.ParseInt(reCitation().FindStringSubmatch(m)[1], 10, 64)
 		e, ok := run.returned[id]
 		if !ok {
 			removed++

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -77,18 +76,18 @@ const (
 )
 
 var (
-	reClockRange = regexp.MustCompile(`\b(?:between|from) ` + clockRE + ` (?:and|to|until|till|-) ` + clockRE + `(?: ` + dayRE + `)?`)
-	reDateRange  = regexp.MustCompile(`\b(?:between|from) (` + dateRE + `) (?:and|to|until|till) (` + dateRE + `)`)
-	reLastN      = regexp.MustCompile(`\b(?:in |during |over |within )?(?:the )?(?:last|past|previous) ` + countRE + ` ` + unitRE + `\b`)
-	reLastUnit   = regexp.MustCompile(`\b(?:in |during |over |within )?(?:the )?(?:(?:past|last) (hour|day|24 hours)|past (week|month|year))\b`)
-	reAgo        = regexp.MustCompile(`\b` + countRE + ` (days?|weeks?) ago\b`)
-	reSince      = regexp.MustCompile(`\b(since|after|before|until) (` + dateRE + `)`)
-	reOnDate     = regexp.MustCompile(`\b(?:on |in )?(` + dateRE + `)\b`)
-	reInMonth    = regexp.MustCompile(`\b(?:in|during) (` + monthRE + `)(?: (\d{4}))?\b`)
+	reClockRange = lazyRE(`\b(?:between|from) ` + clockRE + ` (?:and|to|until|till|-) ` + clockRE + `(?: ` + dayRE + `)?`)
+	reDateRange  = lazyRE(`\b(?:between|from) (` + dateRE + `) (?:and|to|until|till) (` + dateRE + `)`)
+	reLastN      = lazyRE(`\b(?:in |during |over |within )?(?:the )?(?:last|past|previous) ` + countRE + ` ` + unitRE + `\b`)
+	reLastUnit   = lazyRE(`\b(?:in |during |over |within )?(?:the )?(?:(?:past|last) (hour|day|24 hours)|past (week|month|year))\b`)
+	reAgo        = lazyRE(`\b` + countRE + ` (days?|weeks?) ago\b`)
+	reSince      = lazyRE(`\b(since|after|before|until) (` + dateRE + `)`)
+	reOnDate     = lazyRE(`\b(?:on |in )?(` + dateRE + `)\b`)
+	reInMonth    = lazyRE(`\b(?:in|during) (` + monthRE + `)(?: (\d{4}))?\b`)
 	// reDayFirst is a day before a clock range ("yesterday between 1 and
 	// 3pm"), which findTime reads as the range followed by the day.
-	reDayFirst  = regexp.MustCompile(`\b(today|yesterday) ((?:between|from) \d{1,2}(?::\d{2})?\s*(?:am|pm)? (?:and|to|until|till|-) \d{1,2}(?::\d{2})?\s*(?:am|pm)?)`)
-	reNamedSpan = regexp.MustCompile(`\b(the day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|today|this morning|this afternoon|this evening|tonight|last night|this week|last week|previous week|this month|last month|previous month|this year|last year|so far this week)\b`)
+	reDayFirst  = lazyRE(`\b(today|yesterday) ((?:between|from) \d{1,2}(?::\d{2})?\s*(?:am|pm)? (?:and|to|until|till|-) \d{1,2}(?::\d{2})?\s*(?:am|pm)?)`)
+	reNamedSpan = lazyRE(`\b(the day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|today|this morning|this afternoon|this evening|tonight|last night|this week|last week|previous week|this month|last month|previous month|this year|last year|so far this week)\b`)
 )
 
 // findTime finds the time a question (lower case) asks about, resolved at
@@ -98,9 +97,9 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 	local := now.In(loc)
 	today := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	cut := func(m []int) string { return s[:m[0]] + " " + s[m[1]:] }
-	s = reDayFirst.ReplaceAllString(s, "$2 $1")
+	s = reDayFirst().ReplaceAllString(s, "$2 $1")
 
-	if m := reClockRange.FindStringSubmatchIndex(s); m != nil {
+	if m := reClockRange().FindStringSubmatchIndex(s); m != nil {
 		g := func(i int) string {
 			if m[2*i] < 0 {
 				return ""
@@ -130,20 +129,20 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 			}
 		}
 	}
-	if m := reDateRange.FindStringSubmatchIndex(s); m != nil {
+	if m := reDateRange().FindStringSubmatchIndex(s); m != nil {
 		a, okA := parseDate(s[m[2]:m[3]], today)
 		b, okB := parseDate(s[m[4]:m[5]], today)
 		if okA && okB && !b.Before(a) {
 			return &Span{Since: a.UTC(), Until: b.AddDate(0, 0, 1).UTC(), Label: "from " + a.Format("2 January 2006") + " to " + b.Format("2 January 2006")}, cut(m)
 		}
 	}
-	if m := reLastN.FindStringSubmatchIndex(s); m != nil {
+	if m := reLastN().FindStringSubmatchIndex(s); m != nil {
 		n, unit := countOf(s[m[2]:m[3]]), s[m[4]:m[5]]
 		if sp := relativeSpan(n, unit, now, loc); sp != nil {
 			return sp, cut(m)
 		}
 	}
-	if m := reLastUnit.FindStringSubmatchIndex(s); m != nil {
+	if m := reLastUnit().FindStringSubmatchIndex(s); m != nil {
 		unit := ""
 		for i := 2; i < 6; i += 2 {
 			if m[i] >= 0 {
@@ -161,7 +160,7 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 			return sp, cut(m)
 		}
 	}
-	if m := reAgo.FindStringSubmatchIndex(s); m != nil {
+	if m := reAgo().FindStringSubmatchIndex(s); m != nil {
 		n, unit := countOf(s[m[2]:m[3]]), s[m[4]:m[5]]
 		if n > 0 {
 			if strings.HasPrefix(unit, "week") {
@@ -172,7 +171,7 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 			return &Span{Since: d.UTC(), Until: d.AddDate(0, 0, 1).UTC(), Label: "on " + d.Format("Monday 2 January 2006")}, cut(m)
 		}
 	}
-	if m := reSince.FindStringSubmatchIndex(s); m != nil {
+	if m := reSince().FindStringSubmatchIndex(s); m != nil {
 		if d, ok := parseDate(s[m[4]:m[5]], today); ok {
 			switch s[m[2]:m[3]] {
 			case "since":
@@ -186,12 +185,12 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 			}
 		}
 	}
-	if m := reNamedSpan.FindStringSubmatchIndex(s); m != nil {
+	if m := reNamedSpan().FindStringSubmatchIndex(s); m != nil {
 		if sp := namedSpan(s[m[2]:m[3]], local, today); sp != nil {
 			return sp, cut(m)
 		}
 	}
-	if m := reInMonth.FindStringSubmatchIndex(s); m != nil {
+	if m := reInMonth().FindStringSubmatchIndex(s); m != nil {
 		mon := monthNames[s[m[2]:m[3]]]
 		year := today.Year()
 		if m[4] >= 0 {
@@ -202,7 +201,7 @@ func findTime(s string, now time.Time, loc *time.Location) (*Span, string) {
 		start := time.Date(year, mon, 1, 0, 0, 0, 0, loc)
 		return &Span{Since: start.UTC(), Until: start.AddDate(0, 1, 0).UTC(), Label: "in " + start.Format("January 2006")}, cut(m)
 	}
-	if m := reOnDate.FindStringSubmatchIndex(s); m != nil {
+	if m := reOnDate().FindStringSubmatchIndex(s); m != nil {
 		if d, ok := parseDate(s[m[2]:m[3]], today); ok {
 			return &Span{Since: d.UTC(), Until: d.AddDate(0, 0, 1).UTC(), Label: "on " + d.Format("Monday 2 January 2006")}, cut(m)
 		}

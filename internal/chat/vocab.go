@@ -12,7 +12,7 @@ import (
 // an action in the account's vocabulary matches it when one of the
 // action's words (split at "." and "_") is one of its tokens.
 type verb struct {
-	re *regexp.Regexp
+	re func() *regexp.Regexp
 	// tokens are the action words it matches; past is the word of the
 	// canonical action (order.refunded) used when the vocabulary has none.
 	tokens []string
@@ -24,56 +24,56 @@ type verb struct {
 }
 
 var verbs = []verb{
-	{re: regexp.MustCompile(`\brefund\w*`), tokens: []string{"refunded", "refund", "refunds"}, past: "refunded"},
-	{re: regexp.MustCompile(`\bcancel\w*`), tokens: []string{"cancelled", "canceled", "cancel"}, past: "cancelled"},
-	{re: regexp.MustCompile(`\b(failed (?:to )?)?(?:log(?:ged|s)? ?ins?|sign(?:ed|s)? ?ins?|sign-ins?|log-ins?)\b`), tokens: []string{"login"}, past: "login"},
-	{re: regexp.MustCompile(`\b(?:log(?:ged|s)? ?outs?|sign(?:ed|s)? ?outs?)\b`), tokens: []string{"logout"}, past: "logout"},
-	{re: regexp.MustCompile(`\b(?:delet\w*|remov\w*)`), tokens: []string{"deleted", "removed", "delete"}, past: "deleted"},
-	{re: regexp.MustCompile(`\bdisabl\w*|\bturned off\b`), tokens: []string{"disabled"}, past: "disabled"},
-	{re: regexp.MustCompile(`\benabl\w*|\bturned on\b`), tokens: []string{"enabled"}, past: "enabled"},
-	{re: regexp.MustCompile(`\b(?:creat\w*|added|adds?)\b|\bnew (?:\w+ )?(?:orders?|products?|customers?|discounts?|users?|api keys?|collections?|staff)\b`), tokens: []string{"created", "added"}, past: "created"},
-	{re: regexp.MustCompile(`\bupdat\w*`), tokens: []string{"updated"}, past: "updated"},
-	{re: regexp.MustCompile(`\bfulfill?\w*|\bshipped\b`), tokens: []string{"fulfilled"}, past: "fulfilled"},
-	{re: regexp.MustCompile(`\bexport\w*`), tokens: []string{"exported"}, past: "exported"},
-	{re: regexp.MustCompile(`\binstall\w*`), tokens: []string{"installed"}, past: "installed"},
-	{re: regexp.MustCompile(`\binvit\w*`), tokens: []string{"invited"}, past: "invited"},
-	{re: regexp.MustCompile(`\bpublish\w*`), tokens: []string{"published"}, past: "published"},
-	{re: regexp.MustCompile(`\badjust\w*`), tokens: []string{"adjusted"}, past: "adjusted"},
-	{re: regexp.MustCompile(`\brevok\w*`), tokens: []string{"revoked"}, past: "revoked"},
-	{re: regexp.MustCompile(`\bdeactivat\w*|\bdisabled? (?:user|account)`), tokens: []string{"deactivated"}, past: "deactivated"},
-	{re: regexp.MustCompile(`\breactivat\w*`), tokens: []string{"reactivated"}, past: "reactivated"},
-	{re: regexp.MustCompile(`\bpaid\b`), tokens: []string{"paid"}, past: "paid"},
-	{re: regexp.MustCompile(`\b(?:sent|send)\b`), tokens: []string{"sent"}, past: "sent"},
-	{re: regexp.MustCompile(`\b(?:chang\w*|modif\w*|edit\w*|touch\w*|alter\w*)`), tokens: []string{"changed", "updated"}, past: "changed", generic: true},
+	{re: lazyRE(`\brefund\w*`), tokens: []string{"refunded", "refund", "refunds"}, past: "refunded"},
+	{re: lazyRE(`\bcancel\w*`), tokens: []string{"cancelled", "canceled", "cancel"}, past: "cancelled"},
+	{re: lazyRE(`\b(failed (?:to )?)?(?:log(?:ged|s)? ?ins?|sign(?:ed|s)? ?ins?|sign-ins?|log-ins?)\b`), tokens: []string{"login"}, past: "login"},
+	{re: lazyRE(`\b(?:log(?:ged|s)? ?outs?|sign(?:ed|s)? ?outs?)\b`), tokens: []string{"logout"}, past: "logout"},
+	{re: lazyRE(`\b(?:delet\w*|remov\w*)`), tokens: []string{"deleted", "removed", "delete"}, past: "deleted"},
+	{re: lazyRE(`\bdisabl\w*|\bturned off\b`), tokens: []string{"disabled"}, past: "disabled"},
+	{re: lazyRE(`\benabl\w*|\bturned on\b`), tokens: []string{"enabled"}, past: "enabled"},
+	{re: lazyRE(`\b(?:creat\w*|added|adds?)\b|\bnew (?:\w+ )?(?:orders?|products?|customers?|discounts?|users?|api keys?|collections?|staff)\b`), tokens: []string{"created", "added"}, past: "created"},
+	{re: lazyRE(`\bupdat\w*`), tokens: []string{"updated"}, past: "updated"},
+	{re: lazyRE(`\bfulfill?\w*|\bshipped\b`), tokens: []string{"fulfilled"}, past: "fulfilled"},
+	{re: lazyRE(`\bexport\w*`), tokens: []string{"exported"}, past: "exported"},
+	{re: lazyRE(`\binstall\w*`), tokens: []string{"installed"}, past: "installed"},
+	{re: lazyRE(`\binvit\w*`), tokens: []string{"invited"}, past: "invited"},
+	{re: lazyRE(`\bpublish\w*`), tokens: []string{"published"}, past: "published"},
+	{re: lazyRE(`\badjust\w*`), tokens: []string{"adjusted"}, past: "adjusted"},
+	{re: lazyRE(`\brevok\w*`), tokens: []string{"revoked"}, past: "revoked"},
+	{re: lazyRE(`\bdeactivat\w*|\bdisabled? (?:user|account)`), tokens: []string{"deactivated"}, past: "deactivated"},
+	{re: lazyRE(`\breactivat\w*`), tokens: []string{"reactivated"}, past: "reactivated"},
+	{re: lazyRE(`\bpaid\b`), tokens: []string{"paid"}, past: "paid"},
+	{re: lazyRE(`\b(?:sent|send)\b`), tokens: []string{"sent"}, past: "sent"},
+	{re: lazyRE(`\b(?:chang\w*|modif\w*|edit\w*|touch\w*|alter\w*)`), tokens: []string{"changed", "updated"}, past: "changed", generic: true},
 }
 
 // A noun is a kind of thing a question names. Type is the resource type
 // it selects when no action is named ("changes to payouts"); words are
 // the action words it matches.
 type noun struct {
-	re    *regexp.Regexp
+	re    func() *regexp.Regexp
 	typ   string
 	words []string
 }
 
 var nouns = []noun{
-	{regexp.MustCompile(`\borders?\b`), "order", []string{"order"}},
-	{regexp.MustCompile(`\bproducts?\b`), "product", []string{"product"}},
-	{regexp.MustCompile(`\bcustomers?\b`), "customer", []string{"customer"}},
-	{regexp.MustCompile(`\bpayouts?\b`), "payout", []string{"payout"}},
-	{regexp.MustCompile(`\b(?:discounts?|discount codes?|coupons?)\b`), "discount", []string{"discount"}},
-	{regexp.MustCompile(`\bcollections?\b`), "collection", []string{"collection"}},
-	{regexp.MustCompile(`\bblog posts?\b`), "blog_post", []string{"blog", "post"}},
-	{regexp.MustCompile(`\bapi keys?\b`), "api_key", []string{"api", "key"}},
-	{regexp.MustCompile(`\bthemes?\b`), "theme", []string{"theme"}},
-	{regexp.MustCompile(`\bapps?\b`), "app", []string{"app"}},
-	{regexp.MustCompile(`\bsettings?\b`), "settings", []string{"settings"}},
-	{regexp.MustCompile(`\b(?:payments?|charges?)\b`), "", []string{"payment"}},
-	{regexp.MustCompile(`\b(?:inventory|stock)\b`), "", []string{"inventory"}},
-	{regexp.MustCompile(`\bstaff\b`), "", []string{"staff"}},
-	{regexp.MustCompile(`\b(?:passwords?)\b`), "", []string{"password"}},
-	{regexp.MustCompile(`\b(?:mfa|two-factor|2fa)\b`), "", []string{"mfa"}},
-	{regexp.MustCompile(`\baudit logs?\b`), "", []string{"audit", "log"}},
+	{lazyRE(`\borders?\b`), "order", []string{"order"}},
+	{lazyRE(`\bproducts?\b`), "product", []string{"product"}},
+	{lazyRE(`\bcustomers?\b`), "customer", []string{"customer"}},
+	{lazyRE(`\bpayouts?\b`), "payout", []string{"payout"}},
+	{lazyRE(`\b(?:discounts?|discount codes?|coupons?)\b`), "discount", []string{"discount"}},
+	{lazyRE(`\bcollections?\b`), "collection", []string{"collection"}},
+	{lazyRE(`\bblog posts?\b`), "blog_post", []string{"blog", "post"}},
+	{lazyRE(`\bapi keys?\b`), "api_key", []string{"api", "key"}},
+	{lazyRE(`\bthemes?\b`), "theme", []string{"theme"}},
+	{lazyRE(`\bapps?\b`), "app", []string{"app"}},
+	{lazyRE(`\bsettings?\b`), "settings", []string{"settings"}},
+	{lazyRE(`\b(?:payments?|charges?)\b`), "", []string{"payment"}},
+	{lazyRE(`\b(?:inventory|stock)\b`), "", []string{"inventory"}},
+	{lazyRE(`\bstaff\b`), "", []string{"staff"}},
+	{lazyRE(`\b(?:passwords?)\b`), "", []string{"password"}},
+	{lazyRE(`\b(?:mfa|two-factor|2fa)\b`), "", []string{"mfa"}},
+	{lazyRE(`\baudit logs?\b`), "", []string{"audit", "log"}},
 }
 
 // details are words that narrow a generic verb to one action
@@ -123,7 +123,7 @@ func matchActions(vocab []string, v *verb, ns []noun, question string, fail bool
 	}
 	var detail []string
 	for _, d := range details {
-		if reDetailWord[d].MatchString(question) {
+		if reDetailWord()[d].MatchString(question) {
 			detail = append(detail, d)
 		}
 	}
