@@ -93,11 +93,15 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		// words must match and fewer than one in a hundred of the rows
 		// examined did, the word is rare and its full-text index counts
 		// it exactly (up to the bound) instead.
+		// It also keeps the plan's driver (wordsPlan), whose index can
+		// serve the page when the words are checked in each row's text.
+		var wordsPlan wordlessPlan
 		countWords := func() (int64, bool, error) {
 			wp, err := db.planCount(ctx, tx, run, accountID, q, size, bound, -1, sd.textWord != nil)
 			if err != nil {
 				return 0, false, err
 			}
+			wordsPlan = wp
 			if !wp.inexact || !hasWord(q) || wp.total >= max(1, bound/100) {
 				return wp.total, wp.inexact, nil
 			}
@@ -201,6 +205,15 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			// count says which reads less, where the engine's planner
 			// cannot tell.
 			pageWalk = unordered(q) && walk != "" && walkFaster(size, total, inexact || total > bound, end)
+		}
+		if (keyedText || negText) && sd.indexHint != nil && wordsPlan.from != "" && !wordsPlan.unordered {
+			// The words are checked in each row's text, so nothing needs
+			// the full-text index: the page walks the count's driver, as
+			// a search without words does. Left to itself, MariaDB walked
+			// the account's time index for "-order action:user_login" at
+			// a million events (6,126 rows, 17 ms) where the action's
+			// index reads 385 (1.5 ms).
+			pageFrom, pageAcct = wordsPlan.from, wordsPlan.acct
 		}
 		if db.forceWalk != 0 {
 			pageWalk = db.forceWalk > 0 && walk != ""
