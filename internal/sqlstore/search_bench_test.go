@@ -125,6 +125,7 @@ func searchBenchKinds(t0 time.Time, n int) []searchBenchKind {
 		{name: "outcome:", q: "outcome:failure"},
 		{name: "resource_id:", q: "resource_id:123456"},
 		{name: "metadata.", q: "metadata.plan:pro"},
+		{name: "metadata. rare value", q: "metadata.amount:499"},
 		{name: "2 filters: action+outcome", q: "action:order.refunded outcome:failure"},
 		{name: "2 filters: prefix+outcome", q: "action:order.* outcome:failure"},
 		{name: "3 filters: action+type+outcome", q: "action:order.refunded resource_type:customer outcome:failure"},

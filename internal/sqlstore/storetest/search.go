@@ -29,7 +29,8 @@ func searchCorpus(t *testing.T, db *sqlstore.DB, a *audit.Account, u1, u2 *audit
 		ActorType: "api_key", ActorID: "key_1", ActorName: "Importer", IPAddress: "2001:db8::1", Outcome: "success",
 		Metadata: []byte(`{"amount":100.0,"plan":{"x":1},"note":null}`)}
 	e5 := &audit.Event{Action: "order.refund_failed", ResourceType: "order", ResourceID: "1234", Details: "Refund rejected",
-		IPAddress: "192.168.1.5", Outcome: "failure"}
+		IPAddress: "192.168.1.5", Outcome: "failure",
+		Metadata: []byte(`{"rate":2.5,"flag":false,"n":{"007":"bond","deep":{"x":{"y":"z"}}},"count":"7","big":12345678901234567890}`)}
 	e6 := &audit.Event{Action: "order_refunded", ResourceType: "order", ResourceID: "77", Details: "Café crème ordered; 返金しました",
 		ActorType: "customer", ActorID: "cus_1", ActorEmail: "adam@example.com", ActorName: "Adam Admin", IPAddress: "10.0.0.255"}
 	e1.SetUserActor(u1)
@@ -119,6 +120,22 @@ func searchCases(u1, u2 *audit.User) []searchCase {
 		{"metadata.note:null", []int64{}},
 		{"metadata.plan:pro,basic", []int64{3, 2}},
 		{"-metadata.plan:pro", []int64{6, 5, 4, 3, 1}},
+		{"metadata.rate:2.5", []int64{5}},
+		{"metadata.rate:2.50", []int64{}}, // numbers as written
+		{`metadata.rate:"2.5"`, []int64{5}},
+		{"metadata.flag:false", []int64{5}},
+		{"metadata.flag:true", []int64{}},
+		{"-metadata.flag:false", []int64{6, 4, 3, 2, 1}},
+		{"metadata.n.007:bond", []int64{5}},
+		{"metadata.n.7:bond", []int64{}},
+		{"metadata.n.deep.x.y:z", []int64{5}},
+		{"metadata.n.deep.x:z", []int64{}},
+		{"metadata.count:7", []int64{5}},
+		{"metadata.big:12345678901234567890", []int64{5}},
+		{"metadata.plan:pro metadata.amount:100", []int64{2}},
+		{"metadata.amount:100 -metadata.plan:pro", []int64{3}},
+		{"metadata.gift:true,false", []int64{3}},
+		{"metadata.flag:false,true metadata.gift:true", []int64{}},
 		// words and phrases
 		{"refund", []int64{5, 2}},
 		{"REFUND", []int64{5, 2}},
