@@ -100,7 +100,7 @@ var postgresSearch = searchDialect{
 				pos = append(pos, t)
 			}
 		}
-		const match = "e.search_tsv @@ to_tsquery('simple', ?)"
+		const match = postgresMatch
 		if len(pos) == 0 {
 			b.args = append(b.args, strings.Join(neg, " | "))
 			return []string{"(" + match + ") IS NOT TRUE"}
@@ -112,6 +112,31 @@ var postgresSearch = searchDialect{
 		b.args = append(b.args, expr)
 		return []string{match}
 	},
+}
+
+// postgresMatch is how the PostgreSQL dialect matches words: an operator
+// that the GIN index events_search_idx serves. postgresMatchWalked is the
+// same match as a function call, which no index serves: the count by rows
+// examined uses it for a phrase or a prefix word (postgresWalkWords).
+const (
+	postgresMatch       = "e.search_tsv @@ to_tsquery('simple', ?)"
+	postgresMatchWalked = "ts_match_vq(e.search_tsv, to_tsquery('simple', ?))"
+)
+
+// postgresWalkWords returns where with its word matches (postgresMatch)
+// written so that no index serves them, when q has a phrase or a prefix
+// word that must match. PostgreSQL cannot estimate those: counting the
+// newest 10,000 events it read the GIN entries of the words in every
+// account (142,016 for "refund issued" at a million events, 308 ms)
+// instead of checking the 10,000 rows (19 ms). A single word keeps the
+// index, whose statistics tell a rare word from a common one.
+func postgresWalkWords(where string, q *query.Query) string {
+	for _, w := range q.Words {
+		if !w.Negated && (w.Prefix || len(w.Tokens) > 1) {
+			return strings.ReplaceAll(where, postgresMatch, postgresMatchWalked)
+		}
+	}
+	return where
 }
 
 // MySQL and MariaDB: actions by range on (account_id, action, …) under

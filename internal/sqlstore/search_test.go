@@ -285,7 +285,7 @@ func TestSearchPlansAgree(t *testing.T) {
 		"action:order.refunded", "action:order.* outcome:failure", "action:order.refunded resource_type:order",
 		"action:order.refunded resource_type:order outcome:success", "actor:adam@example.com", "ip:10.0.0.0/9",
 		"resource_id:r3", "created:2026-01-10..2026-01-11", "created:2026-01-01..2026-01-31", "cafe", "order",
-		`"refund order"`, "refund*", "order action:order.*", "-order action:order.*", "-refund*",
+		`"refund order"`, `"order refund"`, "refund*", `"refund order" -refund*`, "order action:order.*", "-order action:order.*", "-refund*",
 		"order action:order.refunded", "-order action:order.refunded", "-refund* resource_type:order outcome:success")
 	plans := []struct {
 		name                  string

@@ -254,6 +254,8 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 	var n int64
 	var err error
 	if sd.countByRange {
+		// (PostgreSQL: phrases and prefix words checked in each row.)
+		where = postgresWalkWords(where, q)
 		n, err = db.countNewest(ctx, tx, run, hint(drv.index), inner, b.args[:len(b.args)-1], where, args, bound)
 	} else {
 		n, err = one(`SELECT COUNT(*) FROM (SELECT e.id FROM events e`+hint(drv.index)+inner+
