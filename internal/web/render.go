@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/app"
@@ -23,11 +24,15 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// pages holds one template set per page: the layout and the page.
-type pages map[string]*template.Template
+// pages holds one template set per page, the layout and the page, each
+// parsed on its first use: the sixteen pages hold a megabyte of parsed
+// templates, which a server that shows no page (an API or export server)
+// need not keep.
+type pages map[string]func() *template.Template
 
-// mustParsePages parses every page with the layout; a template that does
-// not parse is a bug caught by any test.
+// mustParsePages lists every page; each parses with the layout when it is
+// first rendered. A template that does not parse is a bug caught by
+// TestPagesParse, which parses them all.
 func mustParsePages() pages {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -39,7 +44,9 @@ func mustParsePages() pages {
 		if base == "layout" {
 			continue
 		}
-		ps[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		ps[base] = sync.OnceValue(func() *template.Template {
+			return template.Must(template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+		})
 	}
 	return ps
 }
@@ -106,14 +113,14 @@ func (v view) Can(perm string) bool {
 // render writes page name with status. Pages are rendered to a buffer
 // first, so a template error is a clean 500, not half a page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	t := c.pages[name]
+	page := c.pages[name]
 	var buf bytes.Buffer
-	if t == nil {
+	if page == nil {
 		c.log.ErrorContext(r.Context(), "no such page template", "name", name)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := page().ExecuteTemplate(&buf, "layout", v); err != nil {
 		c.log.ErrorContext(r.Context(), "render page", "name", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
