@@ -31,10 +31,15 @@ const (
 const retentionActor = "retention"
 
 // retentionJob is the name of the lease that lets one process prune at a
-// time; pruneLease is how long it lasts unless renewed (every batch).
+// time; pruneLease is how long it lasts unless renewed, which a prune does
+// after the first batch that ends pruneRenew or more after the last
+// renewal. A renewal is a transaction that waits for the disk, which on
+// SQLite holds the one writer an append needs: renewing after every batch
+// made it one of the longest waits of an append during a prune.
 const (
 	retentionJob = "retention"
 	pruneLease   = 2 * time.Minute
+	pruneRenew   = pruneLease / 4
 )
 
 // ErrPruneBusy is the answer to a prune while another process holds the
@@ -189,7 +194,7 @@ func (r PruneResult) Removed() int64 { return max(0, r.To-r.From+1) }
 // (one account's, with opts.AccountID), in transactions of at most
 // PRUNE_BATCH events (fewer while they take long: pruneBatchTarget), and records each account's prune as a
 // retention.pruned event. One process prunes at a time: Prune takes the
-// retention lease and renews it every batch, and fails with ErrPruneBusy
+// retention lease and renews it as it goes (pruneRenew), and fails with ErrPruneBusy
 // while another process holds it. A dry run takes no lease and changes
 // nothing. progress, when set, is told each account's result as it is
 // done. Prune stops when ctx ends, between batches; what it removed by
@@ -209,6 +214,7 @@ func (a *App) Prune(ctx context.Context, opts PruneOptions, progress func(PruneR
 		}
 	}
 	holder := rand.Text()
+	renewed := time.Now()
 	if !opts.DryRun {
 		ok, err := a.store.AcquireLease(ctx, retentionJob, holder, pruneLease)
 		if err != nil {
@@ -240,7 +246,7 @@ func (a *App) Prune(ctx context.Context, opts PruneOptions, progress func(PruneR
 				_, res.To, err = a.store.PrunePreview(ctx, lp.AccountID, res.Cutoff, batch)
 			}
 		} else {
-			err = a.pruneAccount(ctx, &res, holder, batch)
+			err = a.pruneAccount(ctx, &res, holder, &renewed, batch)
 		}
 		res.Elapsed = time.Since(start)
 		if err != nil {
@@ -269,9 +275,10 @@ const pruneBatchTarget = 25 * time.Millisecond
 // at a time.
 const minPruneBatch = 64
 
-// pruneAccount removes res's account's due events batch by batch, then
-// records what was removed.
-func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string, batch int) error {
+// pruneAccount removes res's account's due events batch by batch, renewing
+// holder's lease once pruneRenew has passed since renewed, then records
+// what was removed.
+func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string, renewed *time.Time, batch int) error {
 	size := batch
 	for res.Days > 0 {
 		if err := ctx.Err(); err != nil {
@@ -297,6 +304,10 @@ func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string,
 		if step.Done || step.Removed() == 0 {
 			break
 		}
+		if time.Since(*renewed) < pruneRenew {
+			continue
+		}
+		*renewed = time.Now()
 		if ok, err := a.store.AcquireLease(ctx, retentionJob, holder, pruneLease); err != nil || !ok {
 			if err == nil {
 				err = ErrPruneBusy

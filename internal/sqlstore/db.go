@@ -209,6 +209,12 @@ func OpenWith(ctx context.Context, databaseURL string, opt OpenOptions) (*DB, er
 		db.Close()
 		return nil, fmt.Errorf("index events for search in %s: %w", src.Safe, err)
 	}
+	if src.Engine == SQLite {
+		if err := db.resumeMergesAtOpen(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("resume the full-text index's merges in %s: %w", src.Safe, err)
+		}
+	}
 	return db, nil
 }
 

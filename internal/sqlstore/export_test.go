@@ -221,3 +221,35 @@ func FullTextMergeDueForTest(ctx context.Context, db *DB) (bool, error) {
 	}
 	return after-before >= 2, nil
 }
+
+// FullTextMergeSettingsForTest returns the automerge and deletemerge
+// settings of SQLite's full-text index (FTS5's defaults, 4 and 10, when
+// the index stores none).
+func FullTextMergeSettingsForTest(ctx context.Context, db *DB) (automerge, deletemerge int64, err error) {
+	automerge, deletemerge = 4, 10
+	rows, err := db.read.QueryContext(ctx, `SELECT k, v FROM events_fts_config WHERE k IN ('automerge', 'deletemerge')`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return 0, 0, err
+		}
+		if k == "automerge" {
+			automerge = v
+		} else {
+			deletemerge = v
+		}
+	}
+	return automerge, deletemerge, rows.Err()
+}
+
+// PauseFullTextMergesForTest turns the full-text index's merges off, as a
+// prune batch does and as a prune that stopped half-way leaves them.
+func PauseFullTextMergesForTest(ctx context.Context, db *DB) error {
+	_, err := db.write.ExecContext(ctx, `INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 0), ('deletemerge', 0)`)
+	return err
+}

@@ -167,9 +167,11 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // repeats, never half of one. PruneBatch then pauses as
 // long as the batch took before it returns, unless it was the last, so
 // that appends of other processes, which poll for the writer, get it too.
-// Before the pause it does the merges of the full-text index that the
-// batch's deletes call for (mergeTombstones), which FTS5 would otherwise
-// do inside the transaction of a later append, and copies the pages the
+// Before the pause it does the merges of the full-text index that are
+// due (mergeTombstones; the batch paused those that would rewrite the
+// index without the removed rows until the prune's last batch: see
+// pauseMerges), which FTS5 would otherwise do inside the transaction of
+// a later append, and copies the pages the
 // batch wrote from the write-ahead log into the database file (a passive
 // checkpoint, on a connection of its own), which SQLite would otherwise do
 // in the commit of a later transaction, an append's perhaps, while it
@@ -267,6 +269,13 @@ func (db *DB) pruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			return nil
 		}
 		end := pruned + int64(len(times))
+		if sqlite {
+			// Before the deletes: each statement's savepoint flushes the
+			// full-text index, which then merges (see pauseMerges).
+			if _, err := tx.exec(ctx, pauseMerges); err != nil {
+				return yielded(tx.db.wrap(err, "pause the full-text index's merges"))
+			}
+		}
 		// PostgreSQL and MySQL lock rows, not the writer: one statement.
 		chunk := end - pruned
 		if sqlite {
@@ -288,12 +297,18 @@ func (db *DB) pruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 		}
 		if sqlite {
 			// The full-text index's share of the work (writing the
-			// tombstones of the removed rows, and the merges they call
-			// for, some hundred pages at a time) runs here, where a
-			// waiting writer interrupts it, rather than in the commit,
-			// where it would wait for it.
+			// tombstones of the removed rows; its merges are paused)
+			// runs here, where a waiting writer interrupts it, rather
+			// than in the commit, where it would wait for it.
 			if _, err := tx.exec(ctx, `INSERT INTO events_fts (events_fts) VALUES ('flush')`); err != nil {
 				return yielded(tx.db.wrap(err, "flush the full-text index"))
+			}
+			// The last batch has the tombstones merged away (by
+			// mergeTombstones, after it): see pauseMerges.
+			if step.Done {
+				if _, err := tx.exec(ctx, resumeDeleteMerges); err != nil {
+					return yielded(tx.db.wrap(err, "resume the full-text index's merges"))
+				}
 			}
 		}
 		// Earlier batches removed the checkpoints below pruned and the
@@ -402,18 +417,29 @@ func (tx *Tx) pruneActorCounts(ctx context.Context, accountID, from, day int64) 
 }
 
 // mergeTombstones does, in steps of pruneMergePages pages each in a
-// transaction of its own, the full-text index's merges that the prune's
-// deletes call for (and any other merge due), until there are none left,
-// and returns how many steps did work. FTS5 marks a row deleted from
-// events_fts with a tombstone, and once a tenth of a level's rows are
-// tombstones (its deletemerge setting) the next automatic merge rewrites
-// that level without them, some hundreds of pages at a time; automatic
-// merges run in whichever transaction writes to the index, so without
-// this an append that arrives after a prune batch does that rewrite
-// inside its own transaction. A step waits for the writer like any
-// transaction and holds it for pruneMergePages pages of output, so an
-// append that arrives meanwhile waits at most for one step.
+// transaction of its own, the full-text index's merges that are due, until
+// there are none left, and returns how many steps did work, then resumes
+// the automatic merges that the prune batch paused (pauseMerges). FTS5
+// marks a row deleted from events_fts with a tombstone, and once a tenth
+// of a level's rows are tombstones (its deletemerge setting) a merge
+// rewrites that level without them; automatic merges run in whichever
+// transaction writes to the index, so without this an append that
+// arrives after a prune batch does that rewrite inside its own
+// transaction. A step waits for the writer like any transaction and holds
+// it for pruneMergePages pages of output, or for one term's list of rows,
+// which FTS5 writes whole, so an append that arrives meanwhile waits at
+// most for one step.
 func (db *DB) mergeTombstones(ctx context.Context) (steps int, err error) {
+	resumed := false
+	defer func() {
+		if !resumed { // the merges stopped early: best effort, as Open resumes them
+			ctx := context.WithoutCancel(ctx)
+			db.updateWith(ctx, true, func(tx *Tx) error {
+				_, err := tx.exec(ctx, resumeAutomerge)
+				return err
+			})
+		}
+	}()
 	for ; steps < maxMergeSteps && ctx.Err() == nil; steps++ {
 		var worked bool
 		err = db.updateWith(ctx, true, func(tx *Tx) error {
@@ -429,14 +455,67 @@ func (db *DB) mergeTombstones(ctx context.Context) (steps int, err error) {
 			}
 			// FTS5 documents a difference under 2 as a merge that found
 			// nothing to do.
-			worked = after-before >= 2
+			if worked = after-before >= 2; !worked {
+				if _, err := tx.exec(ctx, resumeAutomerge); err != nil {
+					return tx.db.wrap(err, "resume the full-text index's merges")
+				}
+			}
 			return nil
 		})
+		resumed = err == nil && !worked
 		if err != nil || !worked {
 			return steps, err
 		}
 	}
 	return steps, ctx.Err()
+}
+
+// pauseMerges, resumeDeleteMerges and resumeAutomerge set two of the
+// settings of SQLite's full-text index, which FTS5 stores in the index, so
+// that every connection to the file sees them. They set how much merging a
+// write does, never what the index holds or finds.
+//
+// A prune batch pauses both kinds of merge. The automatic merges
+// (automerge, FTS5's default 4) are done by any write to the index whose
+// pages, or rows deleted, cross a unit of 64, and take up to 64 pages per
+// level of whatever merge is due or under way: left on, the batch's own
+// deletes would set them off in its statements (which a waiting writer
+// cannot interrupt), and an append between two steps of mergeTombstones
+// would carry on the merge under way. Off, a write still merges a level
+// that reaches 16 segments (crisismerge), which only the appends' own
+// small segments can while a prune runs, and 'merge' still merges a level
+// of 4 segments. The merges of the rows deleted (deletemerge, FTS5's
+// default 10: a level whose rows are a tenth tombstones is rewritten
+// without them) are paused until the prune's last batch: a prune that
+// removes half a log would rewrite the oldest, largest level some seven
+// times, a tenth of it apart, and each rewrite writes every common term's
+// list of rows whole, one uninterruptible piece each; once, after the
+// last batch, is enough. mergeTombstones resumes the automatic merges
+// after each batch, and Open resumes both when a prune left them paused
+// (resumeMergesAtOpen).
+const (
+	pauseMerges        = `INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 0), ('deletemerge', 0)`
+	resumeDeleteMerges = `INSERT INTO events_fts (events_fts, rank) VALUES ('deletemerge', 10)`
+	resumeAutomerge    = `INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 4)`
+)
+
+// resumeMergesAtOpen resumes the merges of the full-text index (on
+// SQLite) when a prune that stopped before its last batch left them
+// paused (pauseMerges). Another process's prune in progress pauses them
+// again at its next batch.
+func (db *DB) resumeMergesAtOpen(ctx context.Context) error {
+	var paused int64
+	err := db.wr.queryRow(ctx, `SELECT COUNT(*) FROM events_fts_config WHERE k IN ('automerge', 'deletemerge') AND v = 0`).Scan(&paused)
+	if err != nil || paused == 0 {
+		return db.wrap(err, "read the full-text index's settings")
+	}
+	return db.Update(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, resumeDeleteMerges); err != nil {
+			return tx.db.wrap(err, "resume the full-text index's merges")
+		}
+		_, err := tx.exec(ctx, resumeAutomerge)
+		return tx.db.wrap(err, "resume the full-text index's merges")
+	})
 }
 
 // pruneMergePages is how many pages one step of mergeTombstones writes:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
+	"github.com/auditlog/auditlog/internal/query"
 	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
@@ -210,6 +211,97 @@ func TestPruneMergesTombstones(t *testing.T) {
 				due, err := sqlstore.FullTextMergeDueForTest(ctx, db)
 				if err != nil || due {
 					t.Fatalf("after the prune a merge of the full-text index is due: %v, %v", due, err)
+				}
+			})
+		})
+	}
+}
+
+// TestPruneDefersTombstoneMerges prunes, on SQLite, a log in batches and
+// checks what each leaves of the full-text index's merges: no merge due
+// (so none is left for an append), the automatic merges back on, and the
+// merges that rewrite a level without its removed rows (deletemerge) off
+// until the batch that removes the last due event, and on after it, with
+// its merges done. A search finds the events kept and none removed
+// throughout. A store opened on a file whose merges a prune left off
+// turns them back on.
+func TestPruneDefersTombstoneMerges(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		batches []int // the limit of each batch; the last one ends the prune
+	}{
+		{"one batch", []int{500}},
+		{"in batches", []int{60, 60, 60, 60}},
+		{"in chunks", []int{16, 100, 16, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sqltest.Run(t, func(t *testing.T, db *sqlstore.DB) {
+				if db.Engine() != sqlstore.SQLite {
+					t.Skip("only SQLite has the FTS5 index")
+				}
+				ctx := t.Context()
+				a := &audit.Account{Name: "Prune", Domain: "prune-defer.example.com"}
+				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { db.Now = time.Now }()
+				const old, recent, perAppend = 200, 20, 5
+				first := time.Now().UTC().Add(-30 * 24 * time.Hour)
+				for i := range (old + recent) / perAppend {
+					db.Now = func() time.Time { return first.Add(time.Duration(i) * time.Minute) }
+					if i >= old/perAppend {
+						db.Now = time.Now
+					}
+					evs := make([]*audit.Event, perAppend)
+					for j := range evs {
+						evs[j] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprintf("order-%d-%d", i, j),
+							Details: fmt.Sprintf(`{"note": "gift wrap %d colour %d"}`, i, j)}
+					}
+					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
+						t.Fatal(err)
+					}
+				}
+				db.Now = time.Now
+				sqlstore.ForceSearchPlanForTest(db, -1, 0, 0) // the full-text index, not a walk
+				cutoff := time.Now().Add(-24 * time.Hour)
+				for i, limit := range tc.batches {
+					step, err := db.PruneBatch(ctx, a.ID, cutoff, limit)
+					if err != nil {
+						t.Fatalf("batch %d: %v", i+1, err)
+					}
+					if last := i == len(tc.batches)-1; step.Done != last {
+						t.Fatalf("batch %d: %+v; want done %v", i+1, step, last)
+					}
+					due, err := sqlstore.FullTextMergeDueForTest(ctx, db)
+					if err != nil || due {
+						t.Errorf("after batch %d a merge of the full-text index is due: %v, %v", i+1, due, err)
+					}
+					auto, del, err := sqlstore.FullTextMergeSettingsForTest(ctx, db)
+					wantDel := int64(0)
+					if step.Done {
+						wantDel = 10
+					}
+					if err != nil || auto != 4 || del != wantDel {
+						t.Errorf("after batch %d (%+v): automerge %d, deletemerge %d, %v; want 4, %d", i+1, step, auto, del, err, wantDel)
+					}
+					q, err := query.Parse("wrap", time.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					page, err := db.SearchEvents(ctx, a.ID, q, audit.PageRequest{Page: 1, PerPage: old + recent})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := old + recent - int(step.To); len(page.Events) != want || page.Events[len(page.Events)-1].Seq != step.To+1 {
+						t.Errorf("after batch %d (seq %d removed) a search found %d events; want %d, from seq %d", i+1, step.To, len(page.Events), want, step.To+1)
+					}
+				}
+				if err := sqlstore.PauseFullTextMergesForTest(ctx, db); err != nil {
+					t.Fatal(err)
+				}
+				reopened := sqltest.Reopen(t, db)
+				if auto, del, err := sqlstore.FullTextMergeSettingsForTest(ctx, reopened); err != nil || auto != 4 || del != 10 {
+					t.Errorf("opened after a prune left the merges off: automerge %d, deletemerge %d, %v; want 4, 10", auto, del, err)
 				}
 			})
 		})
