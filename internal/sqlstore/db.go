@@ -419,10 +419,11 @@ type Tx struct {
 }
 
 // relaxPragmas and restorePragmas are the write connection's settings for
-// a relaxed transaction (updateWith) and its own (open).
+// a relaxed transaction (updateWith) and its own (open). cache_spill 1 is
+// SQLite's default: pages spill once the cache (cache_size) is full.
 const (
-	relaxPragmas   = `PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY`
-	restorePragmas = `PRAGMA synchronous = FULL; PRAGMA temp_store = DEFAULT`
+	relaxPragmas   = `PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_spill = 4096`
+	restorePragmas = `PRAGMA synchronous = FULL; PRAGMA temp_store = DEFAULT; PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_spill = 1`
 )
 
 // maxAttempts bounds how often Update runs a transaction that failed with a
@@ -446,7 +447,14 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 // keeps its statement journals in memory (temp_store=MEMORY): a statement
 // that changes many rows of a table with triggers and indexes inside a
 // transaction saves the pages it changes first, to a temporary file when
-// they pass 64 KiB.
+// they pass 64 KiB. It keeps the pages it changes in memory up to 16 MiB
+// (cache_spill 4096 pages, against cache_size's 2 MB) rather than writing
+// them to the write-ahead log before its commit: an attempt rolled back
+// then wrote nothing, which the next commit's fsync would otherwise have
+// written to the disk. And its commit does not checkpoint the log
+// (wal_autocheckpoint 0): SQLite's checkpoint after a commit that grows
+// the log past 1,000 pages runs in the committing connection, the one
+// writer, and the caller checkpoints instead, off the writer (PruneBatch).
 func (db *DB) updateWith(ctx context.Context, relaxed bool, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {

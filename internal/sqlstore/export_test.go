@@ -41,6 +41,16 @@ func WriteSettingsForTest(ctx context.Context, db *DB) (synchronous, tempStore i
 	return synchronous, tempStore, err
 }
 
+// WriteLogSettingsForTest returns the wal_autocheckpoint and cache_spill
+// settings of db's write connection, as PRAGMA reads them.
+func WriteLogSettingsForTest(ctx context.Context, db *DB) (autocheckpoint, cacheSpill int, err error) {
+	if err := db.write.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&autocheckpoint); err != nil {
+		return 0, 0, err
+	}
+	err = db.write.QueryRowContext(ctx, `PRAGMA cache_spill`).Scan(&cacheSpill)
+	return autocheckpoint, cacheSpill, err
+}
+
 // UnpackedReadsForTest makes exports and listings on SQLite read each
 // event column by column (on) instead of packed into one value (off, the
 // default), so that tests can compare the two.

@@ -173,18 +173,24 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // pauseMerges), which FTS5 would otherwise do inside the transaction of
 // a later append, and copies the pages the
 // batch wrote from the write-ahead log into the database file (a passive
-// checkpoint, on a connection of its own), which SQLite would otherwise do
-// in the commit of a later transaction, an append's perhaps, while it
-// holds the writer.
+// checkpoint, on a connection of its own, before the merges and after
+// them), which SQLite would otherwise do in the commit of the batch or of
+// a later transaction, an append's perhaps, while it holds the writer.
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
 	defer func() {
 		if db.source.Engine == SQLite && step.Removed() > 0 {
 			pause := time.After(step.Took)
+			// Best effort: when they fail, SQLite's own checkpoint after
+			// a later commit does the work. The first copies the batch's
+			// pages while the appends that waited for it commit (their
+			// own checkpoint finds the log busy, or copied); the last
+			// leaves the log fully copied, so that the next transaction
+			// starts it again from the beginning: otherwise it stays
+			// past 1,000 pages and every append's commit checkpoints.
+			db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
 			// Best effort, like the checkpoint: what is left, a later
 			// write to the index merges.
 			db.mergeTombstones(ctx)
-			// Best effort: when it fails, SQLite's own checkpoint after a
-			// later commit does the work.
 			db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
 			if step.Done {
 				return

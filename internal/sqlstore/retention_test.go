@@ -98,6 +98,11 @@ func TestPruneBatchYields(t *testing.T) {
 				if sync, temp, err := sqlstore.WriteSettingsForTest(ctx, db); err != nil || sync != 2 || temp != 0 {
 					t.Errorf("%s: the write connection has synchronous=%d, temp_store=%d (%v); want 2 (FULL) and 0 (DEFAULT)", s.name, sync, temp, err)
 				}
+				// cache_spill reads as the pages it spills past: cache_size's
+				// (2 MB) by default, 4096 in a prune batch.
+				if ckpt, spill, err := sqlstore.WriteLogSettingsForTest(ctx, db); err != nil || ckpt != 1000 || spill >= 4096 {
+					t.Errorf("%s: the write connection has wal_autocheckpoint=%d, cache_spill=%d (%v); want 1000 and SQLite's default", s.name, ckpt, spill, err)
+				}
 			}
 		}
 		rest, err := db.PruneBatch(ctx, a.ID, cutoff, 500)
