@@ -162,8 +162,10 @@ func TestPruneYieldsInCounts(t *testing.T) {
 		if err := <-appended; err != nil {
 			t.Errorf("the append: %v", err)
 		}
-		if err != nil || step.Yielded != 1 || step.Removed() != 16 || step.From != 16 {
-			t.Fatalf("PruneBatch with a writer arriving before the counts: %+v, %v; want seq 16 to 31 removed after one attempt rolled back (half the events, at least a chunk)", step, err)
+		// At least one attempt gives way; a second may too, when the append
+		// still holds or awaits the writer as the next attempt counts.
+		if err != nil || step.Yielded < 1 || step.Removed() != 16 || step.From != 16 {
+			t.Fatalf("PruneBatch with a writer arriving before the counts: %+v, %v; want seq 16 to 31 removed after at least one attempt rolled back (half the events, at least a chunk)", step, err)
 		}
 		rep, err := db.VerifyLog(ctx, a.ID, sqltest.Signer(t).VerifierKey())
 		if err != nil || rep.Failure != nil {

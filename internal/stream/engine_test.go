@@ -776,6 +776,13 @@ func TestObserverAndBacklog(t *testing.T) {
 		if bl := backlog(); len(bl) != 1 || bl[0].Events != 0 {
 			t.Errorf("backlog once caught up %+v; want 0 events", bl)
 		}
+		// The engine tells the observer after the receiver has answered,
+		// so the last batch may reach it a moment after the receiver.
+		waitUntil(t, "the observer to hear of every batch", func() bool {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			return o.events >= len(got.seqs) && o.batches >= got.batches
+		})
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		if o.events != len(got.seqs) || o.batches != got.batches || o.failures["webhook http_5xx"] != 2 || len(o.deadTypes) != 0 {
