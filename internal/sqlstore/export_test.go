@@ -260,6 +260,6 @@ func FullTextMergeSettingsForTest(ctx context.Context, db *DB) (automerge, delet
 // PauseFullTextMergesForTest turns the full-text index's merges off, as a
 // prune batch does and as a prune that stopped half-way leaves them.
 func PauseFullTextMergesForTest(ctx context.Context, db *DB) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO events_fts (events_fts, rank) VALUES ('automerge', 0), ('deletemerge', 0)`)
+	_, err := db.write.ExecContext(ctx, pauseMerges)
 	return err
 }
