@@ -201,14 +201,7 @@ func TestPruneMergesTombstones(t *testing.T) {
 				first := time.Now().UTC().Add(-30 * 24 * time.Hour)
 				for i := range tc.appends {
 					db.Now = func() time.Time { return first.Add(time.Duration(i) * time.Minute) }
-					evs := make([]*audit.Event, tc.perAppend)
-					for j := range evs {
-						evs[j] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprintf("order-%d-%d", i, j),
-							Details: fmt.Sprintf(`{"note": "gift wrap %d colour %d"}`, i, j)}
-					}
-					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
-						t.Fatal(err)
-					}
+					appendGiftWraps(t, db, a.ID, i, tc.perAppend)
 				}
 				db.Now = time.Now
 				step, err := db.PruneBatch(ctx, a.ID, time.Now(), tc.limit)
@@ -259,14 +252,7 @@ func TestPruneDefersTombstoneMerges(t *testing.T) {
 					if i >= old/perAppend {
 						db.Now = time.Now
 					}
-					evs := make([]*audit.Event, perAppend)
-					for j := range evs {
-						evs[j] = &audit.Event{AccountID: a.ID, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprintf("order-%d-%d", i, j),
-							Details: fmt.Sprintf(`{"note": "gift wrap %d colour %d"}`, i, j)}
-					}
-					if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
-						t.Fatal(err)
-					}
+					appendGiftWraps(t, db, a.ID, i, perAppend)
 				}
 				db.Now = time.Now
 				sqlstore.ForceSearchPlanForTest(db, -1, 0, 0) // the full-text index, not a walk
@@ -381,4 +367,19 @@ func TestPruneBatchRanges(t *testing.T) {
 			}
 		}
 	})
+}
+
+// appendGiftWraps appends n events to account in one transaction, each
+// with details holding the words "gift wrap" and numbers from i.
+func appendGiftWraps(t *testing.T, db *sqlstore.DB, account int64, i, n int) {
+	t.Helper()
+	ctx := t.Context()
+	evs := make([]*audit.Event, n)
+	for j := range evs {
+		evs[j] = &audit.Event{AccountID: account, Action: "order.created", ResourceType: "order", ResourceID: fmt.Sprintf("order-%d-%d", i, j),
+			Details: fmt.Sprintf(`{"note": "gift wrap %d colour %d"}`, i, j)}
+	}
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { _, err := tx.AppendEvents(ctx, sqltest.Signer(t), evs...); return err }); err != nil {
+		t.Fatal(err)
+	}
 }
