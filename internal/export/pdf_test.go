@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -521,4 +522,67 @@ func BenchmarkPDFReportAtCap(b *testing.B) {
 	runtime.ReadMemStats(&m)
 	b.ReportMetric(float64(size)/(1<<20), "MB-pdf")
 	b.ReportMetric(float64(m.HeapSys)/(1<<20), "MB-heap-sys")
+}
+
+// TestPDFReportCompactPages checks that the pages say each font, colour
+// and line width once, not before every piece of text: the pages are held
+// uncompressed until the report is written, so their size is the report's
+// memory.
+func TestPDFReportCompactPages(t *testing.T) {
+	r := NewPDFReport(sampleInfo(), PDFOptions{})
+	for i := range 600 {
+		if err := r.Add(sampleEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := r.render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.SetCompression(false)
+	var buf bytes.Buffer
+	if err := doc.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	content := buf.String()
+	texts := strings.Count(content, ") Tj ET")
+	fonts := strings.Count(content, " Tf ET")
+	pages := doc.PageNo()
+	t.Logf("%d pages, %d pieces of text, %d font selections, %d bytes", pages, texts, fonts, buf.Len())
+	// A font change is written where the font does change (bold, the CJK
+	// fallback, the header's size) and once after each page's header.
+	if fonts*4 > texts {
+		t.Errorf("%d font selections for %d pieces of text; want at most one for four", fonts, texts)
+	}
+	if n := strings.Count(content, " rg BT "); n > 0 {
+		t.Errorf("%d pieces of text wrapped in a colour of their own; want text in the fill colour", n)
+	}
+	for _, line := range strings.Split(content, "\n") {
+		if strings.HasSuffix(line, " w") && strings.Count(content, "\n"+line+"\n"+line+"\n") > 0 {
+			t.Errorf("line width %q set twice in a row", line)
+			break
+		}
+	}
+}
+
+// TestPDFReportGCPercent checks that writing a report gives back the
+// garbage collector's target it found, and keeps a lower one (or GOGC=off)
+// as it is.
+func TestPDFReportGCPercent(t *testing.T) {
+	for _, start := range []int{100, 200, reportGCPercent, 20, -1} {
+		before := debug.SetGCPercent(start)
+		r := NewPDFReport(sampleInfo(), PDFOptions{})
+		for i := range 50 {
+			if err := r.Add(sampleEvent(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := r.WriteTo(io.Discard)
+		if got := debug.SetGCPercent(before); got != start {
+			t.Errorf("GOGC %d before the report, %d after", start, got)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -35,12 +35,19 @@ type typesetter struct {
 	// character selects its font in the PDF, which writes a font change
 	// into the page; the cache keeps that to once per character.
 	widths [3]map[rune]float64
+	// current is the font and size last selected, or font -1 when not
+	// known (forget); selecting it again writes nothing into the page.
+	current struct {
+		font int
+		size float64
+	}
 }
 
 // newTypesetter loads the fonts into pdf; the CJK fallback font only when
 // fallback is true.
 func newTypesetter(pdf *fpdf.Fpdf, cov *[3]coverage, fallback bool) *typesetter {
 	ts := &typesetter{pdf: pdf, cov: cov, fallback: fallback}
+	ts.forget()
 	pdf.AddUTF8FontFromBytes(famSans, "", fontRegularTTF)
 	pdf.AddUTF8FontFromBytes(famSans, "B", fontBoldTTF)
 	if fallback {
@@ -116,7 +123,13 @@ func (ts *typesetter) fontOf(r rune, bold bool) int {
 	return fontFallback
 }
 
+// setFont selects font at size pt, unless it is the one selected last:
+// the PDF library writes a font change into the page at every call.
 func (ts *typesetter) setFont(f *fpdf.Fpdf, font int, size float64) {
+	if ts.current.font == font && ts.current.size == size {
+		return
+	}
+	ts.current.font, ts.current.size = font, size
 	switch font {
 	case fontRegular:
 		f.SetFont(famSans, "", size)
@@ -126,6 +139,11 @@ func (ts *typesetter) setFont(f *fpdf.Fpdf, font int, size float64) {
 		f.SetFont(famCJK, "", size)
 	}
 }
+
+// forget makes the next setFont select its font whatever was selected
+// before: the page header and footer end with it, since the library
+// selects the page's font again after them.
+func (ts *typesetter) forget() { ts.current.font = -1 }
 
 // runeWidth returns r's advance at size pt, in mm.
 func (ts *typesetter) runeWidth(r rune, font int, size float64) float64 {
