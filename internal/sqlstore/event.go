@@ -269,6 +269,23 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			// SQLite's do), and reading the id visited each skipped row.
 			tail = ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
 		}
+		if c, ok := actorOnly(q); ok {
+			// The union of the qualifier's indexes, each read newest
+			// first up to the page's end; then the page's own rows by
+			// the (account_id, seq) key.
+			b := &sqlBuilder{}
+			keyset := func(b *sqlBuilder) string {
+				if p.After == nil {
+					return ""
+				}
+				t := db.t(p.After.CreatedAt)
+				return " AND e.created_at <= " + b.arg(t) + " AND (e.created_at < " + b.arg(t) + " OR e.seq < " + b.arg(p.After.Seq) + ")"
+			}
+			union := db.actorUnion(b, accountID, c, "e.account_id, e.created_at, e.seq", keyset, true, end+1)
+			tail = ` FROM (SELECT m.account_id, m.seq FROM (` + union + `) m ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?) d` +
+				` JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
+			args = b.args
+		}
 		// One row more than the page tells whether another page follows.
 		args = append(args, p.PerPage+1, p.Offset())
 		// On SQLite each row comes packed into one value (exportrow.go),

@@ -177,6 +177,34 @@ func (db *DB) whereOn(acct string, accountID int64, q *query.Query, byText bool)
 	return " WHERE " + strings.Join(conds, " AND "), b.args
 }
 
+// actorBranch is one way an actor: value matches an event: a condition
+// that names the account and reads one index, with its arguments.
+type actorBranch struct {
+	index, cond string
+	args        []any
+}
+
+// actorBranches returns the conditions an event of the account matches an
+// actor: qualifier c by, each alone on one index: the value as the actor's
+// ID, email or name, and, for a number, as the ID of a user actor. The
+// qualifier matches an event that any of them matches.
+func actorBranches(accountID int64, c query.Clause) []actorBranch {
+	var out []actorBranch
+	branch := func(index, col string, v any, more string) {
+		out = append(out, actorBranch{index, "e.account_id = ? AND " + col + " = ?" + more, []any{accountID, v}})
+	}
+	for _, v := range c.Values {
+		branch("events_account_actor_id_idx", "e.actor_id", v.Text, "")
+		branch("events_account_actor_email_idx", "e.actor_email", v.Text, "")
+		branch("events_account_actor_name_idx", "e.actor_name", v.Text, "")
+		if id, err := strconv.ParseInt(v.Text, 10, 64); err == nil && id > 0 && strconv.FormatInt(id, 10) == v.Text {
+			// A user actor is named by the user's ID.
+			branch("events_account_user_idx", "e.user_id", id, " AND e.actor_type = 'user'")
+		}
+	}
+	return out
+}
+
 // clause compiles one qualifier of a search of the account's events, its
 // values as alternatives.
 func (db *DB) clause(b *sqlBuilder, accountID int64, c query.Clause) string {
@@ -217,15 +245,9 @@ func (db *DB) clause(b *sqlBuilder, accountID int64, c query.Clause) string {
 		// it off its own index (account_id, column, …) and merge them:
 		// SQLite does only when nothing else offers an index on the
 		// account (searchDialect.accountUnindexed).
-		for _, v := range c.Values {
-			acct := func() string { return "e.account_id = " + b.arg(accountID) + " AND " }
-			alt := "(" + acct() + "e.actor_id = " + b.arg(v.Text) + ") OR (" + acct() + "e.actor_email = " + b.arg(v.Text) +
-				") OR (" + acct() + "e.actor_name = " + b.arg(v.Text) + ")"
-			if id, err := strconv.ParseInt(v.Text, 10, 64); err == nil && id > 0 && strconv.FormatInt(id, 10) == v.Text {
-				// A user actor is named by the user's ID.
-				alt += " OR (" + acct() + "e.user_id = " + b.arg(id) + " AND e.actor_type = 'user')"
-			}
-			alts = append(alts, alt)
+		for _, br := range actorBranches(accountID, c) {
+			alts = append(alts, "("+br.cond+")")
+			b.args = append(b.args, br.args...)
 		}
 	case query.FieldResource:
 		for _, v := range c.Values {
