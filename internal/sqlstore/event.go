@@ -248,9 +248,9 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 			// form lets every engine range-scan its (account_id, created_at,
 			// seq) index; the row-value and plain OR forms were up to 170×
 			// slower on SQLite (research/performance-and-reliability.md §3.1).
-			where += " AND e.created_at <= ? AND (e.created_at < ? OR e.seq < ?)"
-			t := db.t(p.After.CreatedAt)
-			args = append(args, t, t, p.After.Seq)
+			b := &sqlBuilder{args: args}
+			where += db.after(b, p.After)
+			args = b.args
 		}
 		const order = ` ORDER BY e.created_at DESC, e.seq DESC`
 		const users = ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id`
@@ -278,8 +278,7 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 				if p.After == nil {
 					return ""
 				}
-				t := db.t(p.After.CreatedAt)
-				return " AND e.created_at <= " + b.arg(t) + " AND (e.created_at < " + b.arg(t) + " OR e.seq < " + b.arg(p.After.Seq) + ")"
+				return db.after(b, p.After)
 			}
 			union := db.actorUnion(b, accountID, c, "e.account_id, e.created_at, e.seq", keyset, true, end+1)
 			tail = ` FROM (SELECT m.account_id, m.seq FROM (` + union + `) m ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?) d` +
@@ -335,6 +334,13 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		return nil
 	})
 	return page, err
+}
+
+// after returns the condition, with its arguments added to b, that keeps
+// the events after pos in listing order (keyset paging).
+func (db *DB) after(b *sqlBuilder, pos *audit.Position) string {
+	t := db.t(pos.CreatedAt)
+	return " AND e.created_at <= " + b.arg(t) + " AND (e.created_at < " + b.arg(t) + " OR e.seq < " + b.arg(pos.Seq) + ")"
 }
 
 // searched reports whether q holds anything beyond the seed's filters
