@@ -133,12 +133,8 @@ func TestSearchEnginesAgree(t *testing.T) {
 			ctx := t.Context()
 			var ids [2]int64
 			for i := range ids {
-				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("s%d.example.com", i)}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
-					t.Fatal(err)
-				}
-				ids[i] = a.ID
-				appendAll(t, db, corpus(uint64(i+1), a.ID, events, t0))
+				ids[i] = createShop(t, db, fmt.Sprintf("s%d.example.com", i))
+				appendAll(t, db, corpus(uint64(i+1), ids[i], events, t0))
 			}
 			now := t0.Add(40 * 24 * time.Hour)
 			var res [][]int64
@@ -205,6 +201,16 @@ func TestSearchEnginesAgree(t *testing.T) {
 }
 
 // appendAll appends events in batches of 200.
+// createShop creates an account named Shop at domain and returns its ID.
+func createShop(t testing.TB, db *sqlstore.DB, domain string) int64 {
+	t.Helper()
+	a := &audit.Account{Name: "Shop", Domain: domain}
+	if err := db.Update(context.Background(), func(tx *sqlstore.Tx) error { return tx.CreateAccount(context.Background(), a) }); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
 func appendAll(t testing.TB, db *sqlstore.DB, evs []*audit.Event) {
 	t.Helper()
 	ctx := context.Background()
@@ -312,12 +318,8 @@ func TestSearchPlansAgree(t *testing.T) {
 			ctx := t.Context()
 			var ids [2]int64
 			for i := range ids {
-				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("s%d.example.com", i)}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
-					t.Fatal(err)
-				}
-				ids[i] = a.ID
-				appendAll(t, db, corpus(uint64(i+5), a.ID, events, t0))
+				ids[i] = createShop(t, db, fmt.Sprintf("s%d.example.com", i))
+				appendAll(t, db, corpus(uint64(i+5), ids[i], events, t0))
 			}
 			now := t0.Add(40 * 24 * time.Hour)
 			var res []result
@@ -545,14 +547,10 @@ func TestActorSearchUnion(t *testing.T) {
 			ctx := t.Context()
 			var ids [2]int64
 			for i := range ids {
-				a := &audit.Account{Name: "Shop", Domain: fmt.Sprintf("u%d.example.com", i)}
-				if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
-					t.Fatal(err)
-				}
-				ids[i] = a.ID
+				ids[i] = createShop(t, db, fmt.Sprintf("u%d.example.com", i))
 				var evs []*audit.Event
 				for j := range 240 {
-					ev := &audit.Event{AccountID: a.ID, Action: "order.refunded", ActorType: "external",
+					ev := &audit.Event{AccountID: ids[i], Action: "order.refunded", ActorType: "external",
 						ActorID: fmt.Sprintf("svc_%d", j%5), ActorEmail: fmt.Sprintf("staff%d@example.com", j%4), ActorName: fmt.Sprintf("Staff %d", j%3),
 						// Many events at one time: the order falls to seq.
 						CreatedAt: t0.Add(time.Duration(j/7) * time.Minute)}
