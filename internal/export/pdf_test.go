@@ -557,17 +557,22 @@ func TestPDFReportCompactPages(t *testing.T) {
 	if n := strings.Count(content, " rg BT "); n > 0 {
 		t.Errorf("%d pieces of text wrapped in a colour of their own; want text in the fill colour", n)
 	}
+	// A line width is written when it changes (the header's rule, the
+	// table's rows) and where the library starts a page: a few a page, not
+	// one for each row.
+	widths := 0
 	for _, line := range strings.Split(content, "\n") {
-		if strings.HasSuffix(line, " w") && strings.Count(content, "\n"+line+"\n"+line+"\n") > 0 {
-			t.Errorf("line width %q set twice in a row", line)
-			break
+		if strings.HasSuffix(line, " w") {
+			widths++
 		}
+	}
+	if widths > 4*pages {
+		t.Errorf("%d line widths on %d pages; want at most four a page", widths, pages)
 	}
 }
 
 // TestPDFReportGCPercent checks that writing a report gives back the
-// garbage collector's target it found, and keeps a lower one (or GOGC=off)
-// as it is.
+// garbage collector's target it found, whatever it was (GOGC=off too).
 func TestPDFReportGCPercent(t *testing.T) {
 	for _, start := range []int{100, 200, reportGCPercent, 20, -1} {
 		before := debug.SetGCPercent(start)

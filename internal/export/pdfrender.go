@@ -160,7 +160,7 @@ func angle(email string) string {
 // The PDF library writes every colour, line width and font it is given
 // into the page, changed or not, and holds every page until it writes the
 // file: the renderer sets each only when it changes, which keeps a table
-// page to about a third of its size and the report's memory with it.
+// page to about half its size and the report's memory with it.
 
 // color sets the colour of the text drawn next. Text is painted with the
 // fill colour, so it sets that too: with the two equal the library writes

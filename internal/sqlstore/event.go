@@ -242,48 +242,46 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 		if pageWalk || acct == "" {
 			acct = "e.account_id"
 		}
-		where, args := db.whereOn(acct, accountID, q, pageWalk || negText || keyedText)
-		if p.After != nil {
-			// Keyset: the events after the position, in listing order. This
-			// form lets every engine range-scan its (account_id, created_at,
-			// seq) index; the row-value and plain OR forms were up to 170×
-			// slower on SQLite (research/performance-and-reliability.md §3.1).
-			b := &sqlBuilder{args: args}
-			where += db.after(b, p.After)
-			args = b.args
-		}
 		const order = ` ORDER BY e.created_at DESC, e.seq DESC`
 		const users = ` LEFT JOIN users u ON u.id = e.user_id AND u.account_id = e.account_id`
-		tail := ` FROM ` + from + users + where + order + ` LIMIT ? OFFSET ?`
-		deferAt := deferredOffset
-		if db.deferAt > 0 {
-			deferAt = db.deferAt
-		}
-		if p.Offset() >= deferAt {
-			// A deep page: skip the earlier matches reading only their
-			// positions (account, seq) off the index where it covers the
-			// search, then read the page's own rows by the (account_id,
-			// seq) key. Every index that yields listing order ends in
-			// created_at, seq, so the skipped rows need not be read:
-			// PostgreSQL's indexes do not hold the row's id (InnoDB's and
-			// SQLite's do), and reading the id visited each skipped row.
-			tail = ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
-		}
+		var tail string
+		var args []any
 		if c, ok := actorOnly(q); ok {
 			// The union of the qualifier's indexes, each read newest
 			// first up to the page's end; then the page's own rows by
 			// the (account_id, seq) key.
 			b := &sqlBuilder{}
-			keyset := func(b *sqlBuilder) string {
-				if p.After == nil {
-					return ""
-				}
-				return db.after(b, p.After)
-			}
-			union := db.actorUnion(b, accountID, c, "e.account_id, e.created_at, e.seq", keyset, true, end+1)
+			union := db.actorUnion(b, accountID, c, "e.account_id, e.created_at, e.seq", p.After, true, end+1)
 			tail = ` FROM (SELECT m.account_id, m.seq FROM (` + union + `) m ORDER BY m.created_at DESC, m.seq DESC LIMIT ? OFFSET ?) d` +
 				` JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
 			args = b.args
+		} else {
+			var where string
+			where, args = db.whereOn(acct, accountID, q, pageWalk || negText || keyedText)
+			if p.After != nil {
+				// Keyset: the events after the position, in listing order. This
+				// form lets every engine range-scan its (account_id, created_at,
+				// seq) index; the row-value and plain OR forms were up to 170×
+				// slower on SQLite (research/performance-and-reliability.md §3.1).
+				b := &sqlBuilder{args: args}
+				where += db.after(b, p.After)
+				args = b.args
+			}
+			tail = ` FROM ` + from + users + where + order + ` LIMIT ? OFFSET ?`
+			deferAt := deferredOffset
+			if db.deferAt > 0 {
+				deferAt = db.deferAt
+			}
+			if p.Offset() >= deferAt {
+				// A deep page: skip the earlier matches reading only their
+				// positions (account, seq) off the index where it covers the
+				// search, then read the page's own rows by the (account_id,
+				// seq) key. Every index that yields listing order ends in
+				// created_at, seq, so the skipped rows need not be read:
+				// PostgreSQL's indexes do not hold the row's id (InnoDB's and
+				// SQLite's do), and reading the id visited each skipped row.
+				tail = ` FROM (SELECT e.account_id, e.seq FROM ` + from + where + order + ` LIMIT ? OFFSET ?) d JOIN events e ON e.account_id = d.account_id AND e.seq = d.seq` + users + order
+			}
 		}
 		// One row more than the page tells whether another page follows.
 		args = append(args, p.PerPage+1, p.Offset())

@@ -200,17 +200,18 @@ func TestSearchEnginesAgree(t *testing.T) {
 	t.Logf("%d engines, %d searches, %d found events", len(results), searches, matched)
 }
 
-// appendAll appends events in batches of 200.
 // createShop creates an account named Shop at domain and returns its ID.
 func createShop(t testing.TB, db *sqlstore.DB, domain string) int64 {
 	t.Helper()
+	ctx := context.Background()
 	a := &audit.Account{Name: "Shop", Domain: domain}
-	if err := db.Update(context.Background(), func(tx *sqlstore.Tx) error { return tx.CreateAccount(context.Background(), a) }); err != nil {
+	if err := db.Update(ctx, func(tx *sqlstore.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
 	}
 	return a.ID
 }
 
+// appendAll appends events in batches of 200.
 func appendAll(t testing.TB, db *sqlstore.DB, evs []*audit.Event) {
 	t.Helper()
 	ctx := context.Background()

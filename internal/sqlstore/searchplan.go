@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditlog/auditlog/internal/audit"
 	"github.com/auditlog/auditlog/internal/query"
 )
 
@@ -280,8 +281,8 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 // actorUnion returns a UNION of the account's events that the actor:
 // qualifier c matches, one member per branch (actorBranches), each read
 // off the branch's own index alone: cols (of "events e") of at most limit
-// events per branch, the newest first when ordered, each branch's
-// condition followed by what extra returns (nil: nothing). Its columns
+// events per branch, the newest first when ordered, and only the events
+// after the position after when it is set (keyset paging). Its columns
 // are those of cols without "e.".
 //
 // An actor: search is an OR of columns, which no one index serves: on
@@ -291,14 +292,14 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 // count, 41 ms for the first page). Its branches read separately are
 // index entries only, each already in listing order (the indexes end in
 // created_at, seq): 9 ms and 3 ms.
-func (db *DB) actorUnion(b *sqlBuilder, accountID int64, c query.Clause, cols string, extra func(b *sqlBuilder) string, ordered bool, limit int64) string {
+func (db *DB) actorUnion(b *sqlBuilder, accountID int64, c query.Clause, cols string, after *audit.Position, ordered bool, limit int64) string {
 	hint := db.dialect.search.hint
 	var parts []string
 	for i, br := range actorBranches(accountID, c) {
 		sub := "SELECT " + cols + " FROM events e" + hint(br.index) + " WHERE " + br.cond
 		b.args = append(b.args, br.args...)
-		if extra != nil {
-			sub += extra(b)
+		if after != nil {
+			sub += db.after(b, after)
 		}
 		if ordered {
 			sub += " ORDER BY e.created_at DESC, e.seq DESC"
