@@ -93,6 +93,12 @@ type DB struct {
 	// before it reports the bound as an inexact total (SearchEvents); 0
 	// means DefaultCountBound. Set it before use.
 	CountBound int64
+	// ExamineBound is how many events a count checks when its search
+	// cannot be counted exactly within CountBound: the newest of them that
+	// the search's driver selects (searchplan.go), whose matches are then
+	// reported as a lower bound. 0 means DefaultExamineBound; it is never
+	// more than CountBound. Set it before use.
+	ExamineBound int64
 	// noTotalsFromCounts, in tests and benchmarks, makes a search of the
 	// analytics counts' columns count its rows (searchplan.go) instead of
 	// taking its total from the counts (searchcounts.go), to compare them.

@@ -27,9 +27,9 @@ import (
 //     its index reads with it) takes that count as its total;
 //   - when the smallest such count is within the bound, the search is
 //     counted exactly, reading those rows and no others;
-//   - otherwise the count reads the newest bound events of an ordered
-//     driver (its index in listing order) and reports the matches among
-//     them: a lower bound, with total_exact false.
+//   - otherwise the count reads the newest events of an ordered driver
+//     (its index in listing order), DB.ExamineBound of them, and reports
+//     the matches among them: a lower bound, with total_exact false.
 //
 // The page walks the driver newest first and stops after the page.
 
@@ -242,10 +242,10 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 		return wordlessPlan{total: n, from: "events e" + hint(best.index), unordered: !best.ordered, acct: acct(best)}, nil
 	}
 	where, args := db.where(accountID, q, byText)
-	// More than the bound to read: the newest bound events of an ordered
-	// driver are checked, and their matches are a lower bound. Every
-	// qualifier's count reached the bound, so any ordered one will do;
-	// the first in the search, else the account's time index.
+	// More than the bound to read: the newest events of an ordered driver
+	// are checked, examine of them, and their matches are a lower bound.
+	// Every qualifier's count reached the bound, so any ordered one will
+	// do; the first in the search, else the account's time index.
 	drv := searchDriver{clause: -1, created: -1, index: timeIndex, ordered: true}
 	for _, d := range cands {
 		if d.ordered {
@@ -256,7 +256,8 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 	b := &sqlBuilder{}
 	inner := " WHERE e.account_id = " + b.arg(accountID)
 	inner += drv.cond(db, b, accountID, q)
-	b.args = append(b.args, bound)
+	examine := db.examineBound(bound)
+	b.args = append(b.args, examine)
 	// CROSS JOIN keeps the driver's rows as the outer loop on SQLite,
 	// each row then read by its ID; with a plain JOIN it read every
 	// event of another qualifier's index and probed d for each (900 ms
@@ -267,7 +268,7 @@ func (db *DB) planCount(ctx context.Context, tx runner, run func(r runner, ctx c
 	if sd.countByRange {
 		// (PostgreSQL: phrases and prefix words checked in each row.)
 		where = postgresWalkWords(where, q)
-		n, err = db.countNewest(ctx, tx, run, hint(drv.index), inner, b.args[:len(b.args)-1], where, args, bound)
+		n, err = db.countNewest(ctx, tx, run, hint(drv.index), inner, b.args[:len(b.args)-1], where, args, examine)
 	} else {
 		n, err = one(`SELECT COUNT(*) FROM (SELECT e.id FROM events e`+hint(drv.index)+inner+
 			` ORDER BY e.created_at DESC, e.seq DESC LIMIT ?) d CROSS JOIN events e`+where+` AND e.id = d.id`, append(b.args, args...)...)
@@ -330,10 +331,10 @@ func (sd searchDialect) hint(index string) string {
 }
 
 // countNewest counts the events of the search where (with args) among the
-// newest bound events that the driver's condition inner (with innerArgs,
+// newest examine events that the driver's condition inner (with innerArgs,
 // on "events e"+hint) selects, for an engine whose indexes do not hold the
 // row's id (PostgreSQL, searchDialect.countByRange): the position
-// (created_at, seq) of the bound-th newest is read off the driver's index
+// (created_at, seq) of the examine-th newest is read off the driver's index
 // alone (an index-only scan), and the search is then counted over one
 // range of that index, from that position on, each row visited once. The
 // join of the newest rows' ids back to their rows visited each row twice
@@ -341,10 +342,10 @@ func (sd searchDialect) hint(index string) string {
 // "refund action:order.refunded" at a million events, against 6,000
 // buffers and 24 ms.
 func (db *DB) countNewest(ctx context.Context, tx runner, run func(r runner, ctx context.Context, query string, args ...any) (*sql.Rows, error),
-	hint, inner string, innerArgs []any, where string, args []any, bound int64) (int64, error) {
+	hint, inner string, innerArgs []any, where string, args []any, examine int64) (int64, error) {
 	const order = ` ORDER BY e.created_at DESC, e.seq DESC`
 	rows, err := run(tx, ctx, `SELECT e.created_at, e.seq FROM events e`+hint+inner+order+` LIMIT 1 OFFSET ?`,
-		append(slices.Clip(innerArgs), bound-1)...)
+		append(slices.Clip(innerArgs), examine-1)...)
 	if err != nil {
 		return 0, err
 	}
@@ -366,7 +367,7 @@ func (db *DB) countNewest(ctx context.Context, tx runner, run func(r runner, ctx
 	from := where
 	cargs := slices.Clip(args)
 	if found {
-		// (Else the driver selects fewer than bound events: all are
+		// (Else the driver selects fewer than examine events: all are
 		// examined.)
 		from += ` AND e.created_at >= ? AND (e.created_at > ? OR e.seq >= ?)`
 		cargs = append(cargs, at, at, seq)

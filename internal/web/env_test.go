@@ -23,6 +23,7 @@ import (
 	"github.com/auditlog/auditlog/internal/ratelimit"
 	"github.com/auditlog/auditlog/internal/sample"
 	"github.com/auditlog/auditlog/internal/server"
+	"github.com/auditlog/auditlog/internal/sqlstore"
 	"github.com/auditlog/auditlog/internal/sqlstore/sqltest"
 )
 
@@ -42,6 +43,7 @@ var roomy = ratelimit.Rule{Limit: 100000, Period: time.Minute}
 type testEnv struct {
 	t         testing.TB
 	app       *app.App
+	db        *sqlstore.DB
 	ts        *httptest.Server
 	accountID int64
 	// detailed is the ID of an event with changes and metadata.
@@ -85,7 +87,7 @@ func newTestEnvClock(t testing.TB, clock func() time.Time, opts ...func(*config.
 	t.Cleanup(hub.Close)
 	db.OnCommit = hub.Committed // as serve does: the explorer's live toggle
 	api := server.New(server.Deps{App: a, Store: db, Config: cfg, Now: clock, Live: hub})
-	e := &testEnv{t: t, app: a}
+	e := &testEnv{t: t, app: a, db: db}
 	e.ts = httptest.NewServer(Mount(api, New(Deps{App: a, Config: cfg, Chat: api.Chat(), Now: clock, StreamCheckpoint: api.StreamEncoder().Checkpoint})))
 	t.Cleanup(e.ts.Close)
 

@@ -49,6 +49,7 @@ type explorerView struct {
 	Presets  []preset
 	Events   []*audit.Event
 	Total    int64
+	AtLeast  bool // Total is a lower bound (the store's count stopped: docs/api.md, the totals rule)
 	First    bool // the first page
 	NewerURL string
 	OlderURL string
@@ -252,7 +253,7 @@ func (c *Console) explorer(w http.ResponseWriter, r *http.Request, p *app.Princi
 	if err != nil {
 		return err
 	}
-	v.Events, v.Total, v.First = list.Events, list.Pagination.Total, cursor == ""
+	v.Events, v.Total, v.AtLeast, v.First = list.Events, list.Pagination.Total, list.Pagination.TotalInexact, cursor == ""
 	v.Filtered = f != (audit.EventFilter{}) || v.Form.Q != ""
 	base := v.Form.query()
 	if list.NextCursor != "" {

@@ -139,6 +139,18 @@ func TestExplorerSearch(t *testing.T) {
 	if !strings.Contains(found.body, "q=action%3Auser_login") {
 		t.Error("the export buttons do not carry the search")
 	}
+	// Past the count's bound the total is a lower bound, and says so: an
+	// excluded address has no index, so the newest 3 events are checked.
+	e.db.CountBound = 3
+	some := c.get("/events?" + url.Values{"q": {"-ip:203.0.113.250"}}.Encode())
+	if !strings.Contains(some.body, "At least 3 events match these filters") {
+		t.Errorf("a count past its bound: the status line does not say it is a lower bound: %s",
+			regexp.MustCompile(`<p role="status">[^<]*</p>`).FindString(some.body))
+	}
+	e.db.CountBound = 0
+	if strings.Contains(all.body, "At least") {
+		t.Error("an exact total is shown as a lower bound")
+	}
 	bad := c.get("/events?" + url.Values{"q": {"acton:x"}}.Encode())
 	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "unknown qualifier") {
 		t.Errorf("a refused search: %d, body holds no message", bad.status)

@@ -248,20 +248,30 @@ func testSearchTotals(t *testing.T, db *sqlstore.DB) {
 		wantEvents int
 		wantPages  int64
 		hasNext    bool
+		examine    int64 // DB.ExamineBound; 0: the default, more than the bound
 	}{
-		{"", 1, 25, false, 5, 5, true},                   // the log head: exact
-		{"action:item.bought", 1, 5, false, 5, 1, false}, // under the bound: exact
-		{"action:item.viewed", 1, 20, false, 5, 4, true}, // 20 match: exact from the analytics counts, past the bound
-		{"details", 1, 10, true, 5, 2, true},
-		{"details", 2, 10, true, 5, 3, true},
-		{"details", 4, 10, true, 5, 5, true},  // past the bound, the page is still served
-		{"details", 5, 10, true, 5, 5, false}, // the last page
-		{"details", 6, 10, true, 0, 6, false},
-		{"action:item.*", 1, 25, false, 5, 5, true}, // the counts again
-		{"action:item.* details", 5, 10, true, 5, 5, false},
-		{"action:item.b* details", 1, 5, false, 5, 1, false},
+		{"", 1, 25, false, 5, 5, true, 0},                   // the log head: exact
+		{"action:item.bought", 1, 5, false, 5, 1, false, 0}, // under the bound: exact
+		{"action:item.viewed", 1, 20, false, 5, 4, true, 0}, // 20 match: exact from the analytics counts, past the bound
+		{"details", 1, 10, true, 5, 2, true, 0},
+		{"details", 2, 10, true, 5, 3, true, 0},
+		{"details", 4, 10, true, 5, 5, true, 0},  // past the bound, the page is still served
+		{"details", 5, 10, true, 5, 5, false, 0}, // the last page
+		{"details", 6, 10, true, 0, 6, false, 0},
+		{"action:item.*", 1, 25, false, 5, 5, true, 0}, // the counts again
+		{"action:item.* details", 5, 10, true, 5, 5, false, 0},
+		{"action:item.b* details", 1, 5, false, 5, 1, false, 0},
+		// Checking fewer events than the bound (DB.ExamineBound): the
+		// lower bound is the matches among the newest 4 the driver
+		// selects, the time index or the action's index.
+		{"details", 1, 4, true, 5, 2, true, 4},
+		{"details", 4, 4, true, 5, 5, true, 4},
+		{"action:item.viewed details", 1, 4, true, 5, 2, true, 4},
+		{"action:item.viewed details", 4, 4, true, 5, 4, false, 4},
+		{"action:item.bought details", 1, 5, false, 5, 1, false, 4}, // under the bound: exact, whatever is examined
 	}
 	for _, tt := range tests {
+		db.ExamineBound = tt.examine
 		q, err := query.Parse(tt.q, now)
 		if err != nil {
 			t.Fatal(err)
