@@ -44,6 +44,7 @@ more. Examples:
 	span := fs.String("span", "365d", "how far back the events reach: a `duration` such as 365d, 12h or 90m")
 	seed := fs.Uint64("seed", 1, "the `seed` that the events are drawn from")
 	batch := fs.Int("batch", generate.DefaultBatch, "`events` appended per transaction")
+	writers := fs.Int("writers", 0, "how many accounts to write at once, each on its own `connection` (default: one per CPU, at least 2, on PostgreSQL and MySQL; 1 on SQLite)")
 	pwFile := fs.String("password-file", "", "read the new accounts' users' password from the first line of this `file` (default: generate one and print it)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`")
 	progress := fs.String("progress", "auto", "show progress: `auto` (a bar on a terminal, a line every 10 s otherwise), always (a bar) or never")
@@ -66,9 +67,12 @@ more. Examples:
 		return fmt.Errorf("generate: --batch: want 1 to %d events per transaction", generate.MaxBatch)
 	case *share <= 0:
 		return errors.New("generate: --largest-share: want a fraction above 0 and at most 1")
+	case set["writers"] && *writers < 1: // 0 would mean the default to generate.Run
+		return fmt.Errorf("generate: --writers: want 1 to %d writers", generate.MaxWriters)
 	}
 	o := generate.Options{
 		Events: *events, Accounts: *accounts, AccountID: *accountID, LargestShare: *share, Span: spanDur, Seed: *seed, Batch: *batch,
+		Writers: *writers,
 	}
 	if *accountID != 0 {
 		if set["accounts"] {

@@ -47,7 +47,7 @@ func TestGenerateCommand(t *testing.T) {
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("generated-owners-pass\n"), 0o600)
 	out.Reset()
-	if err := runTest(t, []string{"generate", "--events", "900", "--accounts", "3", "--password-file", pw, "--seed", "5"}, env, &out, io.Discard); err != nil {
+	if err := runTest(t, []string{"generate", "--events", "900", "--accounts", "3", "--writers", "2", "--password-file", pw, "--seed", "5"}, env, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"wrote 900 events to 3 account(s)", "largest account: 2 ", "450 events", "sign in as the owner of the largest account: owner@", "seed5.example with the password of --password-file"} {
@@ -74,6 +74,8 @@ func TestGenerateCommand(t *testing.T) {
 		{[]string{"--events", "10", "--account", "99"}, "--account: no account 99"},
 		{[]string{"--events", "10", "--span", "a year"}, "--span"},
 		{[]string{"--events", "10", "--batch", "0"}, "--batch"},
+		{[]string{"--events", "10", "--writers", "0"}, "--writers"},
+		{[]string{"--events", "10", "--writers", "65"}, "--writers"},
 		{[]string{"--events", "10", "--largest-share", "2"}, "--largest-share"},
 		{[]string{"--events", "10", "--progress", "sometimes"}, "--progress"},
 		{[]string{"--events", "10", "--seed", "5", "--password-file", pw}, "pass another --seed"},

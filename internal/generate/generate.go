@@ -23,10 +23,12 @@ import (
 	"iter"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/auditlog/auditlog/internal/audit"
@@ -43,7 +45,20 @@ const (
 	DefaultLargestShare = 0.5
 	MaxBatch            = 100_000
 	MaxAccounts         = 100_000
+	MaxWriters          = 64
 )
+
+// DefaultWriters returns how many accounts Run writes at once on the
+// engine when Options.Writers is 0: one per CPU the process may use (at
+// least two) on a server engine, where each writer holds a connection and
+// different accounts' appends commit concurrently; one on SQLite, whose
+// single writer connection serialises every transaction anyway.
+func DefaultWriters(engine sqlstore.Engine) int {
+	if engine == sqlstore.SQLite {
+		return 1
+	}
+	return min(max(2, runtime.GOMAXPROCS(0)), MaxWriters)
+}
 
 // Options says what to generate.
 type Options struct {
@@ -69,12 +84,21 @@ type Options struct {
 	// Batch is how many events each transaction appends (DefaultBatch
 	// when 0, at most MaxBatch).
 	Batch int
+	// Writers is how many accounts are written at once, each by its own
+	// writer on its own connection (DefaultWriters of the engine when 0, at
+	// most MaxWriters). An account is written by one writer only, its
+	// events in order; a writer takes the next account, largest first,
+	// when it has drawn the last event of its current one, and a batch may
+	// hold the end of one of its accounts and the start of the next.
+	Writers int
 	// Password is the password of the users of new accounts (required with
 	// Accounts), hashed by Hasher once for all of them.
 	Password string
 	Hasher   *password.Hasher
 	// Progress, when set, is called after each committed transaction with
-	// the number of events written so far.
+	// the number of events written so far. With several writers it is
+	// called from their goroutines, one call at a time, the number never
+	// going down.
 	Progress func(done int64)
 }
 
@@ -156,6 +180,8 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("span", "reaches back before 1971")
 	case o.Batch < 1 || o.Batch > MaxBatch:
 		return bad("batch", "want 1 to %d events per transaction", MaxBatch)
+	case o.Writers < 0 || o.Writers > MaxWriters:
+		return bad("writers", "want 1 to %d writers", MaxWriters)
 	case o.AccountID == 0 && o.Password == "":
 		return bad("password-file", "the new accounts' users need a password")
 	case o.AccountID == 0 && o.Hasher == nil:
@@ -209,13 +235,18 @@ func Counts(events int64, accounts int, share float64) []int64 {
 
 // Run generates events into db as the options say, signing the logs'
 // checkpoints with signer, and then refreshes the planner's statistics (a
-// bulk load changes the tables' sizes by a large factor). It stops at the
-// first error, with every transaction committed before it kept: each is a
+// bulk load changes the tables' sizes by a large factor). Its writers
+// (Options.Writers) append different accounts' batches concurrently. It
+// stops at the first error: every writer stops before its next
+// transaction, and every transaction committed before is kept: each is a
 // whole batch, and the logs verify.
 func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, o Options) (*Result, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
+	}
+	if o.Writers == 0 {
+		o.Writers = DefaultWriters(db.Engine())
 	}
 	var shops []*shop
 	if o.AccountID != 0 {
@@ -235,16 +266,30 @@ func Run(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, o Options) (
 	for i, s := range shops {
 		index[s.accountID] = i
 	}
-	start := time.Now()
-	err = write(ctx, db, signer, o.Batch, func(yield func(*audit.Event, error) bool) {
-		for _, s := range shops {
-			for s.i < s.n {
-				if !yield(s.next()) {
-					return
+	// The writers take the accounts in order, the largest first, each
+	// account by one of them.
+	queue := make(chan *shop, len(shops))
+	for _, s := range shops {
+		queue <- s
+	}
+	close(queue)
+	streams := make([]iter.Seq2[*audit.Event, error], min(o.Writers, len(shops)))
+	for w := range streams {
+		streams[w] = func(yield func(*audit.Event, error) bool) {
+			for s := range queue {
+				for s.i < s.n {
+					if !yield(s.next()) {
+						return
+					}
 				}
 			}
 		}
-	}, func(batch []*audit.Event, appended []audit.Appended) {
+	}
+	var mu sync.Mutex // res and o.Progress, for the writers
+	start := time.Now()
+	err = write(ctx, db, signer, o.Batch, streams, func(batch []*audit.Event, appended []audit.Appended) {
+		mu.Lock()
+		defer mu.Unlock()
 		for i, a := range appended {
 			if a.Replayed {
 				res.Replayed++
@@ -285,7 +330,7 @@ func Load(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, batch int, 
 		return 0, &OptionError{"batch", fmt.Sprintf("want 1 to %d events per transaction", MaxBatch)}
 	}
 	var written int64
-	err := write(ctx, db, signer, batch, events, func(_ []*audit.Event, appended []audit.Appended) {
+	err := write(ctx, db, signer, batch, []iter.Seq2[*audit.Event, error]{events}, func(_ []*audit.Event, appended []audit.Appended) {
 		for _, a := range appended {
 			if !a.Replayed {
 				written++
@@ -295,34 +340,75 @@ func Load(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, batch int, 
 	return written, err
 }
 
-// write appends events in transactions of size events, drawing the next
-// batch on its own goroutine, and calls done after each commit.
-func write(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, size int, events iter.Seq2[*audit.Event, error],
+// write appends the events of each stream in transactions of size events,
+// the streams concurrently, each by its own writer (no two streams may
+// hold events of one account), and calls done after each commit, from the
+// writers' goroutines. It returns the first error of any writer, once
+// every writer has stopped: the others stop before their next transaction.
+func write(ctx context.Context, db *sqlstore.DB, signer *tlog.Signer, size int, streams []iter.Seq2[*audit.Event, error],
+	done func(batch []*audit.Event, appended []audit.Appended)) error {
+	halt, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, events := range streams {
+		wg.Go(func() {
+			if err := writeStream(ctx, halt, db, signer, size, events, done); err != nil {
+				once.Do(func() { first = err })
+				stop()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// writeStream appends events in transactions of size events, drawing the
+// next batch on its own goroutine while the database writes the previous
+// one, and calls done after each commit. It stops before its next
+// transaction once halt is done, returning ctx's error (nil when only halt
+// was cancelled: another writer failed).
+func writeStream(ctx, halt context.Context, db *sqlstore.DB, signer *tlog.Signer, size int, events iter.Seq2[*audit.Event, error],
 	done func(batch []*audit.Event, appended []audit.Appended)) error {
 	batches := make(chan []*audit.Event, 2)
 	genErr := make(chan error, 1)
-	genCtx, stop := context.WithCancel(ctx)
+	genCtx, stop := context.WithCancel(halt)
 	defer stop()
 	go func() {
 		defer close(batches)
 		genErr <- produce(genCtx, events, size, batches)
 	}()
+	drain := func() {
+		stop()
+		for range batches {
+		}
+	}
 	for batch := range batches {
+		if halt.Err() != nil {
+			drain()
+			return ctx.Err()
+		}
 		var appended []audit.Appended
+		// The transaction runs under ctx, not halt: a sibling's failure
+		// lets it finish, so what it committed is counted.
 		err := db.Update(ctx, func(tx *sqlstore.Tx) error {
 			var err error
 			appended, err = tx.AppendEvents(ctx, signer, batch...)
 			return err
 		})
 		if err != nil {
-			stop()
-			for range batches {
-			}
+			drain()
 			return fmt.Errorf("generate: append events: %w", err)
 		}
 		done(batch, appended)
 	}
-	return <-genErr
+	if err := <-genErr; err != nil && halt.Err() == nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // produce sends the events in batches of size events.
