@@ -59,7 +59,7 @@ type dialect struct {
 	analyzeLog func(ctx context.Context, db *DB) error
 	// smallRead, when set, runs first in a read transaction whose queries
 	// read few rows, where starting parallel workers costs more than the
-	// query (PostgreSQL's analytics counts).
+	// query (PostgreSQL's analytics counts, and a search's count and page).
 	smallRead string
 	// prepare makes the store prepare each fixed statement once per
 	// connection (see runner). PostgreSQL needs none: pgx caches prepared
