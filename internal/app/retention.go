@@ -267,8 +267,31 @@ func (a *App) Prune(ctx context.Context, opts PruneOptions, progress func(PruneR
 // to the account wait for at most about that long. Batches start at
 // PRUNE_BATCH events, halve (down to minPruneBatch) while they take longer than twice this, and
 // grow back to PRUNE_BATCH while they take less than half of it, so a
-// slow or busy database gets smaller transactions, not longer waits.
+// slow or busy database gets smaller transactions, not longer waits
+// (nextPruneSize).
 const pruneBatchTarget = 25 * time.Millisecond
+
+// nextPruneSize returns how many events the batch after step may remove,
+// step having been given size of at most batch (PRUNE_BATCH). A SQLite
+// batch that rolled back attempts for this process's appends
+// (step.Yielded) committed one of fewer events (step.Limit): the next
+// starts there, not at size again, since the appends that interrupted it
+// will likely interrupt a batch as large; it grows back, like any batch,
+// once one that no append interrupted took less than half the target.
+// Otherwise the size halves while batches take longer than twice
+// pruneBatchTarget, never below minPruneBatch (or batch, when smaller).
+func nextPruneSize(size, batch int, step sqlstore.PruneStep) int {
+	least := min(batch, minPruneBatch)
+	switch {
+	case step.Yielded > 0:
+		return max(least, min(size, step.Limit))
+	case step.Took > 2*pruneBatchTarget:
+		return max(least, size/2)
+	case step.Took < pruneBatchTarget/2:
+		return min(batch, size*2)
+	}
+	return size
+}
 
 // minPruneBatch is as far as a batch shrinks: a batch's fixed cost (its
 // transaction, the log head) must never leave a prune removing one event
@@ -285,12 +308,7 @@ func (a *App) pruneAccount(ctx context.Context, res *PruneResult, holder string,
 			break // record what was removed
 		}
 		step, err := a.store.PruneBatch(ctx, res.AccountID, res.Cutoff, size)
-		switch {
-		case step.Took > 2*pruneBatchTarget:
-			size = max(min(batch, minPruneBatch), size/2)
-		case step.Took < pruneBatchTarget/2:
-			size = min(batch, size*2)
-		}
+		size = nextPruneSize(size, batch, step)
 		if errors.Is(err, sqlstore.ErrPruneRaced) {
 			return ErrPruneBusy
 		} else if err != nil {

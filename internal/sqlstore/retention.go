@@ -131,6 +131,10 @@ type PruneStep struct {
 	// Yielded counts the attempts that rolled back, on SQLite, because
 	// another transaction of the process began to wait for the writer.
 	Yielded int
+	// Limit is how many events the committed attempt could remove at
+	// most: PruneBatch's limit, or less once attempts rolled back (each
+	// tries again with half as many).
+	Limit int
 }
 
 // Removed returns how many events the step removed.
@@ -209,14 +213,14 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 	if db.source.Engine != SQLite {
 		start := time.Now()
 		step, err = db.pruneBatch(ctx, accountID, cutoff, limit, false)
-		step.Took = time.Since(start)
+		step.Took, step.Limit = time.Since(start), limit
 		return step, err
 	}
 	for yielded := 0; ; yielded++ {
 		start := time.Now()
 		step, err = db.pruneBatch(ctx, accountID, cutoff, limit, yielded < maxPruneYields)
 		if !errors.Is(err, errPruneYielded) {
-			step.Took, step.Yielded = time.Since(start), yielded
+			step.Took, step.Yielded, step.Limit = time.Since(start), yielded, limit
 			return step, err
 		}
 		// The transaction that waited has the writer now; the next

@@ -18,8 +18,9 @@ import (
 // 50). While one waits throughout, a batch rolls back maxPruneYields (8)
 // attempts, each half the one before down to one chunk (16 events), then
 // commits a chunk, saying more are due. With none it removes its whole
-// limit. PostgreSQL and MySQL lock rows, not the database, and remove the
-// whole limit every time. All leave the log pruned as a prefix, by seq,
+// limit. The step reports the committed attempt's limit. PostgreSQL and
+// MySQL lock rows, not the database, and remove the whole limit every
+// time. All leave the log pruned as a prefix, by seq,
 // and the appends in it; SQLite's write connection is back to
 // synchronous=FULL with temporary files on disk after every batch.
 func TestPruneBatchYields(t *testing.T) {
@@ -55,11 +56,12 @@ func TestPruneBatchYields(t *testing.T) {
 			arrives bool  // a transaction begins to wait mid-batch
 			removed int64
 			yielded int64
+			limit   int64 // the committed attempt's limit
 			size    int64 // the log's size after the batch
 		}{
-			{"a transaction waits throughout", 1, false, pick(16, 100), pick(8, 0), 300},
-			{"a writer arrives mid-batch", 0, true, pick(50, 100), pick(1, 0), 301},
-			{"none waits", 0, false, 100, 0, 301},
+			{"a transaction waits throughout", 1, false, pick(16, 100), pick(8, 0), pick(16, 100), 300},
+			{"a writer arrives mid-batch", 0, true, pick(50, 100), pick(1, 0), pick(50, 100), 301},
+			{"none waits", 0, false, 100, 0, 100, 301},
 		}
 		pruned := int64(0)
 		for _, s := range steps {
@@ -85,9 +87,9 @@ func TestPruneBatchYields(t *testing.T) {
 					t.Errorf("%s: the append: %v", s.name, err)
 				}
 			}
-			if err != nil || step.From != pruned+1 || step.Removed() != s.removed || int64(step.Yielded) != s.yielded || step.Done {
-				t.Errorf("%s: PruneBatch = %+v, %v; want seq %d to %d removed after %d attempts rolled back, more due",
-					s.name, step, err, pruned+1, pruned+s.removed, s.yielded)
+			if err != nil || step.From != pruned+1 || step.Removed() != s.removed || int64(step.Yielded) != s.yielded || int64(step.Limit) != s.limit || step.Done {
+				t.Errorf("%s: PruneBatch = %+v, %v; want seq %d to %d removed after %d attempts rolled back, by one of limit %d, more due",
+					s.name, step, err, pruned+1, pruned+s.removed, s.yielded, s.limit)
 			}
 			pruned += s.removed
 			lp, err := db.LogPrune(ctx, a.ID)
