@@ -95,17 +95,8 @@ func TestRun(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			o := generate.Options{Events: 2400, Accounts: 4, Seed: 7, Batch: 700, End: end, Span: 30 * 24 * time.Hour, Password: "a-long-password-1", Hasher: cheap}
-			var progress []int64
-			o.Progress = func(done int64) { progress = append(progress, done) }
 			db := e.Open(t)
-			res, err := generate.Run(ctx, db, sqltest.Signer(t), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Written != o.Events || res.Replayed != 0 || len(res.Accounts) != o.Accounts {
-				t.Fatalf("wrote %d (%d replayed) to %d accounts, want %d to %d", res.Written, res.Replayed, len(res.Accounts), o.Events, o.Accounts)
-			}
-			checkProgress(t, progress, o.Events, int64(o.Batch))
+			res := runChecked(t, db, o)
 			counts := generate.Counts(o.Events, o.Accounts, generate.DefaultLargestShare)
 			actions := generate.Actions()
 			first := map[int64][]*audit.Event{}
@@ -204,6 +195,24 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// runChecked runs o (new accounts) on db and checks what every run must
+// give: every event written, none replayed, every account made, and the
+// progress Run reported (checkProgress).
+func runChecked(t *testing.T, db *sqlstore.DB, o generate.Options) *generate.Result {
+	t.Helper()
+	var progress []int64
+	o.Progress = func(done int64) { progress = append(progress, done) }
+	res, err := generate.Run(t.Context(), db, sqltest.Signer(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != o.Events || res.Replayed != 0 || len(res.Accounts) != o.Accounts {
+		t.Fatalf("wrote %d (%d replayed) to %d accounts, want %d to %d", res.Written, res.Replayed, len(res.Accounts), o.Events, o.Accounts)
+	}
+	checkProgress(t, progress, o.Events, int64(o.Batch))
+	return res
+}
+
 // checkProgress checks the numbers Run reported: rising by at most a batch
 // at a time, up to every event.
 func checkProgress(t *testing.T, progress []int64, events, batch int64) {
@@ -241,17 +250,8 @@ func TestWriters(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					o := generate.Options{Events: 2100, Accounts: tt.accounts, Writers: tt.writers, Seed: 11, Batch: tt.batch, End: end,
 						Span: 7 * 24 * time.Hour, Password: "a-long-password-1", Hasher: cheap}
-					var progress []int64
-					o.Progress = func(done int64) { progress = append(progress, done) }
 					db := e.Open(t)
-					res, err := generate.Run(ctx, db, sqltest.Signer(t), o)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if res.Written != o.Events || res.Replayed != 0 || len(res.Accounts) != tt.accounts {
-						t.Fatalf("wrote %d (%d replayed) to %d accounts, want %d to %d", res.Written, res.Replayed, len(res.Accounts), o.Events, tt.accounts)
-					}
-					checkProgress(t, progress, o.Events, int64(o.Batch))
+					res := runChecked(t, db, o)
 					for i, want := range generate.Counts(o.Events, tt.accounts, generate.DefaultLargestShare) {
 						a := res.Accounts[i]
 						if a.Events != want {
