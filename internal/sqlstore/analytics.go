@@ -601,15 +601,24 @@ func (db *DB) CountTop(ctx context.Context, accountID int64, f CountFilter, dim 
 // few thousand rows, and starting workers was most of its time. It also
 // plans each count for its values (planFresh), as the search does.
 func (db *DB) countQuery(ctx context.Context, r runner, query string, args ...any) (*sql.Rows, error) {
-	if s := db.dialect.smallRead; s != "" {
-		if _, err := r.q.ExecContext(ctx, s); err != nil {
-			return nil, err
-		}
+	if err := db.smallRead(ctx, r); err != nil {
+		return nil, err
 	}
 	if len(db.dialect.planFresh) > 0 {
 		return r.queryBuilt(ctx, query, append(slices.Clip(db.dialect.planFresh), args...)...)
 	}
 	return r.query(ctx, query, args...)
+}
+
+// smallRead tells the engine that r's transaction reads few rows
+// (dialect.smallRead): on PostgreSQL, no parallel workers for it, whose
+// start can take longer than such a query. Elsewhere it does nothing.
+func (db *DB) smallRead(ctx context.Context, r runner) error {
+	if s := db.dialect.smallRead; s != "" {
+		_, err := r.q.ExecContext(ctx, s)
+		return err
+	}
+	return nil
 }
 
 // actorBucketSQL returns, for the engine, the SQL expressions of the start

@@ -83,13 +83,13 @@ func (db *DB) SearchEvents(ctx context.Context, accountID int64, q *query.Query,
 	err := db.view(ctx, func(tx runner) error {
 		sd := db.dialect.search
 		counted := !q.IsZero()
-		if s := db.dialect.smallRead; s != "" && counted {
+		if counted {
 			// A page of a search reads up to a few thousand rows and
 			// stops: PostgreSQL, planning a walk of an action's index
 			// for three terms at a million events, started two
 			// parallel workers, and waited 50 ms for them before the
 			// first row of a 68 ms page that one process reads in 20.
-			if _, err := tx.q.ExecContext(ctx, s); err != nil {
+			if err := db.smallRead(ctx, tx); err != nil {
 				return db.wrap(err, "plan without parallel workers")
 			}
 		}
