@@ -194,6 +194,7 @@ func (p *Principal) setActor(e *audit.Event) {
 	}
 	if p.User != nil {
 		e.SetUserActor(p.User)
+		e.User = p.User // so the answer names the user as a read would
 		return
 	}
 	if p.Platform != nil {

@@ -146,7 +146,16 @@ func TestIngestEvent(t *testing.T) {
 			wantError(t, 400, "invalid", "actor.user_id")
 
 		// A signed-in owner may record events too; an analyst may not.
-		tn.owner.do("POST", "/api/audit-logs", map[string]any{"action": "settings.updated"}).want(t, 201)
+		// The answer names the user as a read of the event does.
+		r = tn.owner.do("POST", "/api/audit-logs", map[string]any{"action": "settings.updated"}).want(t, 201)
+		created := r.obj("audit_log")
+		if u, ok := created["user"].(map[string]any); !ok || num(u, "id") != tn.ownerID || u["role"] != "owner" {
+			t.Errorf("signed-in actor: user %v", created["user"])
+		}
+		read := tn.owner.do("GET", fmt.Sprintf("/api/audit-logs/%d", num(created, "id")), nil).want(t, 200)
+		if fmt.Sprint(read.obj("audit_log")["user"]) != fmt.Sprint(created["user"]) {
+			t.Errorf("created user %v, read back %v", created["user"], read.obj("audit_log")["user"])
+		}
 		analyst, _ := e.addUser(tn, audit.RoleAnalyst)
 		analyst.do("POST", "/api/audit-logs", map[string]any{"action": "settings.updated"}).wantError(t, 403, "forbidden", "")
 
