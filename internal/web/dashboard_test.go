@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -37,8 +36,8 @@ func TestDashboard(t *testing.T) {
 		if err := json.Unmarshal([]byte(api.body), &sum); err != nil || api.status != 200 {
 			t.Fatalf("summary: %d %s", api.status, api.body)
 		}
-		total := regexp.MustCompile(`<strong>(\d+)</strong> events`).FindStringSubmatch(page.body)
-		if total == nil || total[1] != strconv.FormatInt(sum.Total, 10) {
+		total := regexp.MustCompile(`<strong>([\d,]+)</strong> events`).FindStringSubmatch(page.body)
+		if total == nil || total[1] != thousands(sum.Total) {
 			t.Errorf("range %q: dashboard total %v; the API's %d", rng, total, sum.Total)
 		}
 		if rng == "30d" && sum.Total == 0 {
@@ -46,14 +45,14 @@ func TestDashboard(t *testing.T) {
 		}
 		// Every top value links to its events in the explorer; the
 		// link's count matches.
-		links := regexp.MustCompile(`<a href="(/events\?action=[^"]+)" class="action">[^<]+</a>\s*<svg[^>]*><rect[^>]*/></svg></td><td data-label="Events">(\d+)</td>`).FindAllStringSubmatch(page.body, -1)
+		links := regexp.MustCompile(`<a href="(/events\?action=[^"]+)" class="action">[^<]+</a>\s*<svg[^>]*><rect[^>]*/></svg></td><td data-label="Events">([\d,]+)</td>`).FindAllStringSubmatch(page.body, -1)
 		if rng == "30d" && len(links) == 0 {
 			t.Fatalf("no top actions on the 30-day dashboard")
 		}
 		for _, l := range links[:min(2, len(links))] {
 			href := strings.ReplaceAll(l[1], "&amp;", "&")
 			list := owner.get(href)
-			if m := regexp.MustCompile(`(\d+) events? match these filters`).FindStringSubmatch(list.body); m == nil || m[1] != l[2] {
+			if m := regexp.MustCompile(`([\d,]+) events? match these filters`).FindStringSubmatch(list.body); m == nil || m[1] != l[2] {
 				t.Errorf("%s lists %v; the dashboard counts %s", href, m, l[2])
 			}
 		}
