@@ -118,6 +118,22 @@ func (db *DB) PrunedPrefix(ctx context.Context, accountID int64) (*PrunedPrefix,
 	return p, err
 }
 
+// On SQLite a prune rests after each batch sqlitePruneRest times as long
+// as the batch took, at most maxPruneRest, so that it holds the writer,
+// and writes to the disk, about a twentieth of the time. The appends that
+// commit while a batch's pages are being written and synced (its commit,
+// then the checkpoints that copy them into the database file) wait for
+// that I/O; with a rest as long as the batch the appends' p99 during a
+// prune was 16–17 ms against 7.6–9.6 ms idle, with nineteen times
+// 10.6–11.5 ms against 6.4–7.0, at an eighth of the rate
+// (docs/performance.md, "SQLite: a prune that rests longer"). A
+// background job has the time; the appends do not. The bound keeps a
+// slow batch on a loaded machine from resting past the lease's renewal.
+const (
+	sqlitePruneRest = 19
+	maxPruneRest    = 10 * time.Second
+)
+
 // PruneStep is what one PruneBatch removed: the events with seq From to
 // To (none when To < From).
 type PruneStep struct {
@@ -126,7 +142,7 @@ type PruneStep struct {
 	// one is as recent as the cut-off, or there is none.
 	Done bool
 	// Took is how long the transaction that removed them took (without
-	// the attempts rolled back before it, and the pause after it).
+	// the attempts rolled back before it, and the rest after it).
 	Took time.Duration
 	// Yielded counts the attempts that rolled back, on SQLite, because
 	// another transaction of the process began to wait for the writer.
@@ -168,9 +184,12 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // disk (synchronous=NORMAL: updateWith), which leaves an append arriving
 // during the commit only the write of its pages to wait for, not an
 // fsync: a power failure can undo a prune batch, which the next prune
-// repeats, never half of one. PruneBatch then pauses as
-// long as the batch took before it returns, unless it was the last, so
-// that appends of other processes, which poll for the writer, get it too.
+// repeats, never half of one. PruneBatch then rests before it returns,
+// unless the batch was the last: sqlitePruneRest times as long as the
+// batch took (at most maxPruneRest), so that appends of other processes,
+// which poll for the writer, get it too, and so that the prune's writes
+// to the log and the database file, which every append's commit syncs
+// behind, take a twentieth of the time.
 // Before the pause it does the merges of the full-text index that are
 // due (mergeTombstones; the batch paused those that would rewrite the
 // index without the removed rows until the prune's last batch: see
@@ -183,7 +202,7 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
 	defer func() {
 		if db.source.Engine == SQLite && step.Removed() > 0 {
-			pause := time.After(step.Took)
+			pause := time.After(min(sqlitePruneRest*step.Took, maxPruneRest))
 			// Best effort: when they fail, SQLite's own checkpoint after
 			// a later commit does the work. The first copies the batch's
 			// pages while the appends that waited for it commit (their
@@ -202,8 +221,8 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			// SQLite has one writer, and a writer of another process
 			// waiting for it polls: left alone, the next batch would take
 			// the lock again before the appends queued behind this one.
-			// Pausing as long as the batch took lets them in, at half the
-			// prune's speed.
+			// The rest lets them in, and keeps the disk mostly to the
+			// appends' syncs.
 			select {
 			case <-pause:
 			case <-ctx.Done():
