@@ -24,9 +24,9 @@ and every export keeps verifying, and each prune is recorded in the account's
 log as a retention.pruned event. It rests after each batch nineteen times as
 long as the batch took, so that the appends of a running server keep their
 latency: it removes some 2,000 events a second on PostgreSQL, 300 to 500 on
-SQLite. One process
-prunes at a time: while another holds the retention lease, prune exits with
-an error and removes nothing. It prints one line per account it pruned.`)
+SQLite. One process prunes at a time: while another holds the retention
+lease, prune exits with an error and removes nothing. It prints one line per
+account it pruned.`)
 	accountID := fs.Int64("account", 0, "prune only the account with this `ID`")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed, and remove nothing")
 	if err := st.parseFlags(fs, args); err != nil {

@@ -194,7 +194,7 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // which poll for the writer, get it too, and so that the prune's writes
 // to the log and the database file, which every append's commit syncs
 // behind, take a twentieth of the time.
-// Before the pause it does the merges of the full-text index that are
+// Before the rest it does the merges of the full-text index that are
 // due (mergeTombstones; the batch paused those that would rewrite the
 // index without the removed rows until the prune's last batch: see
 // pauseMerges), which FTS5 would otherwise do inside the transaction of
@@ -205,8 +205,11 @@ func (s PruneStep) Removed() int64 { return max(0, s.To-s.From+1) }
 // a later transaction, an append's perhaps, while it holds the writer.
 func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time, limit int) (step PruneStep, err error) {
 	defer func() {
-		if db.source.Engine == SQLite && step.Removed() > 0 {
-			pause := time.After(min(pruneRest*step.Took, maxPruneRest))
+		if step.Removed() == 0 {
+			return
+		}
+		rest := time.After(min(pruneRest*step.Took, maxPruneRest))
+		if db.source.Engine == SQLite {
 			// Best effort: when they fail, SQLite's own checkpoint after
 			// a later commit does the work. The first copies the batch's
 			// pages while the appends that waited for it commit (their
@@ -219,28 +222,19 @@ func (db *DB) PruneBatch(ctx context.Context, accountID int64, cutoff time.Time,
 			// write to the index merges.
 			db.mergeTombstones(ctx)
 			db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
-			if step.Done {
-				return
-			}
-			// SQLite has one writer, and a writer of another process
-			// waiting for it polls: left alone, the next batch would take
-			// the lock again before the appends queued behind this one.
-			// The rest lets them in, and keeps the disk mostly to the
-			// appends' syncs.
-			select {
-			case <-pause:
-			case <-ctx.Done():
-			}
+		}
+		if step.Done {
 			return
 		}
-		// PostgreSQL and MySQL: no append waits for a batch, but every
-		// append's commit syncs the write-ahead log behind the batch's
-		// writes; the rest keeps those to a twentieth of the time.
-		if step.Removed() > 0 && !step.Done {
-			select {
-			case <-time.After(min(pruneRest*step.Took, maxPruneRest)):
-			case <-ctx.Done():
-			}
+		// On SQLite, which has one writer, a writer of another process
+		// waiting for it polls: left alone, the next batch would take the
+		// lock again before the appends queued behind this one. On every
+		// engine, each append's commit syncs the write-ahead log behind
+		// the batch's writes. The rest lets the appends in and keeps the
+		// disk mostly to their syncs.
+		select {
+		case <-rest:
+		case <-ctx.Done():
 		}
 	}()
 	if db.source.Engine != SQLite {
